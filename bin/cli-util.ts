@@ -1,0 +1,53 @@
+/** Helpers every CLI command shares: exit code 2 with one line per problem (contract C1). */
+import { Command } from 'commander';
+
+export class UsageError extends Error {
+  constructor(readonly problems: string[]) { super(problems.join('; ')); }
+}
+
+/** Prints each problem on its own stderr line and exits 2. */
+export function exitWithProblems(problems: readonly string[]): never {
+  for (const p of problems) process.stderr.write(`gba-sim: ${p}\n`);
+  process.exit(2);
+}
+
+/** Collects argument problems so they can be reported all at once. */
+export class ArgChecker {
+  readonly problems: string[] = [];
+
+  /** Hex of an exact octet length; returns a Buffer (empty when invalid, so checking can go on). */
+  hex(name: string, value: string | undefined, octets?: number | readonly number[]): Buffer {
+    if (value === undefined) { this.problems.push(`--${name} is required`); return Buffer.alloc(0); }
+    if (!/^[0-9a-fA-F]*$/.test(value)) { this.problems.push(`--${name}: not a hex string: ${JSON.stringify(value.slice(0, 80))}`); return Buffer.alloc(0); }
+    if (value.length % 2) { this.problems.push(`--${name}: odd number of hex digits (${value.length})`); return Buffer.alloc(0); }
+    const len = value.length / 2;
+    const allowed = octets === undefined ? undefined : typeof octets === 'number' ? [octets] : octets;
+    if (allowed && !allowed.includes(len)) {
+      const want = allowed.length === 1 ? `${allowed[0]} octets (${allowed[0]! * 2} hex digits)` : `${allowed[0]}..${allowed[allowed.length - 1]} octets`;
+      this.problems.push(`--${name}: expected ${want}, got ${len} octets`);
+      return Buffer.alloc(0);
+    }
+    return Buffer.from(value, 'hex');
+  }
+
+  required(name: string, value: string | undefined): string {
+    if (value === undefined) this.problems.push(`--${name} is required`);
+    return value ?? '';
+  }
+
+  problem(p: string): void { this.problems.push(p); }
+
+  /** Exits 2 if anything was wrong. */
+  done(): void { if (this.problems.length) exitWithProblems(this.problems); }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** A program whose usage errors exit 2 (commander's default is 1) and whose help exits 0. */
+export function configureExit(program: Command): Command {
+  return program.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+}
