@@ -58,7 +58,7 @@ export interface F2345 {
 
 /**
  * One subscriber's Milenage kernel: the AES key schedule for K is built once and reused for every block.
- * Not re-entrant across awaits (it uses scratch buffers), which is fine: every call is synchronous.
+ * It uses scratch buffers, which is safe: every call is synchronous. Outputs are fresh buffers.
  */
 export class Milenage {
   readonly opc: Buffer;
@@ -69,6 +69,7 @@ export class Milenage {
   readonly #a = Buffer.alloc(16);
   readonly #b = Buffer.alloc(16);
   readonly #temp = Buffer.alloc(16);
+  readonly #blocks = Buffer.alloc(80);
 
   constructor(k: Uint8Array, opc: Uint8Array, constants: MilenageConstants = STANDARD_CONSTANTS) {
     if (k.length !== 16) throw new RangeError('K must be 16 octets');
@@ -91,64 +92,79 @@ export class Milenage {
     this.#aes.encrypt(a, this.#temp);
   }
 
-  /** OUT1 = E_K(TEMP ⊕ rot(IN1 ⊕ OPc, r1) ⊕ c1) ⊕ OPc; returns [MAC-A (f1), MAC-S (f1*)]. */
-  #out1(sqn: Uint8Array, amf: Uint8Array): [Buffer, Buffer] {
+  /** Writes the OUT1 input block TEMP ⊕ rot(IN1 ⊕ OPc, r1) ⊕ c1 at `at`. */
+  #in1(sqn: Uint8Array, amf: Uint8Array, at: number): void {
     if (sqn.length !== 6) throw new RangeError('SQN must be 6 octets');
     if (amf.length !== 2) throw new RangeError('AMF must be 2 octets');
-    const a = this.#a, b = this.#b, opc = this.opc;
+    const a = this.#a, b = this.#b, opc = this.opc, blocks = this.#blocks;
     for (let i = 0; i < 6; i++) { a[i] = sqn[i]! ^ opc[i]!; a[i + 8] = sqn[i]! ^ opc[i + 8]!; }
     a[6] = amf[0]! ^ opc[6]!; a[7] = amf[1]! ^ opc[7]!; a[14] = amf[0]! ^ opc[14]!; a[15] = amf[1]! ^ opc[15]!;
     rotate128(a, this.#consts.r[0], b);
     const c1 = this.#consts.c[0], temp = this.#temp;
-    for (let i = 0; i < 16; i++) b[i] = b[i]! ^ temp[i]! ^ c1[i]!;
-    const out = this.#aes.encrypt(b);
-    for (let i = 0; i < 16; i++) out[i] = out[i]! ^ opc[i]!;
-    return [out.subarray(0, 8), out.subarray(8, 16)];
+    for (let i = 0; i < 16; i++) blocks[at + i] = b[i]! ^ temp[i]! ^ c1[i]!;
   }
 
-  /** OUTi = E_K(rot(TEMP ⊕ OPc, ri) ⊕ ci) ⊕ OPc for i = 2..5. */
-  #outI(i: 2 | 3 | 4 | 5): Buffer {
-    const a = this.#a, b = this.#b, opc = this.opc, temp = this.#temp;
+  /** Writes the OUTi input block rot(TEMP ⊕ OPc, ri) ⊕ ci (i = 2..5) at `at`. */
+  #inI(i: 2 | 3 | 4 | 5, at: number): void {
+    const a = this.#a, opc = this.opc, temp = this.#temp, blocks = this.#blocks;
     for (let j = 0; j < 16; j++) a[j] = temp[j]! ^ opc[j]!;
     const r = this.#consts.r[i - 1]!;
-    const src = r === 0 ? a : rotate128(a, r, b);
+    const byteShift = (r >>> 3) & 15;
+    if ((r & 7) === 0) {
+      for (let j = 0; j < 16; j++) blocks[at + j] = a[(j + byteShift) & 15]!;
+    } else {
+      rotate128(a, r, this.#b);
+      this.#b.copy(blocks, at);
+    }
     const c = this.#consts.c[i - 1]!;
-    if (this.#standard) src[15] = src[15]! ^ c[15]!;          // standard c has one non-zero octet
-    else for (let j = 0; j < 16; j++) src[j] = src[j]! ^ c[j]!;
-    const out = this.#aes.encrypt(src);
-    for (let j = 0; j < 16; j++) out[j] = out[j]! ^ opc[j]!;
+    if (this.#standard) blocks[at + 15] = blocks[at + 15]! ^ c[15]!;   // standard c has one non-zero octet
+    else for (let j = 0; j < 16; j++) blocks[at + j] = blocks[at + j]! ^ c[j]!;
+  }
+
+  /**
+   * Encrypts `count` prepared input blocks in one ECB call (the blocks are independent, so this is the same
+   * as `count` single-block calls, with one crossing into OpenSSL) and XORs OPc into each output.
+   */
+  #encryptBlocks(count: number): Buffer {
+    const out = this.#aes.encrypt(this.#blocks.subarray(0, count * 16));
+    const opc = this.opc;
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! ^ opc[i & 15]!;
     return out;
   }
 
   /** f1 (MAC-A) and f1* (MAC-S). */
   f1(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): { macA: Buffer; macS: Buffer } {
     this.#setTemp(rand);
-    const [macA, macS] = this.#out1(sqn, amf);
-    return { macA, macS };
+    this.#in1(sqn, amf, 0);
+    const out1 = this.#encryptBlocks(1);
+    return { macA: out1.subarray(0, 8), macS: out1.subarray(8, 16) };
   }
 
   /** f2 (RES), f3 (CK), f4 (IK), f5 (AK). */
   f2345(rand: Uint8Array): F2345 {
     this.#setTemp(rand);
-    return this.#f2345();
-  }
-
-  #f2345(): F2345 {
-    const out2 = this.#outI(2);
-    return { res: out2.subarray(8, 16), ak: out2.subarray(0, 6), ck: this.#outI(3), ik: this.#outI(4) };
+    this.#inI(2, 0); this.#inI(3, 16); this.#inI(4, 32);
+    const out = this.#encryptBlocks(3);
+    return { res: out.subarray(8, 16), ak: out.subarray(0, 6), ck: out.subarray(16, 32), ik: out.subarray(32, 48) };
   }
 
   /** f5* (AK*, resynchronisation anonymity key). */
   f5star(rand: Uint8Array): Buffer {
     this.#setTemp(rand);
-    return this.#outI(5).subarray(0, 6);
+    this.#inI(5, 0);
+    return this.#encryptBlocks(1).subarray(0, 6);
   }
 
-  /** Everything for one authentication vector in one pass (TEMP computed once: 6 AES calls in all). */
+  /** Everything for one authentication vector: TEMP, then OUT1…OUT5 (6 block encryptions in all). */
   all(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): F2345 & { macA: Buffer; macS: Buffer; akStar: Buffer } {
     this.#setTemp(rand);
-    const [macA, macS] = this.#out1(sqn, amf);
-    const f = this.#f2345();
-    return { ...f, macA, macS, akStar: this.#outI(5).subarray(0, 6) };
+    this.#in1(sqn, amf, 0);
+    this.#inI(2, 16); this.#inI(3, 32); this.#inI(4, 48); this.#inI(5, 64);
+    const out = this.#encryptBlocks(5);
+    return {
+      macA: out.subarray(0, 8), macS: out.subarray(8, 16),
+      ak: out.subarray(16, 22), res: out.subarray(24, 32),
+      ck: out.subarray(32, 48), ik: out.subarray(48, 64), akStar: out.subarray(64, 70),
+    };
   }
 }

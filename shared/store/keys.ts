@@ -1,0 +1,20 @@
+/** Every Redis key name, in one place, under one per-deployment prefix (default "gba:"). */
+export interface KeyNames {
+  subscriber(imsi: string): string;     // hash
+  subscriberIndex(): string;            // sorted set of IMSIs, for paging
+  impi(impi: string): string;           // custom IMPI → IMSI
+  challenge(nonce: string): string;     // pending Ub challenge
+  session(btid: string): string;        // bootstrapping session
+  nafKey(btid: string, nafIdHex: string): string;
+}
+
+export function keyNames(prefix = 'gba:'): KeyNames {
+  return {
+    subscriber: (imsi) => `${prefix}sub:${imsi}`,
+    subscriberIndex: () => `${prefix}subs`,
+    impi: (impi) => `${prefix}impi:${impi}`,
+    challenge: (nonce) => `${prefix}chal:${nonce}`,
+    session: (btid) => `${prefix}sess:${btid}`,
+    nafKey: (btid, nafIdHex) => `${prefix}nafkey:${btid}:${nafIdHex}`,
+  };
+}

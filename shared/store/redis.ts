@@ -1,0 +1,203 @@
+/**
+ * Redis stores on node-redis 6 (RESP2, bulk strings as Buffers). One connection per process; node-redis
+ * pipelines concurrent commands on it. Every protocol-critical write is one atomic command or script:
+ * SQN advance (Lua), challenge consume (GETDEL), session create (SET NX PXAT).
+ */
+import { createHash } from 'node:crypto';
+import { createClient, RESP_TYPES } from 'redis';
+import { keyNames, type KeyNames } from './keys.js';
+import { decodeChallenge, decodeSession, encodeChallenge, encodeSession } from './codecs.js';
+import { DEFAULT_DELTA, DEFAULT_IND_BITS } from '../crypto/sqn.js';
+import type {
+  BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, SessionStore, SqnAdvanceOptions,
+  Stores, SubscriberRecord, SubscriberStore,
+} from './types.js';
+
+type Reply = Buffer | string | number | null | Reply[];
+
+/** The narrow port the stores need: raw commands plus cached Lua scripts. */
+export interface RedisPort {
+  cmd(args: Array<string | Buffer>): Promise<Reply>;
+  script(s: LuaScript, keys: string[], args: string[]): Promise<Reply>;
+  /** MULTI … EXEC sent as one batch, so commands of concurrent requests cannot interleave. */
+  multi(cmds: Array<Array<string | Buffer>>): Promise<Reply[]>;
+  close(): Promise<void>;
+}
+
+export class LuaScript {
+  readonly sha: string;
+  constructor(readonly source: string) { this.sha = createHash('sha1').update(source).digest('hex'); }
+}
+
+export async function connectRedis(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisPort> {
+  const client = createClient({
+    url, RESP: 2,
+    socket: { connectTimeout: opts.connectTimeoutMs ?? 3000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) },
+  });
+  let lastError: Error | undefined;
+  client.on('error', (err: Error) => { lastError = err; });   // reconnects on its own; commands fail meanwhile
+  await client.connect();
+  const c = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  const cmd = (args: Array<string | Buffer>) => c.sendCommand(args) as Promise<Reply>;
+  return {
+    cmd,
+    async script(s, keys, args) {
+      const tail = [String(keys.length), ...keys, ...args];
+      try {
+        return await cmd(['EVALSHA', s.sha, ...tail]);
+      } catch (err) {
+        if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+        return cmd(['EVAL', s.source, ...tail]);   // loads it into the script cache for the next call
+      }
+    },
+    async multi(cmds) {
+      const m = c.multi();
+      for (const a of cmds) m.addCommand(a);
+      return (await m.exec()) as Reply[];
+    },
+    async close() { void lastError; await client.close().catch(() => client.destroy()); },
+  };
+}
+
+const str = (r: Reply | undefined): string | undefined => (r === null || r === undefined ? undefined : Buffer.isBuffer(r) ? r.toString('utf8') : String(r));
+
+function pairs(r: Reply): Map<string, string> {
+  const m = new Map<string, string>();
+  if (!Array.isArray(r)) return m;
+  for (let i = 0; i + 1 < r.length; i += 2) m.set(str(r[i])!, str(r[i + 1])!);
+  return m;
+}
+
+function subscriberFields(s: SubscriberRecord): string[] {
+  const f = ['k', s.k.toString('hex'), 'opc', s.opc.toString('hex'), 'amf', s.amf.toString('hex'), 'sqn', String(s.sqn),
+    'alg', s.algorithm, 'resLength', String(s.resLength), 'updated', String(s.updatedMs)];
+  if (s.op) f.push('op', s.op.toString('hex'));
+  if (s.impi) f.push('impi', s.impi);
+  if (s.guss) f.push('guss', JSON.stringify(s.guss));
+  return f;
+}
+
+function subscriberOf(imsi: string, m: Map<string, string>): SubscriberRecord | undefined {
+  if (!m.has('k')) return undefined;
+  const hex = (n: string) => Buffer.from(m.get(n) ?? '', 'hex');
+  return {
+    imsi, k: hex('k'), opc: hex('opc'), op: m.has('op') ? hex('op') : undefined, amf: hex('amf'),
+    sqn: Number(m.get('sqn')), algorithm: m.get('alg') === 'xor' ? 'xor' : 'milenage', resLength: Number(m.get('resLength') ?? 8),
+    impi: m.get('impi'), guss: m.has('guss') ? JSON.parse(m.get('guss')!) : undefined, updatedMs: Number(m.get('updated') ?? 0),
+  };
+}
+
+/** TS 33.102 Annex C in Lua: optional resync adoption, then SEQ + 1 with the next IND — one atomic step. */
+const ADVANCE_SQN = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local sqn = tonumber(redis.call('HGET', KEYS[1], 'sqn'))
+local m = 2 ^ tonumber(ARGV[1])
+local function nextSqn(s) return (math.floor(s / m) + 1) * m + ((s % m) + 1) % m end
+if ARGV[3] ~= '' then
+  local ms = tonumber(ARGV[3])
+  local nseq = math.floor(nextSqn(sqn) / m)
+  local mseq = math.floor(ms / m)
+  if not (nseq > mseq and nseq - mseq <= tonumber(ARGV[2])) then sqn = ms end
+end
+local nxt = nextSqn(sqn)
+if nxt > 281474976710655 then return redis.error_reply('SQN space exhausted') end
+redis.call('HSET', KEYS[1], 'sqn', string.format('%.0f', nxt))
+return redis.call('HGETALL', KEYS[1])
+`);
+
+export class RedisSubscriberStore implements SubscriberStore {
+  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+
+  async put(s: SubscriberRecord): Promise<boolean> {
+    const key = this.keys.subscriber(s.imsi);
+    const oldImpi = str(await this.r.cmd(['HGET', key, 'impi']));
+    const existed = (await this.r.cmd(['EXISTS', key])) === 1;
+    const cmds: Array<Array<string | Buffer>> = [['DEL', key], ['HSET', key, ...subscriberFields(s)], ['ZADD', this.keys.subscriberIndex(), '0', s.imsi]];
+    if (oldImpi && oldImpi !== s.impi) cmds.push(['DEL', this.keys.impi(oldImpi)]);
+    if (s.impi) cmds.push(['SET', this.keys.impi(s.impi), s.imsi]);
+    await this.r.multi(cmds);
+    return !existed;
+  }
+
+  async get(imsi: string): Promise<SubscriberRecord | undefined> {
+    return subscriberOf(imsi, pairs(await this.r.cmd(['HGETALL', this.keys.subscriber(imsi)])));
+  }
+
+  async delete(imsi: string): Promise<boolean> {
+    const key = this.keys.subscriber(imsi);
+    const impi = str(await this.r.cmd(['HGET', key, 'impi']));
+    const cmds: Array<Array<string>> = [['DEL', key], ['ZREM', this.keys.subscriberIndex(), imsi]];
+    if (impi) cmds.push(['DEL', this.keys.impi(impi)]);
+    const [n] = await this.r.multi(cmds);
+    return n === 1;
+  }
+
+  async list(after: string | undefined, limit: number): Promise<{ items: SubscriberRecord[]; total: number }> {
+    const idx = this.keys.subscriberIndex();
+    const imsis = (await this.r.cmd(['ZRANGEBYLEX', idx, after === undefined ? '-' : `(${after}`, '+', 'LIMIT', '0', String(limit)])) as Reply[];
+    const total = Number(await this.r.cmd(['ZCARD', idx]));
+    const items = await Promise.all(imsis.map((i) => this.get(str(i)!)));
+    return { items: items.filter((x): x is SubscriberRecord => !!x), total };
+  }
+
+  async imsiForImpi(impi: string): Promise<string | undefined> {
+    return str(await this.r.cmd(['GET', this.keys.impi(impi)]));
+  }
+
+  async advanceSqn(imsi: string, o: SqnAdvanceOptions): Promise<SubscriberRecord | undefined> {
+    const reply = await this.r.script(ADVANCE_SQN, [this.keys.subscriber(imsi)],
+      [String(o.indBits ?? DEFAULT_IND_BITS), String(o.delta ?? DEFAULT_DELTA), o.resyncSqnMs === undefined ? '' : String(o.resyncSqnMs)]);
+    return reply === null ? undefined : subscriberOf(imsi, pairs(reply));
+  }
+}
+
+export class RedisChallengeStore implements ChallengeStore {
+  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  async create(nonce: string, c: Challenge, ttlMs: number): Promise<void> {
+    await this.r.cmd(['SET', this.keys.challenge(nonce), encodeChallenge(c), 'PX', String(Math.max(1, Math.round(ttlMs)))]);
+  }
+  async consume(nonce: string): Promise<Challenge | undefined> {
+    const v = await this.r.cmd(['GETDEL', this.keys.challenge(nonce)]);
+    return Buffer.isBuffer(v) ? decodeChallenge(v) : undefined;
+  }
+}
+
+export class RedisSessionStore implements SessionStore {
+  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  async create(s: BootstrapSession): Promise<boolean> {
+    const reply = await this.r.cmd(['SET', this.keys.session(s.btid), encodeSession(s), 'PXAT', String(Math.ceil(s.expiresMs)), 'NX']);
+    return reply !== null;
+  }
+  async get(btid: string): Promise<BootstrapSession | undefined> {
+    const v = await this.r.cmd(['GET', this.keys.session(btid)]);
+    if (!Buffer.isBuffer(v)) return undefined;
+    const s = decodeSession(btid, v);
+    return s.expiresMs > Date.now() ? s : undefined;   // PXAT has whole-ms precision; the record has whole seconds
+  }
+}
+
+export class RedisNafKeyCache implements NafKeyCache {
+  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  async get(btid: string, nafIdHex: string): Promise<NafKeyEntry | undefined> {
+    const v = await this.r.cmd(['GET', this.keys.nafKey(btid, nafIdHex)]);
+    return Buffer.isBuffer(v) ? (JSON.parse(v.toString('utf8')) as NafKeyEntry) : undefined;
+  }
+  async put(e: NafKeyEntry): Promise<void> {
+    if (e.expiresMs <= Date.now()) return;
+    await this.r.cmd(['SET', this.keys.nafKey(e.btid, e.nafIdHex), JSON.stringify(e), 'PXAT', String(Math.ceil(e.expiresMs))]);
+  }
+}
+
+export async function createRedisStores(url: string, prefix = 'gba:'): Promise<Stores> {
+  const r = await connectRedis(url);
+  const keys = keyNames(prefix);
+  return {
+    kind: 'redis',
+    subscribers: new RedisSubscriberStore(r, keys),
+    challenges: new RedisChallengeStore(r, keys),
+    sessions: new RedisSessionStore(r, keys),
+    nafKeys: new RedisNafKeyCache(r, keys),
+    ping: async () => { try { return (await r.cmd(['PING'])) === 'PONG'; } catch { return false; } },
+    close: () => r.close(),
+  };
+}

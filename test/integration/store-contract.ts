@@ -1,0 +1,135 @@
+/** One behaviour suite for the store interfaces, run against every implementation. */
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import type { Stores, SubscriberRecord, BootstrapSession, Challenge } from '../../shared/store/types.js';
+import { makeSqn, seqOf } from '../../shared/crypto/sqn.js';
+
+const sub = (imsi: string, extra: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
+  imsi, k: randomBytes(16), opc: randomBytes(16), amf: Buffer.from('8000', 'hex'), sqn: 0,
+  algorithm: 'milenage', resLength: 8, updatedMs: Date.now(), ...extra,
+});
+const session = (btid: string, lifetimeMs = 60_000): BootstrapSession => ({
+  btid, impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org', ks: randomBytes(32),
+  createdMs: Math.floor(Date.now() / 1000) * 1000, expiresMs: Date.now() + lifetimeMs, gbaU: false,
+});
+const challenge = (): Challenge => ({
+  impi: 'x@y', rand: randomBytes(16), autn: randomBytes(16), xres: randomBytes(8), ck: randomBytes(16), ik: randomBytes(16),
+  algorithm: 'AKAv1-MD5', opaque: randomBytes(8).toString('hex'), lifetimeSec: 3600, gbaU: true,
+});
+const ADV = { indBits: 5, delta: 2 ** 28 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function storeContract(backend: string, open: () => Promise<Stores>): void {
+  describe(`store contract (${backend})`, () => {
+    let stores: Stores;
+    beforeEach(async () => { stores = await open(); });
+    afterEach(async () => { await stores.close(); });
+
+    describe('subscribers', () => {
+      it('creates, reads back exactly, replaces and deletes', async () => {
+        const s = sub('001010000000001', { op: randomBytes(16), impi: 'alice@ims.example', guss: { bsfInfo: { lifeTime: 60, uiccType: 'GBA_U' } } });
+        expect(await stores.subscribers.put(s)).to.equal(true);
+        expect(await stores.subscribers.get(s.imsi)).to.deep.equal(s);
+        expect(await stores.subscribers.imsiForImpi('alice@ims.example')).to.equal(s.imsi);
+        const replaced = { ...s, impi: 'bob@ims.example', sqn: 42, op: undefined, guss: undefined };
+        expect(await stores.subscribers.put(replaced)).to.equal(false);
+        expect(await stores.subscribers.get(s.imsi)).to.deep.equal(replaced);
+        expect(await stores.subscribers.imsiForImpi('alice@ims.example')).to.equal(undefined);
+        expect(await stores.subscribers.delete(s.imsi)).to.equal(true);
+        expect(await stores.subscribers.delete(s.imsi)).to.equal(false);
+        expect(await stores.subscribers.get(s.imsi)).to.equal(undefined);
+        expect(await stores.subscribers.imsiForImpi('bob@ims.example')).to.equal(undefined);
+      });
+
+      it('pages in IMSI order', async () => {
+        for (const i of [5, 1, 3, 2, 4]) await stores.subscribers.put(sub(`00101000000000${i}`));
+        const p1 = await stores.subscribers.list(undefined, 2);
+        expect(p1.items.map((s) => s.imsi)).to.deep.equal(['001010000000001', '001010000000002']);
+        expect(p1.total).to.equal(5);
+        const p2 = await stores.subscribers.list('001010000000002', 10);
+        expect(p2.items.map((s) => s.imsi)).to.deep.equal(['001010000000003', '001010000000004', '001010000000005']);
+      });
+
+      it('advances SQN as SEQ+1 with the next IND, and unknown IMSIs give undefined', async () => {
+        await stores.subscribers.put(sub('001010000000009', { sqn: makeSqn(7, 31) }));
+        const a = await stores.subscribers.advanceSqn('001010000000009', ADV);
+        expect(a!.sqn).to.equal(makeSqn(8, 0));
+        expect((await stores.subscribers.get('001010000000009'))!.sqn).to.equal(makeSqn(8, 0));
+        expect(await stores.subscribers.advanceSqn('001019999999999', ADV)).to.equal(undefined);
+      });
+
+      it('resync adopts SQN_MS only when the USIM would refuse the next SQN', async () => {
+        await stores.subscribers.put(sub('001010000000010', { sqn: makeSqn(100, 4) }));
+        const kept = await stores.subscribers.advanceSqn('001010000000010', { ...ADV, resyncSqnMs: makeSqn(50, 2) });
+        expect(kept!.sqn).to.equal(makeSqn(101, 5));
+        const adopted = await stores.subscribers.advanceSqn('001010000000010', { ...ADV, resyncSqnMs: makeSqn(500, 9) });
+        expect(adopted!.sqn).to.equal(makeSqn(501, 10));
+      });
+
+      it('500 concurrent advances give 500 distinct, consecutive SEQs (atomic)', async () => {
+        await stores.subscribers.put(sub('001010000000011'));
+        const got = await Promise.all(Array.from({ length: 500 }, () => stores.subscribers.advanceSqn('001010000000011', ADV)));
+        const seqs = got.map((s) => seqOf(s!.sqn)).sort((a, b) => a - b);
+        expect(new Set(seqs).size).to.equal(500);
+        expect(seqs[0]).to.equal(1);
+        expect(seqs[499]).to.equal(500);
+      });
+
+      it('keeps a 48-bit SQN exactly', async () => {
+        await stores.subscribers.put(sub('001010000000012', { sqn: 0xff9bb4d0b607 }));
+        expect((await stores.subscribers.advanceSqn('001010000000012', ADV))!.sqn).to.equal(makeSqn(seqOf(0xff9bb4d0b607) + 1, 8));
+      });
+    });
+
+    describe('challenges', () => {
+      it('are consumed once', async () => {
+        const c = challenge();
+        await stores.challenges.create('n1', c, 5000);
+        expect(await stores.challenges.consume('n1')).to.deep.equal(c);
+        expect(await stores.challenges.consume('n1')).to.equal(undefined);
+      });
+      it('concurrent consumers: exactly one wins', async () => {
+        await stores.challenges.create('n2', challenge(), 5000);
+        const r = await Promise.all(Array.from({ length: 20 }, () => stores.challenges.consume('n2')));
+        expect(r.filter(Boolean)).to.have.length(1);
+      });
+      it('expire after their TTL', async () => {
+        await stores.challenges.create('n3', challenge(), 50);
+        await sleep(120);
+        expect(await stores.challenges.consume('n3')).to.equal(undefined);
+      });
+    });
+
+    describe('sessions', () => {
+      it('refuse to overwrite a live B-TID and keep the first session', async () => {
+        const s = session('A@bsf');
+        expect(await stores.sessions.create(s)).to.equal(true);
+        expect(await stores.sessions.create({ ...session('A@bsf'), impi: 'other' })).to.equal(false);
+        const got = await stores.sessions.get('A@bsf');
+        expect(got!.impi).to.equal(s.impi);
+        expect(got!.ks).to.deep.equal(s.ks);
+        expect(got!.createdMs).to.equal(s.createdMs);
+        expect(Math.abs(got!.expiresMs - s.expiresMs)).to.be.below(1000);
+      });
+      it('expire at the key lifetime', async () => {
+        await stores.sessions.create(session('B@bsf', 1100));
+        expect(await stores.sessions.get('B@bsf')).to.not.equal(undefined);
+        await sleep(1600);
+        expect(await stores.sessions.get('B@bsf')).to.equal(undefined);
+      });
+    });
+
+    describe('NAF key cache', () => {
+      it('stores by B-TID + NAF_Id and expires with the key', async () => {
+        const e = { btid: 'C@bsf', nafIdHex: 'aa0100000002', keyHex: 'ab'.repeat(32), impi: 'x', expiresMs: Date.now() + 300, createdMs: Date.now(), gbaType: '3G_GBA' };
+        await stores.nafKeys.put(e);
+        expect(await stores.nafKeys.get('C@bsf', 'aa0100000002')).to.deep.equal(e);
+        expect(await stores.nafKeys.get('C@bsf', 'bb0100000002')).to.equal(undefined);
+        await sleep(400);
+        expect(await stores.nafKeys.get('C@bsf', 'aa0100000002')).to.equal(undefined);
+      });
+    });
+
+    it('answers ping', async () => expect(await stores.ping()).to.equal(true));
+  });
+}
