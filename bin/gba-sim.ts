@@ -3,12 +3,20 @@
 import { Command } from 'commander';
 import { configureExit } from './cli-util.js';
 import { registerCryptoCommands } from './commands/crypto.js';
+import { registerNfCommands } from './commands/nf.js';
+import { registerUpCommand } from './commands/up.js';
+import { registerSubscriberCommands } from './commands/subscriber.js';
+import { registerDeviceCommands } from './commands/device.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
+registerUpCommand(program, ['hss-mock', 'bsf']);
+registerNfCommands(program);
+registerSubscriberCommands(program);
+registerDeviceCommands(program);
 registerCryptoCommands(program);
 
 await program.parseAsync(process.argv);

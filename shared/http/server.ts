@@ -11,6 +11,8 @@ import { Counter, PROMETHEUS_CONTENT_TYPE, type Registry } from '../metrics.js';
 
 export interface HttpRequest {
   method: string;
+  /** The request-target exactly as received (path and query). */
+  url: string;
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
@@ -41,6 +43,13 @@ export const DEFAULT_MAX_BODY = 64 * 1024;
 
 export class Router {
   readonly #routes: Route[] = [];
+  #fallback: Route | undefined;
+
+  /** Handles every request no route matches (any method, any path), instead of 404/405. */
+  fallback(handler: Handler, opts: RouteOptions = {}): this {
+    this.#fallback = { method: '*', segments: [], handler, opts };
+    return this;
+  }
 
   /** `pattern` segments starting with ':' capture one path segment (percent-decoded). */
   route(method: string, pattern: string, handler: Handler, opts: RouteOptions = {}): this {
@@ -61,6 +70,7 @@ export class Router {
       if (r.method === method || (method === 'HEAD' && r.method === 'GET')) return { route: r, params };
       allowed.push(r.method);
     }
+    if (this.#fallback) return { route: this.#fallback, params: {} };
     return allowed.length ? { allow: [...new Set(allowed)].join(', ') } : undefined;
   }
 }
@@ -160,7 +170,7 @@ export function createHttpHandler(o: HttpServerOptions): (req: IncomingMessage, 
       route.opts.authorize?.(req.headers);
       readBody(req, route.opts.maxBodyBytes ?? DEFAULT_MAX_BODY)
         .then((body) => route.handler({
-          method, path, params, body, headers: req.headers,
+          method, url, path, params, body, headers: req.headers,
           query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
           remoteAddress: req.socket.remoteAddress ?? '',
         }))

@@ -53,7 +53,7 @@ export async function connectRedis(url: string, opts: { connectTimeoutMs?: numbe
     async multi(cmds) {
       const m = c.multi();
       for (const a of cmds) m.addCommand(a);
-      return (await m.exec()) as Reply[];
+      return (await m.exec()) as unknown as Reply[];
     },
     async close() { void lastError; await client.close().catch(() => client.destroy()); },
   };

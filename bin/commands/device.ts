@@ -1,0 +1,72 @@
+/** `gba-sim device bootstrap|run` — the device agent with a software USIM (contract C1). */
+import type { Command } from 'commander';
+import { ArgChecker, printJson } from '../cli-util.js';
+import { readEndpoints } from '../endpoints-file.js';
+import { SoftUsim, type UsimOptions } from '../../device/usim.js';
+import { bootstrap, UbError } from '../../device/ub-client.js';
+import { bsfDomain, homeNetworkOfImsi, impiFromImsi } from '../../shared/identifiers.js';
+
+export interface DeviceIdentity { imsi: string; impi: string; realm: string; usim: UsimOptions; mncDigits: 2 | 3 }
+
+export function addDeviceOptions(c: Command): Command {
+  return c
+    .option('--imsi <imsi>', 'IMSI of the (software) USIM').option('--k <hex>', 'K, 16 octets')
+    .option('--opc <hex>', 'OPc, 16 octets').option('--op <hex>', 'OP, 16 octets')
+    .option('--algorithm <name>', 'milenage (default) or xor', 'milenage').option('--res-length <octets>', 'XOR RES length, 4..16', '16')
+    .option('--mnc-digits <n>', 'MNC length in the IMSI: 2 or 3', '2')
+    .option('--sqn-ms <hex>', 'highest SQN the USIM has accepted (6 octets; default 0, a fresh card)')
+    .option('--impi <impi>', 'IMPI to use instead of the one derived from the IMSI')
+    .option('--endpoints <file>', 'endpoints.json written by `gba-sim up`')
+    .option('--bsf <url>', 'BSF Ub URL instead of endpoints.json, e.g. http://127.0.0.1:8080/');
+}
+
+export function deviceIdentity(o: Record<string, string | undefined>, c: ArgChecker): DeviceIdentity {
+  const imsi = c.required('imsi', o.imsi);
+  if (o.imsi !== undefined && !/^\d{6,15}$/.test(o.imsi)) c.problem('--imsi: must be 6 to 15 digits');
+  const mncDigits = Number(o.mncDigits);
+  if (mncDigits !== 2 && mncDigits !== 3) c.problem('--mnc-digits: must be 2 or 3');
+  const k = c.hex('k', o.k, 16);
+  const algorithm = o.algorithm === 'xor' ? 'xor' : 'milenage';
+  if (o.algorithm !== 'xor' && o.algorithm !== 'milenage') c.problem('--algorithm: must be milenage or xor');
+  let opc: Buffer | undefined, op: Buffer | undefined;
+  if (algorithm === 'milenage') {
+    if ((o.op === undefined) === (o.opc === undefined)) c.problem('give exactly one of --op and --opc');
+    if (o.opc !== undefined) opc = c.hex('opc', o.opc, 16);
+    if (o.op !== undefined) op = c.hex('op', o.op, 16);
+  }
+  const resLength = Number(o.resLength);
+  if (!Number.isInteger(resLength) || resLength < 4 || resLength > 16) c.problem('--res-length: must be 4..16');
+  const sqnMs = o.sqnMs !== undefined ? c.hex('sqn-ms', o.sqnMs, 6) : undefined;
+  c.done();
+  const home = homeNetworkOfImsi(imsi, mncDigits as 2 | 3);
+  return {
+    imsi, mncDigits: mncDigits as 2 | 3,
+    impi: o.impi ?? impiFromImsi(imsi, mncDigits as 2 | 3),
+    realm: bsfDomain(home),
+    usim: { algorithm, k, opc, op, resLength, sqnMs: sqnMs ? sqnMs.readUIntBE(0, 6) : 0 },
+  };
+}
+
+export const stepPrinter = (enabled = true) => (step: string, detail?: Record<string, unknown>) => {
+  if (enabled) process.stderr.write(`  · ${step}${detail ? ' ' + Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ') : ''}\n`);
+};
+
+export function registerDeviceCommands(program: Command): void {
+  const device = program.command('device').description('device agent with a software USIM');
+  addDeviceOptions(device.command('bootstrap').description('run Ub only (TS 24.109) and print the B-TID and key lifetime'))
+    .option('--show-keys', 'also print Ks (CK ‖ IK) — lab use only')
+    .option('--quiet', 'no step lines on stderr')
+    .action(async (o: Record<string, string | undefined>) => {
+      const c = new ArgChecker();
+      if (!o.bsf && !o.endpoints) c.problem('give --endpoints FILE or --bsf URL');
+      const id = deviceIdentity(o, c);
+      const bsfUrl = o.bsf ?? readEndpoints(o.endpoints).bsf.ub;
+      try {
+        const b = await bootstrap({ bsfUrl, impi: id.impi, realm: id.realm, usim: new SoftUsim(id.usim), onStep: stepPrinter(!o.quiet) });
+        printJson({ btid: b.btid, lifetime: new Date(b.lifetimeMs).toISOString(), impi: b.impi, ...(o.showKeys ? { ks: b.ks.toString('hex'), rand: b.rand.toString('hex') } : {}) });
+      } catch (err) {
+        if (err instanceof UbError) { process.stderr.write(`gba-sim: bootstrap failed (${err.reason}): ${err.message}\n`); process.exit(1); }
+        throw err;
+      }
+    });
+}

@@ -1,0 +1,56 @@
+/** `gba-sim hss-mock|bsf|naf|lwm2m` — one network function as its own process (for real deployments). */
+import type { Command } from 'commander';
+import { addConfigOptions, configFromFlags, type FlagSpec } from '../config-flags.js';
+import { ConfigError } from '../../shared/config.js';
+import { exitWithProblems } from '../cli-util.js';
+
+export interface NfCommand {
+  name: string;
+  description: string;
+  flags: FlagSpec[];
+  run: (config: import('../../shared/config.js').ResolvedConfig) => Promise<void>;
+}
+
+export const NF_COMMANDS: NfCommand[] = [
+  {
+    name: 'hss-mock',
+    description: 'HSS-mock: provisioning API and Zh (TS 29.562 N65) with Milenage/XOR vectors',
+    flags: [
+      { flag: '--host <addr>', path: 'hss.host', description: 'listen address (default 127.0.0.1)' },
+      { flag: '--port <n>', path: 'hss.port', description: 'listen port (default 8082; 0 = any free port)', type: 'number' },
+      { flag: '--admin-token <t>', path: 'hss.adminToken', description: 'provisioning API token (default: generated into the state dir)' },
+    ],
+    run: async (c) => (await import('../../hss-mock/main.js')).runHss(c),
+  },
+  {
+    name: 'bsf',
+    description: 'BSF: Ub (TS 24.109 HTTP Digest AKA) and Zn (TS 29.309 Nbsp_GBA)',
+    flags: [
+      { flag: '--host <addr>', path: 'bsf.host', description: 'listen address (default 127.0.0.1)' },
+      { flag: '--ub-port <n>', path: 'bsf.ubPort', description: 'Ub port (default 8080)', type: 'number' },
+      { flag: '--zn-port <n>', path: 'bsf.znPort', description: 'Zn port (default 8081)', type: 'number' },
+      { flag: '--domain <fqdn>', path: 'bsf.domain', description: 'realm and B-TID domain (default bsf.mnc<MNC>.mcc<MCC>.pub.3gppnetwork.org)' },
+      { flag: '--hss-url <url>', path: 'bsf.hssUrl', description: 'HSS base URL for Zh' },
+      { flag: '--hss-token <t>', path: 'bsf.hssToken', description: 'bearer token for Zh' },
+      { flag: '--lifetime <s>', path: 'bsf.lifetimeSec', description: 'default key lifetime in seconds (3600)', type: 'number' },
+      { flag: '--challenge-ttl <s>', path: 'bsf.challengeTtlSec', description: 'challenge validity in seconds (30)', type: 'number' },
+      { flag: '--aka-algorithm <alg>', path: 'bsf.akaAlgorithm', description: 'AKAv1-MD5 (default) or AKAv2-MD5' },
+    ],
+    run: async (c) => (await import('../../bsf/main.js')).runBsf(c),
+  },
+];
+
+export function registerNfCommands(program: Command): void {
+  for (const nf of NF_COMMANDS) {
+    addConfigOptions(program.command(nf.name).description(nf.description), nf.flags)
+      .action(async (opts: Record<string, unknown>) => {
+        const config = configFromFlags(opts, nf.flags);
+        try {
+          await nf.run(config);
+        } catch (err) {
+          if (err instanceof ConfigError) exitWithProblems(err.problems);
+          throw err;
+        }
+      });
+  }
+}

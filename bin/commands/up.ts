@@ -1,0 +1,80 @@
+/**
+ * `gba-sim up` (contract C1): every NF that exists as its own child process, endpoints.json once all answer
+ * /healthz, a short table, and a clean stop of every child on SIGINT/SIGTERM.
+ */
+import type { Command } from 'commander';
+import { addConfigOptions, configFromFlags, type FlagSpec } from '../config-flags.js';
+import { exitWithProblems } from '../cli-util.js';
+import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../network.js';
+
+const UP_FLAGS: FlagSpec[] = [
+  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST', type: 'number' },
+];
+
+export function portsFromBase(base: number): Record<string, number> {
+  return {
+    'bsf.ubPort': base, 'bsf.znPort': base + 1, 'hss.port': base + 2, 'naf.uaPort': base + 3,
+    'naf.pskPort': base + 4, 'lwm2m.port': base + 5, 'lwm2m.apiPort': base + 6,
+  };
+}
+
+export function endpointTable(e: Endpoints): string {
+  const rows: Array<[string, string]> = [
+    ['HSS provisioning', e.hss.provisioning],
+    ['BSF Ub', `${e.bsf.ub}  (realm ${e.bsf.realm})`],
+    ['BSF Zn', e.bsf.zn],
+  ];
+  if (e.naf) rows.push(['NAF Ua', `${e.naf.ua}device/v1/config  (${e.naf.fqdn})`], ['NAF PSK API', e.naf.pskLookup]);
+  if (e.lwm2m) {
+    rows.push(['LwM2M server', `${e.lwm2m.uri}  (${e.lwm2m.fqdn}, Ua id ${e.lwm2m.uaSecProtId})`]);
+    if (e.lwm2m.uriDtls) rows.push(['LwM2M DTLS', e.lwm2m.uriDtls]);
+    if (e.lwm2m.api) rows.push(['LwM2M REST', e.lwm2m.api]);
+  }
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+export function registerUpCommand(program: Command, nfsThatExist: readonly (typeof NF_ORDER)[number][], demo?: (net: RunningNetwork) => Promise<void>): void {
+  const cmd = addConfigOptions(program.command('up').description('start every network function as a child process and write <state-dir>/endpoints.json'), UP_FLAGS);
+  if (demo) cmd.option('--demo', 'also provision a demo subscriber and run a device through the whole flow');
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const extra: Record<string, unknown> = {};
+    if (opts.basePort !== undefined) {
+      const base = Number(opts.basePort);
+      if (!/^\d+$/.test(String(opts.basePort)) || base < 1 || base + 6 > 65535) exitWithProblems([`--base-port: must be 1..65529, got ${JSON.stringify(opts.basePort)}`]);
+      Object.assign(extra, portsFromBase(base));
+      delete opts.basePort;
+    }
+    const config = configFromFlags(opts, UP_FLAGS.filter((f) => f.path !== '__basePort'), extra);
+    const say = (s: string) => process.stdout.write(`${s}\n`);
+    let net: RunningNetwork;
+    try {
+      net = await startNetwork({ config, nfs: nfsThatExist, onEvent: (nf, line) => process.stderr.write(`[${nf}] ${line}\n`) });
+    } catch (err) {
+      process.stderr.write(`gba-sim up: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    say(`gba-sim network is up — store: ${net.storeReason}`);
+    say(endpointTable(net.endpoints));
+    say(`  endpoints     ${net.endpointsFile}`);
+    say(`  logs          ${net.config.stateDir}/logs/`);
+    let stopping = false;
+    const shutdown = async (why: string, code: number) => {
+      if (stopping) return;
+      stopping = true;
+      say(`stopping (${why}) …`);
+      await net.stop();
+      say('stopped');
+      process.exit(code);
+    };
+    process.on('SIGINT', () => void shutdown('SIGINT', 0));
+    process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+    void net.childExited.then(({ nf, code, signal }) => shutdown(`${nf} exited with ${signal ?? code}`, 1));
+    if (demo && opts.demo) {
+      try { await demo(net); } catch (err) { process.stderr.write(`demo failed: ${(err as Error).message}\n`); }
+      say('\nThe network keeps running: try the commands above, or press Ctrl-C to stop it.');
+    } else {
+      say('Press Ctrl-C to stop.');
+    }
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * Runs the whole network as child processes, the way `gba-sim up` does (and tests and benchmarks reuse):
+ * plans ports and tokens, writes the children's configuration, starts every NF, waits for each `ready` line
+ * and /healthz, and writes endpoints.json (contract C2).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { redactConfig, type ResolvedConfig } from '../shared/config.js';
+import { packageRoot } from '../shared/assets.js';
+import { newToken } from '../shared/nf/runtime.js';
+import { resolveStoreKind } from '../shared/store/open.js';
+import { UA_HTTP_DIGEST } from '../shared/ua-ids.js';
+
+export const NF_ORDER = ['hss-mock', 'bsf', 'naf', 'lwm2m'] as const;
+export type NfName = (typeof NF_ORDER)[number];
+
+export interface Endpoints {
+  hss: { provisioning: string; adminToken: string };
+  bsf: { ub: string; realm: string; zn: string };
+  naf?: { fqdn: string; ua: string; pskLookup: string; pskApiToken: string };
+  lwm2m?: { fqdn: string; uri: string; uaSecProtId: string; api?: string; uriDtls?: string };
+  store?: { kind: 'redis' | 'memory'; redisUrl?: string };
+  homeNetwork?: { mcc: string; mnc: string };
+}
+
+export interface NetworkOptions {
+  config: ResolvedConfig;
+  /** Which NFs to start (default: all that exist). */
+  nfs?: readonly NfName[];
+  /** Where children's logs go; default <stateDir>/logs. */
+  logDir?: string;
+  /** Called with each line a child logs at warn/error level, and on child exit. */
+  onEvent?: (nf: NfName, line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningNetwork {
+  endpoints: Endpoints;
+  config: ResolvedConfig;
+  storeReason: string;
+  endpointsFile: string;
+  children: Map<NfName, ChildProcess>;
+  /** Resolves when any child exits on its own (the network is then incomplete). */
+  childExited: Promise<{ nf: NfName; code: number | null; signal: string | null }>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+}
+
+/** Fills in ports (0 → a free one), tokens, URLs and the BSF's NAF allow-list, so children agree. */
+export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Promise<{ config: ResolvedConfig; storeReason: string }> {
+  const cfg = structuredClone(c) as ResolvedConfig;
+  const pick = async (p: number) => (p === 0 ? freePort() : p);
+  cfg.hss.port = await pick(cfg.hss.port);
+  cfg.bsf.ubPort = await pick(cfg.bsf.ubPort);
+  cfg.bsf.znPort = await pick(cfg.bsf.znPort);
+  cfg.naf.uaPort = await pick(cfg.naf.uaPort);
+  cfg.naf.pskPort = await pick(cfg.naf.pskPort);
+  cfg.lwm2m.port = await pick(cfg.lwm2m.port);
+  cfg.lwm2m.apiPort = await pick(cfg.lwm2m.apiPort);
+
+  const store = await resolveStoreKind(cfg.store.kind, cfg.store.redisUrl);
+  cfg.store.kind = store.kind;
+  cfg.store.redisUrl = store.redisUrl;
+
+  const url = (host: string, port: number) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  cfg.hss.adminToken ??= newToken();
+  cfg.bsf.hssToken ??= newToken();
+  if (!cfg.hss.zhTokens.includes(cfg.bsf.hssToken)) cfg.hss.zhTokens = [...cfg.hss.zhTokens, cfg.bsf.hssToken];
+  cfg.bsf.hssUrl ??= url(cfg.hss.host, cfg.hss.port);
+
+  if (nfs.includes('naf')) {
+    cfg.naf.znToken ??= newToken();
+    cfg.naf.znUrl ??= `${url(cfg.bsf.host, cfg.bsf.znPort)}/nbsp-gba/v1`;
+    cfg.naf.pskApiToken ??= newToken();
+    cfg.naf.lwm2m.uri ??= `coaps+tcp://127.0.0.1:${cfg.lwm2m.port}`;
+    // Contract C3: the NAF acts for its own FQDN (Ua HTTP Digest) and for the LwM2M server it serves keys to.
+    if (!cfg.bsf.nafs.some((n) => n.token === cfg.naf.znToken)) {
+      cfg.bsf.nafs = [...cfg.bsf.nafs, {
+        name: 'naf', token: cfg.naf.znToken, group: 'lwm2m',
+        fqdns: [{ fqdn: cfg.naf.fqdn, uaSecProtId: UA_HTTP_DIGEST }, { fqdn: cfg.naf.lwm2m.fqdn, uaSecProtId: cfg.naf.lwm2m.uaSecProtId }],
+      }];
+    }
+  }
+  if (nfs.includes('lwm2m')) {
+    cfg.lwm2m.pskLookupUrl ??= `${url(cfg.naf.host, cfg.naf.pskPort)}/naf/v1/psk-lookup`;
+    cfg.lwm2m.pskApiToken ??= cfg.naf.pskApiToken;
+  }
+  return { config: cfg, storeReason: store.reason };
+}
+
+export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
+  const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
+  const e: Endpoints = {
+    hss: { provisioning: `http://${h(cfg.hss.host)}:${cfg.hss.port}/provisioning/v1`, adminToken: cfg.hss.adminToken! },
+    bsf: { ub: `http://${h(cfg.bsf.host)}:${cfg.bsf.ubPort}/`, realm: cfg.bsf.domain, zn: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/nbsp-gba/v1` },
+  };
+  if (nfs.includes('naf')) {
+    e.naf = { fqdn: cfg.naf.fqdn, ua: `http://${h(cfg.naf.host)}:${cfg.naf.uaPort}/`, pskLookup: `http://${h(cfg.naf.host)}:${cfg.naf.pskPort}/naf/v1/psk-lookup`, pskApiToken: cfg.naf.pskApiToken! };
+    // C2: fqdn and uaSecProtId are NAF configuration, present as soon as the NAF is.
+    e.lwm2m = { fqdn: cfg.naf.lwm2m.fqdn, uri: cfg.naf.lwm2m.uri!, uaSecProtId: cfg.naf.lwm2m.uaSecProtId };
+  }
+  if (nfs.includes('lwm2m') && e.lwm2m) {
+    e.lwm2m.api = `http://${h(cfg.lwm2m.host)}:${cfg.lwm2m.apiPort}/`;
+    if (cfg.lwm2m.dtls) e.lwm2m.uriDtls = `coaps://127.0.0.1:${cfg.lwm2m.port}`;
+  }
+  e.store = { kind: cfg.store.kind as 'redis' | 'memory', ...(cfg.store.redisUrl ? { redisUrl: cfg.store.redisUrl } : {}) };
+  e.homeNetwork = cfg.homeNetwork;
+  return e;
+}
+
+async function healthy(url: string, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    try { if ((await fetch(`${url}/healthz`)).ok) return; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url}/healthz did not answer 200`);
+}
+
+export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
+  const nfs = o.nfs ?? NF_ORDER;
+  const { config, storeReason } = await planNetwork(o.config, nfs);
+  const dir = config.stateDir;
+  const logDir = o.logDir ?? join(dir, 'logs');
+  mkdirSync(join(dir, 'run'), { recursive: true });
+  mkdirSync(logDir, { recursive: true });
+  const runConfig = join(dir, 'run', 'config.json');
+  writeFileSync(runConfig, JSON.stringify(config, null, 2), { mode: 0o600 });
+  chmodSync(runConfig, 0o600);
+  writeFileSync(join(dir, 'effective-config.json'), `${JSON.stringify(redactConfig(config), null, 2)}\n`);
+
+  const cli = join(packageRoot(), 'dist', 'bin', 'gba-sim.js');
+  const children = new Map<NfName, ChildProcess>();
+  const logs: WriteStream[] = [];
+  let stopping = false;
+  let exited!: (v: { nf: NfName; code: number | null; signal: string | null }) => void;
+  const childExited = new Promise<{ nf: NfName; code: number | null; signal: string | null }>((r) => { exited = r; });
+
+  const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
+  const ready = nfs.map((nf) => new Promise<Record<string, string>>((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '' } });
+    children.set(nf, child);
+    const log = createWriteStream(join(logDir, `${nf}.log`), { flags: 'a' });
+    logs.push(log);
+    const timer = setTimeout(() => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${join(logDir, `${nf}.log`)})`)), readyTimeoutMs);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      log.write(`${line}\n`);
+      let rec: { event?: string; level?: string; listeners?: Record<string, string> } | undefined;
+      try { rec = JSON.parse(line); } catch { rec = undefined; }
+      if (rec?.event === 'ready') { clearTimeout(timer); resolve(rec.listeners ?? {}); }
+      if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf, line);
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => { log.write(`${line}\n`); o.onEvent?.(nf, line); });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${nf} exited (${signal ?? code}) before it was ready; see ${join(logDir, `${nf}.log`)}`));
+      if (!stopping) { o.onEvent?.(nf, `exited (${signal ?? code})`); exited({ nf, code, signal }); }
+    });
+  }));
+
+  const stop = async () => {
+    stopping = true;
+    await Promise.all([...children.values()].map((c) => new Promise<void>((r) => {
+      if (c.exitCode !== null || c.signalCode !== null) { r(); return; }
+      const kill = setTimeout(() => c.kill('SIGKILL'), 5000);
+      c.once('exit', () => { clearTimeout(kill); r(); });
+      c.kill('SIGTERM');
+    })));
+    for (const l of logs) l.end();
+  };
+
+  try {
+    await Promise.all(ready);
+    const deadline = Date.now() + readyTimeoutMs;
+    const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
+    const checks = [`http://${h(config.hss.host)}:${config.hss.port}`, `http://${h(config.bsf.host)}:${config.bsf.ubPort}`, `http://${h(config.bsf.host)}:${config.bsf.znPort}`];
+    if (nfs.includes('naf')) checks.push(`http://${h(config.naf.host)}:${config.naf.uaPort}`, `http://${h(config.naf.host)}:${config.naf.pskPort}`);
+    if (nfs.includes('lwm2m')) checks.push(`http://${h(config.lwm2m.host)}:${config.lwm2m.apiPort}`);
+    await Promise.all(checks.map((u) => healthy(u, deadline)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const endpoints = endpointsOf(config, nfs);
+  const endpointsFile = join(dir, 'endpoints.json');
+  writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  return { endpoints, config, storeReason, endpointsFile, children, childExited, stop };
+}

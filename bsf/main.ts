@@ -1,0 +1,71 @@
+/** The BSF process: Ub (TS 24.109) and Zn (TS 29.309) listeners, Zh client to the HSS, state in the store. */
+import { ConfigError, type ResolvedConfig } from '../shared/config.js';
+import { Router, startHttpServer, type RunningServer } from '../shared/http/server.js';
+import { problems } from '../shared/http/problem.js';
+import { Counter } from '../shared/metrics.js';
+import { nfContext, runUntilSignalled } from '../shared/nf/runtime.js';
+import { openStores } from '../shared/store/open.js';
+import type { Stores } from '../shared/store/types.js';
+import { readAsset } from '../shared/assets.js';
+import { UB_OUTCOMES, UbHandler } from './ub.js';
+import { ZnHandler, type NafAccess } from './zn.js';
+import { ZhClient } from './zh-client.js';
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface RunningBsf { ub: RunningServer; zn: RunningServer; stores: Stores; close(): Promise<void> }
+
+export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores } = {}): Promise<RunningBsf> {
+  const { log, registry } = nfContext('bsf', config);
+  const c = config.bsf;
+  const problemsFound: string[] = [];
+  if (!c.hssUrl) problemsFound.push('bsf.hssUrl: required (the HSS Zh base URL, e.g. http://127.0.0.1:8082)');
+  if (!c.hssToken) problemsFound.push('bsf.hssToken: required (a token listed in hss.zhTokens)');
+  if (problemsFound.length) throw new ConfigError(problemsFound);
+  if (!c.nafs.length) log.warn({}, 'bsf.nafs is empty: no NAF can use Zn');
+
+  const stores = opts.stores ?? (await openStores(config.store, log));
+  const zh = new ZhClient(c.hssUrl!, c.hssToken!, c.gussCacheSec * 1000);
+
+  const outcomes = registry.register(new Counter('gba_ub_outcomes_total', 'Ub bootstrap attempts by outcome.', ['outcome']));
+  for (const outcome of UB_OUTCOMES) outcomes.init({ outcome });
+  const challengesIssued = registry.register(new Counter('gba_ub_challenges_total', 'Ub challenges issued, by reason.', ['reason']));
+  const znRequests = registry.register(new Counter('gba_zn_requests_total', 'Zn requests by result.', ['result']));
+
+  const ub = new UbHandler({
+    domain: c.domain, algorithm: c.akaAlgorithm, lifetimeSec: c.lifetimeSec, challengeTtlMs: c.challengeTtlSec * 1000,
+    zh, challenges: stores.challenges, sessions: stores.sessions, log: log.child({ iface: 'ub' }), outcomes, challengesIssued, now: Date.now,
+  });
+  // Ub answers at any path and method: TS 24.109 uses GET /, and the procedure itself says what is wrong with
+  // anything else (the digest uri must match whatever path the UE used).
+  const ubRouter = new Router().fallback((req) =>
+    ub.handle({ method: req.method, uri: req.url, authorization: req.headers.authorization }));
+  const ubServer = await startHttpServer({ name: 'ub', router: ubRouter, log, registry, host: c.host, port: c.ubPort, health: () => stores.ping() });
+
+  const zn = new ZnHandler({ nafs: c.nafs as NafAccess[], sessions: stores.sessions, zh, log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now });
+  const znRouter = new Router();
+  const nafByHeaders = (h: IncomingHttpHeaders): NafAccess => {
+    const m = /^Bearer (\S+)$/i.exec(h.authorization ?? '');
+    const naf = m ? zn.nafOf(m[1]!) : undefined;
+    if (!naf) throw problems.unauthorized(h.authorization ? 'unknown bearer token' : 'missing bearer token', h.authorization ? 'Bearer error="invalid_token"' : 'Bearer');
+    return naf;
+  };
+  znRouter.post('/nbsp-gba/v1/bootstrapping-info-retrieval', (req) => zn.handle(req, nafByHeaders(req.headers)), { authorize: (h) => { nafByHeaders(h); } });
+  const openapi = readAsset('bsf/openapi.yaml');
+  znRouter.get('/nbsp-gba/v1/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: openapi }));
+  const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
+
+  return {
+    ub: ubServer, zn: znServer, stores,
+    close: async () => {
+      await Promise.all([ubServer.close(), znServer.close()]);
+      await zh.close();
+      if (!opts.stores) await stores.close();
+    },
+  };
+}
+
+export async function runBsf(config: ResolvedConfig): Promise<void> {
+  const bsf = await startBsf(config);
+  const { log } = nfContext('bsf', config);
+  runUntilSignalled(log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, realm: config.bsf.domain }, bsf.close);
+}

@@ -1,0 +1,128 @@
+/**
+ * The UE side of Ub (TS 24.109 clause 4, Annex A): GET with the IMPI, answer the AKA challenge with the
+ * USIM, resynchronise with AUTS when the USIM asks, check rspauth over the exact body, read the B-TID.
+ */
+import { randomBytes } from 'node:crypto';
+import { Pool } from 'undici';
+import { akaPassword, computeDigest, computeRspauth, ha1, type Qop } from '../shared/crypto/digest.js';
+import { ks as ksOf } from '../shared/crypto/kdf.js';
+import { formatDigest, parseAuthenticationInfo, parseChallenges, type AuthParams, type ParamOut } from '../shared/wire/digest-header.js';
+import { parseBootstrappingInfo } from '../shared/wire/bsf-xml.js';
+import type { SoftUsim } from './usim.js';
+
+export class UbError extends Error {
+  constructor(readonly reason: 'mac_failure' | 'rejected' | 'unavailable' | 'protocol', message: string, readonly status?: number) {
+    super(message);
+    this.name = 'UbError';
+  }
+}
+
+export interface Bootstrap {
+  btid: string;
+  lifetimeMs: number;
+  ks: Buffer;
+  rand: Buffer;
+  impi: string;
+}
+
+export interface UbClientOptions {
+  bsfUrl: string;            // e.g. http://127.0.0.1:8080/
+  impi: string;
+  realm: string;             // BSF domain for the first request (TS 24.109 §4.4.1)
+  usim: SoftUsim;
+  userAgent?: string;
+  /** Called at each step, for `device` output. */
+  onStep?: (step: string, detail?: Record<string, unknown>) => void;
+  /** A shared keep-alive pool (benchmarks); one is made otherwise. */
+  pool?: Pool;
+}
+
+interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+
+const header = (h: Reply['headers'], name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+};
+
+export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
+  const url = new URL(o.bsfUrl);
+  const uri = url.pathname + url.search;
+  const pool = o.pool ?? new Pool(url.origin, { connections: 1 });
+  const step = o.onStep ?? (() => {});
+  const get = async (authorization: string): Promise<Reply> => {
+    try {
+      const r = await pool.request({ method: 'GET', path: uri, headers: { authorization, 'user-agent': o.userAgent ?? 'gba-sim-device; 3gpp-gba', accept: '*/*' } });
+      return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
+    } catch (err) {
+      throw new UbError('unavailable', `BSF ${url.origin} unreachable: ${(err as Error).message}`);
+    }
+  };
+  try {
+    step('ub.request', { bsf: o.bsfUrl, impi: o.impi });
+    let r = await get(formatDigest([['username', o.impi, true], ['realm', o.realm, true], ['nonce', '', true], ['uri', uri, true], ['response', '', true]]));
+    for (let round = 0; round < 4; round++) {
+      if (r.status !== 401) throw failure(r);
+      const ch = digestChallenge(r);
+      const nonce = ch.get('nonce') ?? '';
+      const raw = Buffer.from(nonce, 'base64');
+      if (raw.length < 32) throw new UbError('protocol', 'nonce is not base64(RAND ‖ AUTN)');
+      const rand = raw.subarray(0, 16), autn = raw.subarray(16, 32);
+      const algorithm = (ch.get('algorithm') ?? 'AKAv1-MD5') as 'AKAv1-MD5' | 'AKAv2-MD5';
+      const qops = (ch.get('qop') ?? '').split(',').map((q) => q.trim());
+      const qop: Qop | undefined = qops.includes('auth-int') ? 'auth-int' : qops.includes('auth') ? 'auth' : undefined;
+      const realm = ch.get('realm') ?? o.realm;
+      const cnonce = randomBytes(8).toString('hex');
+      const base = { username: o.impi, realm, nonce, nc: '00000001', cnonce, qop, method: 'GET', uri };
+      step('ub.challenge', { realm, algorithm, qop });
+      const a = o.usim.authenticate(rand, autn);
+      const credentials = (response: string, extra: ParamOut[] = []): string => {
+        const p: ParamOut[] = [['username', o.impi, true], ['realm', realm, true], ['nonce', nonce, true], ['uri', uri, true]];
+        if (qop) p.push(['qop', qop, false], ['nc', '00000001', false], ['cnonce', cnonce, true]);
+        p.push(['response', response, true]);
+        if (ch.has('opaque')) p.push(['opaque', ch.get('opaque')!, true]);
+        p.push(['algorithm', algorithm, false], ...extra);
+        return formatDigest(p);
+      };
+      if (a.kind === 'mac_failure') {
+        step('usim.mac_failure');
+        // RFC 3310 §3.3: tell the server, with the empty password, then stop.
+        await get(credentials(computeDigest({ ...base, password: Buffer.alloc(0) }).response)).catch(() => undefined);
+        throw new UbError('mac_failure', 'the USIM could not authenticate the network: MAC in AUTN does not verify (wrong K/OPc?)');
+      }
+      if (a.kind === 'sync_failure') {
+        step('usim.sync_failure', { sqnMs: a.sqnMs.toString(16).padStart(12, '0') });
+        r = await get(credentials(computeDigest({ ...base, password: Buffer.alloc(0) }).response, [['auts', a.auts.toString('base64'), true]]));
+        continue;
+      }
+      const password = akaPassword(algorithm, a.res, a.ck, a.ik);
+      r = await get(credentials(computeDigest({ ...base, password }).response));
+      if (r.status !== 200) throw failure(r);
+      const info = header(r.headers, 'authentication-info');
+      if (!info) throw new UbError('protocol', '200 OK without Authentication-Info');
+      const rspauth = parseAuthenticationInfo(info).get('rspauth');
+      if (rspauth !== computeRspauth(ha1(o.impi, realm, password), base, r.body)) throw new UbError('protocol', 'rspauth does not verify: the BSF is not authenticated');
+      const bi = parseBootstrappingInfo(r.body);
+      step('ub.bootstrapped', { btid: bi.btid, lifetime: new Date(bi.lifetimeMs).toISOString() });
+      return { btid: bi.btid, lifetimeMs: bi.lifetimeMs, ks: ksOf(a.ck, a.ik), rand: Buffer.from(rand), impi: o.impi };
+    }
+    throw new UbError('protocol', 'too many challenges in a row');
+  } finally {
+    if (!o.pool) await pool.close();
+  }
+}
+
+function digestChallenge(r: Reply): AuthParams {
+  const h = header(r.headers, 'www-authenticate');
+  if (!h) throw new UbError('protocol', '401 without WWW-Authenticate');
+  const c = parseChallenges(h).find((x) => x.scheme.toLowerCase() === 'digest' && /^AKAv[12]-MD5$/i.test(x.params.get('algorithm') ?? 'AKAv1-MD5'));
+  if (!c) throw new UbError('protocol', 'no Digest AKA challenge in WWW-Authenticate');
+  return c.params;
+}
+
+function failure(r: Reply): UbError {
+  let detail = '';
+  try { detail = (JSON.parse(r.body) as { detail?: string }).detail ?? ''; } catch { detail = r.body.slice(0, 200); }
+  if (r.status === 503) return new UbError('unavailable', `BSF unavailable (503): ${detail}`, r.status);
+  if (r.status === 401) return new UbError('rejected', `BSF rejected the answer (401): ${detail}`, r.status);
+  return new UbError('rejected', `BSF answered ${r.status}: ${detail}`, r.status);
+}

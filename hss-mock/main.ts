@@ -1,0 +1,47 @@
+/** The HSS-mock process: provisioning API + Zh (N65) on one HTTP listener. */
+import { randomBytes } from 'node:crypto';
+import type { ResolvedConfig } from '../shared/config.js';
+import { bearerAuthorizer, Router, startHttpServer, type RunningServer } from '../shared/http/server.js';
+import { Counter } from '../shared/metrics.js';
+import { nfContext, runUntilSignalled, tokenFromConfigOrState } from '../shared/nf/runtime.js';
+import { openStores } from '../shared/store/open.js';
+import type { Stores } from '../shared/store/types.js';
+import { secretEqualString } from '../shared/bytes.js';
+import { readAsset } from '../shared/assets.js';
+import { Auc } from './auc.js';
+import { PROVISIONING_BASE, provisioningRoutes } from './provisioning-api.js';
+import { zhRoutes } from './zh-api.js';
+
+export interface RunningHss { http: RunningServer; stores: Stores; close(): Promise<void> }
+
+export async function startHss(config: ResolvedConfig, opts: { stores?: Stores; random?: (n: number) => Buffer } = {}): Promise<RunningHss> {
+  const { log, registry } = nfContext('hss-mock', config);
+  const stores = opts.stores ?? (await openStores(config.store, log));
+  const adminToken = tokenFromConfigOrState(config.hss.adminToken, config.stateDir, 'hss-admin-token', log);
+  const zhTokens = config.hss.zhTokens;
+  if (!zhTokens.length) log.warn({}, 'hss.zhTokens is empty: no BSF can call Zh');
+  const mncDigits = config.homeNetwork.mnc.length as 2 | 3;
+
+  const vectors = registry.register(new Counter('gba_hss_vectors_total', 'Authentication vectors generated, by kind.', ['kind']));
+  vectors.init({ kind: 'normal' }); vectors.init({ kind: 'resync' });
+  const auc = new Auc({ subscribers: stores.subscribers, random: opts.random ?? randomBytes, indBits: config.hss.indBits, delta: config.hss.delta });
+  const router = new Router();
+  provisioningRoutes(router, { subscribers: stores.subscribers, mncDigits, now: Date.now },
+    { authorize: bearerAuthorizer((t) => secretEqualString(t, adminToken)) });
+  zhRoutes(router, { auc, subscribers: stores.subscribers, mncDigits, vectors },
+    { authorize: bearerAuthorizer((t) => zhTokens.some((z) => secretEqualString(t, z))) });
+  const openapi = readAsset('hss-mock/openapi.yaml');
+  router.get(`${PROVISIONING_BASE}/openapi.yaml`, () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: openapi }));
+
+  const http = await startHttpServer({ name: 'hss', router, log, registry, host: config.hss.host, port: config.hss.port, health: () => stores.ping() });
+  return {
+    http, stores,
+    close: async () => { await http.close(); if (!opts.stores) await stores.close(); },
+  };
+}
+
+export async function runHss(config: ResolvedConfig): Promise<void> {
+  const hss = await startHss(config);
+  const { log } = nfContext('hss-mock', config);
+  runUntilSignalled(log, { hss: hss.http.url, provisioning: `${hss.http.url}${PROVISIONING_BASE}` }, hss.close);
+}

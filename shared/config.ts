@@ -1,0 +1,216 @@
+/**
+ * Configuration for `gba-sim up` and every NF (contract C1): one document (JSON or YAML) with a section per
+ * NF. Precedence: defaults < file < command-line flags < environment. Every problem is reported at once.
+ * Values derived from others (the BSF domain from MCC/MNC, URLs from ports) are filled in after validation.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { bsfDomain, defaultLwm2mFqdn, defaultNafFqdn } from './identifiers.js';
+
+const Port = z.number().int().min(0).max(65535);
+const Token = z.string().regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/, 'must be at least 16 characters of the RFC 6750 token alphabet');
+const Fqdn = z.string().regex(/^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, 'must be a DNS name');
+const UaId = z.string().regex(/^[0-9a-fA-F]{10}$/, 'must be 5 octets as 10 hex digits').transform((s) => s.toLowerCase());
+const Host = z.string().min(1);
+
+export const NafAccessSchema = z.strictObject({
+  name: z.string().min(1),
+  token: Token,
+  /** NAF group for USS selection (TS 33.220 §4.4.6). */
+  group: z.string().optional(),
+  /** The NAF_Ids this NAF may request keys for (FQDN ‖ Ua id); any Ua id when uaSecProtId is left out. */
+  fqdns: z.array(z.strictObject({ fqdn: Fqdn, uaSecProtId: UaId.optional() })).min(1),
+});
+
+export const PushTargetSchema = z.strictObject({
+  /** Base URL of the LwM2M server's REST API, e.g. http://leshan:8080 */
+  url: z.url(),
+  /** Leshan 2.x (`tls.mode psk`) or Leshan 1.x (`psk`) security-info shape. */
+  format: z.enum(['leshan2', 'leshan1']).default('leshan2'),
+  token: z.string().optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  homeNetwork: z.strictObject({
+    mcc: z.string().regex(/^\d{3}$/, 'must be 3 digits').default('001'),
+    mnc: z.string().regex(/^\d{2,3}$/, 'must be 2 or 3 digits').default('01'),
+  }).prefault({}),
+  stateDir: z.string().default('./.gba-sim'),
+  store: z.strictObject({
+    kind: z.enum(['auto', 'redis', 'memory']).default('auto'),
+    redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+    prefix: z.string().default('gba:'),
+  }).prefault({}),
+  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+  hss: z.strictObject({
+    host: Host.default('127.0.0.1'),
+    port: Port.default(8082),
+    adminToken: Token.optional(),
+    /** Tokens of the BSFs allowed on Zh/N65. */
+    zhTokens: z.array(Token).default([]),
+    indBits: z.number().int().min(0).max(10).default(5),
+    delta: z.number().int().min(1).default(2 ** 28),
+  }).prefault({}),
+  bsf: z.strictObject({
+    host: Host.default('127.0.0.1'),
+    ubPort: Port.default(8080),
+    znPort: Port.default(8081),
+    /** Realm and B-TID domain; default bsf.mnc<MNC>.mcc<MCC>.pub.3gppnetwork.org. */
+    domain: Fqdn.optional(),
+    hssUrl: z.url().optional(),
+    hssToken: Token.optional(),
+    lifetimeSec: z.number().int().min(1).max(7 * 86400).default(3600),
+    challengeTtlSec: z.number().int().min(1).max(3600).default(30),
+    akaAlgorithm: z.enum(['AKAv1-MD5', 'AKAv2-MD5']).default('AKAv1-MD5'),
+    gussCacheSec: z.number().int().min(0).default(30),
+    nafs: z.array(NafAccessSchema).default([]),
+  }).prefault({}),
+  naf: z.strictObject({
+    host: Host.default('127.0.0.1'),
+    uaPort: Port.default(8083),
+    pskPort: Port.default(8084),
+    fqdn: Fqdn.optional(),
+    znUrl: z.url().optional(),
+    znToken: Token.optional(),
+    pskApiToken: Token.optional(),
+    endpointPolicy: z.enum(['uuid', 'imsi']).default('uuid'),
+    tenantSecretFile: z.string().optional(),
+    nonceTtlSec: z.number().int().min(1).max(3600).default(60),
+    lwm2m: z.strictObject({
+      fqdn: Fqdn.optional(),
+      uaSecProtId: UaId.default('010001c0a8'),
+      uri: z.string().regex(/^coaps?(\+tcp)?:\/\//, 'must be a coap(s)(+tcp):// URI').optional(),
+      push: z.array(PushTargetSchema).default([]),
+    }).prefault({}),
+  }).prefault({}),
+  lwm2m: z.strictObject({
+    host: Host.default('127.0.0.1'),
+    port: Port.default(5684),
+    apiPort: Port.default(8085),
+    /** Also serve CoAP over DTLS on UDP at the same port number. */
+    dtls: z.boolean().default(true),
+    pskLookupUrl: z.url().optional(),
+    pskApiToken: Token.optional(),
+    tls13: z.boolean().default(false),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+/** The configuration after derivation: every value an NF needs is present. */
+export interface ResolvedConfig extends Config {
+  bsf: Config['bsf'] & { domain: string };
+  naf: Config['naf'] & { fqdn: string; tenantSecretFile: string; lwm2m: Config['naf']['lwm2m'] & { fqdn: string } };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) { super(problems.join('\n')); }
+}
+
+/** Reads a JSON or YAML file (by content: JSON is valid YAML, but JSON errors read better from JSON.parse). */
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (err) { throw new ConfigError([`${file}: ${(err as Error).message}`]); }
+  try {
+    return /^\s*[{[]/.test(text) ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`${file}: not valid ${/^\s*[{[]/.test(text) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`]);
+  }
+}
+
+/** Sets `value` at a dotted path, creating objects on the way. */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let o = target;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};
+    o = o[p] as Record<string, unknown>;
+  }
+  o[parts[parts.length - 1]!] = value;
+}
+
+/** Environment variables that override the file and flags (documented in README). */
+export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; type: 'string' | 'number' | 'boolean' }> = [
+  { env: 'REDIS_URL', path: 'store.redisUrl', type: 'string' },
+  { env: 'GBA_STORE', path: 'store.kind', type: 'string' },
+  { env: 'GBA_STORE_PREFIX', path: 'store.prefix', type: 'string' },
+  { env: 'GBA_STATE_DIR', path: 'stateDir', type: 'string' },
+  { env: 'GBA_LOG_LEVEL', path: 'log.level', type: 'string' },
+  { env: 'GBA_MCC', path: 'homeNetwork.mcc', type: 'string' },
+  { env: 'GBA_MNC', path: 'homeNetwork.mnc', type: 'string' },
+  { env: 'GBA_BSF_DOMAIN', path: 'bsf.domain', type: 'string' },
+  { env: 'GBA_BSF_LIFETIME_SEC', path: 'bsf.lifetimeSec', type: 'number' },
+  { env: 'GBA_BSF_CHALLENGE_TTL_SEC', path: 'bsf.challengeTtlSec', type: 'number' },
+  { env: 'GBA_BSF_AKA_ALGORITHM', path: 'bsf.akaAlgorithm', type: 'string' },
+  { env: 'GBA_HSS_ADMIN_TOKEN', path: 'hss.adminToken', type: 'string' },
+  { env: 'GBA_NAF_FQDN', path: 'naf.fqdn', type: 'string' },
+  { env: 'GBA_NAF_ENDPOINT_POLICY', path: 'naf.endpointPolicy', type: 'string' },
+  { env: 'GBA_PSK_API_TOKEN', path: 'naf.pskApiToken', type: 'string' },
+  { env: 'GBA_LWM2M_FQDN', path: 'naf.lwm2m.fqdn', type: 'string' },
+  { env: 'GBA_LWM2M_UA_ID', path: 'naf.lwm2m.uaSecProtId', type: 'string' },
+];
+
+function envValue(raw: string, type: 'string' | 'number' | 'boolean'): unknown {
+  if (type === 'number') return raw.trim() === '' || Number.isNaN(Number(raw)) ? raw : Number(raw);
+  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  return raw;
+}
+
+export interface LoadConfigInput {
+  file?: string;
+  /** Flag values by dotted path (only flags the user gave). */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** defaults < file < flags < environment; validates everything and derives the dependent values. */
+export function loadConfig(input: LoadConfigInput = {}): ResolvedConfig {
+  const raw: Record<string, unknown> = input.file ? (readConfigFile(input.file) as Record<string, unknown> ?? {}) : {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError([`${input.file}: the top level must be a mapping`]);
+  for (const [path, value] of Object.entries(input.flags ?? {})) if (value !== undefined) setPath(raw, path, value);
+  const env = input.env ?? process.env;
+  for (const o of ENV_OVERRIDES) if (env[o.env] !== undefined && env[o.env] !== '') setPath(raw, o.path, envValue(env[o.env]!, o.type));
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`));
+  }
+  return derive(r.data);
+}
+
+export function derive(c: Config): ResolvedConfig {
+  const stateDir = resolve(c.stateDir);
+  const problems: string[] = [];
+  const ports = [['bsf.ubPort', c.bsf.ubPort], ['bsf.znPort', c.bsf.znPort], ['hss.port', c.hss.port], ['naf.uaPort', c.naf.uaPort],
+    ['naf.pskPort', c.naf.pskPort], ['lwm2m.port', c.lwm2m.port], ['lwm2m.apiPort', c.lwm2m.apiPort]] as const;
+  const seen = new Map<number, string>();
+  for (const [name, port] of ports) {
+    if (port === 0) continue;
+    if (seen.has(port)) problems.push(`${name}: port ${port} is already used by ${seen.get(port)}`);
+    else seen.set(port, name);
+  }
+  if (c.store.kind === 'redis' && !c.store.redisUrl) problems.push('store.redisUrl: required when store.kind is redis (or set REDIS_URL)');
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    ...c,
+    stateDir,
+    bsf: { ...c.bsf, domain: c.bsf.domain ?? bsfDomain(c.homeNetwork) },
+    naf: {
+      ...c.naf,
+      fqdn: c.naf.fqdn ?? defaultNafFqdn(c.homeNetwork),
+      tenantSecretFile: c.naf.tenantSecretFile ? resolve(c.naf.tenantSecretFile) : join(stateDir, 'tenant-secret'),
+      lwm2m: { ...c.naf.lwm2m, fqdn: c.naf.lwm2m.fqdn ?? defaultLwm2mFqdn(c.homeNetwork) },
+    },
+  };
+}
+
+const SECRET_KEYS = new Set(['adminToken', 'zhTokens', 'hssToken', 'token', 'znToken', 'pskApiToken']);
+
+/** A copy with every token replaced by "[redacted]", for the effective-config file and logs. */
+export function redactConfig(c: unknown): unknown {
+  if (Array.isArray(c)) return c.map(redactConfig);
+  if (c && typeof c === 'object') {
+    return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, SECRET_KEYS.has(k) && v !== undefined ? (Array.isArray(v) ? v.map(() => '[redacted]') : '[redacted]') : redactConfig(v)]));
+  }
+  return c;
+}

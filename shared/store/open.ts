@@ -1,0 +1,40 @@
+/**
+ * Picks the store as contract C1 says: `redis` needs a URL; `memory` is one process only; `auto` uses Redis
+ * when a URL is given or redis://127.0.0.1:6379 answers, else memory — and says which.
+ */
+import { createMemoryStores } from './memory.js';
+import { createRedisStores } from './redis.js';
+import type { Stores } from './types.js';
+import type { Logger } from '../log.js';
+import { createConnection } from 'node:net';
+
+export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** True if something answers PING at the URL's host and port within `timeoutMs`. */
+export function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    let u: URL;
+    try { u = new URL(url); } catch { resolve(false); return; }
+    const s = createConnection({ host: u.hostname || '127.0.0.1', port: Number(u.port || 6379) });
+    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.once('connect', () => s.write(u.password ? `AUTH ${decodeURIComponent(u.password)}\r\nPING\r\n` : 'PING\r\n'));
+    s.on('data', (d) => { if (d.toString().includes('+PONG')) done(true); else if (d.toString().startsWith('-')) done(false); });
+  });
+}
+
+/** Resolves `auto` to a concrete kind and URL (used by `up`, so every child uses the same store). */
+export async function resolveStoreKind(kind: 'auto' | 'redis' | 'memory', redisUrl: string | undefined): Promise<{ kind: 'redis' | 'memory'; redisUrl?: string; reason: string }> {
+  if (kind === 'memory') return { kind, reason: 'in-memory store (as configured)' };
+  if (kind === 'redis') return { kind, redisUrl: redisUrl!, reason: `Redis at ${redisUrl}` };
+  if (redisUrl) return { kind: 'redis', redisUrl, reason: `Redis at ${redisUrl} (given)` };
+  if (await redisAnswers(LOCAL_REDIS_URL)) return { kind: 'redis', redisUrl: LOCAL_REDIS_URL, reason: `Redis at ${LOCAL_REDIS_URL} (found)` };
+  return { kind: 'memory', reason: `in-memory store: no Redis answered at ${LOCAL_REDIS_URL} (state is per process and lost on exit)` };
+}
+
+export async function openStores(o: { kind: 'auto' | 'redis' | 'memory'; redisUrl?: string; prefix: string }, log: Logger): Promise<Stores> {
+  const r = await resolveStoreKind(o.kind, o.redisUrl);
+  log.info({ store: r.kind }, r.reason);
+  return r.kind === 'redis' ? createRedisStores(r.redisUrl!, o.prefix) : createMemoryStores();
+}
