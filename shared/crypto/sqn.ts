@@ -51,33 +51,32 @@ export class UsimSqnState {
   readonly #seqMs: number[];
   readonly #indBits: number;
   readonly #delta: number;
+  #highest: number;
 
-  /** `sqnMs` is the highest previously accepted SQN (0 for a fresh card). */
+  /**
+   * `sqnMs` is the highest previously accepted SQN (0 for a fresh card). Which slots it was accepted in is not
+   * known, so every slot starts at its SEQ: only later SEQs are fresh.
+   */
   constructor(sqnMs = 0, indBits = DEFAULT_IND_BITS, delta = DEFAULT_DELTA) {
     this.#indBits = indBits;
     this.#delta = delta;
-    this.#seqMs = new Array<number>(2 ** indBits).fill(0);
-    this.#seqMs[indOf(sqnMs, indBits)] = seqOf(sqnMs, indBits);
+    this.#seqMs = new Array<number>(2 ** indBits).fill(seqOf(sqnMs, indBits));
+    this.#highest = sqnMs;
   }
 
   /** C.2.1: SEQ > SEQ_MS(IND) and SEQ − SEQ_MS(max) ≤ Δ. */
   isFresh(sqn: number): boolean {
     const seq = seqOf(sqn, this.#indBits);
     const ind = indOf(sqn, this.#indBits);
-    return seq > this.#seqMs[ind]! && seq - this.#maxSeq() <= this.#delta;
+    return seq > this.#seqMs[ind]! && seq - seqOf(this.#highest, this.#indBits) <= this.#delta;
   }
 
   /** Records an accepted SQN: SEQ_MS(IND) := SEQ. */
   accept(sqn: number): void {
     this.#seqMs[indOf(sqn, this.#indBits)] = seqOf(sqn, this.#indBits);
+    if (sqn > this.#highest) this.#highest = sqn;
   }
 
   /** The highest previously accepted SQN, which AUTS carries (C.2.4). */
-  highestAccepted(): number {
-    let best = 0;
-    this.#seqMs.forEach((seq, ind) => { best = Math.max(best, makeSqn(seq, ind, this.#indBits)); });
-    return best;
-  }
-
-  #maxSeq(): number { return Math.max(...this.#seqMs); }
+  highestAccepted(): number { return this.#highest; }
 }

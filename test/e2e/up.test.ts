@@ -1,0 +1,55 @@
+/** `gba-sim up` as users run it: endpoints.json (contract C2), a bootstrap from it, and a clean SIGTERM. */
+import { expect } from 'chai';
+import { createConnection } from 'node:net';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { runUp } from '../support/up.js';
+import { freePortRange } from '../support/ports.js';
+import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { referenceBootstrap } from '../support/ub-reference-client.js';
+import { milenageSets, hex } from '../support/vectors.js';
+
+const SET1 = milenageSets()[0]!;
+const portOpen = (port: number) => new Promise<boolean>((resolve) => {
+  const s = createConnection(port, '127.0.0.1');
+  s.once('connect', () => { s.destroy(); resolve(true); });
+  s.once('error', () => resolve(false));
+});
+
+describe('gba-sim up (real processes)', function () {
+  this.timeout(90000);
+
+  it('--store redis --redis-url: writes endpoints.json at --base-port, an independent Ub client bootstraps from it, SIGTERM stops every child', async () => {
+    const base = await freePortRange(7);
+    const up = await runUp(['--base-port', String(base), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('up') } });
+    try {
+      const e = up.endpoints;
+      expect(e.hss.provisioning).to.equal(`http://127.0.0.1:${base + 2}/provisioning/v1`);
+      expect(e.hss.adminToken).to.match(/^[A-Za-z0-9_-]{20,}$/);
+      expect(e.bsf).to.deep.equal({ ub: `http://127.0.0.1:${base}/`, realm: 'bsf.mnc001.mcc001.pub.3gppnetwork.org', zn: `http://127.0.0.1:${base + 1}/nbsp-gba/v1` });
+      expect(e.store?.kind).to.equal('redis');
+      expect(statSync(join(up.dir, 'endpoints.json')).mode & 0o077).to.equal(0);
+      const effective = readFileSync(join(up.dir, 'effective-config.json'), 'utf8');
+      expect(effective).to.not.contain(e.hss.adminToken);
+      expect(effective).to.contain('[redacted]');
+
+      const imsi = '001010000000077';
+      const put = await fetch(`${e.hss.provisioning}/subscribers/${imsi}`, { method: 'PUT', headers: { authorization: `Bearer ${e.hss.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ k: SET1.k, op: SET1.op }) });
+      expect(put.status).to.equal(201);
+      const r = await referenceBootstrap(e.bsf.ub, `${imsi}@ims.mnc001.mcc001.3gppnetwork.org`, hex(SET1.k), hex(SET1.opc), { realm: e.bsf.realm });
+      expect(r.status, r.body).to.equal(200);
+      expect(r.btid).to.match(new RegExp(`^[A-Za-z0-9+/]{22}==@${e.bsf.realm.replace(/\./g, '\\.')}$`));
+    } finally {
+      const code = await up.stop('SIGTERM');
+      expect(code).to.equal(0);
+    }
+    for (let p = base; p < base + 3; p++) expect(await portOpen(p), `port ${p} still open`).to.equal(false);
+  });
+
+  it('bad arguments exit 2 with one line per problem', async () => {
+    const { runCli } = await import('../support/cli.js');
+    const r = await runCli(['up', '--base-port', 'x', '--store', 'nope']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('--base-port');
+  });
+});
