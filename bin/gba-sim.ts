@@ -13,7 +13,7 @@ const program = configureExit(new Command('gba-sim'))
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
-registerUpCommand(program, ['hss-mock', 'bsf']);
+registerUpCommand(program, ['hss-mock', 'bsf', 'naf']);
 registerNfCommands(program);
 registerSubscriberCommands(program);
 registerDeviceCommands(program);

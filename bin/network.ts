@@ -12,7 +12,6 @@ import { redactConfig, type ResolvedConfig } from '../shared/config.js';
 import { packageRoot } from '../shared/assets.js';
 import { newToken } from '../shared/nf/runtime.js';
 import { resolveStoreKind } from '../shared/store/open.js';
-import { UA_HTTP_DIGEST } from '../shared/ua-ids.js';
 
 export const NF_ORDER = ['hss-mock', 'bsf', 'naf', 'lwm2m'] as const;
 export type NfName = (typeof NF_ORDER)[number];
@@ -83,11 +82,13 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
     cfg.naf.znUrl ??= `${url(cfg.bsf.host, cfg.bsf.znPort)}/nbsp-gba/v1`;
     cfg.naf.pskApiToken ??= newToken();
     cfg.naf.lwm2m.uri ??= `coaps+tcp://127.0.0.1:${cfg.lwm2m.port}`;
+    if (nfs.includes('lwm2m') && cfg.lwm2m.dtls) cfg.naf.lwm2m.uriDtls ??= `coaps://127.0.0.1:${cfg.lwm2m.port}`;
     // Contract C3: the NAF acts for its own FQDN (Ua HTTP Digest) and for the LwM2M server it serves keys to.
     if (!cfg.bsf.nafs.some((n) => n.token === cfg.naf.znToken)) {
       cfg.bsf.nafs = [...cfg.bsf.nafs, {
         name: 'naf', token: cfg.naf.znToken, group: 'lwm2m',
-        fqdns: [{ fqdn: cfg.naf.fqdn, uaSecProtId: UA_HTTP_DIGEST }, { fqdn: cfg.naf.lwm2m.fqdn, uaSecProtId: cfg.naf.lwm2m.uaSecProtId }],
+        // FQDN-level allow-list (C3); the Ua id varies for the LwM2M server (one per (D)TLS suite).
+        fqdns: [{ fqdn: cfg.naf.fqdn }, { fqdn: cfg.naf.lwm2m.fqdn }],
       }];
     }
   }
@@ -147,7 +148,8 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
 
   const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
   const ready = nfs.map((nf) => new Promise<Record<string, string>>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '' } });
+    // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
+    const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
     children.set(nf, child);
     const log = createWriteStream(join(logDir, `${nf}.log`), { flags: 'a' });
     logs.push(log);

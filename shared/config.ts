@@ -82,6 +82,8 @@ export const ConfigSchema = z.strictObject({
       fqdn: Fqdn.optional(),
       uaSecProtId: UaId.default('010001c0a8'),
       uri: z.string().regex(/^coaps?(\+tcp)?:\/\//, 'must be a coap(s)(+tcp):// URI').optional(),
+      /** The CoAP over DTLS URI, when the LwM2M server also listens on UDP. */
+      uriDtls: z.string().regex(/^coaps:\/\//, 'must be a coaps:// URI').optional(),
       push: z.array(PushTargetSchema).default([]),
     }).prefault({}),
   }).prefault({}),

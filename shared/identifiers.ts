@@ -87,8 +87,13 @@ export function endpointImsiUrn(imsi: string): string {
  */
 export function endpointUuidUrn(tenantSecret: Uint8Array, imsi: string): string {
   checkImsi(imsi);
+  return hmacUuidUrn(tenantSecret, imsi);
+}
+
+/** `urn:uuid:` of an RFC 9562 UUIDv8 from the first 16 octets of HMAC-SHA-256(secret, text). */
+export function hmacUuidUrn(tenantSecret: Uint8Array, text: string): string {
   if (tenantSecret.length < 16) throw new InputError('tenant secret must be at least 16 octets');
-  const b = createHmac('sha256', tenantSecret).update(imsi, 'utf8').digest().subarray(0, 16);
+  const b = createHmac('sha256', tenantSecret).update(text, 'utf8').digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x80;   // version 8 (RFC 9562 §5.8)
   b[8] = (b[8]! & 0x3f) | 0x80;   // variant 10xx (RFC 9562 §4.1)
   const h = b.toString('hex');

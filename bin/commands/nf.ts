@@ -38,6 +38,24 @@ export const NF_COMMANDS: NfCommand[] = [
     ],
     run: async (c) => (await import('../../bsf/main.js')).runBsf(c),
   },
+  {
+    name: 'naf',
+    description: 'NAF: device provisioning behind GBA HTTP Digest (Ua) and the PSK API for LwM2M servers',
+    flags: [
+      { flag: '--host <addr>', path: 'naf.host', description: 'listen address (default 127.0.0.1)' },
+      { flag: '--ua-port <n>', path: 'naf.uaPort', description: 'Ua port (default 8083)', type: 'number' },
+      { flag: '--psk-port <n>', path: 'naf.pskPort', description: 'PSK API port (default 8084)', type: 'number' },
+      { flag: '--fqdn <fqdn>', path: 'naf.fqdn', description: 'NAF FQDN for the realm and NAF_Id (default naf.mnc<MNC>.mcc<MCC>.pub.3gppnetwork.org)' },
+      { flag: '--zn-url <url>', path: 'naf.znUrl', description: 'BSF Zn base URL, e.g. http://127.0.0.1:8081/nbsp-gba/v1' },
+      { flag: '--zn-token <t>', path: 'naf.znToken', description: 'this NAF\'s bearer token at the BSF' },
+      { flag: '--psk-api-token <t>', path: 'naf.pskApiToken', description: 'token LwM2M servers use on the PSK API (default: generated into the state dir)' },
+      { flag: '--endpoint-policy <p>', path: 'naf.endpointPolicy', description: 'uuid (default) or imsi' },
+      { flag: '--lwm2m-fqdn <fqdn>', path: 'naf.lwm2m.fqdn', description: 'LwM2M server FQDN (NAF_Id of its keys)' },
+      { flag: '--lwm2m-uri <uri>', path: 'naf.lwm2m.uri', description: 'LwM2M server URI handed to devices' },
+      { flag: '--lwm2m-ua-id <hex>', path: 'naf.lwm2m.uaSecProtId', description: 'Ua id of the LwM2M key (default 010001c0a8)' },
+    ],
+    run: async (c) => (await import('../../naf/main.js')).runNaf(c),
+  },
 ];
 
 export function registerNfCommands(program: Command): void {

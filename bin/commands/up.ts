@@ -47,6 +47,10 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     }
     const config = configFromFlags(opts, UP_FLAGS.filter((f) => f.path !== '__basePort'), extra);
     const say = (s: string) => process.stdout.write(`${s}\n`);
+    // A signal during start-up: the children see their stdin close when this process exits, and stop.
+    const early = () => { say('interrupted during start-up'); process.exit(130); };
+    process.once('SIGINT', early);
+    process.once('SIGTERM', early);
     let net: RunningNetwork;
     try {
       net = await startNetwork({ config, nfs: nfsThatExist, onEvent: (nf, line) => process.stderr.write(`[${nf}] ${line}\n`) });
@@ -54,6 +58,8 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
       process.stderr.write(`gba-sim up: ${(err as Error).message}\n`);
       process.exit(1);
     }
+    process.off('SIGINT', early);
+    process.off('SIGTERM', early);
     say(`gba-sim network is up — store: ${net.storeReason}`);
     say(endpointTable(net.endpoints));
     say(`  endpoints     ${net.endpointsFile}`);

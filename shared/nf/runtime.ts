@@ -57,4 +57,11 @@ export function runUntilSignalled(log: Logger, listeners: Record<string, string>
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Started by `gba-sim up`: stdin is a pipe from the parent, so its end means the parent is gone
+  // (even after a SIGKILL); never outlive it.
+  if (process.env.GBA_SIM_SUPERVISED === '1') {
+    process.stdin.on('end', () => stop('parent exited'));
+    process.stdin.on('error', () => stop('parent exited'));
+    process.stdin.resume();
+  }
 }

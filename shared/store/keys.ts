@@ -6,6 +6,7 @@ export interface KeyNames {
   challenge(nonce: string): string;     // pending Ub challenge
   session(btid: string): string;        // bootstrapping session
   nafKey(btid: string, nafIdHex: string): string;
+  nonce(nonce: string): string;         // NAF Ua digest nonce
 }
 
 export function keyNames(prefix = 'gba:'): KeyNames {
@@ -16,5 +17,6 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     challenge: (nonce) => `${prefix}chal:${nonce}`,
     session: (btid) => `${prefix}sess:${btid}`,
     nafKey: (btid, nafIdHex) => `${prefix}nafkey:${btid}:${nafIdHex}`,
+    nonce: (nonce) => `${prefix}nonce:${nonce}`,
   };
 }

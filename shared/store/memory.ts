@@ -4,7 +4,7 @@
  */
 import { nextNetworkSqn, resyncNetworkSqn } from '../crypto/sqn.js';
 import type {
-  BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, SessionStore, SqnAdvanceOptions,
+  BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
   Stores, SubscriberRecord, SubscriberStore,
 } from './types.js';
 
@@ -88,15 +88,22 @@ export class MemoryNafKeyCache implements NafKeyCache {
   async put(e: NafKeyEntry): Promise<void> { this.m.set(`${e.btid}:${e.nafIdHex}`, e, e.expiresMs); }
 }
 
+export class MemoryNonceStore implements NonceStore {
+  readonly m = new ExpiringMap<true>(5_000);
+  async create(nonce: string, ttlMs: number): Promise<void> { this.m.set(nonce, true, Date.now() + ttlMs); }
+  async consume(nonce: string): Promise<boolean> { return this.m.take(nonce) === true; }
+}
+
 export function createMemoryStores(): Stores {
   const challenges = new MemoryChallengeStore();
   const sessions = new MemorySessionStore();
   const nafKeys = new MemoryNafKeyCache();
+  const nonces = new MemoryNonceStore();
   return {
     kind: 'memory',
     subscribers: new MemorySubscriberStore(),
-    challenges, sessions, nafKeys,
+    challenges, sessions, nafKeys, nonces,
     ping: async () => true,
-    close: async () => { challenges.m.close(); sessions.m.close(); nafKeys.m.close(); },
+    close: async () => { challenges.m.close(); sessions.m.close(); nafKeys.m.close(); nonces.m.close(); },
   };
 }

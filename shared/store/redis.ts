@@ -9,7 +9,7 @@ import { keyNames, type KeyNames } from './keys.js';
 import { decodeChallenge, decodeSession, encodeChallenge, encodeSession } from './codecs.js';
 import { DEFAULT_DELTA, DEFAULT_IND_BITS } from '../crypto/sqn.js';
 import type {
-  BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, SessionStore, SqnAdvanceOptions,
+  BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
   Stores, SubscriberRecord, SubscriberStore,
 } from './types.js';
 
@@ -188,6 +188,16 @@ export class RedisNafKeyCache implements NafKeyCache {
   }
 }
 
+export class RedisNonceStore implements NonceStore {
+  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  async create(nonce: string, ttlMs: number): Promise<void> {
+    await this.r.cmd(['SET', this.keys.nonce(nonce), '1', 'PX', String(Math.max(1, Math.round(ttlMs)))]);
+  }
+  async consume(nonce: string): Promise<boolean> {
+    return (await this.r.cmd(['DEL', this.keys.nonce(nonce)])) === 1;
+  }
+}
+
 export async function createRedisStores(url: string, prefix = 'gba:'): Promise<Stores> {
   const r = await connectRedis(url);
   const keys = keyNames(prefix);
@@ -197,6 +207,7 @@ export async function createRedisStores(url: string, prefix = 'gba:'): Promise<S
     challenges: new RedisChallengeStore(r, keys),
     sessions: new RedisSessionStore(r, keys),
     nafKeys: new RedisNafKeyCache(r, keys),
+    nonces: new RedisNonceStore(r, keys),
     ping: async () => { try { return (await r.cmd(['PING'])) === 'PONG'; } catch { return false; } },
     close: () => r.close(),
   };

@@ -109,12 +109,20 @@ export interface NafKeyCache {
   put(e: NafKeyEntry): Promise<void>;
 }
 
+/** Single-use server nonces (the NAF's Ua HTTP Digest challenges). */
+export interface NonceStore {
+  create(nonce: string, ttlMs: number): Promise<void>;
+  /** Atomic: true once per nonce, while it is live. */
+  consume(nonce: string): Promise<boolean>;
+}
+
 export interface Stores {
   kind: 'redis' | 'memory';
   subscribers: SubscriberStore;
   challenges: ChallengeStore;
   sessions: SessionStore;
   nafKeys: NafKeyCache;
+  nonces: NonceStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -130,6 +130,18 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
       });
     });
 
+    describe('nonces', () => {
+      it('are single use and expire', async () => {
+        await stores.nonces.create('x1', 5000);
+        const r = await Promise.all(Array.from({ length: 10 }, () => stores.nonces.consume('x1')));
+        expect(r.filter(Boolean)).to.have.length(1);
+        expect(await stores.nonces.consume('never-issued')).to.equal(false);
+        await stores.nonces.create('x2', 50);
+        await sleep(120);
+        expect(await stores.nonces.consume('x2')).to.equal(false);
+      });
+    });
+
     it('answers ping', async () => expect(await stores.ping()).to.equal(true));
   });
 }
