@@ -91,6 +91,10 @@ export const ConfigSchema = z.strictObject({
     host: Host.default('127.0.0.1'),
     port: Port.default(5684),
     apiPort: Port.default(8085),
+    /** The server's FQDN (NAF_Id of its keys); default naf.lwm2m.fqdn. */
+    fqdn: Fqdn.optional(),
+    /** Ua id of the TLS listener's one PSK suite; default naf.lwm2m.uaSecProtId (010001c0a8, CCM_8). */
+    uaSecProtId: UaId.optional(),
     /** Also serve CoAP over DTLS on UDP at the same port number. */
     dtls: z.boolean().default(true),
     pskLookupUrl: z.url().optional(),
@@ -104,6 +108,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export interface ResolvedConfig extends Config {
   bsf: Config['bsf'] & { domain: string };
   naf: Config['naf'] & { fqdn: string; tenantSecretFile: string; lwm2m: Config['naf']['lwm2m'] & { fqdn: string } };
+  lwm2m: Config['lwm2m'] & { fqdn: string; uaSecProtId: string };
 }
 
 export class ConfigError extends Error {
@@ -193,15 +198,17 @@ export function derive(c: Config): ResolvedConfig {
   }
   if (c.store.kind === 'redis' && !c.store.redisUrl) problems.push('store.redisUrl: required when store.kind is redis (or set REDIS_URL)');
   if (problems.length) throw new ConfigError(problems);
+  const lwm2mFqdn = c.naf.lwm2m.fqdn ?? defaultLwm2mFqdn(c.homeNetwork);
   return {
     ...c,
     stateDir,
+    lwm2m: { ...c.lwm2m, fqdn: c.lwm2m.fqdn ?? lwm2mFqdn, uaSecProtId: c.lwm2m.uaSecProtId ?? c.naf.lwm2m.uaSecProtId },
     bsf: { ...c.bsf, domain: c.bsf.domain ?? bsfDomain(c.homeNetwork) },
     naf: {
       ...c.naf,
       fqdn: c.naf.fqdn ?? defaultNafFqdn(c.homeNetwork),
       tenantSecretFile: c.naf.tenantSecretFile ? resolve(c.naf.tenantSecretFile) : join(stateDir, 'tenant-secret'),
-      lwm2m: { ...c.naf.lwm2m, fqdn: c.naf.lwm2m.fqdn ?? defaultLwm2mFqdn(c.homeNetwork) },
+      lwm2m: { ...c.naf.lwm2m, fqdn: lwm2mFqdn },
     },
   };
 }
