@@ -36,6 +36,13 @@ export const TLS_SUITES: Readonly<Record<number, string>> = {
   0x002f: 'TLS_RSA_WITH_AES_128_CBC_SHA',
 };
 
+/** OpenSSL names of the TLS 1.2 PSK suites a GBA (D)TLS listener may use, by IANA code. */
+export const OPENSSL_PSK_SUITE_NAMES: Readonly<Record<number, string>> = {
+  0xc0a8: 'PSK-AES128-CCM8',
+  0x00a8: 'PSK-AES128-GCM-SHA256',
+  0x00ae: 'PSK-AES128-CBC-SHA256',
+};
+
 /** 10 hex digits → 5 octets; anything else is an InputError. */
 export function parseUaId(hex: string): Buffer {
   if (!/^[0-9a-fA-F]{10}$/.test(hex)) throw new InputError('Ua security protocol id must be 5 octets as 10 hex digits');

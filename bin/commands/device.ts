@@ -5,6 +5,7 @@ import { readEndpoints } from '../endpoints-file.js';
 import { SoftUsim, type UsimOptions } from '../../device/usim.js';
 import { bootstrap, UbError } from '../../device/ub-client.js';
 import { bsfDomain, homeNetworkOfImsi, impiFromImsi } from '../../shared/identifiers.js';
+import { runAgent } from '../../device/agent.js';
 
 export interface DeviceIdentity { imsi: string; impi: string; realm: string; usim: UsimOptions; mncDigits: 2 | 3 }
 
@@ -47,8 +48,8 @@ export function deviceIdentity(o: Record<string, string | undefined>, c: ArgChec
   };
 }
 
-export const stepPrinter = (enabled = true) => (step: string, detail?: Record<string, unknown>) => {
-  if (enabled) process.stderr.write(`  · ${step}${detail ? ' ' + Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ') : ''}\n`);
+export const stepPrinter = (enabled = true, out: NodeJS.WritableStream = process.stderr) => (step: string, detail?: Record<string, unknown>) => {
+  if (enabled) out.write(`${new Date().toISOString().slice(11, 23)}  ${step.padEnd(22)}${detail ? ' ' + Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ') : ''}\n`);
 };
 
 export function registerDeviceCommands(program: Command): void {
@@ -67,6 +68,40 @@ export function registerDeviceCommands(program: Command): void {
       } catch (err) {
         if (err instanceof UbError) { process.stderr.write(`gba-sim: bootstrap failed (${err.reason}): ${err.message}\n`); process.exit(1); }
         throw err;
+      }
+    });
+
+  addDeviceOptions(device.command('run').description('the whole flow: bootstrap (Ub) → provisioning (Ua) → LwM2M register over (D)TLS-PSK, then stay registered'))
+    .option('--naf <url>', 'NAF Ua URL instead of endpoints.json, e.g. http://127.0.0.1:8083/')
+    .option('--transport <t>', 'tls (CoAP over TLS, RFC 8323) or dtls (CoAP over DTLS, RFC 7252)', 'tls')
+    .option('--lifetime <s>', 'LwM2M registration lifetime in seconds', '300')
+    .option('--once', 'register, de-register and exit 0')
+    .option('--quiet', 'no step lines')
+    .action(async (o: Record<string, string | undefined>) => {
+      const c = new ArgChecker();
+      if (!o.endpoints && !(o.bsf && o.naf)) c.problem('give --endpoints FILE, or --bsf URL and --naf URL');
+      if (o.transport !== 'tls' && o.transport !== 'dtls') c.problem('--transport: must be tls or dtls');
+      const lifetimeSec = Number(o.lifetime);
+      if (!/^\d+$/.test(String(o.lifetime)) || lifetimeSec < 1) c.problem('--lifetime: must be a whole number of seconds ≥ 1');
+      const id = deviceIdentity(o, c);
+      const e = o.endpoints ? readEndpoints(o.endpoints) : undefined;
+      const bsfUrl = o.bsf ?? e!.bsf.ub;
+      const nafUaUrl = o.naf ?? e?.naf?.ua;
+      if (!nafUaUrl) { process.stderr.write('gba-sim: endpoints.json has no naf object; is the NAF running?\n'); process.exit(2); }
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      process.once('SIGTERM', () => ac.abort());
+      const connectDtls = o.transport === 'dtls' ? (await import('../../device/dtls-transport.js')).connectCoapDtls : undefined;
+      try {
+        await runAgent({
+          imsi: id.imsi, impi: id.impi, realm: id.realm, usim: new SoftUsim(id.usim), bsfUrl, nafUaUrl,
+          transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal, connectDtls,
+          onStep: stepPrinter(!o.quiet, process.stdout),
+        });
+        process.exit(0);
+      } catch (err) {
+        process.stderr.write(`gba-sim: device failed: ${(err as Error).message}\n`);
+        process.exit(1);
       }
     });
 }

@@ -1,0 +1,14 @@
+/**
+ * What the device's LwM2M client needs from a transport: send requests, serve the server's requests, and
+ * hear about the connection going away. CoAP over TLS (RFC 8323) and over DTLS (RFC 7252) both provide it.
+ */
+import type { CoapMessage, CoapOption, RequestHandler } from '../shared/coap/message.js';
+
+export interface CoapChannel {
+  readonly transport: 'tcp' | 'udp';
+  request(req: { code: number; options?: CoapOption[]; payload?: Buffer }): Promise<CoapMessage>;
+  onRequest(handler: RequestHandler): void;
+  /** Called once, when the connection or association ends (by either side). */
+  onClose(cb: (why: string) => void): void;
+  close(): Promise<void>;
+}
