@@ -7,13 +7,14 @@ import { registerNfCommands } from './commands/nf.js';
 import { registerUpCommand } from './commands/up.js';
 import { registerSubscriberCommands } from './commands/subscriber.js';
 import { registerDeviceCommands } from './commands/device.js';
+import { runDemo } from './demo.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
-registerUpCommand(program, ['hss-mock', 'bsf', 'naf']);
+registerUpCommand(program, ['hss-mock', 'bsf', 'naf'], (net) => runDemo(net, (s) => process.stdout.write(`${s}\n`)));
 registerNfCommands(program);
 registerSubscriberCommands(program);
 registerDeviceCommands(program);
