@@ -1,0 +1,44 @@
+/**
+ * What the registration logic needs from a transport: "a connection that can send CoAP requests and has a PSK
+ * identity". CoAP over TLS (RFC 8323, tcp-transport.ts) implements it today; a CoAP over DTLS association
+ * (RFC 7252 §9.1: the association is the endpoint) can implement it later without touching the registration code.
+ */
+import type { CoapMessage, CoapOption } from '../shared/coap/message.js';
+
+/** What the NAF's PSK API said about the key this peer authenticated with (ARCHITECTURE C3). Never the key. */
+export interface PeerSecurity {
+  /** As sent in the handshake: `3GPP-bootstrapping.<B-TID>` (or a bare B-TID). */
+  pskIdentity: string;
+  /** The only endpoint client name this identity may register (C3: otherwise 4.03). */
+  endpoint: string;
+  btid: string;
+  impi: string;
+  /** When the bootstrapping session, and so the key, expires (TS 33.220 §4.5.2). Epoch milliseconds. */
+  expiresAtMs: number;
+  /** Ua security protocol id the key was derived for (TS 33.220 Annex H), e.g. 010001c0a8. */
+  uaSecProtId: string;
+}
+
+export type PeerTransport = 'tcp' | 'udp';
+
+export interface PeerRequest {
+  code: number;
+  options?: CoapOption[];
+  payload?: Buffer;
+}
+
+export interface Lwm2mPeer {
+  /** Unique per connection/association, for logs. */
+  readonly id: string;
+  readonly transport: PeerTransport;
+  /** Remote "ip:port". */
+  readonly address: string;
+  readonly security: PeerSecurity;
+  readonly closed: boolean;
+  /** Sends a request to the client and resolves with its response; rejects with CoapExchangeError. */
+  request(req: PeerRequest): Promise<CoapMessage>;
+  /** Ends the connection (or association). `reason` is for logs and the peer's diagnostic. */
+  close(reason: PeerCloseReason): void;
+}
+
+export type PeerCloseReason = 'psk-expired' | 'shutdown' | 'error';

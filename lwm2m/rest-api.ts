@@ -1,0 +1,152 @@
+/**
+ * The LwM2M server's REST API (project's own, Leshan-like paths; lwm2m/openapi.yaml):
+ *
+ *   GET /api/clients                                   registered clients
+ *   GET /api/clients/{endpoint}                        one client (404 if not registered)
+ *   GET /api/clients/{endpoint}/{o}/{i}[/{r}]?accept=  Read from the device → {"status", "contentFormat", "content"}
+ *   GET /api/openapi.yaml
+ *
+ * Device answers map to HTTP as an HTTP-CoAP proxy would (RFC 8075 §7): 2.xx → 200; 4.xx → the matching 4xx
+ * (4.01 → 403, 4.02/4.05 → 400 …); 5.xx → 502, since the device failed, not this server. No answer in time → 504;
+ * connection gone or a payload that does not parse → 502. Error bodies are Problem Details with the CoAP code
+ * in `coapCode`. The API is unauthenticated, like Leshan's: it shows identities and endpoints, never keys.
+ */
+import { CoapExchangeError, codeClass } from '../shared/coap/message.js';
+import { DecodeError, InputError } from '../shared/errors.js';
+import { Router, type HttpRequest, type HttpResponse } from '../shared/http/server.js';
+import { PROBLEM_CONTENT_TYPE, problems } from '../shared/http/problem.js';
+import { expiresAtMs, type ClientRegistry, type Registration } from './registry.js';
+import { UnknownEndpoint, type ReadResult } from './reads.js';
+
+/** One registration as the API shows it. */
+export interface ClientView {
+  endpoint: string;
+  registrationId: string;
+  lwm2mVersion: string;
+  /** Seconds. */
+  lifetime: number;
+  binding: string;
+  queueMode: boolean;
+  sms?: string;
+  objectLinks: Array<{ url: string; attributes: Record<string, string | true> }>;
+  objects: Array<{ objectId: number; version?: string; instances: number[] }>;
+  /** Content-Formats the client's root link lists (`ct`). */
+  supportedContentFormats: number[];
+  registeredAt: string;
+  lastUpdate: string;
+  /** lastUpdate + lifetime. */
+  expiresAt: string;
+  pskIdentity: string;
+  btid: string;
+  /** When the bootstrapping key expires; the registration ends then at the latest. */
+  pskExpiresAt: string;
+  transport: 'tcp' | 'udp';
+  address: string;
+}
+
+export function clientView(r: Registration): ClientView {
+  return {
+    endpoint: r.endpoint,
+    registrationId: r.registrationId,
+    lwm2mVersion: r.lwm2mVersion,
+    lifetime: r.lifetimeSec,
+    binding: r.binding,
+    queueMode: r.queueMode,
+    ...(r.sms !== undefined ? { sms: r.sms } : {}),
+    objectLinks: r.links.map((l) => ({ url: l.path, attributes: { ...l.params } })),
+    objects: r.objects.map((o) => ({ objectId: o.objectId, ...(o.version !== undefined ? { version: o.version } : {}), instances: [...o.instances] })),
+    supportedContentFormats: [...r.contentFormats],
+    registeredAt: iso(r.registeredAtMs),
+    lastUpdate: iso(r.lastUpdateMs),
+    expiresAt: iso(expiresAtMs(r)),
+    pskIdentity: r.peer.security.pskIdentity,
+    btid: r.peer.security.btid,
+    pskExpiresAt: iso(r.peer.security.expiresAtMs),
+    transport: r.peer.transport,
+    address: r.peer.address,
+  };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export interface RestApiDeps {
+  registry: ClientRegistry;
+  read: (endpoint: string, path: readonly number[], accept?: number) => Promise<ReadResult>;
+  /** lwm2m/openapi.yaml */
+  openapi: string;
+}
+
+export function listClients(d: RestApiDeps): HttpResponse {
+  const views = d.registry.list().map(clientView).sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
+  return { status: 200, headers: { 'Cache-Control': 'no-store' }, json: views };
+}
+
+export function getClient(d: RestApiDeps, endpoint: string): HttpResponse {
+  const r = d.registry.byEndpoint(endpoint);
+  if (!r) throw problems.notFound(`no client registered as ${endpoint}`, 'CLIENT_NOT_REGISTERED');
+  return { status: 200, headers: { 'Cache-Control': 'no-store' }, json: clientView(r) };
+}
+
+const ID = /^(0|[1-9]\d{0,4})$/;
+
+/** GET /api/clients/{endpoint}/{objectId}/{instanceId}[/{resourceId}] */
+export async function readClient(d: RestApiDeps, params: Record<string, string>, query: URLSearchParams, instance: string): Promise<HttpResponse> {
+  const names = ['objectId', 'instanceId', 'resourceId'].filter((n) => params[n] !== undefined);
+  const invalid = names.filter((n) => !ID.test(params[n]!) || Number(params[n]) > 65534);
+  if (invalid.length) throw problems.badRequest('LwM2M ids are integers 0..65534', invalid.map((param) => ({ param, reason: 'not an LwM2M id' })));
+  const path = names.map((n) => Number(params[n]));
+  let accept: number | undefined;
+  const a = query.get('accept');
+  if (a !== null) {
+    if (!/^\d{1,5}$/.test(a) || Number(a) > 0xffff) throw problems.badRequest('accept must be a CoAP Content-Format number', [{ param: 'accept', reason: 'not 0..65535' }]);
+    accept = Number(a);
+  }
+  let result: ReadResult;
+  try {
+    result = await d.read(params.endpoint!, path, accept);
+  } catch (err) {
+    if (err instanceof UnknownEndpoint) throw problems.notFound(`no client registered as ${params.endpoint}`, 'CLIENT_NOT_REGISTERED');
+    if (err instanceof CoapExchangeError) {
+      if (err.reason === 'timeout') return problem(504, 'Gateway Timeout', 'the device did not answer in time', instance);
+      return problem(502, 'Bad Gateway', `the connection to the device is gone (${err.reason})`, instance);
+    }
+    if (err instanceof DecodeError) return problem(502, 'Bad Gateway', `the device answered content that does not parse: ${err.message}`, instance);
+    if (err instanceof InputError) throw problems.badRequest(err.message);
+    throw err;
+  }
+  if (codeClass(result.code) === 2) {
+    return { status: 200, headers: { 'Cache-Control': 'no-store' }, json: { status: result.status, contentFormat: result.contentFormat, content: result.content } };
+  }
+  const diagnostic = typeof result.content === 'string' && result.content !== '' ? `: ${result.content.slice(0, 200)}` : '';
+  const [status, title] = httpStatusOf(result.code);
+  return problem(status, title, `the device answered ${result.status}${diagnostic}`, instance, result.status);
+}
+
+/** RFC 8075 §7 (CoAP to HTTP response codes) for 4.xx; every 5.xx and anything unexpected is 502 (the device failed, not us). */
+function httpStatusOf(code: number): [number, string] {
+  switch (code) {
+    case 0x80: case 0x82: case 0x85: return [400, 'Bad Request'];
+    case 0x81: case 0x83: return [403, 'Forbidden'];
+    case 0x84: return [404, 'Not Found'];
+    case 0x86: return [406, 'Not Acceptable'];
+    case 0x8c: return [412, 'Precondition Failed'];
+    case 0x8d: return [413, 'Payload Too Large'];
+    case 0x8f: return [415, 'Unsupported Media Type'];
+    default: return codeClass(code) === 4 ? [400, 'Bad Request'] : [502, 'Bad Gateway'];
+  }
+}
+
+function problem(status: number, title: string, detail: string, instance: string, coapCode?: string): HttpResponse {
+  const body = { title, status, detail, instance, ...(coapCode ? { coapCode } : {}) };
+  return { status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Cache-Control': 'no-store' }, body: JSON.stringify(body) };
+}
+
+export function createRestRouter(d: RestApiDeps): Router {
+  const read = (req: HttpRequest) => readClient(d, req.params, req.query, req.path);
+  return new Router()
+    .get('/api/clients', () => listClients(d))
+    .get('/api/clients/:endpoint', (req) => getClient(d, req.params.endpoint!))
+    .get('/api/clients/:endpoint/:objectId/:instanceId', read)
+    .get('/api/clients/:endpoint/:objectId/:instanceId/:resourceId', read)
+    .get('/api/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: d.openapi }));
+}

@@ -1,0 +1,204 @@
+/**
+ * CoAP over TLS-PSK over TCP (RFC 8323) for the LwM2M server (ARCHITECTURE C3, "LwM2M TLS listener"):
+ * TLS 1.2 with exactly the PSK suite `lwm2m.uaSecProtId` names, identity hint `3GPP-bootstrapping`, ALPN `coap`
+ * (clients offering none are accepted, RFC 8323 §8.2), TLS 1.3 only when configured. Keys come from the NAF's PSK
+ * API through PskSource, asked for the listener's Ua id (or 0100000007 under TLS 1.3, TS 33.222 §5.4.0.2).
+ *
+ * Each secure socket becomes a CoapTcpConnection (our CSM first, §3.3) wrapped as an Lwm2mPeer whose security is
+ * what the PSK API said about the identity. Registrations are bound to the connection: when it closes they end.
+ * When the bootstrapping key expires the peer's registrations end and the connection is released (7.04,
+ * §5.5), then closed, so the device must bootstrap again and reconnect with a fresh key.
+ */
+import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import { Code, type CoapMessage, type CoapResponse } from '../shared/coap/message.js';
+import { CoapTcpConnection } from '../shared/coap/tcp-connection.js';
+import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
+import type { Logger } from '../shared/log.js';
+import { UA_TLS13_SHARED_KEY, UA_TLS_PSK_AES128_CCM8, UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
+import { createPskTlsServer, type PskTlsSecureInfo, type PskTlsServer, type PskTlsServerOptions } from './tls/psk-tls-server.js';
+import type { Lwm2mMetrics } from './metrics.js';
+import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerSecurity } from './peer.js';
+import type { PskSource } from './psk-source.js';
+
+/** The Ua ids the TLS listener can serve, and the one OpenSSL suite each names (TS 33.222 §5.4: 01 00 01 yy zz). */
+export const TLS_SUITE_BY_UA_ID: Readonly<Record<string, string>> = {
+  [UA_TLS_PSK_AES128_CCM8]: 'PSK-AES128-CCM8',        // TLS_PSK_WITH_AES_128_CCM_8, 0xC0A8 (RFC 7925)
+  [UA_TLS_PSK_AES128_GCM]: 'PSK-AES128-GCM-SHA256',   // TLS_PSK_WITH_AES_128_GCM_SHA256, 0x00A8
+};
+
+/** The OpenSSL suite name for a Ua id, or undefined when the TLS listener does not serve that id. */
+export const tlsSuiteForUaId = (uaSecProtId: string): string | undefined => TLS_SUITE_BY_UA_ID[uaSecProtId.toLowerCase()];
+
+/** What the transport asks of the registration logic (RegistrationHandler implements it). */
+export interface PeerRequestHandler {
+  handle(peer: Lwm2mPeer, req: CoapMessage): CoapResponse | Promise<CoapResponse>;
+  peerClosed(peer: Lwm2mPeer): unknown;
+  peerPskExpired(peer: Lwm2mPeer): unknown;
+}
+
+export interface CoapTlsListenerOptions {
+  host: string;
+  port: number;
+  /** Must be a key of TLS_SUITE_BY_UA_ID (main.ts reports anything else as a configuration error). */
+  uaSecProtId: string;
+  tls13: boolean;
+  pskSource: Pick<PskSource, 'resolvePsk' | 'describe'>;
+  handler: PeerRequestHandler;
+  log: Logger;
+  metrics?: Lwm2mMetrics;
+  /** Server-initiated requests (reads) wait this long for an answer. Default 10000 ms. */
+  requestTimeoutMs?: number;
+  /** Our Max-Message-Size (RFC 8323 §5.3.1). Default 16384 octets. */
+  maxMessageSize?: number;
+  now?: () => number;
+  /** Passed to the PSK listener (handshake timeout, connection cap, lookup timeout) and its key cache TTL. */
+  limits?: PskTlsServerOptions['limits'];
+  pskCacheTtlMs?: number;
+}
+
+export interface CoapTlsListener {
+  server: PskTlsServer;
+  port: number;
+  /** coaps+tcp://host:port */
+  uri: string;
+  /** Open CoAP connections (handshake done). */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+class TcpPeer implements Lwm2mPeer {
+  readonly transport = 'tcp' as const;
+  constructor(readonly id: string, readonly address: string, readonly security: PeerSecurity, private readonly conn: CoapTcpConnection) {}
+  get closed(): boolean { return this.conn.closed; }
+  request(req: PeerRequest): Promise<CoapMessage> { return this.conn.request(req); }
+  close(reason: PeerCloseReason): void {
+    if (reason === 'psk-expired') void this.conn.release({ diagnostic: 'GBA bootstrapping key expired; bootstrap again' });
+    else this.conn.close();
+  }
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Calls fn at wall time `atMs` (re-arming past setTimeout's 24.8-day limit); the timer never holds the process. */
+function callAt(atMs: number, now: () => number, fn: () => void): () => void {
+  let t: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    const d = atMs - now();
+    if (d <= 0) { fn(); return; }
+    t = setTimeout(arm, Math.min(d, MAX_TIMER_MS));
+    t.unref();
+  };
+  arm();
+  return () => clearTimeout(t);
+}
+
+export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<CoapTlsListener> {
+  const suite = tlsSuiteForUaId(o.uaSecProtId);
+  if (!suite) throw new Error(`no TLS PSK suite for Ua id ${o.uaSecProtId}`);
+  const now = o.now ?? Date.now;
+  const log = o.log;
+  const conns = new Set<CoapTcpConnection>();
+  let seq = 0;
+  const uaIdFor = (protocol: string): string => (protocol === 'TLSv1.3' ? UA_TLS13_SHARED_KEY : o.uaSecProtId.toLowerCase());
+
+  // PskTlsSecureInfo has no remote address, and the TLSSocket sits on the prefetch Duplex (no address of its own);
+  // the listener emits 'tls.secure' with `remote` synchronously right before onSecure, so take it from there.
+  let lastSecure: { pskIdentity: unknown; remote: unknown } | undefined;
+  const onSecure = (socket: tls.TLSSocket, info: PskTlsSecureInfo): void => {
+    const id = `tls-${++seq}`;
+    const address = lastSecure?.pskIdentity === info.pskIdentity && typeof lastSecure.remote === 'string' ? lastSecure.remote
+      : socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
+    lastSecure = undefined;
+    const conn = new CoapTcpConnection(socket, {
+      requestTimeoutMs: o.requestTimeoutMs ?? 10_000,
+      maxMessageSize: o.maxMessageSize ?? 16_384,
+      // Block1 on incoming requests is not implemented, so we do not claim block-wise support (§5.3.2).
+      blockWiseTransfer: false,
+      releaseTimeoutMs: 2_000,
+      onError: (err) => log.warn({ event: 'coap.error', peer: id, err }, 'CoAP connection error'),
+    });
+    conns.add(conn);
+    let cancelExpiry: (() => void) | undefined;
+    const ready: Promise<TcpPeer | undefined> = o.pskSource.describe(info.pskIdentity, uaIdFor(info.protocol)).then(
+      (security) => {
+        if (conn.closed) return undefined;
+        if (!security) {
+          log.info({ event: 'lwm2m.peer-refused', peer: id, pskIdentity: info.pskIdentity }, 'the PSK API no longer knows this identity');
+          conn.close();
+          return undefined;
+        }
+        const peer = new TcpPeer(id, address, security, conn);
+        cancelExpiry = callAt(security.expiresAtMs, now, () => {
+          log.info({ event: 'lwm2m.psk-expired', peer: id, pskIdentity: security.pskIdentity }, 'bootstrapping key expired; releasing the connection');
+          o.handler.peerPskExpired(peer);
+          peer.close('psk-expired');
+        });
+        log.info({ event: 'lwm2m.connected', peer: id, address, pskIdentity: security.pskIdentity, endpoint: security.endpoint, cipher: info.cipher, protocol: info.protocol }, 'CoAP over TLS connection');
+        return peer;
+      },
+      (err: unknown) => {
+        log.warn({ event: 'lwm2m.peer-refused', peer: id, pskIdentity: info.pskIdentity, err }, 'PSK API failed; closing the connection');
+        conn.close();
+        return undefined;
+      },
+    );
+    conn.onRequest(async (req) => {
+      const peer = await ready;
+      // A closed peer gets nothing registered: its peerClosed may already have run.
+      return peer && !peer.closed ? o.handler.handle(peer, req) : { code: Code.SERVICE_UNAVAILABLE };
+    });
+    conn.onClose((ci) => {
+      conns.delete(conn);
+      cancelExpiry?.();
+      log.debug({ event: 'lwm2m.disconnected', peer: id, reason: ci.reason, detail: ci.detail }, 'CoAP over TLS connection closed');
+      void ready.then((peer) => { if (peer) o.handler.peerClosed(peer); });
+    });
+  };
+
+  const server = createPskTlsServer({
+    ciphers: suite,
+    pskIdentityHint: PSK_IDENTITY_HINT,
+    resolvePsk: (identity, ctx) => o.pskSource.resolvePsk(identity, uaIdFor(ctx.tlsVersion)),
+    alpn: ['coap'],
+    tls13: o.tls13,
+    ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.pskCacheTtlMs !== undefined ? { cacheTtlMs: o.pskCacheTtlMs } : {}),
+    log: (e) => {
+      if (e.event === 'tls.secure') lastSecure = { pskIdentity: e.pskIdentity, remote: e.remote };
+      tlsEvent(log, o.metrics, e);
+    },
+  }, onSecure);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });
+  });
+  server.on('error', (err) => log.error({ event: 'tls.listener-error', err }, 'TLS listener error'));
+  const port = (server.address() as AddressInfo).port;
+  const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host === '::' ? '::1' : o.host;
+  return {
+    server,
+    port,
+    uri: `coaps+tcp://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    get connections() { return conns.size; },
+    close: () => new Promise<void>((resolve) => {
+      for (const c of [...conns]) c.close();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** The listener's events (never keys) to the log and the handshake counter. */
+function tlsEvent(log: Logger, metrics: Lwm2mMetrics | undefined, e: Record<string, unknown>): void {
+  const { event, ...fields } = e;
+  if (event === 'tls.secure') {
+    metrics?.handshakes.inc({ result: 'ok' });
+    log.debug({ event, ...fields }, 'TLS handshake done');
+  } else if (event === 'tls.handshake-failed') {
+    metrics?.handshakes.inc({ result: String(fields.reason ?? 'failed') });
+    log.info({ event, ...fields }, 'TLS handshake failed');
+  } else {
+    log.debug({ event, ...fields }, String(event));
+  }
+}
