@@ -5,9 +5,9 @@
 import { Code, getAccept, getUriPath, setContentFormat, type CoapMessage, type CoapResponse } from '../shared/coap/message.js';
 import { ContentFormat } from '../shared/lwm2m/content-formats.js';
 import { encodeSenmlJson, type SenmlEntry } from '../shared/lwm2m/senml-json.js';
-import { encodeTlv, tlvInteger, tlvResource, tlvResourceInstance, tlvString, type Tlv } from '../shared/lwm2m/tlv.js';
+import { encodeTlv, tlvBoolean, tlvInteger, tlvResource, tlvResourceInstance, tlvString, type Tlv } from '../shared/lwm2m/tlv.js';
 
-type Value = string | number;
+type Value = string | number | boolean;
 interface Resource { id: number; value: () => Value | Value[]; executable?: boolean }
 
 export interface DeviceInfo {
@@ -37,7 +37,7 @@ export class DeviceObjects {
     const server: Resource[] = [
       { id: 0, value: () => 1 },                                           // Short Server ID
       { id: 1, value: () => info.lifetimeSec() },                          // Lifetime
-      { id: 6, value: () => 0 },                                           // Notification Storing (false)
+      { id: 6, value: () => false },                                       // Notification Storing
       { id: 7, value: () => info.binding },                                // Binding
     ];
     this.#objects = new Map([[1, new Map([[0, server]])], [3, new Map([[0, device]])]]);
@@ -74,7 +74,7 @@ export class DeviceObjects {
     if (cf === ContentFormat.LWM2M_TLV) {
       const tlvs: Tlv[] = resources.map((r) => {
         const v = r.value();
-        const enc = (x: Value) => (typeof x === 'number' ? tlvInteger(x) : tlvString(x));
+        const enc = (x: Value) => (typeof x === 'number' ? tlvInteger(x) : typeof x === 'boolean' ? tlvBoolean(x) : tlvString(x));
         return Array.isArray(v)
           ? { type: 'multipleResource', id: r.id, instances: v.map((x, i) => tlvResourceInstance(i, enc(x))) }
           : tlvResource(r.id, enc(v));

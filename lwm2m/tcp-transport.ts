@@ -102,14 +102,9 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
   let seq = 0;
   const uaIdFor = (protocol: string): string => (protocol === 'TLSv1.3' ? UA_TLS13_SHARED_KEY : o.uaSecProtId.toLowerCase());
 
-  // PskTlsSecureInfo has no remote address, and the TLSSocket sits on the prefetch Duplex (no address of its own);
-  // the listener emits 'tls.secure' with `remote` synchronously right before onSecure, so take it from there.
-  let lastSecure: { pskIdentity: unknown; remote: unknown } | undefined;
   const onSecure = (socket: tls.TLSSocket, info: PskTlsSecureInfo): void => {
     const id = `tls-${++seq}`;
-    const address = lastSecure?.pskIdentity === info.pskIdentity && typeof lastSecure.remote === 'string' ? lastSecure.remote
-      : socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unknown';
-    lastSecure = undefined;
+    const address = info.remote;
     const conn = new CoapTcpConnection(socket, {
       requestTimeoutMs: o.requestTimeoutMs ?? 10_000,
       maxMessageSize: o.maxMessageSize ?? 16_384,
@@ -164,10 +159,7 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
     tls13: o.tls13,
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.pskCacheTtlMs !== undefined ? { cacheTtlMs: o.pskCacheTtlMs } : {}),
-    log: (e) => {
-      if (e.event === 'tls.secure') lastSecure = { pskIdentity: e.pskIdentity, remote: e.remote };
-      tlsEvent(log, o.metrics, e);
-    },
+    log: (e) => tlsEvent(log, o.metrics, e),
   }, onSecure);
 
   await new Promise<void>((resolve, reject) => {

@@ -56,6 +56,20 @@ export const NF_COMMANDS: NfCommand[] = [
     ],
     run: async (c) => (await import('../../naf/main.js')).runNaf(c),
   },
+  {
+    name: 'lwm2m',
+    description: 'LwM2M server: CoAP over TLS-PSK (and DTLS-PSK) with keys pulled from the NAF, REST API',
+    flags: [
+      { flag: '--host <addr>', path: 'lwm2m.host', description: 'listen address (default 127.0.0.1)' },
+      { flag: '--port <n>', path: 'lwm2m.port', description: 'CoAP port, TCP for TLS and UDP for DTLS (default 5684)', type: 'number' },
+      { flag: '--api-port <n>', path: 'lwm2m.apiPort', description: 'REST API port (default 8085)', type: 'number' },
+      { flag: '--fqdn <fqdn>', path: 'lwm2m.fqdn', description: 'server FQDN, the NAF_Id of its keys' },
+      { flag: '--ua-id <hex>', path: 'lwm2m.uaSecProtId', description: 'Ua id of the TLS suite: 010001c0a8 (PSK-AES128-CCM8, default) or 01000100a8 (PSK-AES128-GCM-SHA256)' },
+      { flag: '--psk-lookup-url <url>', path: 'lwm2m.pskLookupUrl', description: 'the NAF PSK API, e.g. http://127.0.0.1:8084/naf/v1/psk-lookup' },
+      { flag: '--psk-api-token <t>', path: 'lwm2m.pskApiToken', description: 'bearer token for the PSK API' },
+    ],
+    run: async (c) => (await import('../../lwm2m/main.js')).runLwm2m(c),
+  },
 ];
 
 export function registerNfCommands(program: Command): void {

@@ -64,6 +64,8 @@ export interface PskTlsSecureInfo {
   alpnProtocol: string | false;
   /** SNI host_name the client sent, if any (informational: the server always acts for its configured FQDN). */
   serverName?: string;
+  /** The client's address and port (the TLSSocket sits on the prefetch Duplex and has no address of its own). */
+  remote: string;
 }
 
 export type OnSecure = (socket: tls.TLSSocket, info: PskTlsSecureInfo) => void;
@@ -184,10 +186,10 @@ export class PskTlsServer extends net.Server {
     }
     conn.secure = true;
     const info: PskTlsSecureInfo = {
-      pskIdentity, cipher, protocol: conn.tls.getProtocol() ?? 'unknown', alpnProtocol: conn.tls.alpnProtocol ?? false,
+      pskIdentity, cipher, protocol: conn.tls.getProtocol() ?? 'unknown', alpnProtocol: conn.tls.alpnProtocol ?? false, remote: conn.remote,
       ...(conn.serverName !== undefined ? { serverName: conn.serverName } : {}),
     };
-    this.#log({ event: 'tls.secure', remote: conn.remote, ...info, handshakeMs: Date.now() - conn.startedAtMs });
+    this.#log({ event: 'tls.secure', ...info, handshakeMs: Date.now() - conn.startedAtMs });
     try {
       this.#onSecure(conn.tls, info);
     } catch (err) {

@@ -71,7 +71,14 @@ async function start(o: StartOptions = {}): Promise<Harness> {
     ...o,
     resolvePsk: (identity, ctx) => { calls.push({ identity, ctx }); return resolvePsk(identity, ctx); },
     log: (e) => { logs.push(e); allLogs.push(e); },
-  }, (socket, info) => { secured.push(info); (o.onSecure ?? echo)(socket, info); });
+  }, (socket, info) => {
+    // every secure connection names its remote address; the assertions below compare the rest
+    expect(info.remote).to.match(/^127\.0\.0\.1:\d+$/);
+    const { remote, ...rest } = info;
+    void remote;
+    secured.push(rest as PskTlsSecureInfo);
+    (o.onSecure ?? echo)(socket, info);
+  });
   servers.push(server);
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   return { server, port: (server.address() as net.AddressInfo).port, calls, logs, secured };
