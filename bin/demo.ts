@@ -19,7 +19,7 @@ const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
   'ua.request': (d) => `Ua    → NAF ${d.url}`,
   'ua.challenge': (d) => `Ua    ← 401 GBA Digest challenge (${d.realm}); password = base64(Ks_NAF) for ${d.nafId}`,
   'ua.provisioned': (d) => `Ua    ← 200 LwM2M endpoint ${d.endpoint}, server ${d.server}, PSK identity ${d.pskIdentity}`,
-  'lwm2m.connect': (d) => `LwM2M → ${String(d.transport).toUpperCase()}-PSK to ${d.server} (SNI ${d.sni}), PSK = Ks_NAF for ${d.sni} ‖ ${d.uaSecProtId}`,
+  'lwm2m.connect': (d) => `LwM2M → CoAP over ${String(d.transport).toUpperCase()}-PSK to ${d.server} (SNI ${d.sni}), PSK = Ks_NAF for ${d.sni} ‖ ${d.uaSecProtId}`,
   'lwm2m.registered': (d) => `LwM2M ← 2.01 Created ${d.location}: registered as ${d.endpoint} (lifetime ${d.lifetime} s)`,
   'lwm2m.read': (d) => `LwM2M ← the server reads ${d.path} → ${d.code}`,
   'lwm2m.updated': (d) => `LwM2M → Update → 2.04 (${d.endpoint})`,
@@ -40,7 +40,7 @@ export async function runDemo(net: RunningNetwork, say: (s: string) => void): Pr
   void runAgent({
     imsi: DEMO.imsi, impi: impiFromImsi(DEMO.imsi, 2), realm: bsfDomain({ mcc: '001', mnc: '01' }),
     usim: new SoftUsim({ algorithm: 'milenage', k: Buffer.from(DEMO.k, 'hex'), opc: Buffer.from(DEMO.opc, 'hex') }),
-    bsfUrl: e.bsf.ub, nafUaUrl: e.naf!.ua, transport: 'tls', lifetimeSec: 60,
+    bsfUrl: e.bsf.ub, nafUaUrl: e.naf!.ua, transport: e.lwm2m?.uriDtls ? 'dtls' : 'tls', lifetimeSec: 60,
     onStep: (step, d = {}) => {
       const text = STEP_TEXT[step]?.(d) ?? `${step} ${JSON.stringify(d)}`;
       say(`  ${text}`);

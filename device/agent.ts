@@ -11,6 +11,7 @@ import { ksNaf } from '../shared/crypto/kdf.js';
 import { bootstrap, UbError, type Bootstrap } from './ub-client.js';
 import { fetchDeviceConfig, UaError, type DeviceConfig } from './ua-client.js';
 import { connectCoapTls } from './tls-transport.js';
+import { connectCoapDtls } from './dtls-transport.js';
 import type { CoapChannel } from './coap-channel.js';
 import { DeviceObjects } from './objects.js';
 import { deregister, register, RegistrationError, update } from './lwm2m-client.js';
@@ -26,13 +27,12 @@ export interface AgentOptions {
   usim: SoftUsim;
   bsfUrl: string;
   nafUaUrl: string;
+  /** CoAP over DTLS (UDP, the default: what modems speak) or over TLS (TCP, RFC 8323). */
   transport?: 'tls' | 'dtls';
   lifetimeSec?: number;
   once?: boolean;
   onStep?: StepFn;
   signal?: AbortSignal;
-  /** DTLS connector (issue-7 transport); required for transport 'dtls'. */
-  connectDtls?: (o: { host: string; port: number; serverFqdn: string; pskIdentity: string; psk: Buffer; uaSecProtId: string }) => Promise<CoapChannel>;
 }
 
 export interface Registered { bootstrap: Bootstrap; config: DeviceConfig; location: string[]; channel: CoapChannel }
@@ -49,7 +49,7 @@ const rebootstrapMargin = (lifetimeMs: number) => Math.min(30_000, Math.max(200,
 export async function connectAndRegister(o: AgentOptions, step: StepFn): Promise<Registered> {
   const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step });
   const config = await fetchDeviceConfig(o.nafUaUrl, b, step);
-  const transport = o.transport ?? 'tls';
+  const transport = o.transport ?? 'dtls';
   const uri = new URL(transport === 'dtls' ? (config.serverUriDtls ?? '') : config.serverUri);
   if (!uri.hostname) throw new Error(`the NAF gave no ${transport === 'dtls' ? 'coaps://' : 'coaps+tcp://'} URI for the LwM2M server`);
   // The key is for serverFqdn ‖ uaSecProtId whatever host the URI names (contract C3).
@@ -57,13 +57,7 @@ export async function connectAndRegister(o: AgentOptions, step: StepFn): Promise
   const port = Number(uri.port || 5684);
   step('lwm2m.connect', { transport, server: `${uri.hostname}:${port}`, sni: config.serverFqdn, pskIdentity: config.pskIdentity, uaSecProtId: config.uaSecProtId });
   const connectOpts = { host: uri.hostname.replace(/^\[|\]$/g, ''), port, serverFqdn: config.serverFqdn, pskIdentity: config.pskIdentity, psk, uaSecProtId: config.uaSecProtId };
-  let channel: CoapChannel;
-  if (transport === 'dtls') {
-    if (!o.connectDtls) throw new Error('DTLS transport not available');
-    channel = await o.connectDtls(connectOpts);
-  } else {
-    channel = await connectCoapTls(connectOpts);
-  }
+  const channel: CoapChannel = transport === 'dtls' ? await connectCoapDtls(connectOpts) : await connectCoapTls(connectOpts);
   const lifetimeSec = o.lifetimeSec ?? 300;
   const objects = new DeviceObjects({
     manufacturer: 'gba-sim', model: 'software-USIM device agent', serial: `sim-${o.imsi.slice(-6)}`, firmware: '0.1.0',

@@ -1,7 +1,7 @@
 /**
  * The LwM2M server process: CoAP over TLS-PSK (RFC 8323) on lwm2m.port with keys from the NAF's PSK API, the
  * Registration interface, and the REST API on lwm2m.apiPort. The registration logic is transport-agnostic
- * (Lwm2mPeer), so a CoAP over DTLS listener can sit beside the TLS one on the same UDP port number later.
+ * (Lwm2mPeer): CoAP over DTLS-PSK (RFC 7252 over RFC 6347) sits beside the TLS listener on the same port number, UDP.
  */
 import { readAsset } from '../shared/assets.js';
 import { ConfigError, type ResolvedConfig } from '../shared/config.js';
@@ -16,6 +16,7 @@ import { RegistrationHandler } from './registration-handler.js';
 import { ClientRegistry } from './registry.js';
 import { clientView, createRestRouter, type ClientView } from './rest-api.js';
 import { startCoapTlsListener, TLS_SUITE_BY_UA_ID, tlsSuiteForUaId } from './tcp-transport.js';
+import { startCoapDtlsListener, type CoapDtlsListener } from './udp-transport.js';
 
 export interface Lwm2mStartOptions {
   /** Default: the NF's JSON logger at config.log.level. */
@@ -35,6 +36,8 @@ export interface Lwm2mStartOptions {
 
 export interface RunningLwm2m {
   tls: { port: number; uri: string };
+  /** CoAP over DTLS on UDP, same port number as TLS (when lwm2m.dtls). */
+  dtls?: { port: number; uri: string };
   api: RunningServer;
   /** Registered clients as GET /api/clients shows them. */
   clients(): ClientView[];
@@ -83,18 +86,25 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     ...(opts.tlsLimits ? { limits: opts.tlsLimits } : {}),
     ...(opts.pskCacheTtlMs !== undefined ? { pskCacheTtlMs: opts.pskCacheTtlMs } : {}),
   });
+  let dtls: CoapDtlsListener | undefined;
   let api: RunningServer;
   try {
+    if (c.dtls) {
+      dtls = await startCoapDtlsListener({
+        host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler, now,
+        log: log.child({ iface: 'coap-dtls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
+      });
+    }
     api = await startHttpServer({
       name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi }),
       log, registry: ctx.registry, host: c.host, port: c.apiPort,
     });
   } catch (err) {
     await tls.close();
+    await dtls?.close();
     await pskSource.close();
     throw err;
   }
-  if (c.dtls) log.info({ event: 'lwm2m.dtls-not-served' }, 'lwm2m.dtls is on, but this server serves CoAP over TLS (TCP) only so far');
 
   const sweep = (): void => {
     handler.sweep();
@@ -105,6 +115,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
 
   return {
     tls: { port: tls.port, uri: tls.uri },
+    ...(dtls ? { dtls: { port: dtls.port, uri: dtls.uri } } : {}),
     api,
     clients: () => registry.list().map(clientView),
     client: (endpoint) => {
@@ -116,6 +127,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     close: async () => {
       clearInterval(timer);
       await tls.close();
+      await dtls?.close();
       await api.close();
       await pskSource.close();
       registry.clear();
@@ -126,5 +138,5 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
 export async function runLwm2m(config: ResolvedConfig): Promise<void> {
   const { log } = nfContext('lwm2m', config);
   const lwm2m = await startLwm2m(config, { log });
-  runUntilSignalled(log, { coapTls: lwm2m.tls.uri, api: `${lwm2m.api.url}/` }, lwm2m.close);
+  runUntilSignalled(log, { coapTls: lwm2m.tls.uri, ...(lwm2m.dtls ? { coapDtls: lwm2m.dtls.uri } : {}), api: `${lwm2m.api.url}/` }, lwm2m.close);
 }

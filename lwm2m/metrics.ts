@@ -16,6 +16,8 @@ export interface Lwm2mMetrics {
   deregistrations: Counter;
   /** gba_lwm2m_tls_handshakes_total{result}: "ok" or the listener's failure reason. */
   handshakes: Counter;
+  /** gba_lwm2m_dtls_handshakes_total{result}: "ok" or the alert that ended it. */
+  dtlsHandshakes: Counter;
   /** gba_lwm2m_psk_lookups_total{result}. */
   pskLookups: Counter;
   /** gba_lwm2m_reads_total{result}: server-initiated reads. */
@@ -30,6 +32,7 @@ export function createLwm2mMetrics(registry: Registry, registered: () => number)
     updates: registry.register(new Counter('gba_lwm2m_updates_total', 'LwM2M registration Update requests by result.', ['result'])),
     deregistrations: registry.register(new Counter('gba_lwm2m_deregistrations_total', 'LwM2M registrations ended, by reason.', ['reason'])),
     handshakes: registry.register(new Counter('gba_lwm2m_tls_handshakes_total', 'TLS-PSK handshakes on the CoAP listener, by result.', ['result'])),
+    dtlsHandshakes: registry.register(new Counter('gba_lwm2m_dtls_handshakes_total', 'DTLS-PSK handshakes on the CoAP UDP listener, by result.', ['result'])),
     pskLookups: registry.register(new Counter('gba_lwm2m_psk_lookups_total', 'PSK API lookups by result.', ['result'])),
     reads: registry.register(new Counter('gba_lwm2m_reads_total', 'Server-initiated LwM2M reads by result.', ['result'])),
   };
@@ -39,5 +42,6 @@ export function createLwm2mMetrics(registry: Registry, registered: () => number)
   for (const result of PSK_LOOKUP_RESULTS) m.pskLookups.init({ result });
   for (const result of READ_RESULTS) m.reads.init({ result });
   m.handshakes.init({ result: 'ok' });
+  m.dtlsHandshakes.init({ result: 'ok' });
   return m;
 }

@@ -20,6 +20,7 @@ import { createPskTlsServer, type PskTlsSecureInfo, type PskTlsServer, type PskT
 import type { Lwm2mMetrics } from './metrics.js';
 import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerSecurity } from './peer.js';
 import type { PskSource } from './psk-source.js';
+import { callAt } from './timers.js';
 
 /** The Ua ids the TLS listener can serve, and the one OpenSSL suite each names (TS 33.222 §5.4: 01 00 01 yy zz). */
 export const TLS_SUITE_BY_UA_ID: Readonly<Record<string, string>> = {
@@ -78,20 +79,6 @@ class TcpPeer implements Lwm2mPeer {
   }
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Calls fn at wall time `atMs` (re-arming past setTimeout's 24.8-day limit); the timer never holds the process. */
-function callAt(atMs: number, now: () => number, fn: () => void): () => void {
-  let t: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    const d = atMs - now();
-    if (d <= 0) { fn(); return; }
-    t = setTimeout(arm, Math.min(d, MAX_TIMER_MS));
-    t.unref();
-  };
-  arm();
-  return () => clearTimeout(t);
-}
 
 export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<CoapTlsListener> {
   const suite = tlsSuiteForUaId(o.uaSecProtId);

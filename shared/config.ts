@@ -97,6 +97,10 @@ export const ConfigSchema = z.strictObject({
     uaSecProtId: UaId.optional(),
     /** Also serve CoAP over DTLS on UDP at the same port number. */
     dtls: z.boolean().default(true),
+    /** DTLS: also offer TLS_PSK_WITH_AES_128_GCM_SHA256 (CCM_8 and CBC_SHA256 always). */
+    dtlsGcm: z.boolean().default(false),
+    /** DTLS: RFC 9146 Connection ID when the client asks for it. */
+    dtlsConnectionId: z.boolean().default(true),
     pskLookupUrl: z.url().optional(),
     pskApiToken: Token.optional(),
     tls13: z.boolean().default(false),

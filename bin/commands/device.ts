@@ -73,7 +73,7 @@ export function registerDeviceCommands(program: Command): void {
 
   addDeviceOptions(device.command('run').description('the whole flow: bootstrap (Ub) → provisioning (Ua) → LwM2M register over (D)TLS-PSK, then stay registered'))
     .option('--naf <url>', 'NAF Ua URL instead of endpoints.json, e.g. http://127.0.0.1:8083/')
-    .option('--transport <t>', 'tls (CoAP over TLS, RFC 8323) or dtls (CoAP over DTLS, RFC 7252)', 'tls')
+    .option('--transport <t>', 'dtls (CoAP over DTLS, RFC 7252 — the default) or tls (CoAP over TLS, RFC 8323)', 'dtls')
     .option('--lifetime <s>', 'LwM2M registration lifetime in seconds', '300')
     .option('--once', 'register, de-register and exit 0')
     .option('--quiet', 'no step lines')
@@ -91,11 +91,10 @@ export function registerDeviceCommands(program: Command): void {
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
-      const connectDtls = o.transport === 'dtls' ? (await import('../../device/dtls-transport.js')).connectCoapDtls : undefined;
       try {
         await runAgent({
           imsi: id.imsi, impi: id.impi, realm: id.realm, usim: new SoftUsim(id.usim), bsfUrl, nafUaUrl,
-          transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal, connectDtls,
+          transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal,
           onStep: stepPrinter(!o.quiet, process.stdout),
         });
         process.exit(0);
