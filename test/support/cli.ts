@@ -18,3 +18,13 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
       });
   });
 }
+
+/** Runs many CLI invocations, a few at a time (the machine has 2 cores, and may be busy). */
+export async function runCliMany(argsList: string[][], concurrency = 4): Promise<CliResult[]> {
+  const results: CliResult[] = new Array(argsList.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let i = next++; i < argsList.length; i = next++) results[i] = await runCli(argsList[i]!, { timeoutMs: 60_000 });
+  }));
+  return results;
+}
