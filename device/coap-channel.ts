@@ -12,3 +12,14 @@ export interface CoapChannel {
   onClose(cb: (why: string) => void): void;
   close(): Promise<void>;
 }
+
+/** How the agent reaches the LwM2M server: PSK = Ks_NAF for serverFqdn ‖ uaSecProtId (contract C3). */
+export interface PskConnectOptions {
+  host: string;
+  port: number;
+  serverFqdn: string;
+  pskIdentity: string;
+  psk: Buffer;
+  uaSecProtId: string;
+  timeoutMs?: number;
+}

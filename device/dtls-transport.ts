@@ -6,7 +6,7 @@
 import { dtls } from 'node-dtls-client';
 import { CoapUdpEndpoint } from '../shared/coap/udp-endpoint.js';
 import { tlsSuiteOfUaId } from '../shared/ua-ids.js';
-import type { CoapChannel } from './coap-channel.js';
+import type { CoapChannel, PskConnectOptions } from './coap-channel.js';
 
 const SUITE_NAMES: Readonly<Record<number, 'TLS_PSK_WITH_AES_128_CCM_8' | 'TLS_PSK_WITH_AES_128_GCM_SHA256' | 'TLS_PSK_WITH_AES_128_CBC_SHA256'>> = {
   0xc0a8: 'TLS_PSK_WITH_AES_128_CCM_8',
@@ -14,17 +14,8 @@ const SUITE_NAMES: Readonly<Record<number, 'TLS_PSK_WITH_AES_128_CCM_8' | 'TLS_P
   0x00ae: 'TLS_PSK_WITH_AES_128_CBC_SHA256',
 };
 
-export interface DtlsConnectOptions {
-  host: string;
-  port: number;
-  serverFqdn: string;
-  pskIdentity: string;
-  psk: Buffer;
-  uaSecProtId: string;
-  timeoutMs?: number;
-}
 
-export function connectCoapDtls(o: DtlsConnectOptions): Promise<CoapChannel> {
+export function connectCoapDtls(o: PskConnectOptions): Promise<CoapChannel> {
   const suite = tlsSuiteOfUaId(o.uaSecProtId);
   const name = suite === undefined ? undefined : SUITE_NAMES[suite];
   if (!name) return Promise.reject(new Error(`Ua id ${o.uaSecProtId} names no DTLS PSK suite this device supports`));

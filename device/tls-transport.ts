@@ -5,17 +5,8 @@
 import tls from 'node:tls';
 import { CoapTcpConnection } from '../shared/coap/tcp-connection.js';
 import { OPENSSL_PSK_SUITE_NAMES, tlsSuiteOfUaId } from '../shared/ua-ids.js';
-import type { CoapChannel } from './coap-channel.js';
+import type { CoapChannel, PskConnectOptions } from './coap-channel.js';
 
-export interface PskConnectOptions {
-  host: string;
-  port: number;
-  serverFqdn: string;
-  pskIdentity: string;
-  psk: Buffer;
-  uaSecProtId: string;
-  timeoutMs?: number;
-}
 
 export function opensslSuiteForUaId(uaSecProtId: string): string {
   const suite = tlsSuiteOfUaId(uaSecProtId);

@@ -4,6 +4,7 @@
  * (§5) is answered here: Ping → Pong, Release → orderly close, Abort → close. There is no type, message ID,
  * retransmission or deduplication over TCP: the transport is reliable and ordered.
  */
+import { TimerSet } from './timers.js';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { DecodeError, InputError } from '../errors.js';
@@ -94,7 +95,7 @@ export class CoapTcpConnection {
   readonly #pings = new Map<string, Waiter<void>>();
   readonly #readyWaiters: Waiter<PeerSettings>[] = [];
   readonly #closeListeners: ((info: CloseInfo) => void)[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new TimerSet();
 
   constructor(stream: Duplex, options: TcpConnectionOptions = {}) {
     const maxMessageSize = options.maxMessageSize ?? BASE_MAX_MESSAGE_SIZE;
@@ -114,7 +115,7 @@ export class CoapTcpConnection {
 
     // §3.3: our CSM is our first message; the initiator must not wait for the peer's, and we never do.
     this.#write(csmMessage({ maxMessageSize, blockWiseTransfer: options.blockWiseTransfer ?? true }));
-    this.#csmTimer = this.#setTimer(() => this.abort({ diagnostic: 'no CSM received' }), options.csmTimeoutMs ?? 30_000);
+    this.#csmTimer = this.#timers.set(() => this.abort({ diagnostic: 'no CSM received' }), options.csmTimeoutMs ?? 30_000);
   }
 
   /** The peer's CSM settings so far (the base values until its CSM arrives). */
@@ -160,7 +161,7 @@ export class CoapTcpConnection {
     }
     return new Promise((resolve, reject) => {
       const w: Waiter<CoapMessage> = { resolve, reject };
-      w.timer = this.#setTimer(() => {
+      w.timer = this.#timers.set(() => {
         this.#pending.delete(key);
         reject(new CoapExchangeError('timeout', 'no response within the request timeout'));
       }, this.#requestTimeoutMs);
@@ -176,7 +177,7 @@ export class CoapTcpConnection {
     const key = token.toString('hex');
     return new Promise((resolve, reject) => {
       const w: Waiter<void> = { resolve, reject };
-      w.timer = this.#setTimer(() => {
+      w.timer = this.#timers.set(() => {
         this.#pings.delete(key);
         reject(new CoapExchangeError('timeout', 'no Pong within the timeout'));
       }, timeoutMs);
@@ -192,7 +193,7 @@ export class CoapTcpConnection {
       if (this.#closeInfo || this.#weReleased) return;
       this.#weReleased = true;
       this.#write(releaseMessage(opts));
-      this.#setTimer(() => this.#shutdown({ reason: 'released' }), this.#releaseTimeoutMs);
+      this.#timers.set(() => this.#shutdown({ reason: 'released' }), this.#releaseTimeoutMs);
     });
   }
 
@@ -282,7 +283,7 @@ export class CoapTcpConnection {
     if (s.blockWiseTransfer) this.#peer.blockWiseTransfer = true;
     if (this.#csmReceived) return;
     this.#csmReceived = true;
-    if (this.#csmTimer) this.#clearTimer(this.#csmTimer);
+    if (this.#csmTimer) this.#timers.clear(this.#csmTimer);
     for (const w of this.#readyWaiters.splice(0)) w.resolve(this.peerSettings);
   }
 
@@ -328,7 +329,7 @@ export class CoapTcpConnection {
 
   #settle<T>(map: Map<string, Waiter<T>>, token: Buffer, w: Waiter<T>, result: T | Error): void {
     map.delete(token.toString('hex'));
-    if (w.timer) this.#clearTimer(w.timer);
+    if (w.timer) this.#timers.clear(w.timer);
     if (result instanceof Error) w.reject(result);
     else w.resolve(result);
   }
@@ -355,8 +356,7 @@ export class CoapTcpConnection {
   #shutdown(info: CloseInfo): void {
     if (this.#closeInfo) return;
     this.#closeInfo = info;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.#timers.clearAll();
     for (const w of this.#pending.values()) w.reject(this.#failure());
     this.#pending.clear();
     for (const w of this.#pings.values()) w.reject(this.#failure());
@@ -374,19 +374,5 @@ export class CoapTcpConnection {
       const key = token.toString('hex');
       if (!this.#pending.has(key) && !this.#pings.has(key)) return token;
     }
-  }
-
-  #setTimer(fn: () => void, ms: number): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      fn();
-    }, ms);
-    this.#timers.add(t);
-    return t;
-  }
-
-  #clearTimer(t: NodeJS.Timeout): void {
-    clearTimeout(t);
-    this.#timers.delete(t);
   }
 }

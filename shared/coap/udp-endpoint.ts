@@ -7,6 +7,7 @@
  * deduplication), §5.2 piggybacked and separate responses, §5.3.2 token matching and §5.4.1 critical options.
  * Not implemented: Observe (RFC 7641) and block-wise transfer (RFC 7959); both belong to the layer above.
  */
+import { TimerSet } from './timers.js';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { InputError } from '../errors.js';
 import {
@@ -104,7 +105,7 @@ export class CoapUdpEndpoint {
   readonly #nonRequests = new Map<number, Pending>(); // our NON requests, by message ID, for RST matching
   readonly #dedup = new Map<number, DedupEntry>(); // received CON/NON message IDs, oldest first
   readonly #queue: { start(): void; reject(err: Error): void }[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new TimerSet();
 
   constructor(options: UdpEndpointOptions) {
     const ackTimeoutMs = options.ackTimeoutMs ?? COAP_UDP_DEFAULTS.ackTimeoutMs;
@@ -163,8 +164,7 @@ export class CoapUdpEndpoint {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.#timers.clearAll();
     this.#transmissions.clear();
     const closed = () => new CoapExchangeError('closed', 'CoAP endpoint closed');
     for (const p of this.#pending.values()) p.reject(closed());
@@ -215,8 +215,8 @@ export class CoapUdpEndpoint {
 
   /** After an empty ACK (§5.2.2), or for a NON request: wait for the response, but not forever. */
   #awaitResponse(p: Pending): void {
-    if (p.timer) this.#clearTimer(p.timer);
-    p.timer = this.#setTimer(
+    if (p.timer) this.#timers.clear(p.timer);
+    p.timer = this.#timers.set(
       () => this.#settle(p, new CoapExchangeError('timeout', 'no response within the response timeout')),
       this.#cfg.responseTimeoutMs,
     );
@@ -236,7 +236,7 @@ export class CoapUdpEndpoint {
   #settle(p: Pending, result: CoapMessage | Error): void {
     if (p.settled) return;
     p.settled = true;
-    if (p.timer) this.#clearTimer(p.timer);
+    if (p.timer) this.#timers.clear(p.timer);
     this.#stopTransmission(p.messageId);
     this.#pending.delete(p.token.toString('hex'));
     this.#nonRequests.delete(p.messageId);
@@ -261,17 +261,17 @@ export class CoapUdpEndpoint {
       retransmissions++;
       this.#transmitOnce(bytes);
       timeoutMs *= 2;
-      t.timer = this.#setTimer(expire, timeoutMs);
+      t.timer = this.#timers.set(expire, timeoutMs);
     };
     this.#transmissions.set(messageId, t);
     this.#transmitOnce(bytes);
-    t.timer = this.#setTimer(expire, timeoutMs);
+    t.timer = this.#timers.set(expire, timeoutMs);
   }
 
   #stopTransmission(messageId: number): void {
     const t = this.#transmissions.get(messageId);
     if (!t) return;
-    if (t.timer) this.#clearTimer(t.timer);
+    if (t.timer) this.#timers.clear(t.timer);
     this.#transmissions.delete(messageId);
   }
 
@@ -322,7 +322,7 @@ export class CoapUdpEndpoint {
     }
     let separate = false;
     const window = req.type === 'CON'
-      ? this.#setTimer(() => {
+      ? this.#timers.set(() => {
         separate = true;
         this.#reply(entry, empty('ACK', req.messageId!)); // §5.2.2: empty ACK now, response later
       }, this.#cfg.piggybackWindowMs)
@@ -335,7 +335,7 @@ export class CoapUdpEndpoint {
         return { code: Code.INTERNAL_SERVER_ERROR };
       })
       .then((res) => {
-        if (window) this.#clearTimer(window);
+        if (window) this.#timers.clear(window);
         if (!this.#closed) this.#sendResponse(req, entry, res, separate);
       });
   }
@@ -425,19 +425,5 @@ export class CoapUdpEndpoint {
       const token = this.#cfg.randomBytes(this.#cfg.tokenLength);
       if (!this.#pending.has(token.toString('hex'))) return token;
     }
-  }
-
-  #setTimer(fn: () => void, ms: number): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      fn();
-    }, ms);
-    this.#timers.add(t);
-    return t;
-  }
-
-  #clearTimer(t: NodeJS.Timeout): void {
-    clearTimeout(t);
-    this.#timers.delete(t);
   }
 }
