@@ -8,6 +8,7 @@ import { registerUpCommand } from './commands/up.js';
 import { registerSubscriberCommands } from './commands/subscriber.js';
 import { registerDeviceCommands } from './commands/device.js';
 import { runDemo } from './demo.js';
+import { registerBenchCommand } from './commands/bench.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
@@ -19,5 +20,6 @@ registerNfCommands(program);
 registerSubscriberCommands(program);
 registerDeviceCommands(program);
 registerCryptoCommands(program);
+registerBenchCommand(program);
 
 await program.parseAsync(process.argv);

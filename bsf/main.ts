@@ -4,18 +4,22 @@ import { Router, startHttpServer, type RunningServer } from '../shared/http/serv
 import { problems } from '../shared/http/problem.js';
 import { Counter } from '../shared/metrics.js';
 import { nfContext, runUntilSignalled } from '../shared/nf/runtime.js';
+import { createLogger, type Logger } from '../shared/log.js';
 import { openStores } from '../shared/store/open.js';
 import type { Stores } from '../shared/store/types.js';
 import { readAsset } from '../shared/assets.js';
 import { UB_OUTCOMES, UbHandler } from './ub.js';
 import { ZnHandler, type NafAccess } from './zn.js';
 import { ZhClient } from './zh-client.js';
+import { batchedStdout } from './log-sink.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
-export interface RunningBsf { ub: RunningServer; zn: RunningServer; stores: Stores; close(): Promise<void> }
+export interface RunningBsf { ub: RunningServer; zn: RunningServer; stores: Stores; log: Logger; close(): Promise<void> }
 
 export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores } = {}): Promise<RunningBsf> {
-  const { log, registry } = nfContext('bsf', config);
+  const { registry } = nfContext('bsf', config);
+  // The same JSON lines nfContext's logger writes, coalesced into one write per event-loop turn (log-sink.ts).
+  const log = createLogger({ level: config.log.level, bindings: { nf: 'bsf' }, write: batchedStdout().write });
   const c = config.bsf;
   const problemsFound: string[] = [];
   if (!c.hssUrl) problemsFound.push('bsf.hssUrl: required (the HSS Zh base URL, e.g. http://127.0.0.1:8082)');
@@ -55,7 +59,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores }
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
   return {
-    ub: ubServer, zn: znServer, stores,
+    ub: ubServer, zn: znServer, stores, log,
     close: async () => {
       await Promise.all([ubServer.close(), znServer.close()]);
       await zh.close();
@@ -66,6 +70,5 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores }
 
 export async function runBsf(config: ResolvedConfig): Promise<void> {
   const bsf = await startBsf(config);
-  const { log } = nfContext('bsf', config);
-  runUntilSignalled(log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, realm: config.bsf.domain }, bsf.close);
+  runUntilSignalled(bsf.log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, realm: config.bsf.domain }, bsf.close);
 }

@@ -10,9 +10,9 @@
  * challenge for a wrong response or an unknown/used/expired nonce, 403 unknown IMPI or a device-reported MAC
  * failure or a refused resynchronisation, 503 + Retry-After when the HSS does not answer.
  */
-import { randomBytes } from 'node:crypto';
 import { akaPassword, computeDigest, computeRspauth, ha1, type Qop } from '../shared/crypto/digest.js';
 import { ks } from '../shared/crypto/kdf.js';
+import { randomOctets } from '../shared/crypto/random-pool.js';
 import { btidFromRand } from '../shared/identifiers.js';
 import { fromBase64, secretEqualString } from '../shared/bytes.js';
 import { DecodeError } from '../shared/errors.js';
@@ -156,7 +156,7 @@ export class UbHandler {
     const { d } = this;
     const guss = await d.zh.guss(impi).catch(() => undefined);
     const nonce = Buffer.concat([av.rand, av.autn]).toString('base64');
-    const opaque = randomBytes(12).toString('base64url');
+    const opaque = randomOctets(12).toString('base64url');
     await d.challenges.create(nonce, {
       impi, rand: av.rand, autn: av.autn, xres: av.xres, ck: av.ck, ik: av.ik, algorithm: d.algorithm, opaque,
       lifetimeSec: guss?.bsfInfo?.lifeTime ?? d.lifetimeSec, gbaU: guss?.bsfInfo?.uiccType === 'GBA_U',

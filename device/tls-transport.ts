@@ -28,6 +28,8 @@ export function connectCoapTls(o: PskConnectOptions): Promise<CoapChannel> {
     });
     const timer = setTimeout(() => { socket.destroy(); reject(new Error(`TLS handshake with ${o.host}:${o.port} timed out`)); }, o.timeoutMs ?? 10_000);
     socket.once('error', (err) => { clearTimeout(timer); reject(new Error(`TLS handshake failed: ${err.message}`)); });
+    // CoAP messages are small and request/response: Nagle's algorithm would hold them back (~40 ms each).
+    socket.setNoDelay(true);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');

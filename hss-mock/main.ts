@@ -1,5 +1,4 @@
 /** The HSS-mock process: provisioning API + Zh (N65) on one HTTP listener. */
-import { randomBytes } from 'node:crypto';
 import type { ResolvedConfig } from '../shared/config.js';
 import { bearerAuthorizer, Router, startHttpServer, type RunningServer } from '../shared/http/server.js';
 import { Counter } from '../shared/metrics.js';
@@ -7,6 +6,7 @@ import { nfContext, runUntilSignalled, tokenFromConfigOrState } from '../shared/
 import { openStores } from '../shared/store/open.js';
 import type { Stores } from '../shared/store/types.js';
 import { secretEqualString } from '../shared/bytes.js';
+import { randomOctets } from '../shared/crypto/random-pool.js';
 import { readAsset } from '../shared/assets.js';
 import { Auc } from './auc.js';
 import { PROVISIONING_BASE, provisioningRoutes } from './provisioning-api.js';
@@ -24,7 +24,7 @@ export async function startHss(config: ResolvedConfig, opts: { stores?: Stores; 
 
   const vectors = registry.register(new Counter('gba_hss_vectors_total', 'Authentication vectors generated, by kind.', ['kind']));
   vectors.init({ kind: 'normal' }); vectors.init({ kind: 'resync' });
-  const auc = new Auc({ subscribers: stores.subscribers, random: opts.random ?? randomBytes, indBits: config.hss.indBits, delta: config.hss.delta });
+  const auc = new Auc({ subscribers: stores.subscribers, random: opts.random ?? randomOctets, indBits: config.hss.indBits, delta: config.hss.delta });
   const router = new Router();
   provisioningRoutes(router, { subscribers: stores.subscribers, mncDigits, now: Date.now },
     { authorize: bearerAuthorizer((t) => secretEqualString(t, adminToken)) });

@@ -103,6 +103,23 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
+const hasNoBody = (req: IncomingMessage): boolean =>
+  req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+
+/** The parsed request; the query is parsed only when a handler asks for it (most never do). */
+class Request implements HttpRequest {
+  #query: URLSearchParams | undefined;
+  constructor(
+    readonly method: string, readonly url: string, readonly path: string, readonly queryAt: number,
+    readonly params: Record<string, string>, readonly body: Buffer, readonly headers: IncomingHttpHeaders, readonly remoteAddress: string,
+  ) {}
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.queryAt < 0 ? '' : this.url.slice(this.queryAt + 1)));
+  }
+}
+
 function send(res: ServerResponse, r: HttpResponse, head: boolean): void {
   let body: string | Buffer | undefined = r.body;
   const headers: OutgoingHttpHeaders = { ...r.headers };
@@ -168,13 +185,14 @@ export function createHttpHandler(o: HttpServerOptions): (req: IncomingMessage, 
       if ('allow' in m) throw problems.methodNotAllowed(m.allow);
       const { route, params } = m;
       route.opts.authorize?.(req.headers);
-      readBody(req, route.opts.maxBodyBytes ?? DEFAULT_MAX_BODY)
-        .then((body) => route.handler({
-          method, url, path, params, body, headers: req.headers,
-          query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
-          remoteAddress: req.socket.remoteAddress ?? '',
-        }))
-        .then((r) => { count(r.status); send(res, r, head); }, fail);
+      const handle = (body: Buffer) => route.handler(new Request(method, url, path, q, params, body, req.headers, req.socket.remoteAddress ?? ''));
+      const done = (r: HttpResponse) => { count(r.status); send(res, r, head); };
+      if (hasNoBody(req)) {
+        // RFC 9112 §6.3: without Content-Length or Transfer-Encoding a request has no body; skip reading one.
+        Promise.resolve(handle(EMPTY_BODY)).then(done, fail);
+        return;
+      }
+      readBody(req, route.opts.maxBodyBytes ?? DEFAULT_MAX_BODY).then(handle).then(done, fail);
     } catch (err) {
       fail(err);
     }
