@@ -10,7 +10,7 @@
  * challenge for a wrong response or an unknown/used/expired nonce, 403 unknown IMPI or a device-reported MAC
  * failure or a refused resynchronisation, 503 + Retry-After when the HSS does not answer.
  */
-import { akaPassword, computeDigest, computeRspauth, ha1, type Qop } from '../shared/crypto/digest.js';
+import { akaPassword, computeRspauth, requestDigest, type Qop } from '../shared/crypto/digest.js';
 import { ks } from '../shared/crypto/kdf.js';
 import { randomOctets } from '../shared/crypto/random-pool.js';
 import { btidFromRand } from '../shared/identifiers.js';
@@ -22,7 +22,7 @@ import type { HttpResponse } from '../shared/http/server.js';
 import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
 import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
-import type { ChallengeStore, SessionStore } from '../shared/store/types.js';
+import type { ChallengeStore, Guss, SessionStore } from '../shared/store/types.js';
 import { HssRefused, PeerUnavailable, UserUnknown, type ZhClient } from './zh-client.js';
 
 export type UbOutcome = 'ok' | 'mac_failure' | 'sync_failure' | 'wrong_res' | 'unknown_impi' | 'malformed' | 'hss_unavailable';
@@ -99,13 +99,11 @@ export class UbHandler {
     if (auts) return this.#resync(impi, c.rand, auts);
 
     const input = { username: impi, realm: d.domain, nonce, nc: p.get('nc'), cnonce: p.get('cnonce'), qop: qop as Qop | undefined, method: req.method, uri: req.uri };
-    const password = akaPassword(c.algorithm, c.xres, c.ck, c.ik);
-    const h1 = ha1(impi, d.domain, password);
-    const expected = computeDigest({ ...input, password }).response;
+    const expected = requestDigest({ ...input, password: akaPassword(c.algorithm, c.xres, c.ck, c.ik) });
     const response = p.get('response')!.toLowerCase();
-    if (!secretEqualString(response, expected)) {
+    if (!secretEqualString(response, expected.response)) {
       // RFC 3310 §3.3: a client that could not authenticate the network answers with the empty password.
-      const emptyPw = computeDigest({ ...input, password: Buffer.alloc(0) }).response;
+      const emptyPw = requestDigest({ ...input, password: Buffer.alloc(0) }).response;
       if (secretEqualString(response, emptyPw)) {
         return this.#done('mac_failure', impi, undefined, problem(403, 'Forbidden', 'the device reported a network authentication failure (AUTN MAC did not verify): check K/OPc'));
       }
@@ -119,7 +117,7 @@ export class UbHandler {
     const created = await d.sessions.create({ btid, impi, ks: ks(c.ck, c.ik), createdMs: Math.floor(nowMs / 1000) * 1000, expiresMs, gbaU: c.gbaU });
     if (!created) throw new Error(`B-TID collision for a fresh RAND (${btid})`);
     const body = formatBootstrappingInfo({ btid, lifetimeMs: expiresMs });
-    const rspauth = computeRspauth(h1, input, body);
+    const rspauth = computeRspauth(expected.ha1, input, body);
     const info: Array<readonly [string, string, boolean]> = [];
     if (qop) info.push(['qop', qop, false]);
     info.push(['rspauth', rspauth, true]);
@@ -133,9 +131,10 @@ export class UbHandler {
 
   async #resync(impi: string, rand: Buffer, auts: Buffer): Promise<HttpResponse> {
     try {
+      const guss = this.#guss(impi);
       const av = await this.d.zh.authVector(impi, { rand, auts });
       this.d.outcomes.inc({ outcome: 'sync_failure' });
-      return this.#issue(impi, av, 'resync', 'sync_failure');
+      return await this.#issue(impi, av, await guss, 'resync', 'sync_failure');
     } catch (err) {
       if (err instanceof HssRefused) return this.#done('sync_failure', impi, undefined, problem(403, 'Forbidden', `resynchronisation refused: ${err.message}`));
       return this.#hssError(impi, err);
@@ -144,17 +143,22 @@ export class UbHandler {
 
   async #challenge(impi: string, reason: ChallengeReason): Promise<HttpResponse> {
     try {
+      const guss = this.#guss(impi);
       const av = await this.d.zh.authVector(impi);
       if (reason === 'wrong_res') this.d.outcomes.inc({ outcome: 'wrong_res' });
-      return await this.#issue(impi, av, reason, reason === 'wrong_res' ? 'wrong_res' : undefined);
+      return await this.#issue(impi, av, await guss, reason, reason === 'wrong_res' ? 'wrong_res' : undefined);
     } catch (err) {
       return this.#hssError(impi, err);
     }
   }
 
-  async #issue(impi: string, av: { rand: Buffer; autn: Buffer; xres: Buffer; ck: Buffer; ik: Buffer }, reason: ChallengeReason, outcome?: UbOutcome): Promise<HttpResponse> {
+  /** GUSS (key lifetime, GBA_U), fetched beside the vector rather than after it; none if the HSS cannot say. */
+  #guss(impi: string): Promise<Guss | undefined> {
+    return this.d.zh.guss(impi).catch(() => undefined);
+  }
+
+  async #issue(impi: string, av: { rand: Buffer; autn: Buffer; xres: Buffer; ck: Buffer; ik: Buffer }, guss: Guss | undefined, reason: ChallengeReason, outcome?: UbOutcome): Promise<HttpResponse> {
     const { d } = this;
-    const guss = await d.zh.guss(impi).catch(() => undefined);
     const nonce = Buffer.concat([av.rand, av.autn]).toString('base64');
     const opaque = randomOctets(12).toString('base64url');
     await d.challenges.create(nonce, {

@@ -3,7 +3,7 @@
  * The NAF FQDN for NAF_Id comes from the realm "3GPP-bootstrapping@<fqdn>", since labs reach the NAF by IP.
  */
 import { randomBytes } from 'node:crypto';
-import { computeDigest, computeRspauth, ha1 } from '../shared/crypto/digest.js';
+import { computeRspauth, requestDigest } from '../shared/crypto/digest.js';
 import { ksNaf } from '../shared/crypto/kdf.js';
 import { formatDigest, parseAuthenticationInfo, parseChallenges, type ParamOut } from '../shared/wire/digest-header.js';
 import { UA_HTTP_DIGEST } from '../shared/ua-ids.js';
@@ -54,7 +54,7 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
   const password = key.toString('base64');
   const cnonce = randomBytes(8).toString('hex');
   const input = { username: b.btid, realm, nonce, nc: '00000001', cnonce, qop, method: 'GET', uri };
-  const d = computeDigest({ ...input, password });
+  const d = requestDigest({ ...input, password });
   const p: ParamOut[] = [['username', b.btid, true], ['realm', realm, true], ['nonce', nonce, true], ['uri', uri, true]];
   if (qop) p.push(['qop', qop, false], ['nc', '00000001', false], ['cnonce', cnonce, true]);
   p.push(['response', d.response, true], ['algorithm', 'MD5', false]);
@@ -64,7 +64,7 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
   if (r.status === 401) throw new UaError('rebootstrap', 'the NAF refused the B-TID or key: bootstrap again', 401);
   if (r.status !== 200) throw new UaError(r.status === 503 ? 'unavailable' : 'rejected', `NAF answered ${r.status}: ${r.body.slice(0, 200)}`, r.status);
   const rspauth = parseAuthenticationInfo(r.headers.get('authentication-info') ?? '').get('rspauth');
-  if (rspauth !== computeRspauth(ha1(b.btid, realm, password), input, r.body)) throw new UaError('protocol', 'rspauth does not verify: the NAF is not authenticated');
+  if (rspauth !== computeRspauth(d.ha1, input, r.body)) throw new UaError('protocol', 'rspauth does not verify: the NAF is not authenticated');
   const c = JSON.parse(r.body) as DeviceConfig;
   for (const f of ['endpoint', 'serverUri', 'serverFqdn', 'pskIdentity', 'uaSecProtId', 'expiresAt'] as const) {
     if (typeof c[f] !== 'string') throw new UaError('protocol', `device config lacks ${f}`);

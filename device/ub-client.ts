@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
-import { akaPassword, computeDigest, computeRspauth, ha1, type Qop } from '../shared/crypto/digest.js';
+import { akaPassword, computeRspauth, requestDigest, type Qop } from '../shared/crypto/digest.js';
 import { ks as ksOf } from '../shared/crypto/kdf.js';
 import { formatDigest, parseAuthenticationInfo, parseChallenges, type AuthParams, type ParamOut } from '../shared/wire/digest-header.js';
 import { parseBootstrappingInfo } from '../shared/wire/bsf-xml.js';
@@ -86,21 +86,22 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
       if (a.kind === 'mac_failure') {
         step('usim.mac_failure');
         // RFC 3310 §3.3: tell the server, with the empty password, then stop.
-        await get(credentials(computeDigest({ ...base, password: Buffer.alloc(0) }).response)).catch(() => undefined);
+        await get(credentials(requestDigest({ ...base, password: Buffer.alloc(0) }).response)).catch(() => undefined);
         throw new UbError('mac_failure', 'the USIM could not authenticate the network: MAC in AUTN does not verify (wrong K/OPc?)');
       }
       if (a.kind === 'sync_failure') {
         step('usim.sync_failure', { sqnMs: a.sqnMs.toString(16).padStart(12, '0') });
-        r = await get(credentials(computeDigest({ ...base, password: Buffer.alloc(0) }).response, [['auts', a.auts.toString('base64'), true]]));
+        r = await get(credentials(requestDigest({ ...base, password: Buffer.alloc(0) }).response, [['auts', a.auts.toString('base64'), true]]));
         continue;
       }
       const password = akaPassword(algorithm, a.res, a.ck, a.ik);
-      r = await get(credentials(computeDigest({ ...base, password }).response));
+      const d = requestDigest({ ...base, password });
+      r = await get(credentials(d.response));
       if (r.status !== 200) throw failure(r);
       const info = header(r.headers, 'authentication-info');
       if (!info) throw new UbError('protocol', '200 OK without Authentication-Info');
       const rspauth = parseAuthenticationInfo(info).get('rspauth');
-      if (rspauth !== computeRspauth(ha1(o.impi, realm, password), base, r.body)) throw new UbError('protocol', 'rspauth does not verify: the BSF is not authenticated');
+      if (rspauth !== computeRspauth(d.ha1, base, r.body)) throw new UbError('protocol', 'rspauth does not verify: the BSF is not authenticated');
       const bi = parseBootstrappingInfo(r.body);
       step('ub.bootstrapped', { btid: bi.btid, lifetime: new Date(bi.lifetimeMs).toISOString() });
       return { btid: bi.btid, lifetimeMs: bi.lifetimeMs, ks: ksOf(a.ck, a.ik), rand: Buffer.from(rand), impi: o.impi };

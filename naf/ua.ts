@@ -11,7 +11,7 @@
  * expired B-TID gets a fresh challenge, the signal for the UE to bootstrap again (TS 24.109 §5.2.2).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { computeDigest, computeRspauth, ha1, type Qop } from '../shared/crypto/digest.js';
+import { computeRspauth, requestDigest, type Qop } from '../shared/crypto/digest.js';
 import { secretEqualString } from '../shared/bytes.js';
 import { DecodeError } from '../shared/errors.js';
 import { formatDigest, formatParams, parseDigestCredentials } from '../shared/wire/digest-header.js';
@@ -96,14 +96,14 @@ export class UaHandler {
     // password = base64(Ks_NAF) as ASCII (TS 24.109 §5.2.3.2).
     const password = Buffer.from(entry.keyHex, 'hex').toString('base64');
     const input = { username: btid!, realm: this.realm, nonce: p.get('nonce')!, nc: p.get('nc'), cnonce: p.get('cnonce'), qop: qop as Qop | undefined, method: req.method, uri: req.url, body: req.body };
-    const expected = computeDigest({ ...input, password }).response;
-    if (!secretEqualString(p.get('response')!.toLowerCase(), expected)) return this.#challenge('wrong_response', 'wrong digest response');
+    const expected = requestDigest({ ...input, password });
+    if (!secretEqualString(p.get('response')!.toLowerCase(), expected.response)) return this.#challenge('wrong_response', 'wrong digest response');
 
     const config = d.deviceConfig(btid!, entry.impi, entry.expiresMs);
     const body = JSON.stringify(config);
     const info: Array<readonly [string, string, boolean]> = [];
     if (qop) info.push(['qop', qop, false]);
-    info.push(['rspauth', computeRspauth(ha1(btid!, this.realm, password), input, body), true]);
+    info.push(['rspauth', computeRspauth(expected.ha1, input, body), true]);
     if (qop) info.push(['cnonce', p.get('cnonce')!, true], ['nc', p.get('nc')!, false]);
     d.log.info({ event: 'ua', btid, endpoint: config.endpoint, outcome: 'ok' }, 'device provisioned');
     d.onProvisioned?.(config, btid!);

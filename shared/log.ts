@@ -1,6 +1,6 @@
 /**
  * Structured logs: one JSON object per line, with the NF and interface as fields. Callers pass identifiers
- * (IMPI, B-TID, outcome), never keys; `Secret` values serialise as "[secret]" should one slip in.
+ * (IMPI, B-TID, outcome), never keys.
  */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -11,16 +11,6 @@ export interface Logger {
   warn(fields: Record<string, unknown>, msg: string): void;
   error(fields: Record<string, unknown>, msg: string): void;
   child(bindings: Record<string, unknown>): Logger;
-}
-
-/** Wraps key material so that logging or JSON-serialising it can never print it. */
-export class Secret {
-  readonly #bytes: Uint8Array;
-  constructor(bytes: Uint8Array) { this.#bytes = bytes; }
-  reveal(): Uint8Array { return this.#bytes; }
-  toJSON(): string { return '[secret]'; }
-  toString(): string { return '[secret]'; }
-  [Symbol.for('nodejs.util.inspect.custom')](): string { return 'Secret([redacted])'; }
 }
 
 function errorFields(err: unknown): Record<string, unknown> {

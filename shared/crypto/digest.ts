@@ -71,14 +71,18 @@ export interface DigestInput {
   body?: Uint8Array | string;
 }
 
-/** Everything one Digest exchange computes: HA1, HA2, the response and, given the response body, rspauth. */
-export function computeDigest(i: DigestInput, responseBody?: Uint8Array | string):
-    { ha1: string; ha2: string; response: string; rspauth: string } {
+/** The request side of one Digest exchange: HA1, HA2 and the response (what servers check and clients send). */
+export function requestDigest(i: DigestInput): { ha1: string; ha2: string; response: string } {
   const h1 = ha1(i.username, i.realm, i.password);
   const h2 = ha2(i.method, i.uri, i.qop, i.body === undefined ? MD5_EMPTY : md5OfBody(i.body));
-  const response = digestResponse({ ha1: h1, nonce: i.nonce, nc: i.nc, cnonce: i.cnonce, qop: i.qop, ha2: h2 });
-  const rspauth = computeRspauth(h1, i, responseBody ?? '');
-  return { ha1: h1, ha2: h2, response, rspauth };
+  return { ha1: h1, ha2: h2, response: digestResponse({ ha1: h1, nonce: i.nonce, nc: i.nc, cnonce: i.cnonce, qop: i.qop, ha2: h2 }) };
+}
+
+/** Everything one Digest exchange computes: HA1, HA2, the response and rspauth over the response body. */
+export function computeDigest(i: DigestInput, responseBody: Uint8Array | string = ''):
+    { ha1: string; ha2: string; response: string; rspauth: string } {
+  const d = requestDigest(i);
+  return { ...d, rspauth: computeRspauth(d.ha1, i, responseBody) };
 }
 
 /** rspauth of Authentication-Info (RFC 2617 §3.2.3): A2 = ":" uri [":" MD5(response body)]. */
