@@ -3,30 +3,21 @@
  * It is also where the memory measurement runs, so nothing but the bench writes to it.
  */
 import { spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { freePort } from '../bin/free-port.js';
+import { redisAnswers } from '../shared/store/open.js';
 
 export interface OwnRedis { url: string; port: number; pid: number; stop(): Promise<void> }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
-  });
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ port, host: '127.0.0.1' });
-    s.once('connect', () => s.write('PING\r\n'));
-    s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
-    s.once('error', () => resolve(false));
-  });
-}
-
-export async function startOwnRedis(): Promise<OwnRedis> {
+/**
+ * `unref`: the server does not keep this process alive (a test run ends by itself; the server is killed on exit).
+ */
+export async function startOwnRedis(opts: { unref?: boolean } = {}): Promise<OwnRedis> {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (opts.unref) {
+    child.unref();
+    (child.stderr as unknown as { unref?: () => void }).unref?.();
+  }
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-1000); });
   const failed = new Promise<never>((_, reject) => {
@@ -46,7 +37,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   const deadline = Date.now() + 10_000;
   const up = (async () => {
     while (Date.now() < deadline) {
-      if (await ping(port)) return true;
+      if (await redisAnswers(`redis://127.0.0.1:${port}`)) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
     return false;

@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { redactConfig, type ResolvedConfig } from '../shared/config.js';
 import { packageRoot } from '../shared/assets.js';
+import { freePort } from './free-port.js';
 import { newToken } from '../shared/nf/runtime.js';
 import { resolveStoreKind } from '../shared/store/open.js';
 
@@ -45,14 +45,6 @@ export interface RunningNetwork {
   /** Resolves when any child exits on its own (the network is then incomplete). */
   childExited: Promise<{ nf: NfName; code: number | null; signal: string | null }>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
 }
 
 /** Fills in ports (0 → a free one), tokens, URLs and the BSF's NAF allow-list, so children agree. */

@@ -3,10 +3,10 @@
  * 2.0.3, openssl s_client -dtls1_2 with GBA-derived keys (per negotiated suite), the ep rule, bad datagrams.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { opensslPskClient } from '../support/openssl.js';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { givenNetwork, provision } from '../support/network.js';
+import { givenNetwork, provision, newImsi } from '../support/network.js';
 import type { RunningNetwork } from '../../bin/network.js';
 import { SoftUsim } from '../../device/usim.js';
 import { bootstrap, type Bootstrap } from '../../device/ub-client.js';
@@ -21,21 +21,10 @@ import { milenageSets, hex } from '../support/vectors.js';
 
 const SET = milenageSets()[5]!;
 const REALM = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
-const newImsi = () => `00101${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;
 const usim = () => new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) });
 const objects = () => new DeviceObjects({ manufacturer: 'test', model: 'm', serial: 's', firmware: '1', binding: 'U', lifetimeSec: () => 60 });
 
-function opensslDtls(port: number, psk: Buffer, identity: string, cipher: string): Promise<string> {
-  return new Promise((resolve) => {
-    const p = spawn('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, '-psk', psk.toString('hex'), '-psk_identity', identity, '-cipher', cipher], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let text = '';
-    const done = () => setTimeout(() => p.kill(), 300);
-    p.stdout.on('data', (d) => { text += d; if (/Cipher is|Verify return code/.test(text)) done(); });
-    p.stderr.on('data', (d) => { text += d; if (/alert|error/i.test(String(d))) done(); });
-    p.on('close', () => resolve(text));
-    setTimeout(() => p.kill(), 10000);
-  });
-}
+const opensslDtls = (port: number, psk: Buffer, identity: string, cipher: string) => opensslPskClient({ dtls: true, port, psk, identity, cipher });
 
 describe('LwM2M over CoAP over DTLS-PSK end to end (real processes, real Redis)', function () {
   this.timeout(90000);

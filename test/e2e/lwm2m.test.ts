@@ -4,9 +4,8 @@
  * the LwM2M server pulled from the NAF.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { givenNetwork, provision } from '../support/network.js';
+import { givenNetwork, provision, newImsi } from '../support/network.js';
 import type { RunningNetwork } from '../../bin/network.js';
 import { SoftUsim } from '../../device/usim.js';
 import { bootstrap } from '../../device/ub-client.js';
@@ -18,11 +17,11 @@ import { runAgent } from '../../device/agent.js';
 import { ksNaf } from '../../shared/crypto/kdf.js';
 import { impiFromImsi } from '../../shared/identifiers.js';
 import { runCli } from '../support/cli.js';
+import { opensslPskClient } from '../support/openssl.js';
 import { milenageSets, hex } from '../support/vectors.js';
 
 const SET = milenageSets()[4]!;
 const REALM = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
-const newImsi = () => `00101${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;
 const usim = () => new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) });
 const objects = () => new DeviceObjects({ manufacturer: 'test', model: 'm', serial: 's', firmware: '1', binding: 'T', lifetimeSec: () => 60 });
 
@@ -135,15 +134,7 @@ describe('LwM2M zero-touch provisioning end to end over CoAP/TLS (real processes
     const b = await bootstrap({ bsfUrl: e().bsf.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usim() });
     const psk = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: e().lwm2m!.fqdn, uaSecProtId: hex('010001c0a8') });
     const u = new URL(e().lwm2m!.uri);
-    const out = await new Promise<string>((resolve) => {
-      const p = spawn('openssl', ['s_client', '-tls1_2', '-connect', `127.0.0.1:${u.port}`, '-psk', psk.toString('hex'),
-        '-psk_identity', `3GPP-bootstrapping.${b.btid}`, '-cipher', 'PSK-AES128-CCM8'], { stdio: ['pipe', 'pipe', 'pipe'] });
-      let text = '';
-      p.stdout.on('data', (d) => { text += d; if (/Verify return code|Cipher is/.test(text)) setTimeout(() => p.kill(), 300); });
-      p.stderr.on('data', (d) => { text += d; });
-      p.on('close', () => resolve(text));
-      setTimeout(() => p.kill(), 10000);
-    });
+    const out = await opensslPskClient({ port: Number(u.port), psk, identity: `3GPP-bootstrapping.${b.btid}`, cipher: 'PSK-AES128-CCM8' });
     expect(out).to.match(/Cipher is PSK-AES128-CCM8/);
     expect(out).to.match(/Protocol\s*: TLSv1\.2/);
     expect(out).to.not.match(/alert/);   // s_client prints a session even when the handshake ended in an alert

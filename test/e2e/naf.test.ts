@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { givenNetwork, provision } from '../support/network.js';
+import { givenNetwork, provision, newImsi } from '../support/network.js';
 import type { RunningNetwork } from '../../bin/network.js';
 import { SoftUsim } from '../../device/usim.js';
 import { bootstrap, type Bootstrap } from '../../device/ub-client.js';
@@ -18,7 +18,6 @@ import { milenageSets, hex } from '../support/vectors.js';
 const SET = milenageSets()[2]!;
 const REALM = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const LWM2M_FQDN = 'lwm2m.mnc001.mcc001.pub.3gppnetwork.org';
-const newImsi = () => `00101${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;
 
 /** Ks_NAF computed here from K/OPc and RAND with a hand-built S (TS 33.220 Annex B.3), not with shared/crypto/kdf. */
 function independentKsNaf(rand: Buffer, impi: string, fqdn: string, uaIdHex: string): string {

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { spawnNf, type NfProcess } from '../support/nf.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
+import { newImsi } from '../support/network.js';
 import { referenceBootstrap } from '../support/ub-reference-client.js';
 import { SoftUsim } from '../../device/usim.js';
 import { bootstrap, UbError } from '../../device/ub-client.js';
@@ -61,7 +62,6 @@ async function rawGet(base: string, authorization: string): Promise<number> {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0);
 }
 
-const newImsi = () => `00101${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;
 
 describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', function () {
   this.timeout(60000);

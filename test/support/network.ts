@@ -22,3 +22,6 @@ export async function provision(adminUrl: string, token: string, imsi: string, d
   const r = await fetch(`${adminUrl}/subscribers/${imsi}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
   if (r.status !== 200 && r.status !== 201) throw new Error(`provisioning ${imsi}: ${r.status} ${await r.text()}`);
 }
+
+/** A random IMSI in the test home network 001/01, so tests sharing a Redis never collide. */
+export const newImsi = (): string => `00101${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;

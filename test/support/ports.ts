@@ -1,16 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../bin/free-port.js';
 
 /** A base port B such that B … B+n-1 were all free a moment ago (TCP and UDP on 127.0.0.1). */
 export async function freePortRange(n: number): Promise<number> {
