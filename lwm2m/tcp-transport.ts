@@ -15,7 +15,7 @@ import { Code, type CoapMessage, type CoapResponse } from '../shared/coap/messag
 import { CoapTcpConnection } from '../shared/coap/tcp-connection.js';
 import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
-import { UA_TLS13_SHARED_KEY, UA_TLS_PSK_AES128_CCM8, UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
+import { OPENSSL_PSK_SUITE_NAMES, tlsSuiteOfUaId, UA_TLS13_SHARED_KEY, UA_TLS_PSK_AES128_CCM8, UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
 import { createPskTlsServer, type PskTlsSecureInfo, type PskTlsServer, type PskTlsServerOptions } from './tls/psk-tls-server.js';
 import type { Lwm2mMetrics } from './metrics.js';
 import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerSecurity } from './peer.js';
@@ -23,10 +23,10 @@ import type { PskSource } from './psk-source.js';
 import { callAt } from './timers.js';
 
 /** The Ua ids the TLS listener can serve, and the one OpenSSL suite each names (TS 33.222 §5.4: 01 00 01 yy zz). */
-export const TLS_SUITE_BY_UA_ID: Readonly<Record<string, string>> = {
-  [UA_TLS_PSK_AES128_CCM8]: 'PSK-AES128-CCM8',        // TLS_PSK_WITH_AES_128_CCM_8, 0xC0A8 (RFC 7925)
-  [UA_TLS_PSK_AES128_GCM]: 'PSK-AES128-GCM-SHA256',   // TLS_PSK_WITH_AES_128_GCM_SHA256, 0x00A8
-};
+export const TLS_SUITE_BY_UA_ID: Readonly<Record<string, string>> = Object.fromEntries(
+  // TLS_PSK_WITH_AES_128_CCM_8 (0xC0A8, RFC 7925) and TLS_PSK_WITH_AES_128_GCM_SHA256 (0x00A8)
+  [UA_TLS_PSK_AES128_CCM8, UA_TLS_PSK_AES128_GCM].map((ua) => [ua, OPENSSL_PSK_SUITE_NAMES[tlsSuiteOfUaId(ua)!]!]),
+);
 
 /** The OpenSSL suite name for a Ua id, or undefined when the TLS listener does not serve that id. */
 export const tlsSuiteForUaId = (uaSecProtId: string): string | undefined => TLS_SUITE_BY_UA_ID[uaSecProtId.toLowerCase()];
