@@ -8,7 +8,7 @@ import { ConfigError, type ResolvedConfig } from '../shared/config.js';
 import { startHttpServer, type RunningServer } from '../shared/http/server.js';
 import type { Logger } from '../shared/log.js';
 import { nfContext, runUntilSignalled } from '../shared/nf/runtime.js';
-import type { PskTlsServerOptions } from './tls/psk-tls-server.js';
+import type { PskTlsServerOptions } from '../shared/psk-tls/tls/psk-tls-server.js';
 import { createLwm2mMetrics } from './metrics.js';
 import { PskSource } from './psk-source.js';
 import { ClientReader, type ReadResult } from './reads.js';

@@ -16,7 +16,7 @@ import { CoapTcpConnection } from '../shared/coap/tcp-connection.js';
 import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
 import { OPENSSL_PSK_SUITE_NAMES, tlsSuiteOfUaId, UA_TLS13_SHARED_KEY, UA_TLS_PSK_AES128_CCM8, UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
-import { createPskTlsServer, type PskTlsSecureInfo, type PskTlsServer, type PskTlsServerOptions } from './tls/psk-tls-server.js';
+import { createPskTlsServer, type PskTlsSecureInfo, type PskTlsServer, type PskTlsServerOptions } from '../shared/psk-tls/tls/psk-tls-server.js';
 import type { Lwm2mMetrics } from './metrics.js';
 import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerSecurity } from './peer.js';
 import type { PskSource } from './psk-source.js';

@@ -13,7 +13,7 @@ import { Code, type CoapMessage } from '../shared/coap/message.js';
 import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
 import { uaIdForTlsSuite } from '../shared/ua-ids.js';
-import { DtlsServer, TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256, type DtlsSession } from './dtls/index.js';
+import { DtlsServer, TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256, type DtlsSession } from '../shared/psk-tls/dtls/index.js';
 import type { Lwm2mMetrics } from './metrics.js';
 import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerSecurity } from './peer.js';
 import type { PskSource } from './psk-source.js';

@@ -1,5 +1,5 @@
 /**
- * Interop with libcoap 4.3.1 `coap-client-openssl` and `coap-client-gnutls` over coaps:// against lwm2m/dtls.
+ * Interop with libcoap 4.3.1 `coap-client-openssl` and `coap-client-gnutls` over coaps:// against shared/psk-tls/dtls.
  * The CoAP side is a one-shot responder built by hand: ACK 2.05, same MID and token, payload "hi" (RFC 7252 §3).
  */
 import { expect } from 'chai';

@@ -1,10 +1,10 @@
-/** Interop with node-dtls-client 2.0.3 (ESM) against lwm2m/dtls: no extensions, no EMS, the hint is sent. */
+/** Interop with node-dtls-client 2.0.3 (ESM) against shared/psk-tls/dtls: no extensions, no EMS, the hint is sent. */
 import { expect } from 'chai';
 import { dtls } from 'node-dtls-client';
-import { HandshakeType } from '../../lwm2m/dtls/constants.js';
-import { decodeHandshakeFragments } from '../../lwm2m/dtls/handshake.js';
-import { decodeServerKeyExchange } from '../../lwm2m/dtls/messages.js';
-import { parseDatagram } from '../../lwm2m/dtls/record.js';
+import { HandshakeType } from '../../shared/psk-tls/dtls/constants.js';
+import { decodeHandshakeFragments } from '../../shared/psk-tls/dtls/handshake.js';
+import { decodeServerKeyExchange } from '../../shared/psk-tls/dtls/messages.js';
+import { parseDatagram } from '../../shared/psk-tls/dtls/record.js';
 import { IDENTITY, PSK, type EchoServer, UdpProxy, startEchoServer } from '../support/dtls-interop.js';
 
 type Suite = 'TLS_PSK_WITH_AES_128_CCM_8' | 'TLS_PSK_WITH_AES_128_CBC_SHA256' | 'TLS_PSK_WITH_AES_128_GCM_SHA256';

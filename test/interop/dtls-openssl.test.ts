@@ -1,5 +1,5 @@
 /**
- * Interop with `openssl s_client -dtls1_2` (OpenSSL 3.0) against lwm2m/dtls on 127.0.0.1:0:
+ * Interop with `openssl s_client -dtls1_2` (OpenSSL 3.0) against shared/psk-tls/dtls on 127.0.0.1:0:
  * all three PSK suites, the resolver inputs, wrong key / unknown identity alerts, and duplicated datagrams.
  */
 import { expect } from 'chai';

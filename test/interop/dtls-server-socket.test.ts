@@ -4,11 +4,11 @@
  */
 import { expect } from 'chai';
 import { createSocket, type Socket } from 'node:dgram';
-import { ContentType, DTLS_1_0, HandshakeType } from '../../lwm2m/dtls/constants.js';
-import { ext } from '../../lwm2m/dtls/extensions.js';
-import { encodeHandshake } from '../../lwm2m/dtls/handshake.js';
-import { encodeClientHello } from '../../lwm2m/dtls/messages.js';
-import { encodeRecord } from '../../lwm2m/dtls/record.js';
+import { ContentType, DTLS_1_0, HandshakeType } from '../../shared/psk-tls/dtls/constants.js';
+import { ext } from '../../shared/psk-tls/dtls/extensions.js';
+import { encodeHandshake } from '../../shared/psk-tls/dtls/handshake.js';
+import { encodeClientHello } from '../../shared/psk-tls/dtls/messages.js';
+import { encodeRecord } from '../../shared/psk-tls/dtls/record.js';
 import { IDENTITY, PSK, type EchoServer, startEchoServer } from '../support/dtls-interop.js';
 import { TestPeer } from '../support/dtls-test-peer.js';
 
@@ -124,7 +124,7 @@ describe('dtls server on a UDP socket', function () {
   });
 
   it('serves IPv6 (udp6 on ::1), with the cookie exchange over an IPv6 address', async () => {
-    const { DtlsServer } = await import('../../lwm2m/dtls/index.js');
+    const { DtlsServer } = await import('../../shared/psk-tls/dtls/index.js');
     const srv = new DtlsServer({ pskIdentityHint: '3GPP-bootstrapping', cipherSuites: [0xc0a8], resolvePsk: async () => PSK });
     const sessions: { peer: { address: string } }[] = [];
     srv.on('session', (s) => sessions.push(s));
@@ -146,7 +146,7 @@ describe('dtls server on a UDP socket', function () {
   it('listen() twice is refused; a bad option set is refused at construction', async () => {
     server = await startEchoServer();
     await server.server.listen(0).then(() => { throw new Error('should refuse'); }, (e: Error) => expect(e.message).to.match(/already listening/));
-    const { DtlsServer } = await import('../../lwm2m/dtls/index.js');
+    const { DtlsServer } = await import('../../shared/psk-tls/dtls/index.js');
     expect(() => new DtlsServer({ pskIdentityHint: 'x', cipherSuites: [0xc02b], resolvePsk: async () => null })).to.throw(/unsupported cipher suite 0xc02b/);
     expect(() => new DtlsServer({ pskIdentityHint: 'x', cipherSuites: [], resolvePsk: async () => null })).to.throw(/must not be empty/);
   });

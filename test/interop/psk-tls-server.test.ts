@@ -8,8 +8,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InputError } from '../../shared/errors.js';
-import { createPskTlsServer, type PskTlsServer, type PskTlsServerOptions, type PskTlsSecureInfo, type OnSecure } from '../../lwm2m/tls/psk-tls-server.js';
-import type { PskLookupContext } from '../../lwm2m/tls/psk-resolver-cache.js';
+import { createPskTlsServer, type PskTlsServer, type PskTlsServerOptions, type PskTlsSecureInfo, type OnSecure } from '../../shared/psk-tls/tls/psk-tls-server.js';
+import type { PskLookupContext } from '../../shared/psk-tls/tls/psk-resolver-cache.js';
 import { flights } from '../support/psk-tls.js';
 
 const BTID = 'I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org';

@@ -1,7 +1,7 @@
 /** Helpers for the DTLS interop tests: an echo server on port 0, child processes that always die, a UDP proxy. */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { DtlsServer, type DtlsServerOptions, type DtlsSession } from '../../lwm2m/dtls/index.js';
+import { DtlsServer, type DtlsServerOptions, type DtlsSession } from '../../shared/psk-tls/dtls/index.js';
 
 export const PSK_HEX = 'b0405f96ab34d0927af4ef40732ee7c646f21a8f9dbfad2f911badbd96a99c99';
 export const PSK = Buffer.from(PSK_HEX, 'hex');

@@ -1,26 +1,26 @@
 /**
- * A deliberately small DTLS 1.2 PSK *client* for tests of lwm2m/dtls: it drives the server through the cookie
+ * A deliberately small DTLS 1.2 PSK *client* for tests of shared/psk-tls/dtls: it drives the server through the cookie
  * exchange and a full handshake, and exposes the raw datagrams so tests can replay, drop, fragment or corrupt them.
  * It reuses the server's codecs (their bytes are pinned by the digest §5 vectors in the unit tests); interop with
  * independent implementations is covered by test/interop/dtls-*.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { AlertLevel, decodeAlert, encodeAlert, type Alert } from '../../lwm2m/dtls/alerts.js';
-import { createRecordCipher, type RecordCipher } from '../../lwm2m/dtls/cipher.js';
-import { ContentType, DTLS_1_0, DTLS_1_2, ExtensionType, HandshakeType } from '../../lwm2m/dtls/constants.js';
-import { decodeConnectionId, ext, findExtension, type Extension } from '../../lwm2m/dtls/extensions.js';
+import { AlertLevel, decodeAlert, encodeAlert, type Alert } from '../../shared/psk-tls/dtls/alerts.js';
+import { createRecordCipher, type RecordCipher } from '../../shared/psk-tls/dtls/cipher.js';
+import { ContentType, DTLS_1_0, DTLS_1_2, ExtensionType, HandshakeType } from '../../shared/psk-tls/dtls/constants.js';
+import { decodeConnectionId, ext, findExtension, type Extension } from '../../shared/psk-tls/dtls/extensions.js';
 import {
   Reassembler, decodeHandshakeFragments, encodeHandshake, encodeHandshakeFragment, fragmentHandshake,
   type HandshakeMessage,
-} from '../../lwm2m/dtls/handshake.js';
+} from '../../shared/psk-tls/dtls/handshake.js';
 import {
   decodeHelloVerifyRequest, decodeServerHello, decodeServerKeyExchange, encodeClientHello, encodeClientKeyExchange,
   type ServerHello,
-} from '../../lwm2m/dtls/messages.js';
-import { extendedMasterSecret, keyBlock, masterSecret, pskPremasterSecret, transcriptHash, verifyData } from '../../lwm2m/dtls/prf.js';
-import { ReplayWindow, encodeRecord, parseDatagram, type DtlsRecord } from '../../lwm2m/dtls/record.js';
-import { keyBlockLength, splitKeyBlock, suiteInfo } from '../../lwm2m/dtls/suites.js';
+} from '../../shared/psk-tls/dtls/messages.js';
+import { extendedMasterSecret, keyBlock, masterSecret, pskPremasterSecret, transcriptHash, verifyData } from '../../shared/psk-tls/dtls/prf.js';
+import { ReplayWindow, encodeRecord, parseDatagram, type DtlsRecord } from '../../shared/psk-tls/dtls/record.js';
+import { keyBlockLength, splitKeyBlock, suiteInfo } from '../../shared/psk-tls/dtls/suites.js';
 
 export interface TestPeerOptions {
   psk: Buffer;

@@ -1,4 +1,4 @@
-/** Builders and samples for the LwM2M TLS-PSK listener tests (lwm2m/tls/). */
+/** Builders and samples for the LwM2M TLS-PSK listener tests (shared/psk-tls/tls/). */
 import { readFileSync } from 'node:fs';
 
 export interface CapturedFlight {

@@ -1,0 +1,337 @@
+/**
+ * Transport-independent core of the DTLS server: routes records to associations, answers cookie-less ClientHellos
+ * statelessly (RFC 6347 §4.2.1), admits new handshakes under caps, runs client-restart replacement (RFC 6347 §4.2.8),
+ * CID lookup (RFC 9146 §6) and idle expiry. `DtlsServer` (server.ts) plugs it onto a UDP socket.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { InputError } from '../../errors.js';
+import { Association, type AssociationConfig, type AssociationHost } from './association.js';
+import {
+  ContentType, DTLS_1_0, DTLS_1_2, HandshakeType, HVR_VERSION, SERVER_CID_LENGTH,
+} from './constants.js';
+import { CookieJar, type Peer } from './cookie.js';
+import {
+  DEFAULT_REASSEMBLY_LIMITS, type HandshakeFragment, decodeHandshakeFragments, encodeHandshake, isWhole,
+} from './handshake.js';
+import { type ClientHello, decodeClientHello, encodeHelloVerifyRequest } from './messages.js';
+import { type DtlsRecord, encodeRecord, parseDatagram } from './record.js';
+import type { DtlsSession } from './session.js';
+import { suiteInfo } from './suites.js';
+
+export type PskResolver = (identity: Buffer, suite: number, peer: { address: string; port: number }) => Promise<Buffer | null>;
+
+export interface DtlsServerOptions {
+  /** Sent in ServerKeyExchange (RFC 4279 §2), e.g. '3GPP-bootstrapping'. Empty: no ServerKeyExchange. */
+  pskIdentityHint: string;
+  /** Server preference order, e.g. [0xC0A8, 0x00AE, 0x00A8]. */
+  cipherSuites: number[];
+  /**
+   * Called after the suite is negotiated and the ClientKeyExchange arrived. null → fatal unknown_psk_identity (115);
+   * a rejected promise → fatal internal_error.
+   */
+  resolvePsk: PskResolver;
+  limits?: {
+    /** Concurrent handshakes (after a valid cookie). Default 1000. */
+    maxHalfOpen?: number;
+    /** Associations in total, established or handshaking. Default 10000. */
+    maxAssociations?: number;
+    /** Associations per source IP address. Default 256. */
+    maxPerAddress?: number;
+    /** Established associations with no authenticated record for this long are forgotten. Default 1 h. */
+    idleTimeoutMs?: number;
+    /** Handshakes not finished in this time are dropped. Default 30 s. */
+    handshakeTimeoutMs?: number;
+  };
+  /** RFC 6347 §4.2.4.1 timer: initial 1 s, doubling, at most 60 s. */
+  retransmit?: { initialMs?: number; maxMs?: number };
+  /** Negotiate RFC 9146 connection IDs when the client offers them. Default false. */
+  connectionId?: boolean;
+  /** Structured events. Never contains keys. */
+  log?: (event: Record<string, unknown>) => void;
+}
+
+/** Extra knobs for tests and embedding; not part of the public server options. */
+export interface EndpointOptions extends DtlsServerOptions {
+  /** Datagram budget for our flights. Default 1232 (1280 − 48, digest §4.12). */
+  mtu?: number;
+  cookieSecret?: Buffer;
+  cookieRotateMs?: number;
+  now?: () => number;
+}
+
+export type Transmit = (datagram: Buffer, peer: Peer) => void;
+
+const peerKey = (p: Peer): string => `${p.address}|${p.port}`;
+
+export class DtlsEndpoint extends EventEmitter implements AssociationHost {
+  readonly config: AssociationConfig;
+  private readonly limits: { maxHalfOpen: number; maxAssociations: number; maxPerAddress: number };
+  private readonly cookies: CookieJar;
+  private readonly logFn: (event: Record<string, unknown>) => void;
+  private readonly clock: () => number;
+  /** Every live association. */
+  private readonly all = new Set<Association>();
+  private readonly establishedSet = new Set<Association>();
+  /** The association (established or handshaking) that owns each address:port. */
+  private readonly byPeer = new Map<string, Association>();
+  /** New handshakes of restarted clients that still have an established association (RFC 6347 §4.2.8). */
+  private readonly restarts = new Map<string, Association>();
+  private readonly byCid = new Map<string, Association>();
+  private readonly perAddress = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sweepMs: number;
+  private shutDown = false;
+
+  constructor(private readonly opts: EndpointOptions, private readonly transmitFn: Transmit) {
+    super();
+    validate(opts);
+    const l = opts.limits ?? {};
+    this.limits = {
+      maxHalfOpen: l.maxHalfOpen ?? 1000, maxAssociations: l.maxAssociations ?? 10_000, maxPerAddress: l.maxPerAddress ?? 256,
+    };
+    this.config = {
+      pskIdentityHint: Buffer.from(opts.pskIdentityHint, 'utf8'),
+      cipherSuites: [...opts.cipherSuites],
+      connectionId: opts.connectionId ?? false,
+      retransmit: { initialMs: opts.retransmit?.initialMs ?? 1000, maxMs: opts.retransmit?.maxMs ?? 60_000 },
+      mtu: opts.mtu ?? 1232,
+      reassembly: DEFAULT_REASSEMBLY_LIMITS,
+      handshakeTimeoutMs: l.handshakeTimeoutMs ?? 30_000,
+      idleTimeoutMs: l.idleTimeoutMs ?? 3_600_000,
+    };
+    this.clock = opts.now ?? Date.now;
+    const cookieOpts: ConstructorParameters<typeof CookieJar>[0] = { now: this.clock };
+    if (opts.cookieSecret) cookieOpts.secret = opts.cookieSecret;
+    if (opts.cookieRotateMs !== undefined) cookieOpts.rotateMs = opts.cookieRotateMs;
+    this.cookies = new CookieJar(cookieOpts);
+    this.logFn = opts.log ?? (() => undefined);
+    this.sweepMs = Math.max(20, Math.min(1000, Math.min(this.config.handshakeTimeoutMs, this.config.idleTimeoutMs) / 4));
+  }
+
+  // ---------------------------------------------------------------- input
+
+  /** Handles one datagram. Never throws: whatever is malformed is dropped (RFC 6347 §4.1.2.7). */
+  receive(datagram: Buffer, peer: Peer): void {
+    if (this.shutDown) return;
+    try {
+      const { records, error } = parseDatagram(datagram, this.config.connectionId ? SERVER_CID_LENGTH : undefined);
+      if (error) this.log({ event: 'dtls_datagram_tail_dropped', peer: `${peer.address}:${peer.port}`, reason: error.message });
+      for (const rec of records) this.route(rec, peer);
+    } catch (e) {
+      this.log({ event: 'dtls_internal_error', peer: `${peer.address}:${peer.port}`, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  private route(rec: DtlsRecord, peer: Peer): void {
+    if (rec.type === ContentType.tls12Cid) { // RFC 9146 §6: the CID, not the address, names the association
+      const a = this.byCid.get(rec.cid!.toString('hex'));
+      if (a) a.handleRecord(rec, peer);
+      return;
+    }
+    const key = peerKey(peer);
+    if (rec.epoch === 0 && rec.type === ContentType.handshake && rec.fragment[0] === HandshakeType.clientHello) {
+      this.onClientHelloRecord(rec, peer, key);
+      return;
+    }
+    // While a restarted client's new handshake runs, its records go to the new handshake first.
+    const a = this.restarts.get(key) ?? this.byPeer.get(key);
+    a?.handleRecord(rec, peer);
+  }
+
+  /** RFC 6347 §4.2.1 (cookie exchange) and §4.2.8 (ClientHello on an existing association). */
+  private onClientHelloRecord(rec: DtlsRecord, peer: Peer, key: string): void {
+    if (rec.version !== DTLS_1_0 && rec.version !== DTLS_1_2) return;
+    let frag: HandshakeFragment;
+    try {
+      frag = decodeHandshakeFragments(rec.fragment)[0]!;
+    } catch (e) {
+      this.log({ event: 'dtls_client_hello_dropped', peer: `${peer.address}:${peer.port}`, reason: (e as Error).message });
+      return;
+    }
+    const current = this.byPeer.get(key);
+    const inProgress = this.restarts.get(key) ?? (current && !current.isEstablished ? current : undefined);
+    if (!isWhole(frag)) {
+      // No state before a verified cookie, so a fragmented cookie-less ClientHello cannot be reassembled: drop it.
+      if (inProgress) inProgress.handleRecord(rec, peer);
+      else this.log({ event: 'dtls_client_hello_dropped', peer: `${peer.address}:${peer.port}`, reason: 'fragmented' });
+      return;
+    }
+    let ch: ClientHello;
+    try {
+      ch = decodeClientHello(frag.body);
+    } catch (e) {
+      this.log({ event: 'dtls_client_hello_dropped', peer: `${peer.address}:${peer.port}`, reason: (e as Error).message });
+      return;
+    }
+    if (inProgress?.sameHello(ch)) { inProgress.handleRecord(rec, peer); return; } // ClientHello#2 again: flight 4 again
+    if (current?.isEstablished && current.sameHello(ch)) return; // late duplicate of a finished handshake's hello
+    if (!this.cookies.verify(peer, ch)) { this.sendHelloVerifyRequest(rec, frag, ch, peer); return; }
+    this.startHandshake(rec, frag, ch, peer, key, inProgress);
+  }
+
+  /** Stateless: nothing is stored, and the answer is never larger than the request (no amplification). */
+  private sendHelloVerifyRequest(rec: DtlsRecord, frag: HandshakeFragment, ch: ClientHello, peer: Peer): void {
+    const body = encodeHelloVerifyRequest({ serverVersion: HVR_VERSION, cookie: this.cookies.make(peer, ch) });
+    // RFC 6347 §4.2.1: the HelloVerifyRequest reuses the ClientHello's record sequence number (and its message_seq).
+    const out = encodeRecord({
+      type: ContentType.handshake, version: HVR_VERSION, epoch: 0, seq: rec.seq,
+      fragment: encodeHandshake(HandshakeType.helloVerifyRequest, frag.messageSeq, body),
+    });
+    if (out.length > 13 + rec.fragment.length) return; // cannot happen with a valid ClientHello; kept as the rule
+    this.transmit(out, peer);
+    this.log({ event: 'dtls_hello_verify_sent', peer: `${peer.address}:${peer.port}` });
+  }
+
+  private startHandshake(rec: DtlsRecord, frag: HandshakeFragment, ch: ClientHello, peer: Peer, key: string, inProgress?: Association): void {
+    // A different ClientHello with a valid cookie supersedes a handshake still running for this address:port.
+    inProgress?.close('superseded_by_new_client_hello', false);
+    const restart = this.byPeer.get(key)?.isEstablished === true;
+    const refusal = this.admission(peer, restart);
+    if (refusal) {
+      this.log({ event: 'dtls_handshake_refused', peer: `${peer.address}:${peer.port}`, reason: refusal });
+      return;
+    }
+    const a = new Association(this, { address: peer.address, port: peer.port }, key);
+    this.register(a, restart);
+    this.log({ event: 'dtls_handshake_started', peer: a.peerText, restart });
+    a.begin(ch, frag, rec);
+  }
+
+  /** Caps (the cookie only proves the address is reachable, so handshakes are still limited; digest §6.3 #13). */
+  private admission(peer: Peer, restart: boolean): string | undefined {
+    const halfOpen = this.all.size - this.establishedSet.size;
+    if (halfOpen >= this.limits.maxHalfOpen) return 'max_half_open';
+    if (restart) return undefined; // replaces an existing association: totals do not grow
+    if (this.all.size >= this.limits.maxAssociations) return 'max_associations';
+    if ((this.perAddress.get(peer.address) ?? 0) >= this.limits.maxPerAddress) return 'max_per_address';
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- bookkeeping
+
+  private register(a: Association, restart: boolean): void {
+    this.all.add(a);
+    (restart ? this.restarts : this.byPeer).set(a.key, a);
+    this.countAddress(a.peer.address, +1);
+    if (!this.sweepTimer) {
+      this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
+    }
+  }
+
+  private countAddress(address: string, delta: number): void {
+    const n = (this.perAddress.get(address) ?? 0) + delta;
+    if (n > 0) this.perAddress.set(address, n);
+    else this.perAddress.delete(address);
+  }
+
+  private sweep(): void {
+    const now = this.clock();
+    for (const a of [...this.all]) a.tick(now);
+  }
+
+  // ---------------------------------------------------------------- AssociationHost
+
+  transmit(datagram: Buffer, peer: Peer): void {
+    try { this.transmitFn(datagram, peer); } catch (e) {
+      this.log({ event: 'dtls_send_failed', peer: `${peer.address}:${peer.port}`, error: (e as Error).message });
+    }
+  }
+
+  log(event: Record<string, unknown>): void {
+    try { this.logFn(event); } catch { /* a failing logger must not break the protocol */ }
+  }
+
+  resolvePsk(identity: Buffer, suite: number, peer: Peer): Promise<Buffer | null> {
+    return this.opts.resolvePsk(identity, suite, peer);
+  }
+
+  allocateCid(a: Association): Buffer {
+    let cid: Buffer;
+    do cid = randomBytes(SERVER_CID_LENGTH); while (this.byCid.has(cid.toString('hex')));
+    this.byCid.set(cid.toString('hex'), a);
+    return cid;
+  }
+
+  established(a: Association): void {
+    this.establishedSet.add(a);
+    if (this.restarts.get(a.key) === a) {
+      // RFC 6347 §4.2.8: after a verified Finished the previous association is abandoned.
+      this.restarts.delete(a.key);
+      const old = this.byPeer.get(a.key);
+      this.byPeer.set(a.key, a);
+      old?.close('replaced_by_new_handshake', false);
+    }
+    const session: DtlsSession = a.session!;
+    this.guard('session listener', () => this.emit('session', session));
+  }
+
+  closed(a: Association, _reason: string): void {
+    if (!this.all.delete(a)) return;
+    this.establishedSet.delete(a);
+    if (this.byPeer.get(a.key) === a) this.byPeer.delete(a.key);
+    if (this.restarts.get(a.key) === a) this.restarts.delete(a.key);
+    if (a.ownCid && this.byCid.get(a.ownCid.toString('hex')) === a) this.byCid.delete(a.ownCid.toString('hex'));
+    this.countAddress(a.peer.address, -1);
+    if (this.all.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+  }
+
+  peerMoved(a: Association, to: Peer): void {
+    const map = this.restarts.get(a.key) === a ? this.restarts : this.byPeer;
+    const newKey = peerKey(to);
+    if (map.get(a.key) === a) map.delete(a.key);
+    // Whatever held the new address is stale now: the address was reassigned (NAT rebinding).
+    for (const m of [this.byPeer, this.restarts]) {
+      const other = m.get(newKey);
+      if (other && other !== a) other.close('address_taken_over', false);
+    }
+    this.log({ event: 'dtls_peer_moved', from: a.peerText, to: `${to.address}:${to.port}` });
+    this.countAddress(a.peer.address, -1);
+    this.countAddress(to.address, +1);
+    a.peer = { address: to.address, port: to.port };
+    a.key = newKey;
+    map.set(newKey, a);
+  }
+
+  offerToPrevious(a: Association, rec: DtlsRecord, from: Peer): boolean {
+    if (this.restarts.get(a.key) !== a) return false;
+    const old = this.byPeer.get(a.key);
+    return !!old && old !== a && old.handleRecord(rec, from) === 'accepted';
+  }
+
+  guard(what: string, fn: () => void): void {
+    try { fn(); } catch (e) {
+      this.log({ event: 'dtls_listener_error', where: what, error: e instanceof Error ? e.message : String(e) });
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    }
+  }
+
+  now(): number { return this.clock(); }
+
+  // ---------------------------------------------------------------- control
+
+  stats(): { halfOpen: number; associations: number } {
+    return { halfOpen: this.all.size - this.establishedSet.size, associations: this.establishedSet.size };
+  }
+
+  /** Sends close_notify on established associations, drops the rest, stops all timers. */
+  close(): void {
+    if (this.shutDown) return;
+    for (const a of [...this.all]) a.close('server_close', a.isEstablished);
+    this.shutDown = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+}
+
+function validate(opts: DtlsServerOptions): void {
+  if (typeof opts.resolvePsk !== 'function') throw new InputError('resolvePsk must be a function');
+  if (!Array.isArray(opts.cipherSuites) || opts.cipherSuites.length === 0) throw new InputError('cipherSuites must not be empty');
+  for (const s of opts.cipherSuites) {
+    if (!suiteInfo(s)) throw new InputError(`unsupported cipher suite 0x${Number(s).toString(16).padStart(4, '0')}`);
+  }
+  if (Buffer.byteLength(opts.pskIdentityHint ?? '', 'utf8') > 0xffff) throw new InputError('pskIdentityHint too long');
+}
