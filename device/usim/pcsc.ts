@@ -22,14 +22,25 @@ export async function openPcscLink(o: PcscOptions = {}): Promise<CardLink & { re
     const timer = setTimeout(() => resolve(undefined), waitMs);
     const done = (r: InstanceType<typeof pcsc.Reader>) => { clearTimeout(timer); resolve(r); };
     client.on('error', (err) => { firstError ??= String((err as Error).message ?? err); });
+    const readers: Array<InstanceType<typeof pcsc.Reader>> = [];
+    const known = new Set<string>();
+    // "The first reader holding a card" in the order pcscd lists readers, once every listed reader has reported.
+    const decide = () => {
+      if (known.size < readers.length) return;
+      const r = readers.find((x) => {
+        const name = x.name();
+        return seen.get(name) && (o.reader === undefined || name === o.reader || name.includes(o.reader));
+      });
+      if (r) done(r);
+    };
     client.on('reader', (reader) => {
       const name = reader.name();
+      readers.push(reader);
       seen.set(name, false);
       reader.on('change', (status) => {
-        const present = status.has(pcsc.ReaderStatus.PRESENT) && !status.has(pcsc.ReaderStatus.MUTE);
-        seen.set(name, present);
-        const matches = o.reader === undefined || name === o.reader || name.includes(o.reader);
-        if (present && matches) done(reader);
+        seen.set(name, status.has(pcsc.ReaderStatus.PRESENT) && !status.has(pcsc.ReaderStatus.MUTE));
+        known.add(name);
+        decide();
       });
     });
     try { client.start(); } catch (err) { firstError = (err as Error).message; clearTimeout(timer); resolve(undefined); }

@@ -83,7 +83,7 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
       expect(await ubOutcome(up, 'mac_failure')).to.equal(macBefore + 1);
     });
 
-    it('an unknown reader or an empty reader: exit 1, a clear message, no B-TID', async () => {
+    it('an unknown reader: exit 1, a clear message listing the readers, no B-TID', async () => {
       const a = await runCli(['device', 'bootstrap', '--usim', 'pcsc:No Such Reader', '--endpoints', endpoints()], { env: pcscd!.env });
       expect(a.code).to.equal(1);
       expect(a.stderr).to.match(/no PC\/SC reader named "No Such Reader" \(readers: "Test vUSIM 00 00".*"Test vUSIM 00 01"/);
