@@ -9,6 +9,7 @@ import { registerSubscriberCommands } from './commands/subscriber.js';
 import { registerDeviceCommands } from './commands/device.js';
 import { runDemo } from './demo.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerUsimCommands } from './commands/usim.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
@@ -21,5 +22,6 @@ registerSubscriberCommands(program);
 registerDeviceCommands(program);
 registerCryptoCommands(program);
 registerBenchCommand(program);
+registerUsimCommands(program);
 
 await program.parseAsync(process.argv);

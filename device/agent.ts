@@ -15,7 +15,7 @@ import { connectCoapDtls } from './dtls-transport.js';
 import type { CoapChannel } from './coap-channel.js';
 import { DeviceObjects } from './objects.js';
 import { deregister, register, RegistrationError, update } from './lwm2m-client.js';
-import type { SoftUsim } from './usim.js';
+import type { Usim } from './usim.js';
 import { Code } from '../shared/coap/message.js';
 
 export type StepFn = (step: string, detail?: Record<string, unknown>) => void;
@@ -24,7 +24,7 @@ export interface AgentOptions {
   imsi: string;
   impi: string;
   realm: string;
-  usim: SoftUsim;
+  usim: Usim;
   bsfUrl: string;
   nafUaUrl: string;
   /** CoAP over DTLS (UDP, the default: what modems speak) or over TLS (TCP, RFC 8323). */

@@ -8,7 +8,7 @@ import { akaPassword, computeRspauth, requestDigest, type Qop } from '../shared/
 import { ks as ksOf } from '../shared/crypto/kdf.js';
 import { formatDigest, parseAuthenticationInfo, parseChallenges, type AuthParams, type ParamOut } from '../shared/wire/digest-header.js';
 import { parseBootstrappingInfo } from '../shared/wire/bsf-xml.js';
-import type { SoftUsim } from './usim.js';
+import type { Usim } from './usim.js';
 
 export class UbError extends Error {
   constructor(readonly reason: 'mac_failure' | 'rejected' | 'unavailable' | 'protocol', message: string, readonly status?: number) {
@@ -29,7 +29,7 @@ export interface UbClientOptions {
   bsfUrl: string;            // e.g. http://127.0.0.1:8080/
   impi: string;
   realm: string;             // BSF domain for the first request (TS 24.109 §4.4.1)
-  usim: SoftUsim;
+  usim: Usim;
   userAgent?: string;
   /** Called at each step, for `device` output. */
   onStep?: (step: string, detail?: Record<string, unknown>) => void;
@@ -74,7 +74,7 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
       const cnonce = randomBytes(8).toString('hex');
       const base = { username: o.impi, realm, nonce, nc: '00000001', cnonce, qop, method: 'GET', uri };
       step('ub.challenge', { realm, algorithm, qop });
-      const a = o.usim.authenticate(rand, autn);
+      const a = await o.usim.authenticate(rand, autn);
       const credentials = (response: string, extra: ParamOut[] = []): string => {
         const p: ParamOut[] = [['username', o.impi, true], ['realm', realm, true], ['nonce', nonce, true], ['uri', uri, true]];
         if (qop) p.push(['qop', qop, false], ['nc', '00000001', false], ['cnonce', cnonce, true]);
@@ -90,7 +90,7 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
         throw new UbError('mac_failure', 'the USIM could not authenticate the network: MAC in AUTN does not verify (wrong K/OPc?)');
       }
       if (a.kind === 'sync_failure') {
-        step('usim.sync_failure', { sqnMs: a.sqnMs.toString(16).padStart(12, '0') });
+        step('usim.sync_failure', { sqnMs: a.sqnMs?.toString(16).padStart(12, '0') ?? 'in AUTS' });
         r = await get(credentials(requestDigest({ ...base, password: Buffer.alloc(0) }).response, [['auts', a.auts.toString('base64'), true]]));
         continue;
       }

@@ -7,9 +7,18 @@ import { buildAuts, openAutn } from '../shared/crypto/aka-tokens.js';
 import { DEFAULT_DELTA, DEFAULT_IND_BITS, sqnFromBytes, sqnToBytes, UsimSqnState } from '../shared/crypto/sqn.js';
 
 export type AuthenticateResult =
-  | { kind: 'ok'; res: Buffer; ck: Buffer; ik: Buffer; sqn: number }
+  | { kind: 'ok'; res: Buffer; ck: Buffer; ik: Buffer; sqn?: number }
   | { kind: 'mac_failure' }
-  | { kind: 'sync_failure'; auts: Buffer; sqnMs: number };
+  // A real card never tells SQN or SQN_MS: AUTS conceals it with AK* (TS 33.102 §6.3.3), so they are optional.
+  | { kind: 'sync_failure'; auts: Buffer; sqnMs?: number };
+
+/**
+ * What the device agent needs from a USIM, whichever it is: the software one below, a card in a PC/SC reader,
+ * or a card behind a modem's AT+CSIM (device/usim/). A card answers asynchronously; the software USIM may not.
+ */
+export interface Usim {
+  authenticate(rand: Uint8Array, autn: Uint8Array): AuthenticateResult | Promise<AuthenticateResult>;
+}
 
 export interface UsimOptions extends SubscriberKeys {
   /** Highest SQN this card has accepted (0 for a fresh card). */
@@ -18,7 +27,7 @@ export interface UsimOptions extends SubscriberKeys {
   delta?: number;
 }
 
-export class SoftUsim {
+export class SoftUsim implements Usim {
   readonly #alg: AkaAlgorithm;
   readonly #sqn: UsimSqnState;
 

@@ -19,6 +19,9 @@ for (const what of process.argv.slice(2)) {
     // binary → Debian package: redis-server (tests start their own), openssl and libcoap (interop peers)
     const need = [['redis-server', 'redis-server'], ['openssl', 'openssl'], ['coap-client-openssl', 'libcoap3-bin'], ['coap-client-gnutls', 'libcoap3-bin']]
       .filter(([bin]) => !has(bin)).map(([, pkg]) => pkg);
+    // PC/SC tests (test/interop/pcsc-pyscard, test/e2e/usim-card): a private pcscd with the vpcd driver, pyscard, ip
+    for (const [file, pkg] of [['/usr/sbin/pcscd', 'pcscd'], ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', 'vsmartcard-vpcd'],
+      ['/usr/lib/python3/dist-packages/smartcard/__init__.py', 'python3-pyscard'], ['/usr/sbin/ip', 'iproute2']]) if (!existsSync(file)) need.push(pkg);
     const pkgs = [...new Set(need)];
     if (pkgs.length === 0) continue;
     const root = process.getuid?.() === 0;

@@ -1,8 +1,10 @@
-/** `gba-sim device bootstrap|run` — the device agent with a software USIM (contract C1). */
+/** `gba-sim device bootstrap|run` — the device agent with a software USIM or a real card (contracts C1, C7). */
 import type { Command } from 'commander';
 import { ArgChecker, printJson } from '../cli-util.js';
 import { readEndpoints } from '../endpoints-file.js';
-import { SoftUsim, type UsimOptions } from '../../device/usim.js';
+import { SoftUsim, type Usim, type UsimOptions } from '../../device/usim.js';
+import { openCardUsim, parseUsimSpec } from '../../device/usim/open.js';
+import { CardError } from '../../device/usim/apdu.js';
 import { bootstrap, UbError } from '../../device/ub-client.js';
 import { bsfDomain, homeNetworkOfImsi, impiFromImsi } from '../../shared/identifiers.js';
 import { runAgent } from '../../device/agent.js';
@@ -17,7 +19,9 @@ export function addDeviceOptions(c: Command): Command {
     .option('--mnc-digits <n>', 'MNC length in the IMSI: 2 or 3', '2')
     .option('--sqn-ms <hex>', 'highest SQN the USIM has accepted (6 octets; default 0, a fresh card)')
     .option('--impi <impi>', 'IMPI to use instead of the one derived from the IMSI')
-    .option('--endpoints <file>', 'endpoints.json written by `gba-sim up`')
+    .option('--usim <spec>', 'soft (needs --imsi --k --opc|--op), pcsc[:READER] or at:DEVICE[@BAUD]: the card then gives the IMSI and runs AUTHENTICATE', 'soft')
+    .option('--usim-pin <pin>', 'SIM PIN, if the modem asks for it')
+    .option('--endpoints <file>', 'endpoints.json written by `gba-sim up` (default ./.gba-sim/endpoints.json)')
     .option('--bsf <url>', 'BSF Ub URL instead of endpoints.json, e.g. http://127.0.0.1:8080/');
 }
 
@@ -48,6 +52,33 @@ export function deviceIdentity(o: Record<string, string | undefined>, c: ArgChec
   };
 }
 
+/** The USIM of `--usim`, with the identity it gives; exits 2 on bad arguments, 1 when the card cannot be used. */
+export async function resolveUsim(o: Record<string, string | undefined>, c: ArgChecker, step: StepFn):
+    Promise<{ imsi: string; impi: string; realm: string; usim: Usim; close: () => Promise<void> }> {
+  const spec = parseUsimSpec(o.usim ?? 'soft');
+  if (typeof spec === 'string') c.problem(spec);
+  if (typeof spec === 'string' || spec.kind === 'soft') {
+    const id = deviceIdentity(o, c);
+    return { imsi: id.imsi, impi: id.impi, realm: id.realm, usim: new SoftUsim(id.usim), close: async () => {} };
+  }
+  c.done();
+  const unused = ['imsi', 'k', 'opc', 'op', 'sqnMs'].filter((k) => o[k] !== undefined);
+  if (unused.length) process.stderr.write(`gba-sim: --usim ${o.usim}: the card gives the IMSI and keeps K; ignoring ${unused.map((k) => `--${k.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)}`).join(', ')}\n`);
+  try {
+    const card = await openCardUsim(spec, { pin: o.usimPin, onStep: step });
+    const { imsi, mncLength } = card.identity;
+    // The IMPI from the card's IMSI and EF_AD (TS 23.003 §13.3), never from the network's configuration.
+    const impi = o.impi ?? card.identity.impi;
+    step('usim.card', { imsi, mncLength, impi, ...(card.identity.iccid ? { iccid: card.identity.iccid } : {}) });
+    return { imsi, impi, realm: bsfDomain(homeNetworkOfImsi(imsi, mncLength)), usim: card, close: () => card.close() };
+  } catch (err) {
+    process.stderr.write(`gba-sim: usim: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+type StepFn = (step: string, detail?: Record<string, unknown>) => void;
+
 export const stepPrinter = (enabled = true, out: NodeJS.WritableStream = process.stderr) => (step: string, detail?: Record<string, unknown>) => {
   if (enabled) out.write(`${new Date().toISOString().slice(11, 23)}  ${step.padEnd(22)}${detail ? ' ' + Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ') : ''}\n`);
 };
@@ -59,14 +90,16 @@ export function registerDeviceCommands(program: Command): void {
     .option('--quiet', 'no step lines on stderr')
     .action(async (o: Record<string, string | undefined>) => {
       const c = new ArgChecker();
-      if (!o.bsf && !o.endpoints) c.problem('give --endpoints FILE or --bsf URL');
-      const id = deviceIdentity(o, c);
+      const step = stepPrinter(!o.quiet);
+      const id = await resolveUsim(o, c, step);
       const bsfUrl = o.bsf ?? readEndpoints(o.endpoints).bsf.ub;
       try {
-        const b = await bootstrap({ bsfUrl, impi: id.impi, realm: id.realm, usim: new SoftUsim(id.usim), onStep: stepPrinter(!o.quiet) });
+        const b = await bootstrap({ bsfUrl, impi: id.impi, realm: id.realm, usim: id.usim, onStep: step });
+        await id.close();
         printJson({ btid: b.btid, lifetime: new Date(b.lifetimeMs).toISOString(), impi: b.impi, ...(o.showKeys ? { ks: b.ks.toString('hex'), rand: b.rand.toString('hex') } : {}) });
       } catch (err) {
         if (err instanceof UbError) { process.stderr.write(`gba-sim: bootstrap failed (${err.reason}): ${err.message}\n`); process.exit(1); }
+        if (err instanceof CardError) { process.stderr.write(`gba-sim: bootstrap failed (usim): ${err.message}\n`); process.exit(1); }
         throw err;
       }
     });
@@ -79,12 +112,12 @@ export function registerDeviceCommands(program: Command): void {
     .option('--quiet', 'no step lines')
     .action(async (o: Record<string, string | undefined>) => {
       const c = new ArgChecker();
-      if (!o.endpoints && !(o.bsf && o.naf)) c.problem('give --endpoints FILE, or --bsf URL and --naf URL');
       if (o.transport !== 'tls' && o.transport !== 'dtls') c.problem('--transport: must be tls or dtls');
       const lifetimeSec = Number(o.lifetime);
       if (!/^\d+$/.test(String(o.lifetime)) || lifetimeSec < 1) c.problem('--lifetime: must be a whole number of seconds ≥ 1');
-      const id = deviceIdentity(o, c);
-      const e = o.endpoints ? readEndpoints(o.endpoints) : undefined;
+      const step = stepPrinter(!o.quiet, process.stdout);
+      const id = await resolveUsim(o, c, step);
+      const e = o.bsf && o.naf && !o.endpoints ? undefined : readEndpoints(o.endpoints);
       const bsfUrl = o.bsf ?? e!.bsf.ub;
       const nafUaUrl = o.naf ?? e?.naf?.ua;
       if (!nafUaUrl) { process.stderr.write('gba-sim: endpoints.json has no naf object; is the NAF running?\n'); process.exit(2); }
@@ -93,10 +126,11 @@ export function registerDeviceCommands(program: Command): void {
       process.once('SIGTERM', () => ac.abort());
       try {
         await runAgent({
-          imsi: id.imsi, impi: id.impi, realm: id.realm, usim: new SoftUsim(id.usim), bsfUrl, nafUaUrl,
+          imsi: id.imsi, impi: id.impi, realm: id.realm, usim: id.usim, bsfUrl, nafUaUrl,
           transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal,
-          onStep: stepPrinter(!o.quiet, process.stdout),
+          onStep: step,
         });
+        await id.close();
         process.exit(0);
       } catch (err) {
         process.stderr.write(`gba-sim: device failed: ${(err as Error).message}\n`);
