@@ -30,6 +30,7 @@ fieldset{border:1px solid #ccc;background:#fff;margin:.5rem 0}
 .err{border-color:#a61c00;background:#fbeaea}
 .ok{color:#1e7b34}.fail{color:#a61c00;font-weight:600}
 .muted{color:#666}
+.nowrap{white-space:nowrap;word-break:normal}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 `;
 
@@ -67,7 +68,7 @@ export function clientsTable(clients: Client[]): string {
 }
 
 export function subscribersSection(subs: { items: Subscriber[]; total: number }, csrf: string): string {
-  const rows = subs.items.map((s) => `<tr><td class="mono"><a href="/device?imsi=${encodeURIComponent(s.imsi)}">${esc(s.imsi)}</a></td><td class="mono">${esc(s.impi)}</td><td>${esc(s.algorithm)}</td>
+  const rows = subs.items.map((s) => `<tr><td class="mono nowrap"><a href="/device?imsi=${encodeURIComponent(s.imsi)}">${esc(s.imsi)}</a></td><td class="mono">${esc(s.impi)}</td><td>${esc(s.algorithm)}</td>
 <td><form class="inline" method="post" action="/subscribers/delete"><input type="hidden" name="csrf" value="${esc(csrf)}"><input type="hidden" name="imsi" value="${esc(s.imsi)}"><button class="danger" type="submit" aria-label="Delete subscriber ${esc(s.imsi)}">Delete</button></form></td></tr>`).join('');
   return `<table><caption class="muted">${subs.total} subscriber(s)${subs.total > subs.items.length ? `, first ${subs.items.length} shown` : ''}</caption>
 <thead><tr><th scope="col">IMSI</th><th scope="col">IMPI</th><th scope="col">algorithm</th><th scope="col"><span class="visually-hidden">action</span></th></tr></thead><tbody>${rows || '<tr><td colspan="4" class="muted">none provisioned</td></tr>'}</tbody></table>
