@@ -4,7 +4,7 @@
  * and /healthz, and writes endpoints.json (contract C2).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { redactConfig, type ResolvedConfig } from '../shared/config.js';
@@ -12,16 +12,21 @@ import { packageRoot } from '../shared/assets.js';
 import { freePort } from './free-port.js';
 import { newToken } from '../shared/nf/runtime.js';
 import { resolveStoreKind } from '../shared/store/open.js';
+import { Supervisor } from './supervisor.js';
+import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+import { humanDeviceEvent, type LogRecord } from './device-events.js';
 
 export const NF_ORDER = ['hss-mock', 'bsf', 'naf', 'lwm2m'] as const;
 export type NfName = (typeof NF_ORDER)[number];
 
 export interface Endpoints {
   hss: { provisioning: string; adminToken: string };
-  bsf: { ub: string; realm: string; zn: string };
+  bsf: { ub: string; realm: string; zn: string; admin?: string };
   naf?: { fqdn: string; ua: string; pskLookup: string; pskApiToken: string };
   lwm2m?: { fqdn: string; uri: string; uaSecProtId: string; api?: string; uriDtls?: string };
-  store?: { kind: 'redis' | 'memory'; redisUrl?: string };
+  store?: { kind: 'redis' | 'memory'; redisUrl?: string; embedded?: boolean; dir?: string };
+  console?: { url: string };
+  admin?: { token: string };
   homeNetwork?: { mcc: string; mnc: string };
 }
 
@@ -34,6 +39,12 @@ export interface NetworkOptions {
   /** Called with each line a child logs at warn/error level, and on child exit. */
   onEvent?: (nf: NfName, line: string) => void;
   readyTimeoutMs?: number;
+  /** Also start the web console (`gba-sim console`) as a supervised child (what `up` does). */
+  console?: boolean;
+  /** One human line per device event (bin/device-events.ts). */
+  onDeviceEvent?: (line: string) => void;
+  /** A child died and is being restarted, or keeps dying (then childExited resolves). */
+  onRestart?: (info: { name: string; restarts: number; delayMs: number; why: string }) => void;
 }
 
 export interface RunningNetwork {
@@ -42,6 +53,8 @@ export interface RunningNetwork {
   storeReason: string;
   endpointsFile: string;
   children: Map<NfName, ChildProcess>;
+  /** Restarts so far, by child (NF name or "console"). */
+  restarts(): Record<string, number>;
   /** Resolves when any child exits on its own (the network is then incomplete). */
   childExited: Promise<{ nf: NfName; code: number | null; signal: string | null }>;
   stop(): Promise<void>;
@@ -59,12 +72,15 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   cfg.lwm2m.port = await pick(cfg.lwm2m.port);
   cfg.lwm2m.apiPort = await pick(cfg.lwm2m.apiPort);
 
+  cfg.console.port = await pick(cfg.console.port);
   const store = await resolveStoreKind(cfg.store.kind, cfg.store.redisUrl);
   cfg.store.kind = store.kind;
   cfg.store.redisUrl = store.redisUrl;
 
   const url = (host: string, port: number) => `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-  cfg.hss.adminToken ??= newToken();
+  // C5: one admin token opens every admin API; provisioning keeps accepting hss.adminToken, set to the same.
+  cfg.admin.token ??= newToken();
+  cfg.hss.adminToken ??= cfg.admin.token;
   cfg.bsf.hssToken ??= newToken();
   if (!cfg.hss.zhTokens.includes(cfg.bsf.hssToken)) cfg.hss.zhTokens = [...cfg.hss.zhTokens, cfg.bsf.hssToken];
   cfg.bsf.hssUrl ??= url(cfg.hss.host, cfg.hss.port);
@@ -95,7 +111,7 @@ export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoi
   const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
   const e: Endpoints = {
     hss: { provisioning: `http://${h(cfg.hss.host)}:${cfg.hss.port}/provisioning/v1`, adminToken: cfg.hss.adminToken! },
-    bsf: { ub: `http://${h(cfg.bsf.host)}:${cfg.bsf.ubPort}/`, realm: cfg.bsf.domain, zn: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/nbsp-gba/v1` },
+    bsf: { ub: `http://${h(cfg.bsf.host)}:${cfg.bsf.ubPort}/`, realm: cfg.bsf.domain, zn: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/nbsp-gba/v1`, admin: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/admin/v1` },
   };
   if (nfs.includes('naf')) {
     e.naf = { fqdn: cfg.naf.fqdn, ua: `http://${h(cfg.naf.host)}:${cfg.naf.uaPort}/`, pskLookup: `http://${h(cfg.naf.host)}:${cfg.naf.pskPort}/naf/v1/psk-lookup`, pskApiToken: cfg.naf.pskApiToken! };
@@ -108,6 +124,7 @@ export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoi
   }
   e.store = { kind: cfg.store.kind as 'redis' | 'memory', ...(cfg.store.redisUrl ? { redisUrl: cfg.store.redisUrl } : {}) };
   e.homeNetwork = cfg.homeNetwork;
+  if (cfg.admin.token) e.admin = { token: cfg.admin.token };
   return e;
 }
 
@@ -121,8 +138,14 @@ async function healthy(url: string, deadline: number): Promise<void> {
 
 export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
   const nfs = o.nfs ?? NF_ORDER;
-  const { config, storeReason } = await planNetwork(o.config, nfs);
+  // C1/C5: `auto` without a URL gets a private redis-server with its data in the state dir (never 6379).
+  const embedded = o.config.store.kind === 'auto' && !o.config.store.redisUrl ? await startEmbeddedRedis(o.config.stateDir) : undefined;
+  const { config, storeReason } = await planNetwork(embedded ? { ...o.config, store: { ...o.config.store, kind: 'redis', redisUrl: embedded.url } } : o.config, nfs);
+  const reason = embedded ? `private redis-server at ${embedded.url}, append-only file in ${embedded.dir}`
+    : o.config.store.kind === 'auto' && !o.config.store.redisUrl ? 'in-memory store: redis-server is not on the PATH (state is per process and lost on exit; install redis-server or pass --redis-url)'
+      : storeReason;
   const dir = config.stateDir;
+  rmSync(join(dir, 'endpoints.json'), { force: true });   // a stale one from an earlier run would mislead
   const logDir = o.logDir ?? join(dir, 'logs');
   mkdirSync(join(dir, 'run'), { recursive: true });
   mkdirSync(logDir, { recursive: true });
@@ -133,49 +156,63 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
 
   const cli = join(packageRoot(), 'dist', 'bin', 'gba-sim.js');
   const children = new Map<NfName, ChildProcess>();
-  const logs: WriteStream[] = [];
+  const supervisors = new Map<string, Supervisor>();
+  const logs = new Map<string, WriteStream>();
   let stopping = false;
   let exited!: (v: { nf: NfName; code: number | null; signal: string | null }) => void;
   const childExited = new Promise<{ nf: NfName; code: number | null; signal: string | null }>((r) => { exited = r; });
 
   const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
-  const ready = nfs.map((nf) => new Promise<Record<string, string>>((resolve, reject) => {
-    // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
-    const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
-    children.set(nf, child);
-    const log = createWriteStream(join(logDir, `${nf}.log`), { flags: 'a' });
-    logs.push(log);
-    const timer = setTimeout(() => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${join(logDir, `${nf}.log`)})`)), readyTimeoutMs);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log.write(`${line}\n`);
-      let rec: { event?: string; level?: string; listeners?: Record<string, string> } | undefined;
-      try { rec = JSON.parse(line); } catch { rec = undefined; }
-      if (rec?.event === 'ready') { clearTimeout(timer); resolve(rec.listeners ?? {}); }
-      if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf, line);
+  // Each child is `gba-sim <nf> --config …`, supervised: restarted as the same kind of child when it dies.
+  const startChild = (nf: NfName | 'console') => new Promise<Record<string, string>>((resolve, reject) => {
+    const logFile = join(logDir, `${nf}.log`);
+    const log = logs.get(nf) ?? createWriteStream(logFile, { flags: 'a' });
+    logs.set(nf, log);
+    const timer = setTimeout(() => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${logFile})`)), readyTimeoutMs);
+    const spawnOne = (): ChildProcess => {
+      // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
+      const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
+      if (nf !== 'console') children.set(nf, child);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        log.write(`${line}\n`);
+        let rec: LogRecord & { listeners?: Record<string, string> } | undefined;
+        try { rec = JSON.parse(line); } catch { rec = undefined; }
+        if (rec?.event === 'ready') { clearTimeout(timer); resolve(rec.listeners ?? {}); }
+        if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
+        if (rec && o.onDeviceEvent) { const h = humanDeviceEvent(nf, rec); if (h) o.onDeviceEvent(h); }
+      });
+      createInterface({ input: child.stderr! }).on('line', (line) => { log.write(`${line}\n`); o.onEvent?.(nf as NfName, line); });
+      return child;
+    };
+    const sup = new Supervisor({
+      name: nf, spawn: spawnOne,
+      onEarlyExit: ({ why }) => { clearTimeout(timer); reject(new Error(`${nf} exited (${why}) before it was ready; see ${logFile}`)); },
+      onRestart: (info) => {
+        log.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), event: 'supervisor.restart', ...info })}\n`);
+        o.onRestart?.(info);
+      },
+      onGiveUp: ({ why, deathsInWindow }) => {
+        if (stopping) return;
+        o.onEvent?.(nf as NfName, `exited (${why}) ${deathsInWindow} times within a minute: giving up`);
+        exited({ nf: nf as NfName, code: /^\d+$/.test(why) ? Number(why) : null, signal: /^\d+$/.test(why) ? null : why });
+      },
     });
-    createInterface({ input: child.stderr! }).on('line', (line) => { log.write(`${line}\n`); o.onEvent?.(nf, line); });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${nf} exited (${signal ?? code}) before it was ready; see ${join(logDir, `${nf}.log`)}`));
-      if (!stopping) { o.onEvent?.(nf, `exited (${signal ?? code})`); exited({ nf, code, signal }); }
-    });
-  }));
+    supervisors.set(nf, sup);
+  });
+  const ready = nfs.map((nf) => startChild(nf).then((l) => { supervisors.get(nf)!.arm(); return l; }));
 
   const stop = async () => {
     stopping = true;
-    await Promise.all([...children.values()].map((c) => new Promise<void>((r) => {
-      if (c.exitCode !== null || c.signalCode !== null) { r(); return; }
-      const kill = setTimeout(() => c.kill('SIGKILL'), 5000);
-      c.once('exit', () => { clearTimeout(kill); r(); });
-      c.kill('SIGTERM');
-    })));
-    for (const l of logs) l.end();
+    // Every NF gets SIGTERM: it stops accepting, finishes what is in flight (bounded), closes its store.
+    await Promise.all([...supervisors.values()].map((sup) => sup.stop(5000)));
+    for (const l of logs.values()) l.end();
+    await embedded?.stop();
   };
 
+  const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
   try {
     await Promise.all(ready);
     const deadline = Date.now() + readyTimeoutMs;
-    const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
     const checks = [`http://${h(config.hss.host)}:${config.hss.port}`, `http://${h(config.bsf.host)}:${config.bsf.ubPort}`, `http://${h(config.bsf.host)}:${config.bsf.znPort}`];
     if (nfs.includes('naf')) checks.push(`http://${h(config.naf.host)}:${config.naf.uaPort}`, `http://${h(config.naf.host)}:${config.naf.pskPort}`);
     if (nfs.includes('lwm2m')) checks.push(`http://${h(config.lwm2m.host)}:${config.lwm2m.apiPort}`);
@@ -185,7 +222,21 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     throw err;
   }
   const endpoints = endpointsOf(config, nfs);
+  if (embedded) endpoints.store = { ...endpoints.store!, embedded: true, dir: embedded.dir };
   const endpointsFile = join(dir, 'endpoints.json');
-  writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
-  return { endpoints, config, storeReason, endpointsFile, children, childExited, stop };
+  const writeEndpoints = () => writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  if (o.console) {
+    // The console reads endpoints.json for its upstreams when it serves a page, so it may start before the file is written.
+    try {
+      await startChild('console');
+      supervisors.get('console')!.arm();
+      endpoints.console = { url: `http://${h(config.console.host)}:${config.console.port}/` };
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+  }
+  writeEndpoints();
+  const restarts = () => Object.fromEntries([...supervisors].map(([n, sup]) => [n, sup.restarts]));
+  return { endpoints, config, storeReason: reason, endpointsFile, children, restarts, childExited, stop };
 }

@@ -12,11 +12,14 @@ import { UB_OUTCOMES, UbHandler } from './ub.js';
 import { ZnHandler, type NafAccess } from './zn.js';
 import { ZhClient } from './zh-client.js';
 import { batchedStdout } from './log-sink.js';
+import { mountAdminApi, type AdminRouteRegistration } from './admin.js';
+import { StoreTimeline } from './timeline.js';
+import { tokenFromConfigOrState } from '../shared/nf/runtime.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export interface RunningBsf { ub: RunningServer; zn: RunningServer; stores: Stores; log: Logger; close(): Promise<void> }
 
-export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores } = {}): Promise<RunningBsf> {
+export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; adminRoutes?: AdminRouteRegistration[] } = {}): Promise<RunningBsf> {
   const { registry } = nfContext('bsf', config);
   // The same JSON lines nfContext's logger writes, coalesced into one write per event-loop turn (log-sink.ts).
   const log = createLogger({ level: config.log.level, bindings: { nf: 'bsf' }, write: batchedStdout().write });
@@ -38,6 +41,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores }
   const ub = new UbHandler({
     domain: c.domain, algorithm: c.akaAlgorithm, lifetimeSec: c.lifetimeSec, challengeTtlMs: c.challengeTtlSec * 1000,
     zh, challenges: stores.challenges, sessions: stores.sessions, log: log.child({ iface: 'ub' }), outcomes, challengesIssued, now: Date.now,
+    recorder: new StoreTimeline(stores.ops, stores.sessions, log.child({ iface: 'timeline' })),
   });
   // Ub answers at any path and method: TS 24.109 uses GET /, and the procedure itself says what is wrong with
   // anything else (the digest uri must match whatever path the UE used).
@@ -56,6 +60,8 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores }
   znRouter.post('/nbsp-gba/v1/bootstrapping-info-retrieval', (req) => zn.handle(req, nafByHeaders(req.headers)), { authorize: (h) => { nafByHeaders(h); } });
   const openapi = readAsset('bsf/openapi.yaml');
   znRouter.get('/nbsp-gba/v1/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: openapi }));
+  const adminToken = tokenFromConfigOrState(config.admin.token, config.stateDir, 'admin-token', log);
+  mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }) }, opts.adminRoutes);
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
   return {
@@ -70,5 +76,5 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores }
 
 export async function runBsf(config: ResolvedConfig): Promise<void> {
   const bsf = await startBsf(config);
-  runUntilSignalled(bsf.log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, realm: config.bsf.domain }, bsf.close);
+  runUntilSignalled(bsf.log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, admin: `${bsf.zn.url}/admin/v1`, realm: config.bsf.domain }, bsf.close);
 }

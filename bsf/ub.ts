@@ -24,6 +24,7 @@ import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
 import type { ChallengeStore, Guss, SessionStore } from '../shared/store/types.js';
 import { HssRefused, PeerUnavailable, UserUnknown, type ZhClient } from './zh-client.js';
+import { CHALLENGE_REASONS, reasonFromBody, type UbOutcomeRecorder } from './timeline.js';
 
 export type UbOutcome = 'ok' | 'mac_failure' | 'sync_failure' | 'wrong_res' | 'unknown_impi' | 'malformed' | 'hss_unavailable';
 export const UB_OUTCOMES: readonly UbOutcome[] = ['ok', 'mac_failure', 'sync_failure', 'wrong_res', 'unknown_impi', 'malformed', 'hss_unavailable'];
@@ -41,6 +42,8 @@ export interface UbDeps {
   outcomes: Counter;                      // gba_ub_outcomes_total{outcome}
   challengesIssued: Counter;              // gba_ub_challenges_total{reason}
   now: () => number;
+  /** The device timeline (C9); optional so the handler runs without it. */
+  recorder?: UbOutcomeRecorder;
 }
 
 export interface UbRequest { method: string; uri: string; authorization: string | undefined }
@@ -167,6 +170,7 @@ export class UbHandler {
     }, d.challengeTtlMs);
     d.challengesIssued.inc({ reason });
     d.log.info({ event: 'ub', impi, outcome: outcome ?? 'challenge', challenge: reason }, 'challenge issued');
+    if (outcome) d.recorder?.onOutcome(impi, outcome, CHALLENGE_REASONS[outcome] ?? outcome);
     return {
       status: 401,
       headers: {
@@ -189,6 +193,7 @@ export class UbHandler {
   #done(outcome: UbOutcome, impi: string | undefined, btid: string | undefined, res: HttpResponse): HttpResponse {
     this.d.outcomes.inc({ outcome });
     this.d.log.info({ event: 'ub', impi, btid, outcome, status: res.status }, outcome === 'ok' ? 'bootstrapped' : 'bootstrap attempt failed');
+    this.d.recorder?.onOutcome(impi, outcome, reasonFromBody(outcome, res.body), btid);
     return res;
   }
 }

@@ -17,6 +17,10 @@ import { ClientRegistry } from './registry.js';
 import { clientView, createRestRouter, type ClientView } from './rest-api.js';
 import { startCoapTlsListener, TLS_SUITE_BY_UA_ID, tlsSuiteForUaId } from './tcp-transport.js';
 import { startCoapDtlsListener, type CoapDtlsListener } from './udp-transport.js';
+import { openStores } from '../shared/store/open.js';
+import { watchRevocations } from '../shared/store/revocations.js';
+import type { Stores } from '../shared/store/types.js';
+import { dropRevoked } from './revocation.js';
 
 export interface Lwm2mStartOptions {
   /** Default: the NF's JSON logger at config.log.level. */
@@ -32,6 +36,8 @@ export interface Lwm2mStartOptions {
   tlsLimits?: PskTlsServerOptions['limits'];
   /** How long the TLS listener reuses a PSK API answer (default 10000 ms; 0 = ask every handshake). */
   pskCacheTtlMs?: number;
+  /** The store whose revocations (C9) empty the PSK caches (default: opened from config.store). */
+  stores?: Stores;
 }
 
 export interface RunningLwm2m {
@@ -88,6 +94,9 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   });
   let dtls: CoapDtlsListener | undefined;
   let api: RunningServer;
+  const stores = opts.stores ?? (await openStores(config.store, log));
+  const stopRevocations = await watchRevocations(stores.ops, log, (btid) => dropRevoked(btid, { tlsCache: tls.server.resolver, pskSource }));
+  const closeStore = async () => { await stopRevocations(); if (!opts.stores) await stores.close(); };
   try {
     if (c.dtls) {
       dtls = await startCoapDtlsListener({
@@ -103,6 +112,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     await tls.close();
     await dtls?.close();
     await pskSource.close();
+    await closeStore();
     throw err;
   }
 
@@ -130,6 +140,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
       await dtls?.close();
       await api.close();
       await pskSource.close();
+      await closeStore();
       registry.clear();
     },
   };

@@ -159,6 +159,11 @@ export class PskSource {
 
   get size(): number { return this.#known.size; }
 
+  /** Forgets what the NAF said for a revoked B-TID (C9): the next handshake or registration asks again. */
+  forgetBtid(btid: string): void {
+    for (const [k, s] of this.#known) if (s.btid === btid) this.#known.delete(k);
+  }
+
   close(): Promise<void> { return this.#client.close(); }
 
   #remember(s: PeerSecurity): void {

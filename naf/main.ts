@@ -5,6 +5,7 @@ import { Counter } from '../shared/metrics.js';
 import { nfContext, runUntilSignalled, tokenFromConfigOrState } from '../shared/nf/runtime.js';
 import { openStores } from '../shared/store/open.js';
 import type { Stores } from '../shared/store/types.js';
+import { watchRevocations } from '../shared/store/revocations.js';
 import { secretEqualString } from '../shared/bytes.js';
 import { readAsset } from '../shared/assets.js';
 import { pskIdentityForBtid } from '../shared/identifiers.js';
@@ -29,7 +30,8 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   const stores = opts.stores ?? (await openStores(config.store, log));
   const pskApiToken = tokenFromConfigOrState(c.pskApiToken, config.stateDir, 'naf-psk-api-token', log);
   const tenantSecret = loadOrCreateTenantSecret(c.tenantSecretFile);
-  const zn = new ZnClient(c.znUrl!, c.znToken!, stores.nafKeys);
+  const zn = new ZnClient(c.znUrl!, c.znToken!, stores.nafKeys, undefined, stores.ops);
+  const stopRevocations = await watchRevocations(stores.ops, log, (btid) => zn.forget(btid));
   const key = (btid: string, fqdn: string, ua: string) => zn.key(btid, fqdn, ua);
   const endpointOf = (impi: string) => endpointForImpi(c.endpointPolicy, impi, tenantSecret);
 
@@ -73,6 +75,7 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
     ua: uaServer, psk: pskServer, stores,
     close: async () => {
       await Promise.all([uaServer.close(), pskServer.close()]);
+      await stopRevocations();
       await zn.close();
       if (!opts.stores) await stores.close();
     },

@@ -5,6 +5,7 @@
  */
 import { JsonClient, PeerUnavailable } from '../shared/http/client.js';
 import type { NafKeyCache, NafKeyEntry } from '../shared/store/types.js';
+import { forgetBtid, type RevocationCheck } from '../shared/store/revocations.js';
 
 export class BtidUnknown extends Error { override readonly name = 'BtidUnknown'; }
 export class NafNotAuthorized extends Error { override readonly name = 'NafNotAuthorized'; }
@@ -17,9 +18,12 @@ export class ZnClient {
   readonly #local = new Map<string, NafKeyEntry>();
   readonly #inFlight = new Map<string, Promise<NafKeyEntry>>();
 
-  constructor(znUrl: string, token: string, readonly cache: NafKeyCache, readonly maxLocal = 50_000) {
+  constructor(znUrl: string, token: string, readonly cache: NafKeyCache, readonly maxLocal = 50_000, readonly revocations?: RevocationCheck) {
     this.#http = new JsonClient(znUrl, { token, timeoutMs: 3000 });
   }
+
+  /** A revoked B-TID (C9): its keys leave the process cache, and fetches in flight are not joined any more. */
+  forget(btid: string): void { forgetBtid(btid, this.#local, this.#inFlight); }
 
   /** Ks_(ext)_NAF for B-TID and NAF_Id = fqdn ‖ uaSecProtId; BtidUnknown when the BSF does not know it. */
   async key(btid: string, fqdn: string, uaSecProtId: string): Promise<NafKeyEntry> {
@@ -35,6 +39,7 @@ export class ZnClient {
       this.#inFlight.set(k, p);
     }
     const e = await p;
+    if (await this.revocations?.isRevoked(btid)) throw new BtidUnknown(btid);
     if (this.#local.size >= this.maxLocal) this.#local.delete(this.#local.keys().next().value!);
     this.#local.set(k, e);
     return e;

@@ -105,6 +105,15 @@ export const ConfigSchema = z.strictObject({
     pskApiToken: Token.optional(),
     tls13: z.boolean().default(false),
   }).prefault({}),
+  /** Contract C5: one Bearer token opens every admin API (BSF admin, console's upstreams); `up` generates it. */
+  admin: z.strictObject({ token: Token.optional() }).prefault({}),
+  /** The web console (`gba-sim console`, C5/C9): where it listens and the APIs it talks to. */
+  console: z.strictObject({
+    host: Host.default('127.0.0.1'),
+    port: Port.default(8086),
+    /** endpoints.json of the network it shows (default <stateDir>/endpoints.json). */
+    endpointsFile: z.string().optional(),
+  }).prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -70,6 +70,16 @@ export const NF_COMMANDS: NfCommand[] = [
     ],
     run: async (c) => (await import('../../lwm2m/main.js')).runLwm2m(c),
   },
+  {
+    name: 'console',
+    description: 'web console: subscribers, sessions (revoke), LwM2M clients, device timelines, through the admin and REST APIs',
+    flags: [
+      { flag: '--host <addr>', path: 'console.host', description: 'listen address (default 127.0.0.1)' },
+      { flag: '--port <n>', path: 'console.port', description: 'HTTP port (default 8086)', type: 'number' },
+      { flag: '--endpoints <file>', path: 'console.endpointsFile', description: 'endpoints.json of the network (default <state-dir>/endpoints.json)' },
+    ],
+    run: async (c) => (await import('../../console/main.js')).runConsole(c),
+  },
 ];
 
 export function registerNfCommands(program: Command): void {

@@ -8,13 +8,14 @@ import { exitWithProblems } from '../cli-util.js';
 import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../network.js';
 
 const UP_FLAGS: FlagSpec[] = [
-  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST', type: 'number' },
+  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+9 web console', type: 'number' },
 ];
 
 export function portsFromBase(base: number): Record<string, number> {
   return {
     'bsf.ubPort': base, 'bsf.znPort': base + 1, 'hss.port': base + 2, 'naf.uaPort': base + 3,
     'naf.pskPort': base + 4, 'lwm2m.port': base + 5, 'lwm2m.apiPort': base + 6,
+    'console.port': base + 9,
   };
 }
 
@@ -24,12 +25,14 @@ export function endpointTable(e: Endpoints): string {
     ['BSF Ub', `${e.bsf.ub}  (realm ${e.bsf.realm})`],
     ['BSF Zn', e.bsf.zn],
   ];
+  if (e.bsf.admin) rows.push(['BSF admin', e.bsf.admin]);
   if (e.naf) rows.push(['NAF Ua', `${e.naf.ua}device/v1/config  (${e.naf.fqdn})`], ['NAF PSK API', e.naf.pskLookup]);
   if (e.lwm2m) {
     rows.push(['LwM2M server', `${e.lwm2m.uri}  (${e.lwm2m.fqdn}, Ua id ${e.lwm2m.uaSecProtId})`]);
     if (e.lwm2m.uriDtls) rows.push(['LwM2M DTLS', e.lwm2m.uriDtls]);
     if (e.lwm2m.api) rows.push(['LwM2M REST', e.lwm2m.api]);
   }
+  if (e.console) rows.push(['Web console', e.console.url]);
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
 }
@@ -41,7 +44,7 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     const extra: Record<string, unknown> = {};
     if (opts.basePort !== undefined) {
       const base = Number(opts.basePort);
-      if (!/^\d+$/.test(String(opts.basePort)) || base < 1 || base + 6 > 65535) exitWithProblems([`--base-port: must be 1..65529, got ${JSON.stringify(opts.basePort)}`]);
+      if (!/^\d+$/.test(String(opts.basePort)) || base < 1 || base + 9 > 65535) exitWithProblems([`--base-port: must be 1..65526, got ${JSON.stringify(opts.basePort)}`]);
       Object.assign(extra, portsFromBase(base));
       delete opts.basePort;
     }
@@ -53,7 +56,13 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     process.once('SIGTERM', early);
     let net: RunningNetwork;
     try {
-      net = await startNetwork({ config, nfs: nfsThatExist, onEvent: (nf, line) => process.stderr.write(`[${nf}] ${line}\n`) });
+      net = await startNetwork({
+        config, nfs: nfsThatExist, console: true,
+        onEvent: (nf, line) => process.stderr.write(`[${nf}] ${line}\n`),
+        // Device events for people, one line each, at info level; the JSON records stay in the log files.
+        onDeviceEvent: config.log.level === 'debug' || config.log.level === 'info' ? (line) => say(line) : undefined,
+        onRestart: ({ name, restarts, delayMs, why }) => process.stderr.write(`[${name}] exited (${why}); restarting in ${delayMs} ms (restart ${restarts})\n`),
+      });
     } catch (err) {
       process.stderr.write(`gba-sim up: ${(err as Error).message}\n`);
       process.exit(1);
@@ -75,7 +84,7 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     };
     process.on('SIGINT', () => void shutdown('SIGINT', 0));
     process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
-    void net.childExited.then(({ nf, code, signal }) => shutdown(`${nf} exited with ${signal ?? code}`, 1));
+    void net.childExited.then(({ nf, code, signal }) => shutdown(`${nf} keeps exiting (last: ${signal ?? code})`, 1));
     if (demo && opts.demo) {
       try { await demo(net); } catch (err) { process.stderr.write(`demo failed: ${(err as Error).message}\n`); }
       say('\nThe network keeps running: try the commands above, or press Ctrl-C to stop it.');

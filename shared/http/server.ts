@@ -212,7 +212,8 @@ export function startHttpServer(o: HttpServerOptions & { host: string; port: num
       const host = o.host.includes(':') ? `[${o.host}]` : o.host;
       resolve({
         server, port, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-        close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+        // Graceful: stop accepting, let requests in flight finish (at most 2 s), then cut what is left.
+        close: () => new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); setTimeout(() => server.closeAllConnections(), 2000).unref(); }),
       });
     });
   });

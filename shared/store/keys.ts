@@ -7,6 +7,10 @@ export interface KeyNames {
   session(btid: string): string;        // bootstrapping session
   nafKey(btid: string, nafIdHex: string): string;
   nonce(nonce: string): string;         // NAF Ua digest nonce
+  revoked(btid: string): string;        // revocation marker (C9), expiring with the session
+  revocations(): string;                // pub/sub channel of revoked B-TIDs
+  sessionIndex(impi?: string): string;  // sorted set of B-TIDs by expiry (all, or one IMPI's)
+  events(impi?: string): string;        // list of recent Ub outcomes (all, or one IMPI's), newest first
 }
 
 export function keyNames(prefix = 'gba:'): KeyNames {
@@ -18,5 +22,9 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     session: (btid) => `${prefix}sess:${btid}`,
     nafKey: (btid, nafIdHex) => `${prefix}nafkey:${btid}:${nafIdHex}`,
     nonce: (nonce) => `${prefix}nonce:${nonce}`,
+    revoked: (btid) => `${prefix}revoked:${btid}`,
+    revocations: () => `${prefix}revocations`,
+    sessionIndex: (impi) => (impi === undefined ? `${prefix}sessidx` : `${prefix}sessidx:${impi}`),
+    events: (impi) => (impi === undefined ? `${prefix}events` : `${prefix}events:${impi}`),
   };
 }

@@ -7,6 +7,7 @@ import type {
   BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
   Stores, SubscriberRecord, SubscriberStore,
 } from './types.js';
+import { MemoryOpsStore } from './ops.js';
 
 /** A Map whose entries expire; expired entries are dropped on read and by a periodic sweep. */
 class ExpiringMap<V> {
@@ -25,6 +26,7 @@ class ExpiringMap<V> {
   has(k: string): boolean { return this.get(k) !== undefined; }
   set(k: string, v: V, expMs: number): void { this.#m.set(k, { v, exp: expMs }); }
   take(k: string): V | undefined { const v = this.get(k); this.#m.delete(k); return v; }
+  deleteWhere(pred: (k: string) => boolean): void { for (const k of this.#m.keys()) if (pred(k)) this.#m.delete(k); }
   sweep(): void { const now = Date.now(); for (const [k, e] of this.#m) if (e.exp <= now) this.#m.delete(k); }
   close(): void { clearInterval(this.#timer); this.#m.clear(); }
 }
@@ -84,8 +86,10 @@ export class MemorySessionStore implements SessionStore {
 
 export class MemoryNafKeyCache implements NafKeyCache {
   readonly m = new ExpiringMap<NafKeyEntry>();
+  /** The revocation marker check (C9): a revoked B-TID's key is never written back. */
+  revoked: (btid: string) => boolean = () => false;
   async get(btid: string, nafIdHex: string): Promise<NafKeyEntry | undefined> { return this.m.get(`${btid}:${nafIdHex}`); }
-  async put(e: NafKeyEntry): Promise<void> { this.m.set(`${e.btid}:${e.nafIdHex}`, e, e.expiresMs); }
+  async put(e: NafKeyEntry): Promise<void> { if (!this.revoked(e.btid)) this.m.set(`${e.btid}:${e.nafIdHex}`, e, e.expiresMs); }
 }
 
 export class MemoryNonceStore implements NonceStore {
@@ -99,10 +103,12 @@ export function createMemoryStores(): Stores {
   const sessions = new MemorySessionStore();
   const nafKeys = new MemoryNafKeyCache();
   const nonces = new MemoryNonceStore();
+  const ops = new MemoryOpsStore(sessions, (btid) => { sessions.m.take(btid); nafKeys.m.deleteWhere((k) => k.startsWith(`${btid}:`)); });
+  nafKeys.revoked = (btid) => ops.revokedNow(btid);
   return {
     kind: 'memory',
     subscribers: new MemorySubscriberStore(),
-    challenges, sessions, nafKeys, nonces,
+    challenges, sessions, nafKeys, nonces, ops,
     ping: async () => true,
     close: async () => { challenges.m.close(); sessions.m.close(); nafKeys.m.close(); nonces.m.close(); },
   };

@@ -1,6 +1,7 @@
 /**
  * Picks the store as contract C1 says: `redis` needs a URL; `memory` is one process only; `auto` uses Redis
- * when a URL is given or redis://127.0.0.1:6379 answers, else memory — and says which.
+ * when a URL is given, else memory — and says which. A Redis on 6379 is used only when named (C1, C5): on a
+ * shared machine it is someone else's. `up` starts a private redis-server for `auto` (bin/embedded-redis.ts).
  */
 import { createMemoryStores } from './memory.js';
 import { createRedisStores } from './redis.js';
@@ -29,8 +30,7 @@ export async function resolveStoreKind(kind: 'auto' | 'redis' | 'memory', redisU
   if (kind === 'memory') return { kind, reason: 'in-memory store (as configured)' };
   if (kind === 'redis') return { kind, redisUrl: redisUrl!, reason: `Redis at ${redisUrl}` };
   if (redisUrl) return { kind: 'redis', redisUrl, reason: `Redis at ${redisUrl} (given)` };
-  if (await redisAnswers(LOCAL_REDIS_URL)) return { kind: 'redis', redisUrl: LOCAL_REDIS_URL, reason: `Redis at ${LOCAL_REDIS_URL} (found)` };
-  return { kind: 'memory', reason: `in-memory store: no Redis answered at ${LOCAL_REDIS_URL} (state is per process and lost on exit)` };
+  return { kind: 'memory', reason: 'in-memory store: no --redis-url/REDIS_URL given (state is per process and lost on exit)' };
 }
 
 export async function openStores(o: { kind: 'auto' | 'redis' | 'memory'; redisUrl?: string; prefix: string }, log: Logger): Promise<Stores> {

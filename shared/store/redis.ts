@@ -13,6 +13,7 @@ import type {
   BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
   Stores, SubscriberRecord, SubscriberStore,
 } from './types.js';
+import { RedisOpsStore } from './ops.js';
 
 type Reply = Buffer | string | number | null | Reply[];
 
@@ -232,6 +233,12 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
+const PUT_UNLESS_REVOKED = new LuaScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+return 1
+`);
+
 export class RedisNafKeyCache implements NafKeyCache {
   constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
   async get(btid: string, nafIdHex: string): Promise<NafKeyEntry | undefined> {
@@ -240,7 +247,8 @@ export class RedisNafKeyCache implements NafKeyCache {
   }
   async put(e: NafKeyEntry): Promise<void> {
     if (e.expiresMs <= Date.now()) return;
-    await this.r.cmd(['SET', this.keys.nafKey(e.btid, e.nafIdHex), JSON.stringify(e), 'PXAT', String(Math.ceil(e.expiresMs))]);
+    // Atomic with the revocation marker (C9): a fetch that was in flight when its B-TID was revoked writes nothing.
+    await this.r.script(PUT_UNLESS_REVOKED, [this.keys.nafKey(e.btid, e.nafIdHex), this.keys.revoked(e.btid)], [JSON.stringify(e), String(Math.ceil(e.expiresMs))]);
   }
 }
 
@@ -257,11 +265,13 @@ export class RedisNonceStore implements NonceStore {
 export async function createRedisStores(url: string, prefix = 'gba:'): Promise<Stores> {
   const r = await connectRedis(url);
   const keys = keyNames(prefix);
+  const sessions = new RedisSessionStore(r, keys);
   return {
     kind: 'redis',
     subscribers: new RedisSubscriberStore(r, keys),
     challenges: new RedisChallengeStore(r, keys),
-    sessions: new RedisSessionStore(r, keys),
+    sessions,
+    ops: new RedisOpsStore(r, url, keys, sessions),
     nafKeys: new RedisNafKeyCache(r, keys),
     nonces: new RedisNonceStore(r, keys),
     ping: async () => { try { return (await r.cmd(['PING'])) === 'PONG'; } catch { return false; } },

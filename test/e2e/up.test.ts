@@ -20,13 +20,14 @@ describe('gba-sim up (real processes)', function () {
   this.timeout(90000);
 
   it('--store redis --redis-url: writes endpoints.json at --base-port, an independent Ub client bootstraps from it, SIGTERM stops every child (all 7 listeners closed)', async () => {
-    const base = await freePortRange(7);
+    const base = await freePortRange(10);   // N+0 … N+6, and the console at N+9
     const up = await runUp(['--base-port', String(base), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('up') } });
     try {
       const e = up.endpoints;
       expect(e.hss.provisioning).to.equal(`http://127.0.0.1:${base + 2}/provisioning/v1`);
       expect(e.hss.adminToken).to.match(/^[A-Za-z0-9_-]{20,}$/);
-      expect(e.bsf).to.deep.equal({ ub: `http://127.0.0.1:${base}/`, realm: 'bsf.mnc001.mcc001.pub.3gppnetwork.org', zn: `http://127.0.0.1:${base + 1}/nbsp-gba/v1` });
+      expect(e.bsf).to.include({ ub: `http://127.0.0.1:${base}/`, realm: 'bsf.mnc001.mcc001.pub.3gppnetwork.org', zn: `http://127.0.0.1:${base + 1}/nbsp-gba/v1`, admin: `http://127.0.0.1:${base + 1}/admin/v1` });
+      expect(e.console).to.deep.equal({ url: `http://127.0.0.1:${base + 9}/` });
       expect(e.store?.kind).to.equal('redis');
       expect(e.naf).to.deep.equal({ fqdn: 'naf.mnc001.mcc001.pub.3gppnetwork.org', ua: `http://127.0.0.1:${base + 3}/`, pskLookup: `http://127.0.0.1:${base + 4}/naf/v1/psk-lookup`, pskApiToken: e.naf!.pskApiToken });
       expect(e.naf!.pskApiToken).to.match(/^[A-Za-z0-9_-]{20,}$/);

@@ -1,6 +1,6 @@
 /** Runs `gba-sim up` as a real process and waits for its endpoints.json. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './cli.js';
 import { tempDir } from './nf.js';
@@ -8,13 +8,14 @@ import type { Endpoints } from '../../bin/network.js';
 
 export interface UpProcess { child: ChildProcess; dir: string; endpoints: Endpoints; output: string[]; stop(signal?: NodeJS.Signals): Promise<number | null> }
 
-export async function runUp(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<UpProcess> {
-  const dir = tempDir('gba-sim-up-');
+export async function runUp(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; dir?: string } = {}): Promise<UpProcess> {
+  const dir = opts.dir ?? tempDir('gba-sim-up-');
   const child = spawn(process.execPath, [CLI, 'up', '--state-dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   const output: string[] = [];
   child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
   child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
   const file = join(dir, 'endpoints.json');
+  rmSync(file, { force: true });   // a state dir used before: wait for this run's file
   const deadline = Date.now() + (opts.timeoutMs ?? 30000);
   while (!existsSync(file)) {
     if (child.exitCode !== null) throw new Error(`gba-sim up exited ${child.exitCode}:\n${output.join('')}`);

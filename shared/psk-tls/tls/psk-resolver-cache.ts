@@ -71,9 +71,10 @@ export class PskResolverCache {
     const id = cacheKey(identity, tlsVersion);
     const running = this.inFlight.get(id);
     if (running) return running;
-    const p = this.run(identity, tlsVersion).then(
-      (key) => { this.inFlight.delete(id); this.store(id, key); return key; },
-      (err: unknown) => { this.inFlight.delete(id); throw err; },
+    const p: Promise<Buffer | null> = this.run(identity, tlsVersion).then(
+      // Not stored when forgetWhere dropped this lookup meanwhile (a revoked identity).
+      (key) => { if (this.inFlight.get(id) === p) { this.inFlight.delete(id); this.store(id, key); } return key; },
+      (err: unknown) => { if (this.inFlight.get(id) === p) this.inFlight.delete(id); throw err; },
     );
     this.inFlight.set(id, p);
     // Nobody may be waiting any more (every connection closed): the rejection must still count as handled.
@@ -82,6 +83,11 @@ export class PskResolverCache {
   }
 
   clear(): void { this.answers.clear(); }
+
+  /** Drops the answers, and the lookups in flight, for every identity `drop` names (e.g. a revoked B-TID's). */
+  forgetWhere(drop: (identity: string) => boolean): void {
+    for (const m of [this.answers, this.inFlight]) for (const k of m.keys()) if (drop(k.slice(k.indexOf(' ') + 1))) m.delete(k);
+  }
 
   private run(identity: string, tlsVersion: TlsVersion): Promise<Buffer | null> {
     this.calls++;

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../../support/cli.js';
 
-const NFS = ['hss-mock', 'bsf', 'naf', 'lwm2m', 'device'] as const;
+const NFS = ['hss-mock', 'bsf', 'naf', 'lwm2m', 'device', 'console'] as const;
 const IMPORT = /(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g;
 
 function tsFiles(dir: string): string[] {
