@@ -13,8 +13,10 @@ import { createLwm2mMetrics } from './metrics.js';
 import { PskSource } from './psk-source.js';
 import { ClientReader, type ReadResult } from './reads.js';
 import { RegistrationHandler } from './registration-handler.js';
-import { ClientRegistry } from './registry.js';
+import { ClientRegistry, type Registration } from './registry.js';
 import { clientView, createRestRouter, type ClientView } from './rest-api.js';
+import { EventHub } from './events.js';
+import { DeviceManager } from './operations.js';
 import { startCoapTlsListener, TLS_SUITE_BY_UA_ID, tlsSuiteForUaId } from './tcp-transport.js';
 import { startCoapDtlsListener, type CoapDtlsListener } from './udp-transport.js';
 
@@ -28,6 +30,8 @@ export interface Lwm2mStartOptions {
   /** How often expired registrations are swept (default 1000 ms). */
   sweepIntervalMs?: number;
   newRegistrationId?: () => string;
+  /** SSE heartbeat interval (default 15000 ms). */
+  eventHeartbeatMs?: number;
   /** TLS listener limits (handshake timeout, connection cap, lookup timeout). */
   tlsLimits?: PskTlsServerOptions['limits'];
   /** How long the TLS listener reuses a PSK API answer (default 10000 ms; 0 = ask every handshake). */
@@ -46,6 +50,9 @@ export interface RunningLwm2m {
   read(endpoint: string, path: string | readonly number[], accept?: number): Promise<ReadResult>;
   /** Runs the expiry sweep now (it also runs every sweepIntervalMs). */
   sweep(): void;
+  /** Write, Execute, Discover, Observe … (operations.ts). */
+  dm: DeviceManager;
+  events: EventHub;
   close(): Promise<void>;
 }
 
@@ -73,15 +80,25 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   const registry = new ClientRegistry();
   const metrics = createLwm2mMetrics(ctx.registry, () => registry.size);
   const pskSource = new PskSource(c.pskLookupUrl!, { token: c.pskApiToken!, now, log: log.child({ iface: 'psk' }), lookups: metrics.pskLookups });
+  const events = new EventHub({ ...(opts.eventHeartbeatMs !== undefined ? { heartbeatMs: opts.eventHeartbeatMs } : {}) });
+  const eventOf = (r: Registration) => ({ endpoint: r.endpoint, registrationId: r.registrationId, transport: r.peer.transport, lifetime: r.lifetimeSec });
+  registry.onRemoved((r, reason) => events.publish({ name: 'deregistration', endpoint: r.endpoint, data: { ...eventOf(r), reason } }));
   const handler = new RegistrationHandler({
     registry, now, log: log.child({ iface: 'rd' }), metrics,
+    onRegistered: (r, kind) => events.publish({ name: kind, endpoint: r.endpoint, data: eventOf(r) }),
     ...(opts.newRegistrationId ? { newRegistrationId: opts.newRegistrationId } : {}),
   });
   const reader = new ClientReader({ registry, log: log.child({ iface: 'read' }), metrics });
+  const dm = new DeviceManager({ registry, log: log.child({ iface: 'dm' }), events, now });
+  // The transports hand requests to the registration interface and unmatched responses (notifications) to dm.
+  const peers = {
+    handle: handler.handle.bind(handler), peerClosed: handler.peerClosed.bind(handler), peerPskExpired: handler.peerPskExpired.bind(handler),
+    notification: dm.notification.bind(dm),
+  };
   const openapi = readAsset('lwm2m/openapi.yaml');
 
   const tls = await startCoapTlsListener({
-    host: c.host, port: c.port, uaSecProtId: c.uaSecProtId, tls13: c.tls13, pskSource, handler, now,
+    host: c.host, port: c.port, uaSecProtId: c.uaSecProtId, tls13: c.tls13, pskSource, handler: peers, now,
     log: log.child({ iface: 'coap-tls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
     ...(opts.tlsLimits ? { limits: opts.tlsLimits } : {}),
     ...(opts.pskCacheTtlMs !== undefined ? { pskCacheTtlMs: opts.pskCacheTtlMs } : {}),
@@ -91,12 +108,12 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   try {
     if (c.dtls) {
       dtls = await startCoapDtlsListener({
-        host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler, now,
+        host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler: peers, now,
         log: log.child({ iface: 'coap-dtls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
       });
     }
     api = await startHttpServer({
-      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi }),
+      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi, dm, events }),
       log, registry: ctx.registry, host: c.host, port: c.apiPort,
     });
   } catch (err) {
@@ -124,8 +141,11 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     },
     read: (endpoint, path, accept) => reader.read(endpoint, path, accept),
     sweep,
+    dm,
+    events,
     close: async () => {
       clearInterval(timer);
+      events.close();
       await tls.close();
       await dtls?.close();
       await api.close();
