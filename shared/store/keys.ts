@@ -7,6 +7,8 @@ export interface KeyNames {
   session(btid: string): string;        // bootstrapping session
   nafKey(btid: string, nafIdHex: string): string;
   nonce(nonce: string): string;         // NAF Ua digest nonce
+  lwm2mRegistration(id: string): string; // LwM2M registration (JSON)
+  lwm2mRegistrationIndex(): string;     // sorted set of registration ids by expiry
 }
 
 export function keyNames(prefix = 'gba:'): KeyNames {
@@ -18,5 +20,7 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     session: (btid) => `${prefix}sess:${btid}`,
     nafKey: (btid, nafIdHex) => `${prefix}nafkey:${btid}:${nafIdHex}`,
     nonce: (nonce) => `${prefix}nonce:${nonce}`,
+    lwm2mRegistration: (id) => `${prefix}lwm2m:reg:${id}`,
+    lwm2mRegistrationIndex: () => `${prefix}lwm2m:regs`,
   };
 }

@@ -3,6 +3,7 @@
  * shared by NF instances) and in-memory (one process, the zero-setup default).
  */
 import type { AlgorithmName } from '../crypto/aka-algorithm.js';
+import type { Lwm2mRegistrationStore } from './lwm2m-registrations.js';
 
 /** GBA User Security Settings in the TS 29.562 / TS 29.309 JSON shape. */
 export interface Guss {
@@ -123,6 +124,7 @@ export interface Stores {
   sessions: SessionStore;
   nafKeys: NafKeyCache;
   nonces: NonceStore;
+  lwm2mRegistrations: Lwm2mRegistrationStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
