@@ -16,6 +16,9 @@ import { RegistrationHandler } from './registration-handler.js';
 import { ClientRegistry, type Registration } from './registry.js';
 import { clientView, createRestRouter, type ClientView } from './rest-api.js';
 import { EventHub } from './events.js';
+import { RegistrationPersistence } from './persistence.js';
+import { openStores } from '../shared/store/open.js';
+import type { Stores } from '../shared/store/types.js';
 import { DeviceManager } from './operations.js';
 import { startCoapTlsListener, TLS_SUITE_BY_UA_ID, tlsSuiteForUaId } from './tcp-transport.js';
 import { startCoapDtlsListener, type CoapDtlsListener } from './udp-transport.js';
@@ -30,6 +33,8 @@ export interface Lwm2mStartOptions {
   /** How often expired registrations are swept (default 1000 ms). */
   sweepIntervalMs?: number;
   newRegistrationId?: () => string;
+  /** Where registrations are kept across restarts (default: opened from config.store). */
+  stores?: Stores;
   /** SSE heartbeat interval (default 15000 ms). */
   eventHeartbeatMs?: number;
   /** TLS listener limits (handshake timeout, connection cap, lookup timeout). */
@@ -78,16 +83,21 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   const now = opts.now ?? Date.now;
 
   const registry = new ClientRegistry();
+  const stores = opts.stores ?? (await openStores(config.store, log));
+  const persistence = new RegistrationPersistence(stores.lwm2mRegistrations, log.child({ iface: 'store' }));
   const metrics = createLwm2mMetrics(ctx.registry, () => registry.size);
   const pskSource = new PskSource(c.pskLookupUrl!, { token: c.pskApiToken!, now, log: log.child({ iface: 'psk' }), lookups: metrics.pskLookups });
   const events = new EventHub({ ...(opts.eventHeartbeatMs !== undefined ? { heartbeatMs: opts.eventHeartbeatMs } : {}) });
   const eventOf = (r: Registration) => ({ endpoint: r.endpoint, registrationId: r.registrationId, transport: r.peer.transport, lifetime: r.lifetimeSec });
+  registry.onRemoved((r) => persistence.removed(r));
   registry.onRemoved((r, reason) => events.publish({ name: 'deregistration', endpoint: r.endpoint, data: { ...eventOf(r), reason } }));
   const handler = new RegistrationHandler({
     registry, now, log: log.child({ iface: 'rd' }), metrics,
-    onRegistered: (r, kind) => events.publish({ name: kind, endpoint: r.endpoint, data: eventOf(r) }),
+    onRegistered: (r, kind) => { persistence.saved(r); events.publish({ name: kind, endpoint: r.endpoint, data: eventOf(r) }); },
     ...(opts.newRegistrationId ? { newRegistrationId: opts.newRegistrationId } : {}),
   });
+  const restored = await persistence.restore(registry, now());
+  if (restored) log.info({ event: 'lwm2m.restored', registrations: restored }, 'registrations restored from the store');
   const reader = new ClientReader({ registry, log: log.child({ iface: 'read' }), metrics });
   const dm = new DeviceManager({ registry, log: log.child({ iface: 'dm' }), events, now });
   // The transports hand requests to the registration interface and unmatched responses (notifications) to dm.
@@ -120,6 +130,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     await tls.close();
     await dtls?.close();
     await pskSource.close();
+    if (!opts.stores) await stores.close();
     throw err;
   }
 
@@ -145,12 +156,14 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     events,
     close: async () => {
       clearInterval(timer);
+      await persistence.shutdown();
       events.close();
       await tls.close();
       await dtls?.close();
       await api.close();
       await pskSource.close();
       registry.clear();
+      if (!opts.stores) await stores.close();
     },
   };
 }
