@@ -1,7 +1,8 @@
 /**
  * The demo `npm start` runs after `gba-sim up`: provision a demo subscriber, run a device agent with only its
  * SIM credentials through bootstrap → provisioning → LwM2M registration, printing each step, then let the
- * LwM2M server read the device's /3/0. The device stays registered until the network stops.
+ * LwM2M server read the device's /3/0, write its lifetime, execute Reboot and observe /3/0/13 (three
+ * notifications from the event stream). The device stays registered until the network stops.
  */
 import { runAgent } from '../device/agent.js';
 import { SoftUsim } from '../device/usim.js';
@@ -22,7 +23,11 @@ const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
   'lwm2m.connect': (d) => `LwM2M → CoAP over ${String(d.transport).toUpperCase()}-PSK to ${d.server} (SNI ${d.sni}), PSK = Ks_NAF for ${d.sni} ‖ ${d.uaSecProtId}`,
   'lwm2m.registered': (d) => `LwM2M ← 2.01 Created ${d.location}: registered as ${d.endpoint} (lifetime ${d.lifetime} s)`,
   'lwm2m.read': (d) => `LwM2M ← the server reads ${d.path} → ${d.code}`,
-  'lwm2m.updated': (d) => `LwM2M → Update → 2.04 (${d.endpoint})`,
+  'lwm2m.updated': (d) => `LwM2M → Update → 2.04 (${d.endpoint})${d.lifetime ? `, lifetime now ${d.lifetime} s` : ''}`,
+  'lwm2m.write': (d) => `LwM2M ← the server writes ${d.path} → ${d.code}`,
+  'lwm2m.execute': (d) => `LwM2M ← the server executes ${d.path} → ${d.code}`,
+  'lwm2m.observe': (d) => `LwM2M ← the server observes ${d.path} → ${d.code}`,
+  'lwm2m.write-attributes': (d) => `LwM2M ← the server sets attributes on ${d.path} → ${d.code}`,
 };
 
 export async function runDemo(net: RunningNetwork, say: (s: string) => void): Promise<void> {
@@ -36,6 +41,9 @@ export async function runDemo(net: RunningNetwork, say: (s: string) => void): Pr
   say(`HSS   subscriber IMSI ${DEMO.imsi} provisioned (K and OPc of TS 35.208 test set 1, Milenage)`);
   let registered!: () => void;
   const whenRegistered = new Promise<void>((r) => { registered = r; });
+  let registrations = 0;
+  let reRegistered!: () => void;
+  const whenReRegistered = new Promise<void>((r) => { reRegistered = r; });
   let endpoint = '';
   void runAgent({
     imsi: DEMO.imsi, impi: impiFromImsi(DEMO.imsi, 2), realm: bsfDomain({ mcc: '001', mnc: '01' }),
@@ -44,7 +52,7 @@ export async function runDemo(net: RunningNetwork, say: (s: string) => void): Pr
     onStep: (step, d = {}) => {
       const text = STEP_TEXT[step]?.(d) ?? `${step} ${JSON.stringify(d)}`;
       say(`  ${text}`);
-      if (step === 'lwm2m.registered') { endpoint = String(d.endpoint); registered(); }
+      if (step === 'lwm2m.registered') { endpoint = String(d.endpoint); if (++registrations === 1) registered(); else reRegistered(); }
     },
   }).catch((err: Error) => say(`device agent stopped: ${err.message}`));
   await Promise.race([whenRegistered, new Promise((_, rej) => setTimeout(() => rej(new Error('the device did not register within 30 s')), 30_000))]);
@@ -54,9 +62,54 @@ export async function runDemo(net: RunningNetwork, say: (s: string) => void): Pr
     const body = await r.text();
     say(`REST  GET ${url} → ${r.status}`);
     say(`      ${body.length > 400 ? `${body.slice(0, 400)}…` : body}`);
+    await manageDevice(`${e.lwm2m.api}api`, endpoint, say, whenReRegistered);
   }
   say('\nTry it yourself:');
   say(`  curl ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/clients`);
+  say(`  curl -N ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/events`);
   say(`  node dist/bin/gba-sim.js device run --endpoints ${net.endpointsFile} --imsi ${DEMO.imsi} --k ${DEMO.k} --opc ${DEMO.opc} --once`);
   say(`  node dist/bin/gba-sim.js crypto milenage --k ${DEMO.k} --opc ${DEMO.opc} --rand 23553cbe9637a89d218ae64dae47bf35 --sqn ff9bb4d0b607 --amf b9b9`);
+}
+
+const timeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`${what} within ${ms / 1000} s`)), ms))]);
+
+/** Device management over REST (issue 14): a Write, an Execute and three notifications of an observed resource. */
+async function manageDevice(api: string, endpoint: string, say: (s: string) => void, whenReRegistered: Promise<void>): Promise<void> {
+  const client = `${api}/clients/${encodeURIComponent(endpoint)}`;
+  const call = async (method: string, url: string, body?: unknown): Promise<string> => {
+    const r = await fetch(url, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    const text = await r.text();
+    say(`REST  ${method} ${url}${body !== undefined ? ` ${JSON.stringify(body)}` : ''} → ${r.status} ${text.slice(0, 200)}`);
+    return text;
+  };
+  await call('PUT', `${client}/1/0/1`, { value: 90 });
+  await call('POST', `${client}/3/0/4/execute`);
+  await timeout(whenReRegistered, 30_000, 'the device did not register again');
+  // Events as Server-Sent Events: three notifications of /3/0/13 after the Observe.
+  const ac = new AbortController();
+  const events = await fetch(`${api}/events?ep=${encodeURIComponent(endpoint)}`, { signal: ac.signal });
+  await call('PUT', `${client}/3/0/13/attributes?pmin=1&pmax=5`);
+  await call('POST', `${client}/3/0/13/observe`);
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  let seen = 0;
+  try {
+    await timeout((async () => {
+      while (seen < 3) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0 && seen < 3) {
+          const frame = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (/^event: notification$/m.test(frame)) { say(`SSE   notification ${/^data: (.*)$/m.exec(frame)?.[1] ?? ''}`); seen++; }
+        }
+      }
+    })(), 30_000, 'three notifications did not arrive');
+  } finally {
+    ac.abort();
+  }
+  await call('DELETE', `${client}/3/0/13/observe`);
 }

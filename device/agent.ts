@@ -16,7 +16,8 @@ import type { CoapChannel } from './coap-channel.js';
 import { DeviceObjects } from './objects.js';
 import { deregister, register, RegistrationError, update } from './lwm2m-client.js';
 import type { Usim } from './usim.js';
-import { Code } from '../shared/coap/message.js';
+import { Code, codeToString, getAccept, getOption, OptionNumber, type CoapMessage } from '../shared/coap/message.js';
+import { ContentFormat } from '../shared/lwm2m/content-formats.js';
 
 export type StepFn = (step: string, detail?: Record<string, unknown>) => void;
 
@@ -35,7 +36,13 @@ export interface AgentOptions {
   signal?: AbortSignal;
 }
 
-export interface Registered { bootstrap: Bootstrap; config: DeviceConfig; location: string[]; channel: CoapChannel }
+export interface Registered {
+  bootstrap: Bootstrap; config: DeviceConfig; location: string[]; channel: CoapChannel;
+  /** The session's live state: lifetime (a server Write of /1/0/1 changes it) and what the server asked for. */
+  session: Session;
+  /** A new (D)TLS connection with the same key, serving the same objects: to retry an Update after a lost association. */
+  reconnect: () => Promise<CoapChannel>;
+}
 
 const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
   if (signal?.aborted) { resolve(); return; }
@@ -46,7 +53,25 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) 
 /** Time before the key lifetime ends at which the agent bootstraps again. */
 const rebootstrapMargin = (lifetimeMs: number) => Math.min(30_000, Math.max(200, lifetimeMs / 10));
 
-export async function connectAndRegister(o: AgentOptions, step: StepFn): Promise<Registered> {
+/** What the server can change during a session, and how the agent hears of it. */
+export interface Session {
+  lifetimeSec: number;
+  /** Set by a Write of /1/0/1 (send an Update with lt) or an Execute of /3/0/4 (register again). */
+  pending?: 'lifetime' | 'reboot';
+  wake: AbortController;
+}
+
+const pathOf = (req: CoapMessage): string => `/${req.options.filter((x) => x.number === OptionNumber.URI_PATH).map((x) => x.value.toString()).join('/')}`;
+
+/** Names the server's request for the step log (Core 1.1 §5.4, §5.5). */
+function operationOf(req: CoapMessage): string {
+  if (req.code === Code.GET) return getAccept(req) === ContentFormat.LINK_FORMAT ? 'discover' : getOption(req, OptionNumber.OBSERVE) !== undefined ? 'observe' : 'read';
+  if (req.code === Code.PUT) return req.payload.length ? 'write' : 'write-attributes';
+  if (req.code === Code.POST) return 'execute';
+  return req.code === Code.DELETE ? 'delete' : 'request';
+}
+
+export async function connectAndRegister(o: AgentOptions, step: StepFn, lifetimeSec = o.lifetimeSec ?? 300): Promise<Registered> {
   const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step });
   const config = await fetchDeviceConfig(o.nafUaUrl, b, step);
   const transport = o.transport ?? 'dtls';
@@ -57,22 +82,36 @@ export async function connectAndRegister(o: AgentOptions, step: StepFn): Promise
   const port = Number(uri.port || 5684);
   step('lwm2m.connect', { transport, server: `${uri.hostname}:${port}`, sni: config.serverFqdn, pskIdentity: config.pskIdentity, uaSecProtId: config.uaSecProtId });
   const connectOpts = { host: uri.hostname.replace(/^\[|\]$/g, ''), port, serverFqdn: config.serverFqdn, pskIdentity: config.pskIdentity, psk, uaSecProtId: config.uaSecProtId };
-  const channel: CoapChannel = transport === 'dtls' ? await connectCoapDtls(connectOpts) : await connectCoapTls(connectOpts);
-  const lifetimeSec = o.lifetimeSec ?? 300;
+  const session: Session = { lifetimeSec, wake: new AbortController() };
+  const poke = (why: 'lifetime' | 'reboot') => { session.pending = why; session.wake.abort(); };
+  const binding = transport === 'dtls' ? 'U' : 'T';
   const objects = new DeviceObjects({
     manufacturer: 'gba-sim', model: 'software-USIM device agent', serial: `sim-${o.imsi.slice(-6)}`, firmware: '0.1.0',
-    binding: channel.transport === 'tcp' ? 'T' : 'U', lifetimeSec: () => lifetimeSec,
+    binding, lifetimeSec: () => session.lifetimeSec,
+    onLifetime: (sec) => { session.lifetimeSec = sec; step('lwm2m.lifetime_written', { lifetime: sec }); poke('lifetime'); },
+    onReboot: () => { step('lwm2m.reboot', { action: 'register again' }); poke('reboot'); },
   });
-  channel.onRequest((req) => {
-    const res = objects.handle(req);
-    step('lwm2m.read', { path: `/${req.options.filter((x) => x.number === 11).map((x) => x.value.toString()).join('/')}`, code: res.code === Code.CONTENT ? '2.05' : res.code });
-    return res;
-  });
+  const open = async (): Promise<CoapChannel> => {
+    const ch: CoapChannel = transport === 'dtls' ? await connectCoapDtls(connectOpts) : await connectCoapTls(connectOpts);
+    ch.onRequest((req) => {
+      const res = objects.handle(req);
+      step(`lwm2m.${operationOf(req)}`, { path: pathOf(req), code: res.code === Code.CONTENT ? '2.05' : codeToString(res.code) });
+      return res;
+    });
+    objects.setNotifier(async (token, res) => {
+      const ok = await ch.notify(token, res);
+      step('lwm2m.notify', { code: codeToString(res.code), delivered: ok });
+      return ok;
+    });
+    return ch;
+  };
+  const channel = await open();
   try {
-    const location = await register(channel, { endpoint: config.endpoint, lifetimeSec, binding: channel.transport === 'tcp' ? 'T' : 'U', objects });
+    const location = await register(channel, { endpoint: config.endpoint, lifetimeSec, binding, objects });
     step('lwm2m.registered', { endpoint: config.endpoint, location: `/${location.join('/')}`, lifetime: lifetimeSec });
-    return { bootstrap: b, config, location, channel };
+    return { bootstrap: b, config, location, channel, session, reconnect: open };
   } catch (err) {
+    objects.setNotifier(undefined);
     await channel.close();
     throw err;
   }
@@ -86,7 +125,7 @@ export async function runAgent(o: AgentOptions): Promise<void> {
   while (!o.signal?.aborted) {
     let r: Registered;
     try {
-      r = await connectAndRegister(o, step);
+      r = await connectAndRegister(o, step, lifetimeSec);
       failures = 0;
     } catch (err) {
       failures++;
@@ -104,39 +143,75 @@ export async function runAgent(o: AgentOptions): Promise<void> {
       await r.channel.close();
       return;
     }
-    await keepRegistered(o, r, lifetimeSec, step);
+    await keepRegistered(o, r, step);
   }
 }
 
-/** Updates before the registration lifetime ends; returns when the key is about to expire, the server refuses, or the connection goes. */
-async function keepRegistered(o: AgentOptions, r: Registered, lifetimeSec: number, step: StepFn): Promise<void> {
+/**
+ * Updates before the registration lifetime ends, and when the server wrote a new lifetime; returns when the key
+ * is about to expire, the server refuses, the connection goes for good, or the server executed Reboot. A failed
+ * Update over DTLS is retried once on a new association with the same key (the server keeps registrations in its
+ * store across restarts) before the agent registers again.
+ */
+async function keepRegistered(o: AgentOptions, r: Registered, step: StepFn): Promise<void> {
   const keyEndsMs = r.bootstrap.lifetimeMs - rebootstrapMargin(r.bootstrap.lifetimeMs - Date.now());
   let lost: string | undefined;
   const lostSignal = new AbortController();
-  r.channel.onClose((why) => { lost = why; lostSignal.abort(); });
-  const both = AbortSignal.any([lostSignal.signal, ...(o.signal ? [o.signal] : [])]);
+  const watch = (ch: CoapChannel) => ch.onClose((why) => { lost = why; lostSignal.abort(); });
+  watch(r.channel);
   for (;;) {
-    const nextUpdate = Date.now() + lifetimeSec * 1000 * 0.75;
-    await sleep(Math.min(nextUpdate, keyEndsMs) - Date.now(), both);
+    const s = r.session;
+    if (s.wake.signal.aborted && !s.pending) s.wake = new AbortController();
+    const both = AbortSignal.any([lostSignal.signal, s.wake.signal, ...(o.signal ? [o.signal] : [])]);
+    const nextUpdate = Date.now() + s.lifetimeSec * 1000 * 0.75;
+    if (!s.pending) await sleep(Math.min(nextUpdate, keyEndsMs) - Date.now(), both);
     if (o.signal?.aborted) {
       await deregister(r.channel, r.location).catch(() => undefined);
       step('lwm2m.deregistered', { endpoint: r.config.endpoint });
       await r.channel.close();
       return;
     }
-    if (lost) { step('lwm2m.connection_lost', { reason: lost }); return; }
+    const pending = s.pending;
+    s.pending = undefined;
+    s.wake = new AbortController();
+    if (pending === 'reboot') {
+      await new Promise((res) => setTimeout(res, 100)); // let the 2.04 to the Execute leave first
+      await deregister(r.channel, r.location).catch(() => undefined);
+      step('lwm2m.deregistered', { endpoint: r.config.endpoint, reason: 'reboot' });
+      await r.channel.close();
+      return;
+    }
     if (Date.now() >= keyEndsMs) {
       step('key.expiring', { btid: r.bootstrap.btid, expires: new Date(r.bootstrap.lifetimeMs).toISOString(), action: 'bootstrap again' });
       await deregister(r.channel, r.location).catch(() => undefined);
       await r.channel.close();
       return;
     }
+    const params = pending === 'lifetime' ? { lifetimeSec: s.lifetimeSec } : {};
     try {
-      await update(r.channel, r.location);
-      step('lwm2m.updated', { endpoint: r.config.endpoint });
+      if (lost) throw new Error(`connection lost: ${lost}`);
+      await update(r.channel, r.location, params);
+      step('lwm2m.updated', { endpoint: r.config.endpoint, ...(pending === 'lifetime' ? { lifetime: s.lifetimeSec } : {}) });
+      continue;
+    } catch (err) {
+      if (err instanceof RegistrationError) {
+        step('lwm2m.update_failed', { error: err.message, action: 'bootstrap and register again' });
+        await r.channel.close();
+        return;
+      }
+      step('lwm2m.connection_lost', { reason: lost ?? (err as Error).message, action: 'new handshake, then Update' });
+    }
+    // The association (or connection) is gone: a new handshake with the same key, then the same Update.
+    await r.channel.close().catch(() => undefined);
+    try {
+      r.channel = await r.reconnect();
+      lost = undefined;
+      watch(r.channel);
+      await update(r.channel, r.location, params);
+      step('lwm2m.updated', { endpoint: r.config.endpoint, after: 'reconnect' });
     } catch (err) {
       step('lwm2m.update_failed', { error: (err as Error).message, action: 'bootstrap and register again' });
-      await r.channel.close();
+      await r.channel.close().catch(() => undefined);
       return;
     }
   }

@@ -46,6 +46,7 @@ export function connectCoapDtls(o: PskConnectOptions): Promise<CoapChannel> {
         transport: 'udp',
         request: (req) => endpoint.request({ type: 'CON', ...req }),
         onRequest: (h) => endpoint.onRequest(h),
+        notify: async (token, res) => !closed && (await endpoint.notify(token, res, 'CON')) === 'ack',
         onClose: (cb) => { closeCb = cb; },
         close: async () => {
           closed = true;

@@ -30,8 +30,8 @@ export async function register(ch: CoapChannel, o: { endpoint: string; lifetimeS
   return location;
 }
 
-export async function update(ch: CoapChannel, location: readonly string[]): Promise<void> {
-  expect(await ch.request(buildUpdateRequest(location, {}, VERSION)), Code.CHANGED, 'Update');
+export async function update(ch: CoapChannel, location: readonly string[], params: { lifetimeSec?: number } = {}): Promise<void> {
+  expect(await ch.request(buildUpdateRequest(location, params, VERSION)), Code.CHANGED, 'Update');
 }
 
 export async function deregister(ch: CoapChannel, location: readonly string[]): Promise<void> {

@@ -41,6 +41,7 @@ export function connectCoapTls(o: PskConnectOptions): Promise<CoapChannel> {
         transport: 'tcp',
         request: (req) => conn.request(req),
         onRequest: (h) => conn.onRequest(h),
+        notify: async (token, res) => conn.notify(token, res),
         onClose: (cb) => { closeCb = cb; },
         close: async () => { closed = true; conn.close(); },
       });

@@ -13,8 +13,13 @@ import { createLwm2mMetrics } from './metrics.js';
 import { PskSource } from './psk-source.js';
 import { ClientReader, type ReadResult } from './reads.js';
 import { RegistrationHandler } from './registration-handler.js';
-import { ClientRegistry } from './registry.js';
+import { ClientRegistry, type Registration } from './registry.js';
 import { clientView, createRestRouter, type ClientView } from './rest-api.js';
+import { EventHub } from './events.js';
+import { RegistrationPersistence } from './persistence.js';
+import { openStores } from '../shared/store/open.js';
+import type { Stores } from '../shared/store/types.js';
+import { DeviceManager } from './operations.js';
 import { startCoapTlsListener, TLS_SUITE_BY_UA_ID, tlsSuiteForUaId } from './tcp-transport.js';
 import { startCoapDtlsListener, type CoapDtlsListener } from './udp-transport.js';
 import { openStores } from '../shared/store/open.js';
@@ -32,6 +37,10 @@ export interface Lwm2mStartOptions {
   /** How often expired registrations are swept (default 1000 ms). */
   sweepIntervalMs?: number;
   newRegistrationId?: () => string;
+  /** Where registrations are kept across restarts (default: opened from config.store). */
+  stores?: Stores;
+  /** SSE heartbeat interval (default 15000 ms). */
+  eventHeartbeatMs?: number;
   /** TLS listener limits (handshake timeout, connection cap, lookup timeout). */
   tlsLimits?: PskTlsServerOptions['limits'];
   /** How long the TLS listener reuses a PSK API answer (default 10000 ms; 0 = ask every handshake). */
@@ -52,6 +61,9 @@ export interface RunningLwm2m {
   read(endpoint: string, path: string | readonly number[], accept?: number): Promise<ReadResult>;
   /** Runs the expiry sweep now (it also runs every sweepIntervalMs). */
   sweep(): void;
+  /** Write, Execute, Discover, Observe … (operations.ts). */
+  dm: DeviceManager;
+  events: EventHub;
   close(): Promise<void>;
 }
 
@@ -77,35 +89,49 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   const now = opts.now ?? Date.now;
 
   const registry = new ClientRegistry();
+  const stores = opts.stores ?? (await openStores(config.store, log));
+  const persistence = new RegistrationPersistence(stores.lwm2mRegistrations, log.child({ iface: 'store' }));
   const metrics = createLwm2mMetrics(ctx.registry, () => registry.size);
   const pskSource = new PskSource(c.pskLookupUrl!, { token: c.pskApiToken!, now, log: log.child({ iface: 'psk' }), lookups: metrics.pskLookups });
+  const events = new EventHub({ ...(opts.eventHeartbeatMs !== undefined ? { heartbeatMs: opts.eventHeartbeatMs } : {}) });
+  const eventOf = (r: Registration) => ({ endpoint: r.endpoint, registrationId: r.registrationId, transport: r.peer.transport, lifetime: r.lifetimeSec });
+  registry.onRemoved((r) => persistence.removed(r));
+  registry.onRemoved((r, reason) => events.publish({ name: 'deregistration', endpoint: r.endpoint, data: { ...eventOf(r), reason } }));
   const handler = new RegistrationHandler({
     registry, now, log: log.child({ iface: 'rd' }), metrics,
+    onRegistered: (r, kind) => { persistence.saved(r); events.publish({ name: kind, endpoint: r.endpoint, data: eventOf(r) }); },
     ...(opts.newRegistrationId ? { newRegistrationId: opts.newRegistrationId } : {}),
   });
+  const restored = await persistence.restore(registry, now());
+  if (restored) log.info({ event: 'lwm2m.restored', registrations: restored }, 'registrations restored from the store');
   const reader = new ClientReader({ registry, log: log.child({ iface: 'read' }), metrics });
+  const dm = new DeviceManager({ registry, log: log.child({ iface: 'dm' }), events, now });
+  // The transports hand requests to the registration interface and unmatched responses (notifications) to dm.
+  const peers = {
+    handle: handler.handle.bind(handler), peerClosed: handler.peerClosed.bind(handler), peerPskExpired: handler.peerPskExpired.bind(handler),
+    notification: dm.notification.bind(dm),
+  };
   const openapi = readAsset('lwm2m/openapi.yaml');
 
   const tls = await startCoapTlsListener({
-    host: c.host, port: c.port, uaSecProtId: c.uaSecProtId, tls13: c.tls13, pskSource, handler, now,
+    host: c.host, port: c.port, uaSecProtId: c.uaSecProtId, tls13: c.tls13, pskSource, handler: peers, now,
     log: log.child({ iface: 'coap-tls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
     ...(opts.tlsLimits ? { limits: opts.tlsLimits } : {}),
     ...(opts.pskCacheTtlMs !== undefined ? { pskCacheTtlMs: opts.pskCacheTtlMs } : {}),
   });
   let dtls: CoapDtlsListener | undefined;
   let api: RunningServer;
-  const stores = opts.stores ?? (await openStores(config.store, log));
   const stopRevocations = await watchRevocations(stores.ops, log, (btid) => dropRevoked(btid, { tlsCache: tls.server.resolver, pskSource }));
   const closeStore = async () => { await stopRevocations(); if (!opts.stores) await stores.close(); };
   try {
     if (c.dtls) {
       dtls = await startCoapDtlsListener({
-        host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler, now,
+        host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler: peers, now,
         log: log.child({ iface: 'coap-dtls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
       });
     }
     api = await startHttpServer({
-      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi }),
+      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi, dm, events }),
       log, registry: ctx.registry, host: c.host, port: c.apiPort,
     });
   } catch (err) {
@@ -134,8 +160,12 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     },
     read: (endpoint, path, accept) => reader.read(endpoint, path, accept),
     sweep,
+    dm,
+    events,
     close: async () => {
       clearInterval(timer);
+      await persistence.shutdown();
+      events.close();
       await tls.close();
       await dtls?.close();
       await api.close();

@@ -23,6 +23,8 @@ export type PeerTransport = 'tcp' | 'udp';
 
 export interface PeerRequest {
   code: number;
+  /** A chosen token (Observe and its cancellation reuse one, RFC 7641 §3.6); fresh when absent. */
+  token?: Buffer;
   options?: CoapOption[];
   payload?: Buffer;
 }

@@ -40,6 +40,8 @@ export interface RegistrationHandlerDeps {
   /** Registration ids: short, unguessable, usable as a Uri-Path segment. */
   newRegistrationId?: () => string;
   metrics?: Lwm2mMetrics;
+  /** Told of every Register and accepted Update (the event stream, the store). */
+  onRegistered?: (r: Registration, kind: 'registration' | 'update') => void;
 }
 
 const METRIC_REASON: Record<RemovalReason, string> = {
@@ -52,6 +54,7 @@ export class RegistrationHandler {
   readonly #now: () => number;
   readonly #newId: () => string;
   readonly #metrics: Lwm2mMetrics | undefined;
+  readonly #onRegistered: RegistrationHandlerDeps['onRegistered'];
 
   constructor(d: RegistrationHandlerDeps) {
     this.registry = d.registry;
@@ -59,6 +62,7 @@ export class RegistrationHandler {
     this.#now = d.now ?? Date.now;
     this.#newId = d.newRegistrationId ?? (() => randomBytes(6).toString('hex'));
     this.#metrics = d.metrics;
+    this.#onRegistered = d.onRegistered;
     this.registry.onRemoved((r, reason) => {
       this.#metrics?.deregistrations.inc({ reason: METRIC_REASON[reason] });
       this.#log.info({ event: 'lwm2m.deregistered', endpoint: r.endpoint, registrationId: r.registrationId, reason, peer: r.peer.id }, 'registration ended');
@@ -125,6 +129,7 @@ export class RegistrationHandler {
       ...(replaced ? { replaced: replaced.registrationId } : {}),
       ...(links.forbiddenObjects.length ? { ignoredObjects: links.forbiddenObjects } : {}),
     }, 'registered');
+    this.#onRegistered?.(r, 'registration');
     return {
       code: Code.CREATED,
       options: [RD, r.registrationId].map((s) => ({ number: OptionNumber.LOCATION_PATH, value: Buffer.from(s, 'utf8') })),
@@ -164,6 +169,7 @@ export class RegistrationHandler {
     // connection that registered or a newer one of the same identity.
     r.peer = peer;
     this.#log.debug({ event: 'lwm2m.updated', endpoint: r.endpoint, registrationId, lifetimeSec: r.lifetimeSec, peer: peer.id }, 'updated');
+    this.#onRegistered?.(r, 'update');
     return result('updated', Code.CHANGED);
   }
 

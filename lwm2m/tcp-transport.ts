@@ -36,6 +36,8 @@ export interface PeerRequestHandler {
   handle(peer: Lwm2mPeer, req: CoapMessage): CoapResponse | Promise<CoapResponse>;
   peerClosed(peer: Lwm2mPeer): unknown;
   peerPskExpired(peer: Lwm2mPeer): unknown;
+  /** A response no request waits for (an Observe notification); false = not ours. */
+  notification?(peer: Lwm2mPeer, res: CoapMessage): boolean;
 }
 
 export interface CoapTlsListenerOptions {
@@ -125,6 +127,7 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
         return undefined;
       },
     );
+    conn.onUnmatchedResponse((res) => { void ready.then((peer) => { if (peer) o.handler.notification?.(peer, res); }); });
     conn.onRequest(async (req) => {
       const peer = await ready;
       // A closed peer gets nothing registered: its peerClosed may already have run.

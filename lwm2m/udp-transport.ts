@@ -111,6 +111,7 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
       session.close();
       return undefined;
     });
+    endpoint.onUnmatchedResponse((res) => (peer && !peer.closed ? o.handler.notification?.(peer, res) ?? false : false));
     endpoint.onRequest(async (req) => {
       const p = await ready;
       return p && !p.closed ? o.handler.handle(p, req) : { code: Code.SERVICE_UNAVAILABLE };

@@ -96,6 +96,7 @@ export class CoapTcpConnection {
   readonly #readyWaiters: Waiter<PeerSettings>[] = [];
   readonly #closeListeners: ((info: CloseInfo) => void)[] = [];
   readonly #timers = new TimerSet();
+  #unmatched: ((res: CoapMessage) => void) | undefined;
 
   constructor(stream: Duplex, options: TcpConnectionOptions = {}) {
     const maxMessageSize = options.maxMessageSize ?? BASE_MAX_MESSAGE_SIZE;
@@ -136,6 +137,26 @@ export class CoapTcpConnection {
 
   onRequest(handler: RequestHandler): void {
     this.#handler = handler;
+  }
+
+  /**
+   * Responses whose token matches no outstanding request: Observe notifications (RFC 8323 §7.1, RFC 7641 §3.2)
+   * after the first response settled the request. Without a listener they are dropped.
+   */
+  onUnmatchedResponse(listener: (res: CoapMessage) => void): void {
+    this.#unmatched = listener;
+  }
+
+  /** Sends a response under `token` outside any request in progress: an Observe notification (RFC 8323 §7.1). */
+  notify(token: Buffer, res: CoapResponse): boolean {
+    if (this.#closeInfo || !isResponseCode(res.code)) return false;
+    try {
+      this.#write(this.#encodeForPeer(message({ code: res.code, token, options: res.options ?? [], payload: res.payload ?? Buffer.alloc(0) })));
+      return true;
+    } catch (err) {
+      this.#onError?.(err);
+      return false;
+    }
   }
 
   /** Called once, when the connection closes for whatever reason (immediately if it already has). */
@@ -319,7 +340,7 @@ export class CoapTcpConnection {
 
   #onResponse(res: CoapMessage): void {
     const w = this.#pending.get(res.token.toString('hex'));
-    if (!w) return; // no request of ours has this token
+    if (!w) { this.#unmatched?.(res); return; } // no request of ours has this token (a notification, perhaps)
     const bad = unknownCriticalOption(res, this.#known);
     this.#settle(this.#pending, res.token, w,
       bad === undefined ? res : new CoapExchangeError('rejected', `response carries unknown critical option ${bad}`));

@@ -5,7 +5,9 @@
  *
  * Implements RFC 7252 §4 reliability (CON retransmission with exponential back-off, ACK/RST matching, message-ID
  * deduplication), §5.2 piggybacked and separate responses, §5.3.2 token matching and §5.4.1 critical options.
- * Not implemented: Observe (RFC 7641) and block-wise transfer (RFC 7959); both belong to the layer above.
+ * Observe (RFC 7641) and block-wise transfer (RFC 7959) belong to the layer above; for Observe this layer hands
+ * responses no request is waiting for to onUnmatchedResponse (ACK if taken, RST if not: RFC 7641 §3.6) and sends
+ * notifications with notify().
  */
 import { TimerSet } from './timers.js';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
@@ -97,6 +99,7 @@ export class CoapUdpEndpoint {
   readonly #cfg: Required<Omit<UdpEndpointOptions, 'send' | 'onError'>>;
   readonly #onError: ((err: unknown) => void) | undefined;
   #handler: RequestHandler | undefined;
+  #unmatched: ((res: CoapMessage) => boolean) | undefined;
   #nextMid: number;
   #active = 0;
   #closed = false;
@@ -106,6 +109,8 @@ export class CoapUdpEndpoint {
   readonly #dedup = new Map<number, DedupEntry>(); // received CON/NON message IDs, oldest first
   readonly #queue: { start(): void; reject(err: Error): void }[] = [];
   readonly #timers = new TimerSet();
+  readonly #nonNotifications = new Map<number, Buffer>(); // NON notifications sent, by message ID, for RST matching
+  #notificationReset: ((token: Buffer) => void) | undefined;
 
   constructor(options: UdpEndpointOptions) {
     const ackTimeoutMs = options.ackTimeoutMs ?? COAP_UDP_DEFAULTS.ackTimeoutMs;
@@ -133,6 +138,41 @@ export class CoapUdpEndpoint {
 
   onRequest(handler: RequestHandler): void {
     this.#handler = handler;
+  }
+
+  /** Responses no request is waiting for (Observe notifications); return false to reject them with RST. */
+  onUnmatchedResponse(listener: (res: CoapMessage) => boolean): void {
+    this.#unmatched = listener;
+  }
+
+  /**
+   * Sends a notification (RFC 7641 §4.2) under `token` as CON or NON. Resolves 'ack' when a CON is acknowledged
+   * (or at once for NON), 'reset' when the peer answers RST (it has lost interest, §3.6), 'timeout' otherwise.
+   */
+  notify(token: Buffer, res: CoapResponse, type: 'CON' | 'NON' = 'CON'): Promise<'ack' | 'reset' | 'timeout'> {
+    if (this.#closed) return Promise.resolve('timeout');
+    const mid = this.#allocateMid();
+    let bytes: Buffer;
+    try {
+      bytes = encodeUdp({ type, code: res.code, messageId: mid, token, options: sortOptions(res.options ?? []), payload: res.payload ?? EMPTY });
+    } catch (err) {
+      this.#onError?.(err);
+      return Promise.resolve('timeout');
+    }
+    if (type === 'NON') {
+      this.#nonNotifications.set(mid, token);
+      if (this.#nonNotifications.size > 256) this.#nonNotifications.delete(this.#nonNotifications.keys().next().value!);
+      this.#transmitOnce(bytes);
+      return Promise.resolve('ack');
+    }
+    return new Promise((resolve) => {
+      this.#transmit(mid, bytes, { onAck: () => resolve('ack'), onReset: () => resolve('reset'), onTimeout: () => resolve('timeout') });
+    });
+  }
+
+  /** Called with the token of a NON notification the peer answered with RST. */
+  onNotificationReset(listener: (token: Buffer) => void): void {
+    this.#notificationReset = listener;
   }
 
   /** Sends a request (CON unless `type: 'NON'`); resolves with the response, rejects with CoapExchangeError. */
@@ -293,6 +333,8 @@ export class CoapUdpEndpoint {
     }
     const p = this.#nonRequests.get(rst.messageId!);
     if (p) this.#settle(p, new CoapExchangeError('reset', 'peer answered the request with RST'));
+    const token = this.#nonNotifications.get(rst.messageId!);
+    if (token) { this.#nonNotifications.delete(rst.messageId!); this.#notificationReset?.(token); }
   }
 
   // --- incoming CON / NON -----------------------------------------------------------------------------------
@@ -364,7 +406,10 @@ export class CoapUdpEndpoint {
   #onSeparateResponse(res: CoapMessage, entry: DedupEntry): void {
     const p = this.#pending.get(res.token.toString('hex'));
     if (!p) {
-      if (res.type === 'CON') this.#reply(entry, empty('RST', res.messageId!)); // unexpected response, §5.3.2
+      // A notification of an observation above us is taken (ACK); anything else is unexpected (RST, §5.3.2).
+      const taken = this.#unmatched?.(res) ?? false;
+      if (res.type === 'CON') this.#reply(entry, empty(taken ? 'ACK' : 'RST', res.messageId!));
+      else if (!taken) this.#transmitOnce(empty('RST', res.messageId!));
       return;
     }
     // The response may overtake the empty ACK (§5.2.2); it ends the retransmission of our request either way.

@@ -27,6 +27,8 @@ export interface HttpResponse {
   /** Raw body; `json` is serialised with Content-Type application/json instead. */
   body?: string | Buffer;
   json?: unknown;
+  /** A streamed answer (Server-Sent Events): called after the head is written, owns the response from then on. */
+  stream?: (res: ServerResponse) => void;
 }
 
 export type Handler = (req: HttpRequest) => HttpResponse | Promise<HttpResponse>;
@@ -121,6 +123,11 @@ class Request implements HttpRequest {
 }
 
 function send(res: ServerResponse, r: HttpResponse, head: boolean): void {
+  if (r.stream && !head) {
+    res.writeHead(r.status, r.headers ?? {});
+    r.stream(res);
+    return;
+  }
   let body: string | Buffer | undefined = r.body;
   const headers: OutgoingHttpHeaders = { ...r.headers };
   if (r.json !== undefined) {

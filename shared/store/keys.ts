@@ -11,6 +11,8 @@ export interface KeyNames {
   revocations(): string;                // pub/sub channel of revoked B-TIDs
   sessionIndex(impi?: string): string;  // sorted set of B-TIDs by expiry (all, or one IMPI's)
   events(impi?: string): string;        // list of recent Ub outcomes (all, or one IMPI's), newest first
+  lwm2mRegistration(id: string): string; // LwM2M registration (JSON)
+  lwm2mRegistrationIndex(): string;     // sorted set of registration ids by expiry
 }
 
 export function keyNames(prefix = 'gba:'): KeyNames {
@@ -26,5 +28,7 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     revocations: () => `${prefix}revocations`,
     sessionIndex: (impi) => (impi === undefined ? `${prefix}sessidx` : `${prefix}sessidx:${impi}`),
     events: (impi) => (impi === undefined ? `${prefix}events` : `${prefix}events:${impi}`),
+    lwm2mRegistration: (id) => `${prefix}lwm2m:reg:${id}`,
+    lwm2mRegistrationIndex: () => `${prefix}lwm2m:regs`,
   };
 }

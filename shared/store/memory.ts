@@ -3,6 +3,7 @@
  * the Redis store is what makes several NF instances (and restarts) work.
  */
 import { nextNetworkSqn, resyncNetworkSqn } from '../crypto/sqn.js';
+import { MemoryLwm2mRegistrationStore } from './lwm2m-registrations-memory.js';
 import type {
   BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
   Stores, SubscriberRecord, SubscriberStore,
@@ -109,6 +110,7 @@ export function createMemoryStores(): Stores {
     kind: 'memory',
     subscribers: new MemorySubscriberStore(),
     challenges, sessions, nafKeys, nonces, ops,
+    lwm2mRegistrations: new MemoryLwm2mRegistrationStore(),
     ping: async () => true,
     close: async () => { challenges.m.close(); sessions.m.close(); nafKeys.m.close(); nonces.m.close(); },
   };

@@ -9,6 +9,7 @@ import { createClient, RESP_TYPES, TimeoutError } from 'redis';
 import { keyNames, type KeyNames } from './keys.js';
 import { decodeChallenge, decodeSession, encodeChallenge, encodeSession } from './codecs.js';
 import { DEFAULT_DELTA, DEFAULT_IND_BITS } from '../crypto/sqn.js';
+import { RedisLwm2mRegistrationStore } from './lwm2m-registrations-redis.js';
 import type {
   BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
   Stores, SubscriberRecord, SubscriberStore,
@@ -274,6 +275,7 @@ export async function createRedisStores(url: string, prefix = 'gba:'): Promise<S
     ops: new RedisOpsStore(r, url, keys, sessions),
     nafKeys: new RedisNafKeyCache(r, keys),
     nonces: new RedisNonceStore(r, keys),
+    lwm2mRegistrations: new RedisLwm2mRegistrationStore(r, keys),
     ping: async () => { try { return (await r.cmd(['PING'])) === 'PONG'; } catch { return false; } },
     close: () => r.close(),
   };

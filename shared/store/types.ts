@@ -4,6 +4,7 @@
  */
 import type { AlgorithmName } from '../crypto/aka-algorithm.js';
 import type { OpsStore } from './ops.js';
+import type { Lwm2mRegistrationStore } from './lwm2m-registrations.js';
 
 /** GBA User Security Settings in the TS 29.562 / TS 29.309 JSON shape. */
 export interface Guss {
@@ -126,6 +127,7 @@ export interface Stores {
   nonces: NonceStore;
   /** Session index, revocation and the Ub timeline (C9). */
   ops: OpsStore;
+  lwm2mRegistrations: Lwm2mRegistrationStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

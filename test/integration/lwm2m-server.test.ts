@@ -12,6 +12,7 @@ import { buildUpdateRequest } from '../../shared/lwm2m/registration.js';
 import { encodeSenmlJson } from '../../shared/lwm2m/senml-json.js';
 import { encodeTlv, tlvInteger, tlvResource, tlvResourceInstance, tlvString, type Tlv } from '../../shared/lwm2m/tlv.js';
 import { startLwm2m, type Lwm2mStartOptions, type RunningLwm2m } from '../../lwm2m/main.js';
+import { createMemoryStores } from '../../shared/store/memory.js';
 import { connectTestDevice, registerRequest, startFakePskApi, type FakePskApi, type TestDevice, type TestDeviceOptions } from '../support/lwm2m.js';
 
 const TOKEN = 'psk-api-token-0123456789abcdef';
@@ -78,7 +79,7 @@ describe('LwM2M server over CoAP over TLS-PSK (integration)', function () {
         'lwm2m.pskLookupUrl': api.url, 'lwm2m.pskApiToken': TOKEN, ...flags,
       },
     });
-    const s = await startLwm2m(config, { log: createLogger({ level: 'debug', write: (l) => logs.push(l) }), pskCacheTtlMs: 0, ...opts });
+    const s = await startLwm2m(config, { log: createLogger({ level: 'debug', write: (l) => logs.push(l) }), pskCacheTtlMs: 0, stores: createMemoryStores(), ...opts });
     servers.push(s);
     return s;
   }

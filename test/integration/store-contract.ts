@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { Stores, SubscriberRecord, BootstrapSession, Challenge } from '../../shared/store/types.js';
 import { makeSqn, seqOf } from '../../shared/crypto/sqn.js';
+import type { StoredRegistration } from '../../shared/store/lwm2m-registrations.js';
 
 const sub = (imsi: string, extra: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
   imsi, k: randomBytes(16), opc: randomBytes(16), amf: Buffer.from('8000', 'hex'), sqn: 0,
@@ -139,6 +140,39 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
         await stores.nonces.create('x2', 50);
         await sleep(120);
         expect(await stores.nonces.consume('x2')).to.equal(false);
+      });
+    });
+
+    describe('LwM2M registrations', () => {
+      const reg = (id: string, extra: Partial<StoredRegistration> = {}): StoredRegistration => ({
+        registrationId: id, endpoint: `urn:imsi:00101${id.padStart(10, '0').slice(-10)}`, location: ['rd', id], lwm2mVersion: '1.1',
+        lifetimeSec: 60, binding: 'U', queueMode: false, links: [{ path: '/3/0', params: {} }, { path: '/', params: { rt: 'oma.lwm2m', ct: '110' } }],
+        objects: [{ objectId: 3, instances: [0] }], rootPath: '/', contentFormats: [110], extra: {}, registeredAtMs: Date.now(), lastUpdateMs: Date.now(),
+        transport: 'udp', address: '127.0.0.1:5000', pskIdentity: '3GPP-bootstrapping.B@bsf', btid: 'B@bsf', impi: 'x@y', identityEndpoint: 'urn:imsi:1',
+        uaSecProtId: '010001c0a8', pskExpiresAtMs: Date.now() + 3_600_000, ...extra,
+      });
+
+      it('stores, reads back exactly, replaces, lists and deletes', async () => {
+        const a = reg('a1'), b = reg('b2', { transport: 'tcp', sms: '+1555' });
+        await stores.lwm2mRegistrations.put(a, Date.now() + 60_000);
+        await stores.lwm2mRegistrations.put(b, Date.now() + 60_000);
+        expect(await stores.lwm2mRegistrations.get('a1')).to.deep.equal(a);
+        const a2 = { ...a, lifetimeSec: 300, lastUpdateMs: a.lastUpdateMs + 1 };
+        await stores.lwm2mRegistrations.put(a2, Date.now() + 300_000);
+        expect(await stores.lwm2mRegistrations.get('a1')).to.deep.equal(a2);
+        expect((await stores.lwm2mRegistrations.list()).map((r) => r.registrationId).sort()).to.deep.equal(['a1', 'b2']);
+        expect(await stores.lwm2mRegistrations.delete('a1')).to.equal(true);
+        expect(await stores.lwm2mRegistrations.delete('a1')).to.equal(false);
+        expect(await stores.lwm2mRegistrations.get('a1')).to.equal(undefined);
+        expect((await stores.lwm2mRegistrations.list()).map((r) => r.registrationId)).to.deep.equal(['b2']);
+      });
+
+      it('expired registrations leave the store', async () => {
+        await stores.lwm2mRegistrations.put(reg('c3'), Date.now() + 150);
+        expect(await stores.lwm2mRegistrations.get('c3')).to.not.equal(undefined);
+        await sleep(300);
+        expect(await stores.lwm2mRegistrations.get('c3')).to.equal(undefined);
+        expect((await stores.lwm2mRegistrations.list()).map((r) => r.registrationId)).to.not.include('c3');
       });
     });
 

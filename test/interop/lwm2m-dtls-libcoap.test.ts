@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/log.js';
 import { startLwm2m, type RunningLwm2m } from '../../lwm2m/main.js';
+import { createMemoryStores } from '../../shared/store/memory.js';
 import { startFakePskApi, type FakePskApi } from '../support/lwm2m.js';
 
 const TOKEN = 'psk-api-token-0123456789abcdef';
@@ -27,7 +28,7 @@ describe('LwM2M server over DTLS with libcoap coap-client (interop)', function (
   before(async () => {
     api = await startFakePskApi(TOKEN);
     const config = loadConfig({ env: {}, flags: { 'lwm2m.host': '127.0.0.1', 'lwm2m.port': 0, 'lwm2m.apiPort': 0, 'lwm2m.dtls': true, 'lwm2m.pskLookupUrl': api.url, 'lwm2m.pskApiToken': TOKEN } });
-    server = await startLwm2m(config, { log: createLogger({ level: 'debug', write: (l) => logs.push(l) }) });
+    server = await startLwm2m(config, { log: createLogger({ level: 'debug', write: (l) => logs.push(l) }), stores: createMemoryStores() });
   });
   after(async () => { await server?.close(); await api?.close(); });
   afterEach(function () { if (this.currentTest?.state === 'failed') console.log(logs.slice(-40).join('')); });

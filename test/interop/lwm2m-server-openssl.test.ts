@@ -8,6 +8,7 @@ import { loadConfig } from '../../shared/config.js';
 import { silentLogger } from '../../shared/log.js';
 import { csmMessage, encodeTcp } from '../../shared/coap/tcp.js';
 import { startLwm2m, type RunningLwm2m } from '../../lwm2m/main.js';
+import { createMemoryStores } from '../../shared/store/memory.js';
 import { startFakePskApi, type FakePskApi } from '../support/lwm2m.js';
 
 const TOKEN = 'psk-api-token-0123456789abcdef';
@@ -27,7 +28,7 @@ describe('LwM2M server (interop: openssl s_client -tls1_2 -psk)', function () {
       expiresAt: () => new Date(Date.now() + 3600_000).toISOString(),
     }]]));
     const config = loadConfig({ env: {}, flags: { 'lwm2m.port': 0, 'lwm2m.apiPort': 0, 'lwm2m.dtls': false, 'lwm2m.pskLookupUrl': api.url, 'lwm2m.pskApiToken': TOKEN } });
-    server = await startLwm2m(config, { log: silentLogger });
+    server = await startLwm2m(config, { log: silentLogger, stores: createMemoryStores() });
   });
 
   after(async () => {

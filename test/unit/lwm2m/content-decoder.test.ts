@@ -52,9 +52,10 @@ describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
       expect(decodeContent(11542, server, [1, 0])).to.deep.equal({ 0: 1, 1: 86400, 6: false, 7: 'T', 10: { objectId: 11, instanceId: 0 } });
     });
 
-    it('reports values of resources without a model as hex', () => {
+    it('types Temperature (3303) values from the OMA model; resources without a model come as hex', () => {
       const tlv = encodeTlv([tlvResource(5700, tlvFloat(21.5)), tlvResource(5701, tlvString('Cel'))]);
-      expect(decodeContent(11542, tlv, [3303, 0])).to.deep.equal({ 5700: { hex: '41ac0000' }, 5701: { hex: '43656c' } });
+      expect(decodeContent(11542, tlv, [3303, 0])).to.deep.equal({ 5700: 21.5, 5701: 'Cel' });
+      expect(decodeContent(11542, encodeTlv([tlvResource(9999, tlvString('x'))]), [3303, 0])).to.deep.equal({ 9999: { hex: '78' } });
     });
 
     it('reads the legacy 1542 number as TLV', () => {
@@ -115,7 +116,8 @@ describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
       expect(decodeContent(0, Buffer.from('Open Mobile Alliance'), [3, 0, 0])).to.equal('Open Mobile Alliance');
       expect(decodeContent(0, Buffer.from('1'), [1, 0, 6])).to.equal(true);
       expect(decodeContent(0, Buffer.from('11:0'), [1, 0, 10])).to.deep.equal({ objectId: 11, instanceId: 0 });
-      expect(decodeContent(0, Buffer.from('21.5'), [3303, 0, 5700])).to.equal('21.5');
+      expect(decodeContent(0, Buffer.from('21.5'), [3303, 0, 5700])).to.equal(21.5);
+      expect(decodeContent(0, Buffer.from('21.5'), [3303, 0, 9999])).to.equal('21.5');
     });
 
     it('rejects text that does not fit the type, or answering an instance read', () => {

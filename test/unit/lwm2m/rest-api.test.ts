@@ -109,7 +109,7 @@ describe('LwM2M REST API handlers', () => {
 
   const failures: Array<[string, () => Promise<ReadResult>, number, string | undefined]> = [
     ['device answers 4.04', async () => ({ code: 0x84, status: '4.04', contentFormat: null, content: 'no such instance' }), 404, '4.04'],
-    ['device answers 4.05', async () => ({ code: 0x85, status: '4.05', contentFormat: null, content: null }), 400, '4.05'],
+    ['device answers 4.05', async () => ({ code: 0x85, status: '4.05', contentFormat: null, content: null }), 405, '4.05'],
     ['device answers 4.01', async () => ({ code: 0x81, status: '4.01', contentFormat: null, content: null }), 403, '4.01'],
     ['device answers 4.06', async () => ({ code: 0x86, status: '4.06', contentFormat: null, content: null }), 406, '4.06'],
     ['device answers 5.00', async () => ({ code: 0xa0, status: '5.00', contentFormat: null, content: null }), 502, '5.00'],
@@ -173,7 +173,7 @@ describe('LwM2M REST API handlers', () => {
     });
 
     it('has no route for an object-level or resource-instance read, nor for POST', () => {
-      expect(router().match('GET', '/api/clients/e/3')).to.equal(undefined);
+      expect(router().match('GET', '/api/clients/e/3')).to.deep.equal({ allow: 'POST' });
       expect(router().match('GET', '/api/clients/e/3/0/1/2')).to.equal(undefined);
       expect(router().match('POST', '/api/clients')).to.deep.equal({ allow: 'GET' });
     });

@@ -1,0 +1,39 @@
+/**
+ * LwM2M registrations in Redis: one string per registration (SET … PXAT, so Redis expires it with the
+ * registration) and a sorted set of ids scored by expiry, for listing; expired index entries are pruned on list.
+ */
+import type { KeyNames } from './keys.js';
+import { decodeRegistration, encodeRegistration, type Lwm2mRegistrationStore, type StoredRegistration } from './lwm2m-registrations.js';
+import type { RedisPort } from './redis.js';
+
+export class RedisLwm2mRegistrationStore implements Lwm2mRegistrationStore {
+  constructor(private readonly r: RedisPort, private readonly keys: KeyNames) {}
+
+  async put(reg: StoredRegistration, expiresAtMs: number): Promise<void> {
+    const at = String(Math.max(Date.now() + 1, Math.ceil(expiresAtMs)));
+    await this.r.multi([
+      ['SET', this.keys.lwm2mRegistration(reg.registrationId), encodeRegistration(reg), 'PXAT', at],
+      ['ZADD', this.keys.lwm2mRegistrationIndex(), at, reg.registrationId],
+    ]);
+  }
+
+  async get(id: string): Promise<StoredRegistration | undefined> {
+    const v = await this.r.cmd(['GET', this.keys.lwm2mRegistration(id)]);
+    return v === null || Array.isArray(v) || typeof v === 'number' ? undefined : decodeRegistration(v.toString());
+  }
+
+  async list(limit = 10_000): Promise<StoredRegistration[]> {
+    const index = this.keys.lwm2mRegistrationIndex();
+    await this.r.cmd(['ZREMRANGEBYSCORE', index, '-inf', String(Date.now())]);
+    const ids = await this.r.cmd(['ZRANGE', index, '0', String(limit - 1)]);
+    if (!Array.isArray(ids) || ids.length === 0) return [];
+    const values = await this.r.cmd(['MGET', ...ids.map((id) => this.keys.lwm2mRegistration(String(id)))]);
+    if (!Array.isArray(values)) return [];
+    return values.flatMap((v) => (v === null || Array.isArray(v) || typeof v === 'number' ? [] : [decodeRegistration(v.toString())].filter((x): x is StoredRegistration => x !== undefined)));
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const [n] = await this.r.multi([['DEL', this.keys.lwm2mRegistration(id)], ['ZREM', this.keys.lwm2mRegistrationIndex(), id]]);
+    return n === 1;
+  }
+}
