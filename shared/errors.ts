@@ -15,3 +15,12 @@ export class DecodeError extends Error {
 export class InputError extends Error {
   override readonly name = 'InputError';
 }
+
+/**
+ * A dependency (the Redis store) did not answer: unreachable, reconnecting or timed out. HTTP answers it with
+ * 503 + Retry-After (shared/http/server.ts), never 500. The message is for the log, not for the caller.
+ */
+export class StoreUnavailable extends Error {
+  override readonly name = 'StoreUnavailable';
+  constructor(message: string, options?: { cause?: unknown }) { super(message, options); }
+}

@@ -7,6 +7,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Outg
 import type { AddressInfo } from 'node:net';
 import { HttpError, PROBLEM_CONTENT_TYPE, problems } from './problem.js';
 import type { Logger } from '../log.js';
+import { StoreUnavailable } from '../errors.js';
 import { Counter, PROMETHEUS_CONTENT_TYPE, type Registry } from '../metrics.js';
 
 export interface HttpRequest {
@@ -122,6 +123,7 @@ class Request implements HttpRequest {
   }
 }
 
+/** Serialises a response; throws (bad header value, unserialisable JSON) before anything is written. */
 function send(res: ServerResponse, r: HttpResponse, head: boolean): void {
   if (r.stream && !head) {
     res.writeHead(r.status, r.headers ?? {});
@@ -167,24 +169,37 @@ export function createHttpHandler(o: HttpServerOptions): (req: IncomingMessage, 
     const path = q < 0 ? url : url.slice(0, q);
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
+    // Nothing on the answering path may throw out of here: a throw inside a promise callback would be an
+    // unhandled rejection (issue 18, finding 7). A failed send of the problem itself drops the connection.
     const fail = (err: unknown): void => {
-      const e = err instanceof HttpError ? err : undefined;
-      if (!e) o.log.error({ err, method, path }, 'internal error');
-      const problem = (e ?? new HttpError(500, 'Internal Server Error', 'internal error; see the server log')).toProblem(path);
-      count(problem.status);
-      if (res.headersSent) { res.destroy(); return; }
-      send(res, { status: problem.status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...(e?.headers ?? {}) }, body: JSON.stringify(problem) }, head);
+      try {
+        let e = err instanceof HttpError ? err : undefined;
+        if (!e && err instanceof StoreUnavailable) {
+          o.log.warn({ err, method, path }, 'store unavailable');
+          e = problems.unavailable('the store did not answer; retry later', STORE_RETRY_AFTER_SEC);
+        }
+        if (!e) o.log.error({ err, method, path }, 'internal error');
+        const problem = (e ?? new HttpError(500, 'Internal Server Error', 'internal error; see the server log')).toProblem(path);
+        count(problem.status);
+        if (res.headersSent) { res.destroy(); return; }
+        send(res, { status: problem.status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...(e?.headers ?? {}) }, body: JSON.stringify(problem) }, head);
+      } catch (sendErr) {
+        o.log.error({ err: sendErr, method, path }, 'could not send the error response');
+        res.destroy();
+      }
+    };
+    const reply = (r: HttpResponse): void => {
+      try { send(res, r, head); count(r.status); } catch (err) { fail(err); }
     };
     try {
       if (path === '/healthz' && (method === 'GET' || head)) {
-        Promise.resolve(o.health ? o.health() : true).then(
-          (ok) => { count(ok ? 200 : 503); send(res, { status: ok ? 200 : 503, json: { status: ok ? 'ok' : 'unavailable' } }, head); },
+        withDeadline(o.health ? o.health() : true, HEALTH_TIMEOUT_MS).then(
+          (ok) => reply({ status: ok ? 200 : 503, json: { status: ok ? 'ok' : 'unavailable' } }),
           fail);
         return;
       }
       if (path === '/metrics' && (method === 'GET' || head) && o.registry) {
-        count(200);
-        send(res, { status: 200, headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE }, body: o.registry.render() }, head);
+        reply({ status: 200, headers: { 'Content-Type': PROMETHEUS_CONTENT_TYPE }, body: o.registry.render() });
         return;
       }
       const m = o.router.match(method, path);
@@ -193,7 +208,7 @@ export function createHttpHandler(o: HttpServerOptions): (req: IncomingMessage, 
       const { route, params } = m;
       route.opts.authorize?.(req.headers);
       const handle = (body: Buffer) => route.handler(new Request(method, url, path, q, params, body, req.headers, req.socket.remoteAddress ?? ''));
-      const done = (r: HttpResponse) => { count(r.status); send(res, r, head); };
+      const done = reply;
       if (hasNoBody(req)) {
         // RFC 9112 §6.3: without Content-Length or Transfer-Encoding a request has no body; skip reading one.
         Promise.resolve(handle(EMPTY_BODY)).then(done, fail);
@@ -206,11 +221,34 @@ export function createHttpHandler(o: HttpServerOptions): (req: IncomingMessage, 
   };
 }
 
+/** Seconds a client is told to wait (Retry-After) when the store did not answer. */
+export const STORE_RETRY_AFTER_SEC = 1;
+/** /healthz answers within this bound: a store check that has not answered by then counts as down. */
+export const HEALTH_TIMEOUT_MS = 1000;
+/** Request line plus headers; more is 431 (RFC 6585 §5) on every listener. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+function withDeadline(v: Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  if (typeof v === 'boolean') return Promise.resolve(v);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  return Promise.race([v.catch(() => false), late]).finally(() => clearTimeout(timer));
+}
+
+const rawAnswer = (status: string, extra = ''): string =>
+  `HTTP/1.1 ${status}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`;
+
 export function startHttpServer(o: HttpServerOptions & { host: string; port: number }): Promise<RunningServer> {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000 }, createHttpHandler(o));
-  server.on('clientError', (_err, socket) => {
-    // Malformed HTTP from a client: answer 400 and close, never crash (node would otherwise just drop it).
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000, maxHeaderSize: MAX_HEADER_BYTES }, createHttpHandler(o));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP from a client: answer and close, never crash (node would otherwise just drop it).
+    if (!socket.writable) return;
+    socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? rawAnswer('431 Request Header Fields Too Large') : rawAnswer('400 Bad Request'));
+  });
+  // No listener is a proxy: CONNECT (RFC 9110 §9.3.6) gets 405 instead of a silently dropped socket.
+  server.on('connect', (_req, socket) => {
+    socket.on('error', () => socket.destroy());
+    if (socket.writable) socket.end(rawAnswer('405 Method Not Allowed', 'Allow: GET, HEAD, POST, PUT, DELETE\r\n'));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

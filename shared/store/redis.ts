@@ -5,7 +5,8 @@
  * session create (SET NX PXAT).
  */
 import { createHash } from 'node:crypto';
-import { createClient, RESP_TYPES, TimeoutError } from 'redis';
+import { createClient, ErrorReply, RESP_TYPES, TimeoutError } from 'redis';
+import { StoreUnavailable } from '../errors.js';
 import { keyNames, type KeyNames } from './keys.js';
 import { decodeChallenge, decodeSession, encodeChallenge, encodeSession } from './codecs.js';
 import { DEFAULT_DELTA, DEFAULT_IND_BITS } from '../crypto/sqn.js';
@@ -72,10 +73,24 @@ class Deadlines {
   }
 }
 
+/** The longest pause between reconnect attempts: a request that comes after Redis is back succeeds within 2 s. */
+export const RECONNECT_MAX_DELAY_MS = 500;
+
+/**
+ * Anything but Redis's own error reply (a wrong command, NOSCRIPT) means the store did not answer: offline,
+ * reconnecting, socket closed or timed out. Those become StoreUnavailable, which HTTP answers with 503.
+ */
+function unavailable(err: unknown): Error {
+  if (err instanceof ErrorReply || err instanceof StoreUnavailable) return err;
+  return new StoreUnavailable(`redis: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
 export async function connectRedis(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisPort> {
   const client = createClient({
     url, RESP: 2,
-    socket: { connectTimeout: opts.connectTimeoutMs ?? 3000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) },
+    // Fail fast while disconnected (no offline queue holding requests for 5 s), retry the connection often.
+    disableOfflineQueue: true,
+    socket: { connectTimeout: opts.connectTimeoutMs ?? 3000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, RECONNECT_MAX_DELAY_MS) },
   });
   let lastError: Error | undefined;
   client.on('error', (err: Error) => { lastError = err; });   // reconnects on its own; commands fail meanwhile
@@ -88,12 +103,12 @@ export async function connectRedis(url: string, opts: { connectTimeoutMs?: numbe
   const untimed = client.withCommandOptions({ typeMapping, timeout: 0 });
   const deadlines = new Deadlines();
   const cmd = (args: Array<string | Buffer>): Promise<Reply> => {
-    if (!client.isReady) return c.sendCommand(args) as Promise<Reply>;
-    return new Promise<Reply>((resolve, reject) => {
-      const d = deadlines.add(reject);
+    if (!client.isReady) return Promise.reject(new StoreUnavailable(`redis: not connected${lastError ? ` (${lastError.message})` : ''}`));
+    return new Promise<Reply>((resolve, reject: (e: unknown) => void) => {
+      const d = deadlines.add((e) => reject(unavailable(e)));
       (untimed.sendCommand(args) as Promise<Reply>).then(
         (v) => { if (!d.settled) { d.settled = true; resolve(v); } },
-        (e: unknown) => { if (!d.settled) { d.settled = true; reject(e); } },
+        (e: unknown) => { if (!d.settled) { d.settled = true; reject(unavailable(e)); } },
       );
     });
   };
@@ -109,11 +124,12 @@ export async function connectRedis(url: string, opts: { connectTimeoutMs?: numbe
       }
     },
     async multi(cmds) {
+      if (!client.isReady) throw new StoreUnavailable('redis: not connected');
       const m = c.multi();
       for (const a of cmds) m.addCommand(a);
-      return (await m.exec()) as unknown as Reply[];
+      try { return (await m.exec()) as unknown as Reply[]; } catch (err) { throw unavailable(err); }
     },
-    async close() { void lastError; await client.close().catch(() => client.destroy()); },
+    async close() { await client.close().catch(() => client.destroy()); },
   };
 }
 

@@ -1,11 +1,12 @@
 /**
  * Redis command timeouts (shared/store/redis.ts): 5 s per command as node-redis's default had it, with node-redis's
- * TimeoutError, now kept by one timer for all commands. Uses its own redis-server, since it pauses it.
+ * TimeoutError (as the cause of a StoreUnavailable), now kept by one timer for all commands. Uses its own redis-server, since it pauses it.
  */
 import { expect } from 'chai';
 import { createConnection } from 'node:net';
 import { TimeoutError } from 'redis';
 import { COMMAND_TIMEOUT_MS, connectRedis } from '../../shared/store/redis.js';
+import { StoreUnavailable } from '../../shared/errors.js';
 import { startOwnRedis, type OwnRedis } from '../../bench/redis-server.js';
 
 /** CLIENT PAUSE from a separate raw connection (the pausing client itself is not paused). */
@@ -31,7 +32,9 @@ describe('Redis command timeouts (real redis-server)', function () {
       const started = performance.now();
       const err = await r.cmd(['GET', 'k']).then(() => undefined, (e: unknown) => e);
       const waited = performance.now() - started;
-      expect(err).to.be.instanceOf(TimeoutError);
+      // Surfaced as StoreUnavailable (the HTTP layer's 503), node-redis's TimeoutError as its cause.
+      expect(err).to.be.instanceOf(StoreUnavailable);
+      expect((err as StoreUnavailable).cause).to.be.instanceOf(TimeoutError);
       expect(waited).to.be.at.least(COMMAND_TIMEOUT_MS - 50);
       // Once the server answers again, the late reply is dropped and the next command gets its own.
       const v = await r.cmd(['GET', 'k']);
