@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { secretEqual } from '../../bytes.js';
 import { DecodeError, InputError } from '../../errors.js';
+import { MAX_PSK_IDENTITY_OCTETS } from '../lookup-limits.js';
 import { AlertDescription, AlertLevel, FatalAlert, alertName, decodeAlert, encodeAlert } from './alerts.js';
 import { createRecordCipher } from './cipher.js';
 import { type FlightItem, ReadState, WriteState } from './connection-state.js';
@@ -76,11 +77,6 @@ const MAX_HELD_BYTES = 4096;
 
 export type RecordVerdict = 'accepted' | 'rejected';
 
-/**
- * Longest PSK identity looked up (octets). RFC 4279 §5.3 asks for at least 128; OpenSSL's PSK_MAX_IDENTITY_LEN
- * is 256, and a GBA identity `3GPP-bootstrapping.<B-TID>` (TS 33.220 §4.5.2, TS 24.109 Annex F.3) fits easily.
- */
-export const MAX_PSK_IDENTITY_OCTETS = 256;
 
 export class Association implements SessionBackend {
   state: AssociationState = 'awaitKeyExchange';

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { InputError } from '../../errors.js';
+import { SourceRateLimiter } from '../lookup-limits.js';
 import { Association, type AssociationConfig, type AssociationHost } from './association.js';
 import {
   ContentType, DTLS_1_0, DTLS_1_2, HandshakeType, HVR_VERSION, SERVER_CID_LENGTH,
@@ -53,6 +54,10 @@ export interface DtlsServerOptions {
     idleTimeoutMs?: number;
     /** Handshakes not finished in this time are dropped. Default 10 s. */
     handshakeTimeoutMs?: number;
+    /** PSK lookups each source IP address earns per second (token bucket, default 20); refused → unknown_psk_identity. */
+    lookupRatePerSource?: number;
+    /** Lookups a source address may make at once (bucket size, default 40). */
+    lookupBurstPerSource?: number;
   };
   /** RFC 6347 §4.2.4.1 timer: initial 1 s, doubling, at most 60 s. */
   retransmit?: { initialMs?: number; maxMs?: number };
@@ -107,6 +112,7 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   readonly config: AssociationConfig;
   private readonly limits: { maxHalfOpen: number; maxHalfOpenPerAddress: number; maxAssociations: number; maxPerAddress: number };
   private readonly cookies: CookieJar;
+  private readonly lookupLimiter: SourceRateLimiter;
   private readonly logFn: (event: Record<string, unknown>) => void;
   private readonly clock: () => number;
   /** Every live association. */
@@ -144,6 +150,9 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
       idleTimeoutMs: l.idleTimeoutMs ?? 300_000,
     };
     this.clock = opts.now ?? Date.now;
+    this.lookupLimiter = new SourceRateLimiter({
+      ratePerSecond: l.lookupRatePerSource ?? 20, burst: l.lookupBurstPerSource ?? 40, now: this.clock,
+    });
     const cookieOpts: ConstructorParameters<typeof CookieJar>[0] = { now: this.clock };
     if (opts.cookieSecret) cookieOpts.secret = opts.cookieSecret;
     if (opts.cookieRotateMs !== undefined) cookieOpts.rotateMs = opts.cookieRotateMs;
@@ -289,8 +298,15 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   }
 
   resolvePsk(identity: Buffer, suite: number, peer: Peer): Promise<Buffer | null> {
+    if (!this.lookupLimiter.take(peer.address)) {
+      this.log({ event: 'dtls_psk_lookup_limited', peer: `${peer.address}:${peer.port}` });
+      return Promise.resolve(null);
+    }
     return this.opts.resolvePsk(identity, suite, peer);
   }
+
+  /** PSK lookups refused by the per-source rate limit so far. */
+  get lookupsLimited(): number { return this.lookupLimiter.refused; }
 
   allocateCid(a: Association): Buffer {
     let cid: Buffer;

@@ -60,6 +60,9 @@ export class DtlsServer extends EventEmitter {
 
   stats(): { halfOpen: number; associations: number } { return this.endpoint.stats(); }
 
+  /** PSK lookups refused by the per-source rate limit so far. */
+  get lookupsLimited(): number { return this.endpoint.lookupsLimited; }
+
   private send(datagram: Buffer, address: string, port: number): void {
     const socket = this.socket;
     if (!socket) return;

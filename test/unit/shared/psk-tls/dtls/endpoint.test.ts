@@ -571,6 +571,16 @@ describe('dtls endpoint (in memory)', function () {
       expect(h.resolverCalls).to.have.length(0);
     });
 
+    it('rate-limits lookups per source address: the refused handshake gets unknown_psk_identity', async () => {
+      h = new Harness({ limits: { lookupRatePerSource: 0.01, lookupBurstPerSource: 1 } });
+      await h.client({}, h.addr('10.2.2.2')).handshake();
+      const err = await h.client({}, h.addr('10.2.2.2')).handshake().then(() => null, (e: { alert?: { description: number } }) => e);
+      expect(err?.alert?.description).to.equal(AlertDescription.unknownPskIdentity);
+      await h.client({}, h.addr('10.2.2.3')).handshake();
+      expect(h.resolverCalls).to.have.length(2);
+      expect(h.ep.lookupsLimited).to.equal(1);
+    });
+
     it('answers a failed lookup with unknown_psk_identity, never internal_error', async () => {
       for (const resolvePsk of [async () => { throw new Error('Zn down'); }, () => { throw new Error('sync'); }, async () => Buffer.alloc(0)]) {
         h = new Harness({ resolvePsk: resolvePsk as EndpointOptions['resolvePsk'] });
