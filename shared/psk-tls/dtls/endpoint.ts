@@ -54,9 +54,9 @@ export interface DtlsServerOptions {
     idleTimeoutMs?: number;
     /** Handshakes not finished in this time are dropped. Default 10 s. */
     handshakeTimeoutMs?: number;
-    /** PSK lookups each source IP address earns per second (token bucket, default 20); refused → unknown_psk_identity. */
+    /** PSK lookups each source IP address earns per second (token bucket, default 1000); refused → unknown_psk_identity. */
     lookupRatePerSource?: number;
-    /** Lookups a source address may make at once (bucket size, default 40). */
+    /** Lookups a source address may make at once (bucket size, default 1000). */
     lookupBurstPerSource?: number;
   };
   /** RFC 6347 §4.2.4.1 timer: initial 1 s, doubling, at most 60 s. */
@@ -151,7 +151,7 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     };
     this.clock = opts.now ?? Date.now;
     this.lookupLimiter = new SourceRateLimiter({
-      ratePerSecond: l.lookupRatePerSource ?? 20, burst: l.lookupBurstPerSource ?? 40, now: this.clock,
+      ratePerSecond: l.lookupRatePerSource ?? 1000, burst: l.lookupBurstPerSource ?? 1000, now: this.clock,
     });
     const cookieOpts: ConstructorParameters<typeof CookieJar>[0] = { now: this.clock };
     if (opts.cookieSecret) cookieOpts.secret = opts.cookieSecret;

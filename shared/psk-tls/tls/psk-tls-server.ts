@@ -51,11 +51,11 @@ export interface PskTlsServerOptions {
     /** Time one PSK lookup may take (default 5000 ms); then the connections waiting for it are closed. */
     resolveTimeoutMs?: number;
     /**
-     * PSK lookups each source IP address earns per second (token bucket, default 20). Cached or in-flight answers
+     * PSK lookups each source IP address earns per second (token bucket, default 1000). Cached or in-flight answers
      * cost nothing; a refused identity gets no key, so the handshake fails with OpenSSL's unknown_psk_identity.
      */
     lookupRatePerSource?: number;
-    /** Lookups a source address may make at once (bucket size, default 40). */
+    /** Lookups a source address may make at once (bucket size, default 1000). */
     lookupBurstPerSource?: number;
   };
   /** How long lookup answers (keys and "unknown") are reused (default 10000 ms; 0 = only in-flight sharing). */
@@ -80,7 +80,7 @@ export type OnSecure = (socket: tls.TLSSocket, info: PskTlsSecureInfo) => void;
 
 const DEFAULTS = {
   maxPendingBytes: 16 * 1024, handshakeTimeoutMs: 10_000, maxConnections: 1024, resolveTimeoutMs: 5_000, cacheTtlMs: 10_000,
-  lookupRatePerSource: 20, lookupBurstPerSource: 40,
+  lookupRatePerSource: 1000, lookupBurstPerSource: 1000,
 };
 /** Limits that may be fractional (a rate); the others are whole numbers. */
 const FRACTIONAL = new Set(['lookupRatePerSource']);
