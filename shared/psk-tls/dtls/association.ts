@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { secretEqual } from '../../bytes.js';
 import { DecodeError, InputError } from '../../errors.js';
+import type { DtlsEvent } from '../events.js';
 import { MAX_PSK_IDENTITY_OCTETS } from '../lookup-limits.js';
 import { AlertDescription, AlertLevel, FatalAlert, alertName, decodeAlert, encodeAlert } from './alerts.js';
 import { createRecordCipher } from './cipher.js';
@@ -50,7 +51,7 @@ export interface AssociationConfig {
 export interface AssociationHost {
   readonly config: AssociationConfig;
   transmit(datagram: Buffer, peer: Peer): void;
-  log(event: Record<string, unknown>): void;
+  log(event: DtlsEvent): void;
   resolvePsk(identity: Buffer, suite: number, peer: Peer): Promise<Buffer | null>;
   /** Issues a CID unique on this endpoint and indexes it (RFC 9146 §3). */
   allocateCid(a: Association): Buffer;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { InputError } from '../../errors.js';
+import type { DtlsEvent } from '../events.js';
 import { SourceRateLimiter } from '../lookup-limits.js';
 import { Association, type AssociationConfig, type AssociationHost } from './association.js';
 import {
@@ -63,8 +64,8 @@ export interface DtlsServerOptions {
   retransmit?: { initialMs?: number; maxMs?: number };
   /** Negotiate RFC 9146 connection IDs when the client offers them. Default false. */
   connectionId?: boolean;
-  /** Structured events. Never contains keys. */
-  log?: (event: Record<string, unknown>) => void;
+  /** Structured events (events.ts). Never contains keys. */
+  log?: (event: DtlsEvent) => void;
 }
 
 /** Extra knobs for tests and embedding; not part of the public server options. */
@@ -113,7 +114,7 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   private readonly limits: { maxHalfOpen: number; maxHalfOpenPerAddress: number; maxAssociations: number; maxPerAddress: number };
   private readonly cookies: CookieJar;
   private readonly lookupLimiter: SourceRateLimiter;
-  private readonly logFn: (event: Record<string, unknown>) => void;
+  private readonly logFn: (event: DtlsEvent) => void;
   private readonly clock: () => number;
   /** Every live association. */
   private readonly all = new Set<Association>();
@@ -293,7 +294,7 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     }
   }
 
-  log(event: Record<string, unknown>): void {
+  log(event: DtlsEvent): void {
     try { this.logFn(event); } catch { /* a failing logger must not break the protocol */ }
   }
 

@@ -22,6 +22,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
 import { InputError } from '../../errors.js';
+import type { TlsEvent } from '../events.js';
 import { SourceRateLimiter } from '../lookup-limits.js';
 import { PskPrefetchDuplex, PskPrefetchError } from './psk-prefetch-duplex.js';
 import { PskResolverCache, type PskResolver } from './psk-resolver-cache.js';
@@ -60,8 +61,8 @@ export interface PskTlsServerOptions {
   };
   /** How long lookup answers (keys and "unknown") are reused (default 10000 ms; 0 = only in-flight sharing). */
   cacheTtlMs?: number;
-  /** Structured log sink. Events never contain keys. */
-  log?: (event: Record<string, unknown>) => void;
+  /** Structured log sink (events.ts). Events never contain keys. */
+  log?: (event: TlsEvent) => void;
 }
 
 export interface PskTlsSecureInfo {
@@ -143,7 +144,7 @@ export class PskTlsServer extends net.Server {
     return this;
   }
 
-  #log(event: Record<string, unknown>): void {
+  #log(event: TlsEvent): void {
     if (!this.#opts.log) return;
     try { this.#opts.log(event); } catch { /* a broken log sink must not take the listener down */ }
   }
