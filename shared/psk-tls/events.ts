@@ -52,6 +52,8 @@ export type DtlsEvent =
   | { event: 'dtls_closed'; peer: string; reason: string }
   // ---- the server itself
   | { event: 'dtls_send_failed'; peer: string; error: string }
+  /** The socket is backed up (limits.maxPendingSendBytes): datagrams are dropped; logged once per backlog. */
+  | { event: 'dtls_send_dropped'; peer: string; pendingBytes: number }
   | { event: 'dtls_internal_error'; peer: string; error: string }
   /** An application callback threw; the protocol carried on. */
   | { event: 'dtls_listener_error'; where: string; error: string }

@@ -59,6 +59,11 @@ export interface DtlsServerOptions {
     lookupRatePerSource?: number;
     /** Lookups a source address may make at once (bucket size, default 1000). */
     lookupBurstPerSource?: number;
+    /**
+     * Octets handed to the UDP socket and not yet sent (DtlsServer). Beyond it datagrams are dropped, as the
+     * network would drop them (RFC 6347 §4.2.4 retransmission recovers handshakes). Default 4 MiB.
+     */
+    maxPendingSendBytes?: number;
   };
   /** RFC 6347 §4.2.4.1 timer: initial 1 s, doubling, at most 60 s. */
   retransmit?: { initialMs?: number; maxMs?: number };
