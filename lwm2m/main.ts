@@ -17,15 +17,13 @@ import { ClientRegistry, type Registration } from './registry.js';
 import { clientView, createRestRouter, type ClientView } from './rest-api.js';
 import { EventHub } from './events.js';
 import { RegistrationPersistence } from './persistence.js';
-import { openStores } from '../shared/store/open.js';
-import type { Stores } from '../shared/store/types.js';
 import { DeviceManager } from './operations.js';
-import { startCoapTlsListener, TLS_SUITE_BY_UA_ID, tlsSuiteForUaId } from './tcp-transport.js';
-import { startCoapDtlsListener, type CoapDtlsListener } from './udp-transport.js';
 import { openStores } from '../shared/store/open.js';
 import { watchRevocations } from '../shared/store/revocations.js';
 import type { Stores } from '../shared/store/types.js';
 import { dropRevoked } from './revocation.js';
+import { startCoapTlsListener, TLS_SUITE_BY_UA_ID, tlsSuiteForUaId } from './coap-tls-listener.js';
+import { startCoapDtlsListener, type CoapDtlsListener } from './coap-dtls-listener.js';
 
 export interface Lwm2mStartOptions {
   /** Default: the NF's JSON logger at config.log.level. */
@@ -116,7 +114,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   const tls = await startCoapTlsListener({
     host: c.host, port: c.port, uaSecProtId: c.uaSecProtId, tls13: c.tls13, pskSource, handler: peers, now,
     log: log.child({ iface: 'coap-tls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
-    ...(opts.tlsLimits ? { limits: opts.tlsLimits } : {}),
+    limits: { lookupRatePerSource: c.pskLookupRatePerSource, lookupBurstPerSource: c.pskLookupBurstPerSource, ...opts.tlsLimits },
     ...(opts.pskCacheTtlMs !== undefined ? { pskCacheTtlMs: opts.pskCacheTtlMs } : {}),
   });
   let dtls: CoapDtlsListener | undefined;
@@ -128,6 +126,12 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
       dtls = await startCoapDtlsListener({
         host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler: peers, now,
         log: log.child({ iface: 'coap-dtls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
+        limits: {
+          maxHalfOpen: c.dtlsMaxHalfOpen, maxHalfOpenPerAddress: c.dtlsMaxHalfOpenPerAddress,
+          handshakeTimeoutMs: c.dtlsHandshakeTimeoutSec * 1000, maxAssociations: c.dtlsMaxAssociations,
+          maxPerAddress: c.dtlsMaxAssociationsPerAddress, idleTimeoutMs: c.dtlsIdleTimeoutSec * 1000,
+          lookupRatePerSource: c.pskLookupRatePerSource, lookupBurstPerSource: c.pskLookupBurstPerSource,
+        },
       });
     }
     api = await startHttpServer({

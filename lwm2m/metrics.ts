@@ -22,6 +22,8 @@ export interface Lwm2mMetrics {
   pskLookups: Counter;
   /** gba_lwm2m_reads_total{result}: server-initiated reads. */
   reads: Counter;
+  /** gba_lwm2m_psk_lookups_limited_total{transport}: lookups refused by the per-source rate limit (tcp | udp). */
+  pskLookupsLimited: Counter;
 }
 
 /** Registers every LwM2M metric; `registered` is the live count behind the gba_lwm2m_registrations gauge. */
@@ -35,6 +37,7 @@ export function createLwm2mMetrics(registry: Registry, registered: () => number)
     dtlsHandshakes: registry.register(new Counter('gba_lwm2m_dtls_handshakes_total', 'DTLS-PSK handshakes on the CoAP UDP listener, by result.', ['result'])),
     pskLookups: registry.register(new Counter('gba_lwm2m_psk_lookups_total', 'PSK API lookups by result.', ['result'])),
     reads: registry.register(new Counter('gba_lwm2m_reads_total', 'Server-initiated LwM2M reads by result.', ['result'])),
+    pskLookupsLimited: registry.register(new Counter('gba_lwm2m_psk_lookups_limited_total', 'PSK lookups refused by the per-source rate limit, by transport.', ['transport'])),
   };
   for (const result of REGISTER_RESULTS) m.registrations.init({ result });
   for (const result of UPDATE_RESULTS) m.updates.init({ result });
@@ -43,5 +46,6 @@ export function createLwm2mMetrics(registry: Registry, registered: () => number)
   for (const result of READ_RESULTS) m.reads.init({ result });
   m.handshakes.init({ result: 'ok' });
   m.dtlsHandshakes.init({ result: 'ok' });
+  for (const transport of ['tcp', 'udp']) m.pskLookupsLimited.init({ transport });
   return m;
 }

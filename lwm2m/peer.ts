@@ -1,9 +1,9 @@
 /**
  * What the registration logic needs from a transport: "a connection that can send CoAP requests and has a PSK
- * identity". CoAP over TLS (RFC 8323, tcp-transport.ts) implements it today; a CoAP over DTLS association
- * (RFC 7252 §9.1: the association is the endpoint) can implement it later without touching the registration code.
+ * identity". Both listeners provide it through the one binding in peer-binding.ts: CoAP over TLS (RFC 8323,
+ * coap-tls-listener.ts) and CoAP over DTLS (RFC 7252 §9.1: the association is the endpoint, coap-dtls-listener.ts).
  */
-import type { CoapMessage, CoapOption } from '../shared/coap/message.js';
+import type { CoapMessage, CoapOption, CoapResponse } from '../shared/coap/message.js';
 
 /** What the NAF's PSK API said about the key this peer authenticated with (ARCHITECTURE C3). Never the key. */
 export interface PeerSecurity {
@@ -44,3 +44,12 @@ export interface Lwm2mPeer {
 }
 
 export type PeerCloseReason = 'psk-expired' | 'shutdown' | 'error';
+
+/** What the transports ask of the registration logic (RegistrationHandler implements it). */
+export interface PeerRequestHandler {
+  handle(peer: Lwm2mPeer, req: CoapMessage): CoapResponse | Promise<CoapResponse>;
+  peerClosed(peer: Lwm2mPeer): unknown;
+  peerPskExpired(peer: Lwm2mPeer): unknown;
+  /** A response no request waits for (an Observe notification, RFC 7641 §4.2 / RFC 8323 §7.1); false = not ours. */
+  notification?(peer: Lwm2mPeer, res: CoapMessage): boolean;
+}

@@ -104,6 +104,22 @@ export const ConfigSchema = z.strictObject({
     pskLookupUrl: z.url().optional(),
     pskApiToken: Token.optional(),
     tls13: z.boolean().default(false),
+    /** DTLS handshakes in progress (after the cookie), all addresses; full → the busiest address's oldest goes. */
+    dtlsMaxHalfOpen: z.number().int().min(1).default(1000),
+    /** DTLS handshakes in progress per source IP address; full → that address's oldest goes. */
+    dtlsMaxHalfOpenPerAddress: z.number().int().min(1).default(32),
+    /** A DTLS handshake not finished in this time is dropped. */
+    dtlsHandshakeTimeoutSec: z.number().int().min(1).max(300).default(10),
+    /** Established DTLS associations, all addresses; full → the least recently active goes. */
+    dtlsMaxAssociations: z.number().int().min(1).default(10_000),
+    /** Established DTLS associations per source IP address; full → that address's least recently active goes. */
+    dtlsMaxAssociationsPerAddress: z.number().int().min(1).default(256),
+    /** A DTLS association with no Register yet is dropped after this long idle; a registration's lifetime extends it. */
+    dtlsIdleTimeoutSec: z.number().int().min(1).default(300),
+    /** PSK API lookups each source IP address may cause per second (TLS and DTLS); over it, unknown_psk_identity. */
+    pskLookupRatePerSource: z.number().positive().default(1000),
+    /** Lookups a source address may cause at once (token bucket size). */
+    pskLookupBurstPerSource: z.number().int().min(1).default(1000),
   }).prefault({}),
   /** Contract C5: one Bearer token opens every admin API (BSF admin, console's upstreams); `up` generates it. */
   admin: z.strictObject({ token: Token.optional() }).prefault({}),

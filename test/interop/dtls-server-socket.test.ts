@@ -91,6 +91,24 @@ describe('dtls server on a UDP socket', function () {
     expect(process.memoryUsage().heapUsed - heapBefore).to.be.below(64 * 1024 * 1024);
   });
 
+  it('bounds what it queues for sending when the socket backs up, dropping datagrams (issue 18 finding 1, UDP side)', async () => {
+    server = await startEchoServer({ server: { limits: { maxPendingSendBytes: 2000 } } });
+    // A socket whose sends never complete: what the server queued stays queued.
+    const socket = (server.server as unknown as { socket: Socket }).socket;
+    const stuck: (() => void)[] = [];
+    socket.send = ((...args: unknown[]) => { stuck.push(args[args.length - 1] as () => void); }) as Socket['send'];
+    const s = await bind();
+    sockets.push(s);
+    for (let i = 0; i < 200; i++) s.send(clientHello(i), server.port, '127.0.0.1');
+    const end = Date.now() + 5000;
+    while (server.server.sendDrops === 0 && Date.now() < end) await sleep(10);
+    expect(server.server.pendingSendBytes).to.be.at.most(2000);
+    expect(server.server.sendDrops).to.be.greaterThan(0);
+    expect(server.events.filter((e) => e.event === 'dtls_send_dropped')).to.have.length(1); // once per backlog
+    for (const cb of stuck.splice(0)) cb();
+    expect(server.server.pendingSendBytes).to.equal(0);
+  });
+
   it('delivers an application record once when the same datagram is sent again', async () => {
     server = await startEchoServer();
     const { peer, socket } = await udpPeer(server.port);

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { InputError } from '../../shared/errors.js';
 import { createPskTlsServer, type PskTlsServer, type PskTlsServerOptions, type PskTlsSecureInfo, type OnSecure } from '../../shared/psk-tls/tls/psk-tls-server.js';
 import type { PskLookupContext } from '../../shared/psk-tls/tls/psk-resolver-cache.js';
-import { flights } from '../support/psk-tls.js';
+import { clientHello, flights, hs, record, vec16 } from '../support/psk-tls.js';
 
 const BTID = 'I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const IDENTITY = `3GPP-bootstrapping.${BTID}`;
@@ -444,6 +444,32 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
       const third = await rawClient(h.port);
       expect(await third.closed).to.be.below(1000);
       expect(h.logs.some((e) => e.event === 'tls.connection-dropped')).to.equal(true);
+    });
+
+    it('one connection carrying 182 ClientKeyExchanges costs at most 4 lookups (issue 18 finding 3)', async () => {
+      const h = await start({ delayMs: () => 5 });
+      const c = await rawClient(h.port);
+      c.socket.write(Buffer.concat([
+        record(22, hs(1, clientHello())),
+        ...Array.from({ length: 182 }, (_, i) => record(22, hs(16, vec16(Buffer.from(`3GPP-bootstrapping.flood-${i}`))))),
+      ]));
+      await c.closed;
+      await until(() => h.server.stats().connections === 0, 'the server to forget the connection');
+      expect(h.calls.length).to.be.within(1, 4);
+    });
+
+    it('rate-limits lookups per source address and counts what it refused (issue 18 finding 3)', async () => {
+      const h = await start({ delayMs: () => 5, limits: { lookupRatePerSource: 0.01, lookupBurstPerSource: 2 } });
+      for (let i = 0; i < 3; i++) {
+        const c = await rawClient(h.port);
+        c.socket.write(Buffer.concat([record(22, hs(1, clientHello())), record(22, hs(16, vec16(Buffer.from(`3GPP-bootstrapping.rate-${i}`))))]));
+        c.socket.end();
+        await c.closed;
+      }
+      await until(() => h.server.stats().connections === 0, 'the server to forget the connections');
+      expect(h.calls.map((c) => c.identity)).to.deep.equal(['3GPP-bootstrapping.rate-0', '3GPP-bootstrapping.rate-1']);
+      expect(h.server.stats().lookupsLimited).to.equal(1);
+      expect(h.logs.some((e) => e.event === 'tls.psk-lookup-limited')).to.equal(true);
     });
 
     it('server.close() ends established and handshaking connections and calls back', async () => {

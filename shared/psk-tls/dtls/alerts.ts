@@ -1,5 +1,5 @@
 /** Alert protocol, RFC 5246 §7.2 (+ RFC 4279 §6 unknown_psk_identity). */
-import { Reader } from './wire.js';
+import { Reader } from '../wire.js';
 
 export const AlertLevel = { warning: 1, fatal: 2 } as const;
 

@@ -10,6 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { secretEqual } from '../../bytes.js';
 import { DecodeError, InputError } from '../../errors.js';
+import type { DtlsEvent } from '../events.js';
+import { MAX_PSK_IDENTITY_OCTETS } from '../lookup-limits.js';
 import { AlertDescription, AlertLevel, FatalAlert, alertName, decodeAlert, encodeAlert } from './alerts.js';
 import { createRecordCipher } from './cipher.js';
 import { type FlightItem, ReadState, WriteState } from './connection-state.js';
@@ -49,7 +51,7 @@ export interface AssociationConfig {
 export interface AssociationHost {
   readonly config: AssociationConfig;
   transmit(datagram: Buffer, peer: Peer): void;
-  log(event: Record<string, unknown>): void;
+  log(event: DtlsEvent): void;
   resolvePsk(identity: Buffer, suite: number, peer: Peer): Promise<Buffer | null>;
   /** Issues a CID unique on this endpoint and indexes it (RFC 9146 §3). */
   allocateCid(a: Association): Buffer;
@@ -76,6 +78,7 @@ const MAX_HELD_BYTES = 4096;
 
 export type RecordVerdict = 'accepted' | 'rejected';
 
+
 export class Association implements SessionBackend {
   state: AssociationState = 'awaitKeyExchange';
   /** The endpoint's map key for `peer`; maintained by the endpoint. */
@@ -86,6 +89,8 @@ export class Association implements SessionBackend {
   pskIdentity: Buffer = Buffer.alloc(0);
   serverName: string | undefined;
   session: Session | undefined;
+  /** Set by the application through the session (e.g. to the registration lifetime); else the endpoint's. */
+  idleTimeoutMs: number;
 
   private suite: SuiteInfo | undefined;
   /** Copies, so that no received datagram stays referenced (a datagram may be 64 KiB). */
@@ -110,6 +115,7 @@ export class Association implements SessionBackend {
     this.key = key;
     this.createdAt = host.now();
     this.lastActivity = this.createdAt;
+    this.idleTimeoutMs = host.config.idleTimeoutMs;
     this.reassembler = new Reassembler(0, host.config.reassembly);
     this.write = new WriteState(host.config.mtu, (d) => this.host.transmit(d, this.peer));
     this.timer = new FlightTimer(
@@ -337,6 +343,9 @@ export class Association implements SessionBackend {
     this.transcript.push(encodeHandshake(m.msgType, m.messageSeq, m.body));
     this.timer.stop(); // RFC 6347 §4.2.4: the client's next flight acknowledges flight 4
     this.pskIdentity = Buffer.from(identity);
+    if (identity.length > MAX_PSK_IDENTITY_OCTETS) {
+      throw new FatalAlert(AlertDescription.unknownPskIdentity, `PSK identity of ${identity.length} octets (at most ${MAX_PSK_IDENTITY_OCTETS})`);
+    }
     this.state = 'resolvingPsk';
     this.host.log({ event: 'dtls_psk_lookup', peer: this.peerText, identity: identity.toString('utf8'), suite: this.cipherSuite });
     let lookup: Promise<Buffer | null>;
@@ -355,7 +364,7 @@ export class Association implements SessionBackend {
       // RFC 4279 §2: unknown identity → unknown_psk_identity.
       if (psk === null) throw new FatalAlert(AlertDescription.unknownPskIdentity, 'no key for the PSK identity');
       if (!Buffer.isBuffer(psk) || psk.length === 0 || psk.length > 0xffff) {
-        throw new FatalAlert(AlertDescription.internalError, 'resolver returned an unusable key');
+        throw new FatalAlert(AlertDescription.unknownPskIdentity, 'resolver returned an unusable key');
       }
       this.deriveKeys(psk);
       this.state = 'awaitChangeCipherSpec';
@@ -367,7 +376,8 @@ export class Association implements SessionBackend {
   private onPskError(err: unknown): void {
     if (this.state !== 'resolvingPsk') return;
     this.host.log({ event: 'dtls_psk_lookup_failed', peer: this.peerText, error: err instanceof Error ? err.message : String(err) });
-    this.fail(new FatalAlert(AlertDescription.internalError, 'PSK lookup failed'));
+    // RFC 4279 §2: whatever kept the key from us, the client is told only that this identity has none.
+    this.fail(new FatalAlert(AlertDescription.unknownPskIdentity, 'PSK lookup failed'));
   }
 
   /** RFC 4279 §2 premaster → RFC 7627 §4 or RFC 5246 §8.1 master → RFC 5246 §6.3 key block. */
@@ -449,6 +459,11 @@ export class Association implements SessionBackend {
 
   closeByApplication(): void { this.close('local_close', true); }
 
+  setIdleTimeout(ms: number): void {
+    if (!Number.isFinite(ms) || ms <= 0) throw new InputError('idle timeout must be a positive number of ms');
+    this.idleTimeoutMs = ms;
+  }
+
   // ---------------------------------------------------------------- output
 
   private retransmitFlight(reason: string): void {
@@ -515,7 +530,7 @@ export class Association implements SessionBackend {
       if (now - this.createdAt > cfg.handshakeTimeoutMs) this.close('handshake_timeout', false);
       return;
     }
-    if (now - this.lastActivity > cfg.idleTimeoutMs) { this.close('idle_timeout', false); return; }
+    if (now - this.lastActivity > this.idleTimeoutMs) { this.close('idle_timeout', false); return; }
     if (this.lastFlight.length > 0 && now - this.establishedAt > cfg.handshakeTimeoutMs) this.lastFlight = [];
   }
 

@@ -10,7 +10,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 import { DecodeError } from '../../errors.js';
 import { ContentType } from './constants.js';
 import type { DirectionKeys, SuiteInfo } from './suites.js';
-import { u16, u48, u8 } from './wire.js';
+import { u16, u48, u8 } from '../wire.js';
 
 /** The record fields that are authenticated. For tls12_cid records `type` is 25 and `cid` is set. */
 export interface ProtectionContext {

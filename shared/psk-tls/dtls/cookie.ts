@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { secretEqual } from '../../bytes.js';
 import type { ClientHello } from './messages.js';
-import { u16, vector16, vector8 } from './wire.js';
+import { u16, vector16, vector8 } from '../wire.js';
 
 export interface Peer {
   address: string;

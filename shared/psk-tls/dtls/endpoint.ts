@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { InputError } from '../../errors.js';
+import type { DtlsEvent } from '../events.js';
+import { SourceRateLimiter } from '../lookup-limits.js';
 import { Association, type AssociationConfig, type AssociationHost } from './association.js';
 import {
   ContentType, DTLS_1_0, DTLS_1_2, HandshakeType, HVR_VERSION, SERVER_CID_LENGTH,
@@ -27,28 +29,48 @@ export interface DtlsServerOptions {
   /** Server preference order, e.g. [0xC0A8, 0x00AE, 0x00A8]. */
   cipherSuites: number[];
   /**
-   * Called after the suite is negotiated and the ClientKeyExchange arrived. null → fatal unknown_psk_identity (115);
-   * a rejected promise → fatal internal_error.
+   * Called after the suite is negotiated and the ClientKeyExchange arrived, never for an identity over
+   * MAX_PSK_IDENTITY_OCTETS. null, a rejected promise or an unusable key → fatal unknown_psk_identity (115,
+   * RFC 4279 §2): the client learns only that this identity has no key here; the log says why.
    */
   resolvePsk: PskResolver;
+  /**
+   * Admission (digest §6.3 #13; a cookie only proves the source address is reachable). Half-open handshakes and
+   * established associations have separate budgets, and a full budget evicts rather than refuses, so that no
+   * address, however busy, can lock out another.
+   */
   limits?: {
-    /** Concurrent handshakes (after a valid cookie). Default 1000. */
+    /** Concurrent handshakes (after a valid cookie), all addresses. Full: the oldest of the busiest address goes. Default 1000. */
     maxHalfOpen?: number;
-    /** Associations in total, established or handshaking. Default 10000. */
+    /** Concurrent handshakes per source IP address. Full: that address's oldest goes. Default 32. */
+    maxHalfOpenPerAddress?: number;
+    /** Established associations, all addresses. Full: the least recently active goes. Default 10000. */
     maxAssociations?: number;
-    /** Associations per source IP address. Default 256. */
+    /** Established associations per source IP address. Full: that address's least recently active goes. Default 256. */
     maxPerAddress?: number;
-    /** Established associations with no authenticated record for this long are forgotten. Default 1 h. */
+    /**
+     * Established associations with no authenticated record for this long are forgotten, unless the application
+     * set another timeout on the session (the LwM2M server ties it to the registration lifetime). Default 5 min.
+     */
     idleTimeoutMs?: number;
-    /** Handshakes not finished in this time are dropped. Default 30 s. */
+    /** Handshakes not finished in this time are dropped. Default 10 s. */
     handshakeTimeoutMs?: number;
+    /** PSK lookups each source IP address earns per second (token bucket, default 1000); refused → unknown_psk_identity. */
+    lookupRatePerSource?: number;
+    /** Lookups a source address may make at once (bucket size, default 1000). */
+    lookupBurstPerSource?: number;
+    /**
+     * Octets handed to the UDP socket and not yet sent (DtlsServer). Beyond it datagrams are dropped, as the
+     * network would drop them (RFC 6347 §4.2.4 retransmission recovers handshakes). Default 4 MiB.
+     */
+    maxPendingSendBytes?: number;
   };
   /** RFC 6347 §4.2.4.1 timer: initial 1 s, doubling, at most 60 s. */
   retransmit?: { initialMs?: number; maxMs?: number };
   /** Negotiate RFC 9146 connection IDs when the client offers them. Default false. */
   connectionId?: boolean;
-  /** Structured events. Never contains keys. */
-  log?: (event: Record<string, unknown>) => void;
+  /** Structured events (events.ts). Never contains keys. */
+  log?: (event: DtlsEvent) => void;
 }
 
 /** Extra knobs for tests and embedding; not part of the public server options. */
@@ -64,21 +86,53 @@ export type Transmit = (datagram: Buffer, peer: Peer) => void;
 
 const peerKey = (p: Peer): string => `${p.address}|${p.port}`;
 
+/** Associations grouped by source IP address (insertion order = age). */
+class ByAddress {
+  private readonly map = new Map<string, Set<Association>>();
+  add(address: string, a: Association): void {
+    let set = this.map.get(address);
+    if (!set) this.map.set(address, (set = new Set()));
+    set.add(a);
+  }
+  delete(address: string, a: Association): void {
+    const set = this.map.get(address);
+    if (set?.delete(a) && set.size === 0) this.map.delete(address);
+  }
+  of(address: string): ReadonlySet<Association> { return this.map.get(address) ?? new Set(); }
+  /** The address with the most associations. */
+  busiest(): ReadonlySet<Association> {
+    let best: Set<Association> | undefined;
+    for (const set of this.map.values()) if (!best || set.size > best.size) best = set;
+    return best ?? new Set();
+  }
+}
+
+/** The association that authenticated a record longest ago. */
+function leastRecentlyActive(set: Iterable<Association>, except: Association): Association | undefined {
+  let lra: Association | undefined;
+  for (const a of set) if (a !== except && (!lra || a.lastActivity < lra.lastActivity)) lra = a;
+  return lra;
+}
+
 export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   readonly config: AssociationConfig;
-  private readonly limits: { maxHalfOpen: number; maxAssociations: number; maxPerAddress: number };
+  private readonly limits: { maxHalfOpen: number; maxHalfOpenPerAddress: number; maxAssociations: number; maxPerAddress: number };
   private readonly cookies: CookieJar;
-  private readonly logFn: (event: Record<string, unknown>) => void;
+  private readonly lookupLimiter: SourceRateLimiter;
+  private readonly logFn: (event: DtlsEvent) => void;
   private readonly clock: () => number;
   /** Every live association. */
   private readonly all = new Set<Association>();
   private readonly establishedSet = new Set<Association>();
+  /** Handshakes in progress, oldest first. */
+  private readonly halfOpen = new Set<Association>();
+  private readonly halfOpenByAddress = new ByAddress();
+  private readonly establishedByAddress = new ByAddress();
   /** The association (established or handshaking) that owns each address:port. */
   private readonly byPeer = new Map<string, Association>();
   /** New handshakes of restarted clients that still have an established association (RFC 6347 §4.2.8). */
   private readonly restarts = new Map<string, Association>();
   private readonly byCid = new Map<string, Association>();
-  private readonly perAddress = new Map<string, number>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sweepMs: number;
   private shutDown = false;
@@ -88,7 +142,8 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     validate(opts);
     const l = opts.limits ?? {};
     this.limits = {
-      maxHalfOpen: l.maxHalfOpen ?? 1000, maxAssociations: l.maxAssociations ?? 10_000, maxPerAddress: l.maxPerAddress ?? 256,
+      maxHalfOpen: l.maxHalfOpen ?? 1000, maxHalfOpenPerAddress: l.maxHalfOpenPerAddress ?? 32,
+      maxAssociations: l.maxAssociations ?? 10_000, maxPerAddress: l.maxPerAddress ?? 256,
     };
     this.config = {
       pskIdentityHint: Buffer.from(opts.pskIdentityHint, 'utf8'),
@@ -97,10 +152,13 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
       retransmit: { initialMs: opts.retransmit?.initialMs ?? 1000, maxMs: opts.retransmit?.maxMs ?? 60_000 },
       mtu: opts.mtu ?? 1232,
       reassembly: DEFAULT_REASSEMBLY_LIMITS,
-      handshakeTimeoutMs: l.handshakeTimeoutMs ?? 30_000,
-      idleTimeoutMs: l.idleTimeoutMs ?? 3_600_000,
+      handshakeTimeoutMs: l.handshakeTimeoutMs ?? 10_000,
+      idleTimeoutMs: l.idleTimeoutMs ?? 300_000,
     };
     this.clock = opts.now ?? Date.now;
+    this.lookupLimiter = new SourceRateLimiter({
+      ratePerSecond: l.lookupRatePerSource ?? 1000, burst: l.lookupBurstPerSource ?? 1000, now: this.clock,
+    });
     const cookieOpts: ConstructorParameters<typeof CookieJar>[0] = { now: this.clock };
     if (opts.cookieSecret) cookieOpts.secret = opts.cookieSecret;
     if (opts.cookieRotateMs !== undefined) cookieOpts.rotateMs = opts.cookieRotateMs;
@@ -187,25 +245,33 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     // A different ClientHello with a valid cookie supersedes a handshake still running for this address:port.
     inProgress?.close('superseded_by_new_client_hello', false);
     const restart = this.byPeer.get(key)?.isEstablished === true;
-    const refusal = this.admission(peer, restart);
-    if (refusal) {
-      this.log({ event: 'dtls_handshake_refused', peer: `${peer.address}:${peer.port}`, reason: refusal });
-      return;
-    }
+    this.makeRoomForHandshake(peer);
     const a = new Association(this, { address: peer.address, port: peer.port }, key);
     this.register(a, restart);
     this.log({ event: 'dtls_handshake_started', peer: a.peerText, restart });
     a.begin(ch, frag, rec);
   }
 
-  /** Caps (the cookie only proves the address is reachable, so handshakes are still limited; digest §6.3 #13). */
-  private admission(peer: Peer, restart: boolean): string | undefined {
-    const halfOpen = this.all.size - this.establishedSet.size;
-    if (halfOpen >= this.limits.maxHalfOpen) return 'max_half_open';
-    if (restart) return undefined; // replaces an existing association: totals do not grow
-    if (this.all.size >= this.limits.maxAssociations) return 'max_associations';
-    if ((this.perAddress.get(peer.address) ?? 0) >= this.limits.maxPerAddress) return 'max_per_address';
-    return undefined;
+  /**
+   * Half-open budgets (the cookie only proves the address is reachable; digest §6.3 #13). A new handshake is
+   * always admitted: a full per-address budget costs that address its own oldest handshake, a full global budget
+   * costs the address holding the most. A flood from a few addresses thus churns only its own entries.
+   */
+  private makeRoomForHandshake(peer: Peer): void {
+    const own = this.halfOpenByAddress.of(peer.address);
+    if (own.size >= this.limits.maxHalfOpenPerAddress) own.values().next().value?.close('evicted_half_open', false);
+    if (this.halfOpen.size >= this.limits.maxHalfOpen) {
+      this.halfOpenByAddress.busiest().values().next().value?.close('evicted_half_open', false);
+    }
+  }
+
+  /** Established budgets: evict the least recently active association, of this address first, then of all. */
+  private makeRoomForEstablished(a: Association): void {
+    const own = this.establishedByAddress.of(a.peer.address);
+    if (own.size > this.limits.maxPerAddress) leastRecentlyActive(own, a)?.close('evicted_idle_association', true);
+    if (this.establishedSet.size > this.limits.maxAssociations) {
+      leastRecentlyActive(this.establishedSet, a)?.close('evicted_idle_association', true);
+    }
   }
 
   // ---------------------------------------------------------------- bookkeeping
@@ -213,16 +279,11 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   private register(a: Association, restart: boolean): void {
     this.all.add(a);
     (restart ? this.restarts : this.byPeer).set(a.key, a);
-    this.countAddress(a.peer.address, +1);
+    this.halfOpen.add(a);
+    this.halfOpenByAddress.add(a.peer.address, a);
     if (!this.sweepTimer) {
       this.sweepTimer = setInterval(() => this.sweep(), this.sweepMs);
     }
-  }
-
-  private countAddress(address: string, delta: number): void {
-    const n = (this.perAddress.get(address) ?? 0) + delta;
-    if (n > 0) this.perAddress.set(address, n);
-    else this.perAddress.delete(address);
   }
 
   private sweep(): void {
@@ -238,13 +299,20 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     }
   }
 
-  log(event: Record<string, unknown>): void {
+  log(event: DtlsEvent): void {
     try { this.logFn(event); } catch { /* a failing logger must not break the protocol */ }
   }
 
   resolvePsk(identity: Buffer, suite: number, peer: Peer): Promise<Buffer | null> {
+    if (!this.lookupLimiter.take(peer.address)) {
+      this.log({ event: 'dtls_psk_lookup_limited', peer: `${peer.address}:${peer.port}` });
+      return Promise.resolve(null);
+    }
     return this.opts.resolvePsk(identity, suite, peer);
   }
+
+  /** PSK lookups refused by the per-source rate limit so far. */
+  get lookupsLimited(): number { return this.lookupLimiter.refused; }
 
   allocateCid(a: Association): Buffer {
     let cid: Buffer;
@@ -254,7 +322,10 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   }
 
   established(a: Association): void {
+    this.halfOpen.delete(a);
+    this.halfOpenByAddress.delete(a.peer.address, a);
     this.establishedSet.add(a);
+    this.establishedByAddress.add(a.peer.address, a);
     if (this.restarts.get(a.key) === a) {
       // RFC 6347 §4.2.8: after a verified Finished the previous association is abandoned.
       this.restarts.delete(a.key);
@@ -262,6 +333,7 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
       this.byPeer.set(a.key, a);
       old?.close('replaced_by_new_handshake', false);
     }
+    this.makeRoomForEstablished(a);
     const session: DtlsSession = a.session!;
     this.guard('session listener', () => this.emit('session', session));
   }
@@ -269,10 +341,12 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   closed(a: Association, _reason: string): void {
     if (!this.all.delete(a)) return;
     this.establishedSet.delete(a);
+    this.halfOpen.delete(a);
+    this.halfOpenByAddress.delete(a.peer.address, a);
+    this.establishedByAddress.delete(a.peer.address, a);
     if (this.byPeer.get(a.key) === a) this.byPeer.delete(a.key);
     if (this.restarts.get(a.key) === a) this.restarts.delete(a.key);
     if (a.ownCid && this.byCid.get(a.ownCid.toString('hex')) === a) this.byCid.delete(a.ownCid.toString('hex'));
-    this.countAddress(a.peer.address, -1);
     if (this.all.size === 0 && this.sweepTimer) {
       clearInterval(this.sweepTimer);
       this.sweepTimer = undefined;
@@ -289,8 +363,9 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
       if (other && other !== a) other.close('address_taken_over', false);
     }
     this.log({ event: 'dtls_peer_moved', from: a.peerText, to: `${to.address}:${to.port}` });
-    this.countAddress(a.peer.address, -1);
-    this.countAddress(to.address, +1);
+    const byAddress = a.isEstablished ? this.establishedByAddress : this.halfOpenByAddress;
+    byAddress.delete(a.peer.address, a);
+    byAddress.add(to.address, a);
     a.peer = { address: to.address, port: to.port };
     a.key = newKey;
     map.set(newKey, a);
@@ -314,7 +389,7 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   // ---------------------------------------------------------------- control
 
   stats(): { halfOpen: number; associations: number } {
-    return { halfOpen: this.all.size - this.establishedSet.size, associations: this.establishedSet.size };
+    return { halfOpen: this.halfOpen.size, associations: this.establishedSet.size };
   }
 
   /** Sends close_notify on established associations, drops the rest, stops all timers. */

@@ -1,49 +1,14 @@
-/** Hello extensions (RFC 5246 §7.4.1.4) and the few we interpret: RFC 6066, 7627, 5746, 9146. */
+/**
+ * The hello extensions only the DTLS server interprets (RFC 6066 §4, RFC 7627, RFC 5746, RFC 9146) and the
+ * encoders for what it echoes. The extension list and server_name are read by the shared TLS-wire reader.
+ */
 import { DecodeError } from '../../errors.js';
+import { type Extension, Reader, u16, u8, vector16, vector8 } from '../wire.js';
 import { ExtensionType } from './constants.js';
-import { Reader, u16, u8, vector16, vector8 } from './wire.js';
 
-export interface Extension {
-  type: number;
-  data: Buffer;
-}
-
-/** Decodes the body of `Extension extensions<0..2^16-1>` (without its length prefix). */
-export function decodeExtensionList(block: Buffer): Extension[] {
-  const r = new Reader(block, 'TLS extensions');
-  const out: Extension[] = [];
-  const seen = new Set<number>();
-  while (!r.atEnd()) {
-    const type = r.u16('extension_type');
-    // RFC 5246 §7.4.1.4: "There MUST NOT be more than one extension of the same type."
-    if (seen.has(type)) r.fail(`duplicate extension ${type}`);
-    seen.add(type);
-    out.push({ type, data: r.vector16('extension_data') });
-  }
-  return out;
-}
-
-/** Encodes an extensions block with its 2-octet length. */
-export function encodeExtensionList(exts: Extension[]): Buffer {
-  return vector16(Buffer.concat(exts.map((e) => Buffer.concat([u16(e.type), vector16(e.data)]))));
-}
-
-export const findExtension = (exts: Extension[] | undefined, type: number): Extension | undefined =>
-  exts?.find((e) => e.type === type);
-
-/** RFC 6066 §3: the host_name entry of a ServerNameList, if any. */
-export function decodeServerName(data: Buffer): string | undefined {
-  const r = new Reader(data, 'server_name');
-  const list = new Reader(r.vector16('server_name_list', 1), 'server_name');
-  r.expectEnd('server_name');
-  let host: string | undefined;
-  while (!list.atEnd()) {
-    const nameType = list.u8('name_type');
-    const name = list.vector16('HostName', 1);
-    if (nameType === 0 && host === undefined) host = name.toString('ascii');
-  }
-  return host;
-}
+export {
+  decodeExtensionList, decodeServerName, encodeExtensionList, type Extension, findExtension,
+} from '../wire.js';
 
 /** RFC 6066 §4: MaxFragmentLength code 1..4 → 2^9..2^12 octets. */
 export function decodeMaxFragmentLength(data: Buffer): number {

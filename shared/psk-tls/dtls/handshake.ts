@@ -3,7 +3,7 @@
  */
 import { DecodeError } from '../../errors.js';
 import { HANDSHAKE_HEADER_LENGTH } from './constants.js';
-import { Reader, u16, u24, u8 } from './wire.js';
+import { Reader, u16, u24, u8 } from '../wire.js';
 
 export interface HandshakeFragment {
   msgType: number;

@@ -3,41 +3,16 @@
  * HelloVerifyRequest), RFC 5246 §7.4 (ServerHello, ServerHelloDone, Finished), RFC 4279 §2 (PSK key exchange).
  * Bodies only: the 12-byte handshake header is in handshake.ts.
  */
-import { decodeExtensionList, encodeExtensionList, type Extension } from './extensions.js';
-import { Reader, u16, u8, vector16, vector8 } from './wire.js';
+import {
+  type ClientHello, decodeClientHello as decodeTlsClientHello, decodeExtensionList, decodePskIdentity, encodeExtensionList,
+  type Extension, Reader, u16, u8, vector16, vector8,
+} from '../wire.js';
 
-export interface ClientHello {
-  clientVersion: number;
-  random: Buffer;
-  sessionId: Buffer;
-  cookie: Buffer;
-  cipherSuites: number[];
-  /** The raw `cipher_suites` vector content (hashed into the cookie). */
-  cipherSuitesRaw: Buffer;
-  compressionMethods: Buffer;
-  /** Undefined when the extensions block is absent, which RFC 5246 §7.4.1.2 allows (node-dtls-client does it). */
-  extensions?: Extension[];
-}
+export type { ClientHello } from '../wire.js';
 
+/** A DTLS ClientHello carries the cookie (RFC 6347 §4.2.1); the shared TLS-wire reader decodes it. */
 export function decodeClientHello(body: Buffer): ClientHello {
-  const r = new Reader(body, 'ClientHello');
-  const clientVersion = r.u16('client_version');
-  const random = r.bytes(32, 'random');
-  const sessionId = r.vector8('session_id', 0, 32);
-  const cookie = r.vector8('cookie', 0, 255);
-  const cipherSuitesRaw = r.vector16('cipher_suites', 2, 65534);
-  if (cipherSuitesRaw.length % 2 !== 0) r.fail('cipher_suites has odd length');
-  const compressionMethods = r.vector8('compression_methods', 1, 255);
-  let extensions: Extension[] | undefined;
-  if (!r.atEnd()) {
-    extensions = decodeExtensionList(r.vector16('extensions'));
-    r.expectEnd('ClientHello');
-  }
-  const cipherSuites: number[] = [];
-  for (let i = 0; i < cipherSuitesRaw.length; i += 2) cipherSuites.push(cipherSuitesRaw.readUInt16BE(i));
-  const ch: ClientHello = { clientVersion, random, sessionId, cookie, cipherSuites, cipherSuitesRaw, compressionMethods };
-  if (extensions) ch.extensions = extensions;
-  return ch;
+  return decodeTlsClientHello(body, 'dtls');
 }
 
 export function encodeClientHello(ch: Omit<ClientHello, 'cipherSuitesRaw'>): Buffer {
@@ -106,10 +81,7 @@ export function decodeServerKeyExchange(body: Buffer): Buffer {
 
 /** RFC 4279 §2: ClientKeyExchange is `opaque psk_identity<0..2^16-1>`; we require a non-empty identity. */
 export function decodeClientKeyExchange(body: Buffer): Buffer {
-  const r = new Reader(body, 'ClientKeyExchange');
-  const identity = r.vector16('psk_identity', 1);
-  r.expectEnd('ClientKeyExchange');
-  return identity;
+  return decodePskIdentity(body, { minLength: 1, exact: true });
 }
 
 export const encodeClientKeyExchange = (identity: Buffer): Buffer => vector16(identity);

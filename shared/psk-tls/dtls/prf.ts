@@ -4,7 +4,7 @@
  * and Finished verify_data (RFC 5246 §7.4.9).
  */
 import { createHash, createHmac } from 'node:crypto';
-import { u16 } from './wire.js';
+import { u16 } from '../wire.js';
 
 const hmac = (key: Buffer, data: Buffer): Buffer => createHmac('sha256', key).update(data).digest();
 

@@ -4,7 +4,7 @@
  */
 import { DecodeError } from '../../errors.js';
 import { ContentType, MAX_CIPHERTEXT, MAX_SEQUENCE, RECORD_HEADER_LENGTH } from './constants.js';
-import { Reader, u16, u48, u8 } from './wire.js';
+import { Reader, u16, u48, u8 } from '../wire.js';
 
 export interface DtlsRecord {
   /** Outer content type; 25 (tls12_cid) when `cid` is set. */

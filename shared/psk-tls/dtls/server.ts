@@ -15,11 +15,17 @@ export class DtlsServer extends EventEmitter {
   private readonly endpoint: DtlsEndpoint;
   private socket: Socket | undefined;
   private pendingSends = 0;
+  private pendingBytes = 0;
+  private readonly maxPendingBytes: number;
+  private dropping = false;
+  /** Datagrams dropped because the socket was backed up. */
+  sendDrops = 0;
   private drained: (() => void) | undefined;
   private closed = false;
 
   constructor(private readonly opts: DtlsServerOptions) {
     super();
+    this.maxPendingBytes = opts.limits?.maxPendingSendBytes ?? 4 * 1024 * 1024;
     this.endpoint = new DtlsEndpoint(opts, (datagram, peer) => this.send(datagram, peer.address, peer.port));
     this.endpoint.on('session', (s) => this.emit('session', s));
     this.endpoint.on('error', (e) => this.reportError(e));
@@ -60,12 +66,28 @@ export class DtlsServer extends EventEmitter {
 
   stats(): { halfOpen: number; associations: number } { return this.endpoint.stats(); }
 
+  /** Octets handed to the socket and not yet sent. */
+  get pendingSendBytes(): number { return this.pendingBytes; }
+
+  /** PSK lookups refused by the per-source rate limit so far. */
+  get lookupsLimited(): number { return this.endpoint.lookupsLimited; }
+
   private send(datagram: Buffer, address: string, port: number): void {
     const socket = this.socket;
     if (!socket) return;
+    // UDP has no backpressure of its own: libuv queues what the kernel will not take yet, without a bound.
+    if (this.pendingBytes + datagram.length > this.maxPendingBytes) {
+      this.sendDrops++;
+      if (!this.dropping) this.opts.log?.({ event: 'dtls_send_dropped', peer: `${address}:${port}`, pendingBytes: this.pendingBytes });
+      this.dropping = true;
+      return;
+    }
     this.pendingSends++;
+    this.pendingBytes += datagram.length;
     socket.send(datagram, port, address, (err) => {
       if (err) this.opts.log?.({ event: 'dtls_send_failed', peer: `${address}:${port}`, error: err.message });
+      this.pendingBytes -= datagram.length;
+      if (this.pendingBytes === 0) this.dropping = false;
       if (--this.pendingSends === 0 && this.drained) { this.drained(); this.drained = undefined; }
     });
   }

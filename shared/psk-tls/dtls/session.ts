@@ -12,6 +12,8 @@ export interface DtlsSession extends EventEmitter {
   send(plaintext: Buffer): void;
   /** Sends close_notify and forgets the association. */
   close(): void;
+  /** The association ends after this long without an authenticated record from the peer (ms > 0). */
+  setIdleTimeout(ms: number): void;
 }
 
 /** What a session needs from its association. */
@@ -22,6 +24,7 @@ export interface SessionBackend {
   readonly serverName: string | undefined;
   sendApplicationData(plaintext: Buffer): void;
   closeByApplication(): void;
+  setIdleTimeout(ms: number): void;
 }
 
 export class Session extends EventEmitter implements DtlsSession {
@@ -38,6 +41,7 @@ export class Session extends EventEmitter implements DtlsSession {
 
   send(plaintext: Buffer): void { this.backend.sendApplicationData(plaintext); }
   close(): void { this.backend.closeByApplication(); }
+  setIdleTimeout(ms: number): void { this.backend.setIdleTimeout(ms); }
 
   /** Called by the association. */
   deliver(plaintext: Buffer): void { this.emit('data', plaintext); }

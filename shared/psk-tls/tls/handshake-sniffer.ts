@@ -4,7 +4,9 @@
  * The LwM2M TLS listener uses it to learn the PSK identity before OpenSSL asks for the key:
  * - TLS 1.2: the ClientKeyExchange of a PSK suite starts with `opaque psk_identity<0..2^16-1>` (RFC 4279 §2);
  * - TLS 1.3: the ClientHello's pre_shared_key extension lists the identities (RFC 8446 §4.2.11).
- * It parses only what it needs, checks every length before reading, and throws DecodeError on malformed input.
+ * Handshake structures are read by the shared TLS-wire reader (../wire.ts, also used by dtls/); this file adds
+ * the TLS record layer and the reassembly of handshake messages across records. It throws DecodeError on
+ * malformed input.
  * It stops at the client's ChangeCipherSpec (RFC 5246 §7.1) or at any application_data record (a TLS 1.3
  * encrypted record, RFC 8446 §5.2): everything after that is ciphertext and none of its business.
  *
@@ -14,6 +16,10 @@
  *      RFC 6066 §3 (server_name); RFC 7301 §3.1 (ALPN); RFC 8446 §4.1.2, §4.2.1, §4.2.11.
  */
 import { DecodeError } from '../../errors.js';
+import {
+  decodeAlpn, decodeClientHello, decodeOfferedPskIdentities, decodePskIdentity, decodeServerName, decodeSupportedVersions,
+  HelloExtension,
+} from '../wire.js';
 
 const FORMAT = 'TLS handshake';
 
@@ -21,8 +27,6 @@ const FORMAT = 'TLS handshake';
 export const ContentType = { changeCipherSpec: 20, alert: 21, handshake: 22, applicationData: 23 } as const;
 /** HandshakeType values the sniffer acts on, RFC 5246 §7.4. */
 export const HandshakeType = { clientHello: 1, clientKeyExchange: 16 } as const;
-/** ExtensionType values the sniffer reads, RFC 6066 §1.1, RFC 7301 §3.1, RFC 8446 §4.2. */
-export const ExtensionType = { serverName: 0, alpn: 16, preSharedKey: 41, supportedVersions: 43 } as const;
 
 const RECORD_HEADER = 5;
 const HANDSHAKE_HEADER = 4;
@@ -116,39 +120,6 @@ class ChunkQueue {
   }
 }
 
-/** Bounds-checked reader over one handshake message body; every failure is a DecodeError with an absolute offset. */
-class Reader {
-  private pos = 0;
-  constructor(private readonly buf: Buffer, private readonly what: string, private readonly base: number) {}
-
-  get remaining(): number { return this.buf.length - this.pos; }
-
-  fail(reason: string): never {
-    throw new DecodeError(FORMAT, `${this.what}: ${reason}`, this.base + this.pos);
-  }
-
-  private need(n: number, field: string): void {
-    if (this.remaining < n) this.fail(`${field} truncated (need ${n} octets, ${this.remaining} left)`);
-  }
-
-  u8(field: string): number { this.need(1, field); return this.buf[this.pos++]!; }
-  u16(field: string): number { this.need(2, field); const v = this.buf.readUInt16BE(this.pos); this.pos += 2; return v; }
-  bytes(n: number, field: string): Buffer { this.need(n, field); const v = this.buf.subarray(this.pos, this.pos + n); this.pos += n; return v; }
-
-  /** opaque x<min..max> with a length prefix of `prefix` octets (RFC 5246 §4.3). */
-  vector(prefix: 1 | 2, min: number, max: number, field: string): Reader {
-    const start = this.pos;
-    const len = prefix === 1 ? this.u8(`${field} length`) : this.u16(`${field} length`);
-    if (len < min || len > max) { this.pos = start; this.fail(`${field} length ${len} outside ${min}..${max}`); }
-    const base = this.base + this.pos;
-    return new Reader(this.bytes(len, field), `${this.what} ${field}`, base);
-  }
-
-  end(): void {
-    if (this.remaining !== 0) this.fail(`${this.remaining} unexpected trailing octets`);
-  }
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** RFC 4279 §5.1: a PSK identity is UTF-8 text. OpenSSL hands it on as a C string, so a NUL would truncate it. */
@@ -157,98 +128,35 @@ function pskIdentityText(bytes: Buffer): string | undefined {
   try { return utf8.decode(bytes); } catch { return undefined; }
 }
 
-/** ClientHello, RFC 5246 §7.4.1.2 and RFC 8446 §4.1.2; only the extensions the listener uses are looked into. */
+/**
+ * ClientHello, RFC 5246 §7.4.1.2 and RFC 8446 §4.1.2, read by the shared TLS-wire reader; only the extensions the
+ * listener uses are looked into.
+ */
 export function parseClientHello(body: Buffer, offset = 0): ClientHelloInfo {
-  const r = new Reader(body, 'ClientHello', offset);
-  const legacyVersion = r.u16('legacy_version');
-  if (legacyVersion >> 8 !== 3) r.fail(`legacy_version 0x${legacyVersion.toString(16)} is not 3.x`);
-  r.bytes(32, 'random');
-  r.vector(1, 0, 32, 'legacy_session_id');
-  const suites = r.vector(2, 2, 0xfffe, 'cipher_suites');
-  if (suites.remaining % 2 !== 0) suites.fail('odd length');
-  const cipherSuites: number[] = [];
-  while (suites.remaining > 0) cipherSuites.push(suites.u16('cipher suite'));
-  r.vector(1, 1, 0xff, 'legacy_compression_methods');
-  const hello: ClientHelloInfo = { legacyVersion, cipherSuites, alpn: [], supportedVersions: [], pskIdentities: [] };
-  // RFC 5246 §7.4.1.2: the extensions block may be absent altogether.
-  if (r.remaining === 0) return hello;
-  const exts = r.vector(2, 0, 0xffff, 'extensions');
-  r.end();
-  const seen = new Set<number>();
-  while (exts.remaining > 0) {
-    const type = exts.u16('extension_type');
-    // RFC 5246 §7.4.1.4, RFC 8446 §4.2: no extension type twice.
-    if (seen.has(type)) exts.fail(`extension ${type} appears twice`);
-    seen.add(type);
-    const data = exts.vector(2, 0, 0xffff, `extension ${type}`);
-    switch (type) {
-      case ExtensionType.serverName: hello.serverName = parseServerName(data); break;
-      case ExtensionType.alpn: hello.alpn = parseAlpn(data); break;
-      case ExtensionType.supportedVersions: hello.supportedVersions = parseSupportedVersions(data); break;
-      case ExtensionType.preSharedKey:
+  const ch = decodeClientHello(body, 'tls', offset);
+  const legacyVersion = ch.clientVersion;
+  if (legacyVersion >> 8 !== 3) throw new DecodeError(FORMAT, `legacy_version 0x${legacyVersion.toString(16)} is not 3.x`, offset);
+  const hello: ClientHelloInfo = { legacyVersion, cipherSuites: ch.cipherSuites, alpn: [], supportedVersions: [], pskIdentities: [] };
+  const exts = ch.extensions ?? [];
+  exts.forEach((e, i) => {
+    switch (e.type) {
+      case HelloExtension.serverName: {
+        const name = decodeServerName(e.data, 'latin1');
+        if (name !== undefined) hello.serverName = name;
+        break;
+      }
+      case HelloExtension.alpn: hello.alpn = decodeAlpn(e.data); break;
+      case HelloExtension.supportedVersions: hello.supportedVersions = decodeSupportedVersions(e.data); break;
+      case HelloExtension.preSharedKey:
         // RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello.
-        if (exts.remaining !== 0) exts.fail('pre_shared_key is not the last extension');
-        hello.pskIdentities = parsePreSharedKey(data);
+        if (i !== exts.length - 1) throw new DecodeError(FORMAT, 'pre_shared_key is not the last extension', offset);
+        // Binary identities (session tickets) can never name an external PSK OpenSSL could pass on: left out.
+        hello.pskIdentities = decodeOfferedPskIdentities(e.data).map(pskIdentityText).filter((t) => t !== undefined);
         break;
       default: break;
     }
-  }
+  });
   return hello;
-}
-
-/** RFC 6066 §3: ServerNameList server_name_list<1..2^16-1>; the first host_name (type 0) is taken. */
-function parseServerName(data: Reader): string | undefined {
-  const list = data.vector(2, 1, 0xffff, 'server_name_list');
-  data.end();
-  let hostName: string | undefined;
-  while (list.remaining > 0) {
-    const nameType = list.u8('name_type');
-    const name = list.vector(2, 1, 0xffff, 'HostName');
-    if (nameType === 0 && hostName === undefined) hostName = name.bytes(name.remaining, 'HostName').toString('latin1');
-  }
-  return hostName;
-}
-
-/** RFC 7301 §3.1: ProtocolNameList protocol_name_list<2..2^16-1>, ProtocolName<1..2^8-1>. */
-function parseAlpn(data: Reader): string[] {
-  const list = data.vector(2, 2, 0xffff, 'protocol_name_list');
-  data.end();
-  const names: string[] = [];
-  while (list.remaining > 0) {
-    const name = list.vector(1, 1, 0xff, 'ProtocolName');
-    names.push(name.bytes(name.remaining, 'ProtocolName').toString('latin1'));
-  }
-  return names;
-}
-
-/** RFC 8446 §4.2.1: ProtocolVersion versions<2..254> in a ClientHello. */
-function parseSupportedVersions(data: Reader): number[] {
-  const list = data.vector(1, 2, 254, 'versions');
-  data.end();
-  if (list.remaining % 2 !== 0) list.fail('odd length');
-  const versions: number[] = [];
-  while (list.remaining > 0) versions.push(list.u16('version'));
-  return versions;
-}
-
-/** RFC 8446 §4.2.11: OfferedPsks { PskIdentity identities<7..2^16-1>; PskBinderEntry binders<33..2^16-1>; }. */
-function parsePreSharedKey(data: Reader): string[] {
-  const identities = data.vector(2, 7, 0xffff, 'identities');
-  const binders = data.vector(2, 33, 0xffff, 'binders');
-  data.end();
-  const out: string[] = [];
-  let count = 0;
-  while (identities.remaining > 0) {
-    const id = identities.vector(2, 1, 0xffff, 'identity');
-    identities.bytes(4, 'obfuscated_ticket_age');
-    const text = pskIdentityText(id.bytes(id.remaining, 'identity'));
-    if (text !== undefined) out.push(text);
-    count++;
-  }
-  let binderCount = 0;
-  while (binders.remaining > 0) { binders.vector(1, 32, 255, 'PskBinderEntry'); binderCount++; }
-  if (binderCount !== count) binders.fail(`${count} identities but ${binderCount} binders`);
-  return out;
 }
 
 /**
@@ -256,11 +164,8 @@ function parsePreSharedKey(data: Reader): string[] {
  * the body starts with `opaque psk_identity<0..2^16-1>`, UTF-8 text (RFC 4279 §5.1).
  */
 export function parseClientKeyExchangePskIdentity(body: Buffer, offset = 0): string {
-  const r = new Reader(body, 'ClientKeyExchange', offset);
-  const id = r.vector(2, 0, 0xffff, 'psk_identity');
-  const bytes = id.bytes(id.remaining, 'psk_identity');
-  const text = pskIdentityText(bytes);
-  if (text === undefined) return r.fail('psk_identity is not UTF-8 text without NUL (RFC 4279 §5.1)');
+  const text = pskIdentityText(decodePskIdentity(body, { minLength: 0, exact: false, base: offset }));
+  if (text === undefined) throw new DecodeError(FORMAT, 'psk_identity is not UTF-8 text without NUL (RFC 4279 §5.1)', offset);
   return text;
 }
 

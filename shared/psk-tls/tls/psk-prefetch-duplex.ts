@@ -18,12 +18,11 @@
 import { Duplex } from 'node:stream';
 import { DecodeError } from '../../errors.js';
 import { HandshakeSniffer, type ClientHelloInfo, type SniffEvent } from './handshake-sniffer.js';
+import { identityWithinLimit, MAX_LOOKUPS_PER_CONNECTION } from '../lookup-limits.js';
 import type { TlsVersion } from './psk-resolver-cache.js';
 
 /** TLS 1.3 supported_versions value, RFC 8446 §4.2.1. */
 const TLS13 = 0x0304;
-/** OpenSSL's PSK_MAX_IDENTITY_LEN: it refuses longer identities itself, so they are not worth a lookup. */
-const MAX_IDENTITY_OCTETS = 256;
 
 export interface PskPrefetchOptions {
   /** Asynchronous key lookup (normally PskResolverCache.lookup); null = unknown identity. May reject. */
@@ -34,6 +33,15 @@ export interface PskPrefetchOptions {
   tls13: boolean;
   /** Most TLS 1.3 identities looked up per ClientHello (the rest get no key). Default 4. */
   maxIdentities?: number;
+  /**
+   * Most lookups this connection may cause, however many ClientHellos and ClientKeyExchanges it sends; further
+   * identities get no key (OpenSSL then fails the handshake). Default MAX_LOOKUPS_PER_CONNECTION (4).
+   */
+  maxLookups?: number;
+  /** Asked before each lookup (the per-source rate limit); false: the identity gets no key. */
+  admitLookup?: (identity: string, tlsVersion: TlsVersion) => boolean;
+  /** Called once per identity refused a lookup (budget spent or rate limited). */
+  onLookupRefused?: (identity: string, tlsVersion: TlsVersion, reason: 'per-connection' | 'rate-limited') => void;
   onClientHello?: (hello: ClientHelloInfo) => void;
   /** Called once per identity when its lookup starts. */
   onLookup?: (identity: string, tlsVersion: TlsVersion) => void;
@@ -62,6 +70,9 @@ export class PskPrefetchDuplex extends Duplex {
   private rawEnded = false;
   private eofPushed = false;
   private lookupsRunning = 0;
+  private lookupsStarted = 0;
+  /** Identities refused a lookup (budget spent or rate limited). */
+  lookupsRefused = 0;
   /** The identity whose key the TLS engine asked for last (for the owner's log and onSecure). */
   usedIdentity: string | undefined;
   /** The last identity the client's records named (for the owner's log when the handshake fails earlier). */
@@ -169,9 +180,10 @@ export class PskPrefetchDuplex extends Duplex {
   private hold(offset: number, identities: string[], tlsVersion: TlsVersion): void {
     this.sniffedIdentity = identities[0];
     for (const id of identities) {
-      if (Buffer.byteLength(id) > MAX_IDENTITY_OCTETS) this.keys.set(`${tlsVersion} ${id}`, null);
+      // OpenSSL refuses identities over PSK_MAX_IDENTITY_LEN itself, so they are not worth a lookup.
+      if (!identityWithinLimit(id)) this.keys.set(`${tlsVersion} ${id}`, null);
     }
-    const todo = [...new Set(identities)].filter((id) => !this.keys.has(`${tlsVersion} ${id}`));
+    const todo = [...new Set(identities)].filter((id) => !this.keys.has(`${tlsVersion} ${id}`) && this.admit(id, tlsVersion));
     if (todo.length === 0) return;
     const gate: Gate = { offset, open: false };
     this.gates.push(gate);
@@ -191,6 +203,21 @@ export class PskPrefetchDuplex extends Duplex {
         this.destroy(new PskPrefetchError('lookup-failed', err instanceof Error ? err.message : 'PSK lookup failed', { cause: err }));
       },
     );
+  }
+
+  /** Spends one of the connection's lookups, if the budget and the rate limit allow; else the identity gets null. */
+  private admit(identity: string, tlsVersion: TlsVersion): boolean {
+    let refusal: 'per-connection' | 'rate-limited' | undefined;
+    if (this.lookupsStarted >= (this.opts.maxLookups ?? MAX_LOOKUPS_PER_CONNECTION)) refusal = 'per-connection';
+    else if (this.opts.admitLookup && !this.opts.admitLookup(identity, tlsVersion)) refusal = 'rate-limited';
+    if (refusal === undefined) {
+      this.lookupsStarted++;
+      return true;
+    }
+    this.keys.set(`${tlsVersion} ${identity}`, null);
+    this.lookupsRefused++;
+    this.opts.onLookupRefused?.(identity, tlsVersion, refusal);
+    return false;
   }
 
   /** Passes on what may go: whole parsed records up to the first closed gate; everything once sniffing is over. */

@@ -7,8 +7,11 @@
  * - Failures (the resolver throws, answers something that is not a key, or takes longer than `timeoutMs`)
  *   are not cached: every waiter gets the rejection, and the next handshake asks again.
  * - At most `maxEntries` answers are kept; the oldest go first.
+ * - Identities over MAX_PSK_IDENTITY_OCTETS are unknown without asking (every path into the resolver is capped).
  * Keys are kept as private copies and never appear in errors.
  */
+import { identityWithinLimit } from '../lookup-limits.js';
+
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
 export interface PskLookupContext {
@@ -64,8 +67,14 @@ export class PskResolverCache {
     return hit.key;
   }
 
+  /** True when a lookup of this identity would not call the resolver (a fresh answer, or one in flight). */
+  has(identity: string, tlsVersion: TlsVersion): boolean {
+    return this.peek(identity, tlsVersion) !== undefined || this.inFlight.has(cacheKey(identity, tlsVersion));
+  }
+
   /** Resolves to the key, or null when the resolver does not know the identity; rejects with PskResolveError. */
   lookup(identity: string, tlsVersion: TlsVersion): Promise<Buffer | null> {
+    if (!identityWithinLimit(identity)) return Promise.resolve(null);
     const cached = this.peek(identity, tlsVersion);
     if (cached !== undefined) return Promise.resolve(cached);
     const id = cacheKey(identity, tlsVersion);

@@ -22,6 +22,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
 import { InputError } from '../../errors.js';
+import type { TlsEvent } from '../events.js';
+import { SourceRateLimiter } from '../lookup-limits.js';
 import { PskPrefetchDuplex, PskPrefetchError } from './psk-prefetch-duplex.js';
 import { PskResolverCache, type PskResolver } from './psk-resolver-cache.js';
 
@@ -49,11 +51,18 @@ export interface PskTlsServerOptions {
     maxConnections?: number;
     /** Time one PSK lookup may take (default 5000 ms); then the connections waiting for it are closed. */
     resolveTimeoutMs?: number;
+    /**
+     * PSK lookups each source IP address earns per second (token bucket, default 1000). Cached or in-flight answers
+     * cost nothing; a refused identity gets no key, so the handshake fails with OpenSSL's unknown_psk_identity.
+     */
+    lookupRatePerSource?: number;
+    /** Lookups a source address may make at once (bucket size, default 1000). */
+    lookupBurstPerSource?: number;
   };
   /** How long lookup answers (keys and "unknown") are reused (default 10000 ms; 0 = only in-flight sharing). */
   cacheTtlMs?: number;
-  /** Structured log sink. Events never contain keys. */
-  log?: (event: Record<string, unknown>) => void;
+  /** Structured log sink (events.ts). Events never contain keys. */
+  log?: (event: TlsEvent) => void;
 }
 
 export interface PskTlsSecureInfo {
@@ -70,7 +79,12 @@ export interface PskTlsSecureInfo {
 
 export type OnSecure = (socket: tls.TLSSocket, info: PskTlsSecureInfo) => void;
 
-const DEFAULTS = { maxPendingBytes: 16 * 1024, handshakeTimeoutMs: 10_000, maxConnections: 1024, resolveTimeoutMs: 5_000, cacheTtlMs: 10_000 };
+const DEFAULTS = {
+  maxPendingBytes: 16 * 1024, handshakeTimeoutMs: 10_000, maxConnections: 1024, resolveTimeoutMs: 5_000, cacheTtlMs: 10_000,
+  lookupRatePerSource: 1000, lookupBurstPerSource: 1000,
+};
+/** Limits that may be fractional (a rate); the others are whole numbers. */
+const FRACTIONAL = new Set(['lookupRatePerSource']);
 
 /** One accepted TCP connection: raw socket → prefetch Duplex → TLSSocket. */
 interface Connection {
@@ -87,6 +101,7 @@ interface Connection {
 
 export class PskTlsServer extends net.Server {
   readonly resolver: PskResolverCache;
+  readonly #lookupLimiter: SourceRateLimiter;
   // ES private fields: net.Server has internal properties of its own that plain names could shadow.
   readonly #conns = new Set<Connection>();
   readonly #context: tls.SecureContext;
@@ -102,6 +117,7 @@ export class PskTlsServer extends net.Server {
     this.#limits = checkOptions(opts);
     this.#context = createContext(opts);
     this.resolver = new PskResolverCache(opts.resolvePsk, { ttlMs: this.#limits.cacheTtlMs, timeoutMs: this.#limits.resolveTimeoutMs });
+    this.#lookupLimiter = new SourceRateLimiter({ ratePerSecond: this.#limits.lookupRatePerSource, burst: this.#limits.lookupBurstPerSource });
     this.maxConnections = this.#limits.maxConnections;
     this.on('connection', (raw: net.Socket) => this.#accept(raw));
     this.on('listening', () => { this.#closing = false; });
@@ -111,10 +127,13 @@ export class PskTlsServer extends net.Server {
   }
 
   /** Snapshot for tests and metrics. */
-  stats(): { connections: number; handshaking: number; lookupsInFlight: number; cachedAnswers: number; resolverCalls: number } {
+  stats(): { connections: number; handshaking: number; lookupsInFlight: number; cachedAnswers: number; resolverCalls: number; lookupsLimited: number } {
     let handshaking = 0;
     for (const c of this.#conns) if (!c.secure) handshaking++;
-    return { connections: this.#conns.size, handshaking, lookupsInFlight: this.resolver.pending, cachedAnswers: this.resolver.size, resolverCalls: this.resolver.calls };
+    return {
+      connections: this.#conns.size, handshaking, lookupsInFlight: this.resolver.pending, cachedAnswers: this.resolver.size,
+      resolverCalls: this.resolver.calls, lookupsLimited: this.#lookupLimiter.refused,
+    };
   }
 
   /** Stops listening and closes every connection, handshaking or established. */
@@ -125,7 +144,7 @@ export class PskTlsServer extends net.Server {
     return this;
   }
 
-  #log(event: Record<string, unknown>): void {
+  #log(event: TlsEvent): void {
     if (!this.#opts.log) return;
     try { this.#opts.log(event); } catch { /* a broken log sink must not take the listener down */ }
   }
@@ -137,6 +156,11 @@ export class PskTlsServer extends net.Server {
       lookup: (identity, tlsVersion) => this.resolver.lookup(identity, tlsVersion),
       maxPendingBytes: this.#limits.maxPendingBytes,
       tls13: this.#opts.tls13 === true,
+      // A token is spent only when the resolver would really be asked.
+      admitLookup: (identity, tlsVersion) => this.resolver.has(identity, tlsVersion) || this.#lookupLimiter.take(raw.remoteAddress ?? ''),
+      onLookupRefused: (identity, tlsVersion, reason) => {
+        this.#log({ event: 'tls.psk-lookup-limited', remote, pskIdentity: identity.slice(0, 256), tlsVersion, reason });
+      },
       onClientHello: (hello) => {
         conn.serverName = hello.serverName;
         this.#log({ event: 'tls.client-hello', remote, serverName: hello.serverName, alpn: hello.alpn });
@@ -242,6 +266,10 @@ function checkOptions(opts: PskTlsServerOptions): typeof DEFAULTS {
   }
   const limits = { ...DEFAULTS, ...definedOnly(opts.limits ?? {}), ...(opts.cacheTtlMs !== undefined ? { cacheTtlMs: opts.cacheTtlMs } : {}) };
   for (const [name, value] of Object.entries(limits)) {
+    if (FRACTIONAL.has(name)) {
+      if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new InputError(`${name}: expected a number > 0, got ${value}`);
+      continue;
+    }
     const min = name === 'cacheTtlMs' ? 0 : 1;
     if (!Number.isInteger(value) || value < min) throw new InputError(`${name}: expected an integer >= ${min}, got ${value}`);
   }

@@ -15,7 +15,7 @@ import {
   encodeClientHello, encodeServerHello,
 } from '../../../../../shared/psk-tls/dtls/messages.js';
 import { decodeRecord, encodeRecord, encodeRecordHeader, parseDatagram } from '../../../../../shared/psk-tls/dtls/record.js';
-import { Reader } from '../../../../../shared/psk-tls/dtls/wire.js';
+import { Reader } from '../../../../../shared/psk-tls/wire.js';
 import { hex } from '../../../../support/vectors.js';
 
 describe('dtls record layer codec (RFC 6347 §4.1)', () => {

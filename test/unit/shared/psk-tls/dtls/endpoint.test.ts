@@ -237,15 +237,6 @@ describe('dtls endpoint (in memory)', function () {
       expect(h.ep.stats().halfOpen).to.equal(0);
     });
 
-    it('resolver rejects or throws: fatal internal_error', async () => {
-      for (const resolvePsk of [async () => { throw new Error('Zn down'); }, () => { throw new Error('sync'); }]) {
-        h = new Harness({ resolvePsk: resolvePsk as EndpointOptions['resolvePsk'] });
-        const err = await h.client().handshake().then(() => null, (e: { alert?: { description: number } }) => e);
-        expect(err?.alert?.description).to.equal(AlertDescription.internalError);
-        h.ep.close();
-      }
-    });
-
     it('no common cipher suite: handshake_failure; DTLS 1.0 only: protocol_version', async () => {
       h = new Harness({ cipherSuites: [0x00ae] });
       const err = await h.client({ suites: [0xc0a8] }).handshake().then(() => null, (e: { alert?: { description: number } }) => e);
@@ -440,35 +431,12 @@ describe('dtls endpoint (in memory)', function () {
   });
 
   describe('bounded state', () => {
-    it('caps associations per address', async () => {
-      h = new Harness({ limits: { maxPerAddress: 2 } });
-      await h.client({}, h.addr('10.1.1.1')).handshake();
-      await h.client({}, h.addr('10.1.1.1')).handshake();
-      await h.client({}, h.addr('10.1.1.1')).handshake(300).then(() => { throw new Error('should be refused'); }, () => undefined);
-      await h.client({}, h.addr('10.1.1.2')).handshake();
-      expect(h.ep.stats()).to.deep.equal({ halfOpen: 0, associations: 3 });
-      expect(h.events.some((e) => e.event === 'dtls_handshake_refused' && e.reason === 'max_per_address')).to.equal(true);
-    });
-
-    it('caps half-open handshakes and total associations', async () => {
-      const waiting: ((b: Buffer) => void)[] = [];
-      const release = (k: Buffer): void => waiting.shift()!(k);
-      h = new Harness({ limits: { maxHalfOpen: 1, maxAssociations: 2 }, resolvePsk: () => new Promise((r) => { waiting.push(r); }) });
-      const a = h.client();
-      const aDone = a.handshake();
-      await waitFor(() => waiting.length === 1);
-      await h.client().handshake(300).then(() => { throw new Error('should be refused'); }, () => undefined);
-      expect(h.events.some((e) => e.reason === 'max_half_open')).to.equal(true);
-      release(PSK);
-      await aDone;
-      const b = h.client();
-      const bDone = b.handshake();
-      await waitFor(() => waiting.length === 1);
-      release(PSK);
-      await bDone;
-      await h.client().handshake(300).then(() => { throw new Error('should be refused'); }, () => undefined);
-      expect(h.events.some((e) => e.reason === 'max_associations')).to.equal(true);
+    it('caps established associations in total: the least recently active goes', async () => {
+      h = new Harness({ limits: { maxAssociations: 2 } });
+      for (let i = 0; i < 3; i++) await h.client({}, h.addr(`10.1.2.${i}`)).handshake();
       expect(h.ep.stats()).to.deep.equal({ halfOpen: 0, associations: 2 });
+      expect(h.sessions[0]!.peer.address).to.equal('10.1.2.0');
+      expect(h.events.filter((e) => e.reason === 'evicted_idle_association')).to.have.length(1);
     });
 
     it('expires idle associations and stalled handshakes', async () => {
@@ -528,6 +496,99 @@ describe('dtls endpoint (in memory)', function () {
       h.ep.receive(encodeRecord({ type: 22, version: DTLS_1_0, epoch: 0, seq: 0, fragment: part }), h.addr());
       expect(h.out).to.have.length(0);
       expect(h.ep.stats()).to.deep.equal({ halfOpen: 0, associations: 0 });
+    });
+  });
+
+  describe('fair admission (issue 18 finding 2)', () => {
+    const isServerHello = (d: Buffer): boolean => describeDatagram(d)[0]?.msgs[0]?.type === HandshakeType.serverHello;
+    /** Half-open handshakes from `address`: the cookie exchange completes, then the client never sends flight 5. */
+    const flood = (address: string, n: number): Promise<unknown>[] => {
+      const out: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) out.push(h.client({}, h.addr(address)).handshake(400).catch(() => undefined));
+      return out;
+    };
+
+    it('a half-open flood from 4 addresses neither starves a fifth nor silences the flooders', async () => {
+      h = new Harness();
+      const flooders = ['10.66.0.1', '10.66.0.2', '10.66.0.3', '10.66.0.4'];
+      h.dropToClient = (d, to) => flooders.includes(to.address) && isServerHello(d);
+      const waiting = flooders.flatMap((a) => flood(a, 260));
+      await waitFor(() => h.events.filter((e) => e.event === 'dtls_flight4_sent').length >= 4 * 200, 5000);
+      const legit = h.client({}, h.addr('10.0.0.99'));
+      await legit.handshake(2000);
+      expect(h.sessions).to.have.length(1);
+      // New ClientHellos from a flooding address are still answered, at the expense of that address's oldest.
+      const before = h.out.filter((o) => o.to.address === flooders[0] && isServerHello(o.datagram)).length;
+      await Promise.all(flood(flooders[0]!, 5));
+      const after = h.out.filter((o) => o.to.address === flooders[0] && isServerHello(o.datagram)).length;
+      expect(after - before).to.be.at.least(5);
+      expect(h.ep.stats().halfOpen).to.be.at.most(4 * 32);
+      await Promise.all(waiting);
+    });
+
+    it('under the global half-open cap evicts the oldest half-open handshake instead of refusing', async () => {
+      h = new Harness({ limits: { maxHalfOpen: 3 } });
+      h.dropToClient = (d, to) => to.address !== '10.0.0.99' && isServerHello(d);
+      const waiting = [...flood('10.66.1.1', 1), ...flood('10.66.1.2', 1), ...flood('10.66.1.3', 1)];
+      await waitFor(() => h.ep.stats().halfOpen === 3);
+      await h.client({}, h.addr('10.0.0.99')).handshake(2000);
+      expect(h.events.some((e) => e.event === 'dtls_closed' && e.reason === 'evicted_half_open')).to.equal(true);
+      expect(h.events.some((e) => e.event === 'dtls_handshake_refused')).to.equal(false);
+      await Promise.all(waiting);
+    });
+
+    it('established associations do not block new handshakes from their address: the least recently active goes', async () => {
+      h = new Harness({ limits: { maxPerAddress: 2 } });
+      for (let i = 0; i < 3; i++) await h.client({}, h.addr('10.1.1.1')).handshake();
+      expect(h.ep.stats()).to.deep.equal({ halfOpen: 0, associations: 2 });
+      expect(h.events.some((e) => e.event === 'dtls_closed' && e.reason === 'evicted_idle_association')).to.equal(true);
+      expect(h.events.some((e) => e.event === 'dtls_handshake_refused')).to.equal(false);
+    });
+
+    it('lets the application set a session idle timeout (the registration lifetime)', async () => {
+      h = new Harness();
+      await h.client().handshake();
+      const s = h.sessions[0]!;
+      let closed = false;
+      s.on('close', () => { closed = true; });
+      s.setIdleTimeout(60);
+      await waitFor(() => closed, 3000);
+      expect(h.ep.stats().associations).to.equal(0);
+    });
+
+    it('defaults to a handshake lifetime of at most 10 s', () => {
+      h = new Harness();
+      expect(h.ep.config.handshakeTimeoutMs).to.be.at.most(10_000);
+    });
+  });
+
+  describe('PSK identities and lookups (issue 18 finding 9)', () => {
+    it('answers an identity over 256 octets with unknown_psk_identity without a lookup', async () => {
+      h = new Harness();
+      const err = await h.client({ identity: `3GPP-bootstrapping.${'A'.repeat(8000)}` }).handshake()
+        .then(() => null, (e: { alert?: { description: number } }) => e);
+      expect(err?.alert?.description).to.equal(AlertDescription.unknownPskIdentity);
+      expect(h.resolverCalls).to.have.length(0);
+    });
+
+    it('rate-limits lookups per source address: the refused handshake gets unknown_psk_identity', async () => {
+      h = new Harness({ limits: { lookupRatePerSource: 0.01, lookupBurstPerSource: 1 } });
+      await h.client({}, h.addr('10.2.2.2')).handshake();
+      const err = await h.client({}, h.addr('10.2.2.2')).handshake().then(() => null, (e: { alert?: { description: number } }) => e);
+      expect(err?.alert?.description).to.equal(AlertDescription.unknownPskIdentity);
+      await h.client({}, h.addr('10.2.2.3')).handshake();
+      expect(h.resolverCalls).to.have.length(2);
+      expect(h.ep.lookupsLimited).to.equal(1);
+    });
+
+    it('answers a failed lookup with unknown_psk_identity, never internal_error', async () => {
+      for (const resolvePsk of [async () => { throw new Error('Zn down'); }, () => { throw new Error('sync'); }, async () => Buffer.alloc(0)]) {
+        h = new Harness({ resolvePsk: resolvePsk as EndpointOptions['resolvePsk'] });
+        const err = await h.client().handshake().then(() => null, (e: { alert?: { description: number } }) => e);
+        expect(err?.alert?.description).to.equal(AlertDescription.unknownPskIdentity);
+        expect(h.events.some((e) => e.event === 'dtls_alert_sent' && e.alert === 'internalError')).to.equal(false);
+        h.ep.close();
+      }
     });
   });
 

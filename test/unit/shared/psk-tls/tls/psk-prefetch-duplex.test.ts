@@ -148,6 +148,35 @@ describe('PSK prefetch Duplex', () => {
     expect(t.error()).to.equal(undefined);
   });
 
+  describe('lookup budget (issue 18 finding 3)', () => {
+    /** One ClientHello, then `n` ClientKeyExchange messages with distinct identities, the way the audit sent them. */
+    const manyKeyExchanges = (n: number, size = 20): Buffer => Buffer.concat([
+      record(22, hs(1, clientHello())),
+      ...Array.from({ length: n }, (_, i) => record(22, hs(16, vec16(Buffer.from(`id-${i}-`.padEnd(size, 'x')))))),
+    ]);
+
+    it('looks up at most 4 identities per connection, whatever the client sends', async () => {
+      const t = setup();
+      t.raw.push(manyKeyExchanges(182));
+      await tick();
+      expect(t.lookups).to.have.length(4);
+      for (const l of t.lookups) l.resolve(null);
+      await tick();
+      expect(t.duplex.pskFor('id-100-'.padEnd(20, 'x'), 'TLSv1.2')).to.equal(null);
+      expect(t.duplex.lookupsRefused).to.equal(178);
+      expect(t.error()).to.equal(undefined);
+    });
+
+    it('asks admitLookup (the per-source rate limit) before each lookup; a refused one gets no key', async () => {
+      let budget = 1;
+      const t = setup({ admitLookup: () => budget-- > 0 });
+      t.raw.push(manyKeyExchanges(3));
+      await tick();
+      expect(t.lookups.map((l) => l.identity)).to.deep.equal(['id-0-'.padEnd(20, 'x')]);
+      expect(t.duplex.lookupsRefused).to.equal(2);
+    });
+  });
+
   describe('failures destroy the stream and the socket with a PskPrefetchError', () => {
     const cases: [string, Partial<PskPrefetchOptions>, (t: ReturnType<typeof setup>) => Promise<void>, string][] = [
       ['bytes that are not TLS', {}, async (t) => { t.raw.push(Buffer.from('GET / HTTP/1.1\r\n\r\n')); }, 'malformed'],

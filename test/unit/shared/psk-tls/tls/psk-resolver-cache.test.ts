@@ -103,6 +103,14 @@ describe('PSK resolver cache', () => {
     });
   }
 
+  it('answers null for an identity over 256 octets without asking the resolver', async () => {
+    let calls = 0;
+    const cache = new PskResolverCache(async () => { calls++; return KEY; }, { ttlMs: 1000, timeoutMs: 1000 });
+    expect(await cache.lookup('x'.repeat(257), 'TLSv1.2')).to.equal(null);
+    expect(await cache.lookup('x'.repeat(256), 'TLSv1.2')).to.not.equal(null);
+    expect(calls).to.equal(1);
+  });
+
   it('keeps a private copy of the key', async () => {
     const key = Buffer.alloc(32, 1);
     const cache = new PskResolverCache(async () => key, { ttlMs: 1000, timeoutMs: 1000 });

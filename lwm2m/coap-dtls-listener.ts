@@ -8,17 +8,17 @@
  * message-ID deduplication and token matching. Registrations over UDP outlive an association (a device may
  * handshake again and Update); they end by lifetime, De-register, or key expiry, which also closes the session.
  */
+import { Code, getUriPath, getUriQuery, type CoapMessage, type CoapResponse } from '../shared/coap/message.js';
 import { CoapUdpEndpoint } from '../shared/coap/udp-endpoint.js';
-import { Code, type CoapMessage } from '../shared/coap/message.js';
 import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
 import { uaIdForTlsSuite } from '../shared/ua-ids.js';
 import { DtlsServer, TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256, type DtlsSession } from '../shared/psk-tls/dtls/index.js';
 import type { Lwm2mMetrics } from './metrics.js';
-import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerSecurity } from './peer.js';
+import type { PeerRequestHandler } from './peer.js';
+import { bindPeer } from './peer-binding.js';
+import type { Lwm2mPeer } from './peer.js';
 import type { PskSource } from './psk-source.js';
-import type { PeerRequestHandler } from './tcp-transport.js';
-import { callAt } from './timers.js';
 
 export interface CoapDtlsListenerOptions {
   host: string;
@@ -33,6 +33,10 @@ export interface CoapDtlsListenerOptions {
   metrics?: Lwm2mMetrics;
   requestTimeoutMs?: number;
   now?: () => number;
+  /**
+   * Admission and lookup limits (see DtlsServerOptions). `idleTimeoutMs` applies until the device registers; a
+   * Register or Update then keeps the association for the registration lifetime plus `idleTimeoutMs`.
+   */
   limits?: ConstructorParameters<typeof DtlsServer>[0]['limits'];
 }
 
@@ -45,24 +49,30 @@ export interface CoapDtlsListener {
   close(): Promise<void>;
 }
 
-class UdpPeer implements Lwm2mPeer {
-  readonly transport = 'udp' as const;
-  #closed = false;
-  constructor(readonly id: string, readonly address: string, readonly security: PeerSecurity,
-              private readonly session: DtlsSession, private readonly endpoint: CoapUdpEndpoint) {}
-  get closed(): boolean { return this.#closed; }
-  markClosed(): void { this.#closed = true; }
-  request(req: PeerRequest): Promise<CoapMessage> { return this.endpoint.request({ type: 'CON', ...req }); }
-  close(reason: PeerCloseReason): void {
-    void reason;
-    this.#closed = true;
-    this.session.close();
-  }
+/** LwM2M Core 1.1 §6.2.1: the Lifetime of a Register without `lt`. */
+const DEFAULT_LIFETIME_SEC = 86_400;
+/** The DTLS server's default idle timeout (DtlsServerOptions.limits.idleTimeoutMs). */
+const DEFAULT_IDLE_MS = 300_000;
+
+/**
+ * The registration lifetime a successful Register (POST /rd → 2.01) or Update (POST /rd/<id> → 2.04) gives the
+ * association (LwM2M Core 1.1 §6.2.1, §6.2.2), or undefined when the exchange was neither or kept the lifetime.
+ */
+export function registrationLifetimeSec(req: CoapMessage, res: CoapResponse): number | undefined {
+  const path = getUriPath(req);
+  if (req.code !== Code.POST || path[0] !== 'rd') return undefined;
+  const register = path.length === 1;
+  if (res.code !== (register ? Code.CREATED : Code.CHANGED)) return undefined;
+  const lt = getUriQuery(req).find((q) => q.startsWith('lt='));
+  const sec = lt === undefined ? undefined : Number(lt.slice(3));
+  if (sec !== undefined && Number.isInteger(sec) && sec > 0) return sec;
+  return register ? DEFAULT_LIFETIME_SEC : undefined;
 }
 
 export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise<CoapDtlsListener> {
   const log = o.log;
   const now = o.now ?? Date.now;
+  const idleMs = o.limits?.idleTimeoutMs ?? DEFAULT_IDLE_MS;
   const suites = [TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_CBC_SHA256, ...(o.gcm ? [TLS_PSK_WITH_AES_128_GCM_SHA256] : [])];
   const live = new Set<DtlsSession>();
   let seq = 0;
@@ -75,6 +85,7 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
     log: (e) => {
       if (e.event === 'dtls_established') o.metrics?.dtlsHandshakes.inc({ result: 'ok' });
       else if (e.event === 'dtls_handshake_failed') o.metrics?.dtlsHandshakes.inc({ result: String(e.alert ?? 'failed') });
+      else if (e.event === 'dtls_psk_lookup_limited') o.metrics?.pskLookupsLimited.inc({ transport: 'udp' });
       if (e.event === 'dtls_handshake_failed') log.info({ ...e }, 'DTLS handshake failed');
       else log.debug({ ...e }, String(e.event));
     },
@@ -82,46 +93,41 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
   server.on('error', (err: Error) => log.error({ event: 'dtls.listener-error', err }, 'DTLS listener error'));
   server.on('session', (session: DtlsSession) => {
     const id = `dtls-${++seq}`;
-    const identity = session.pskIdentity.toString('utf8');
-    const uaSecProtId = uaIdForTlsSuite(session.cipherSuite);
-    const address = `${session.peer.address}:${session.peer.port}`;
     live.add(session);
     const endpoint = new CoapUdpEndpoint({
       send: (d) => session.send(d),
       responseTimeoutMs: o.requestTimeoutMs ?? 10_000,
-      onError: (err) => log.warn({ event: 'coap.error', peer: id, err }, 'CoAP over DTLS error'),
+      onError: (err) => log.warn({ event: 'coap.error', peer: id, err }, 'CoAP error'),
     });
     session.on('data', (d: Buffer) => endpoint.receive(d));
-    let peer: UdpPeer | undefined;
-    let cancelExpiry: (() => void) | undefined;
-    const ready = o.pskSource.describe(identity, uaSecProtId).then((security) => {
-      if (!live.has(session)) return undefined;
-      if (!security) { session.close(); return undefined; }
-      peer = new UdpPeer(id, address, security, session, endpoint);
-      const p = peer;
-      cancelExpiry = callAt(security.expiresAtMs, now, () => {
-        log.info({ event: 'lwm2m.psk-expired', peer: id, pskIdentity: security.pskIdentity }, 'bootstrapping key expired; closing the DTLS session');
-        o.handler.peerPskExpired(p);
-        p.close('psk-expired');
-      });
-      log.info({ event: 'lwm2m.connected', peer: id, address, pskIdentity: identity, endpoint: security.endpoint, suite: `0x${session.cipherSuite.toString(16).padStart(4, '0')}` }, 'CoAP over DTLS association');
-      return peer;
-    }, (err: unknown) => {
-      log.warn({ event: 'lwm2m.peer-refused', peer: id, pskIdentity: identity, err }, 'PSK API failed; closing the DTLS session');
-      session.close();
-      return undefined;
+    let closed = false;
+    const binding = bindPeer({
+      id, transport: 'udp', address: `${session.peer.address}:${session.peer.port}`,
+      pskIdentity: session.pskIdentity.toString('utf8'), uaSecProtId: uaIdForTlsSuite(session.cipherSuite),
+      details: { suite: `0x${session.cipherSuite.toString(16).padStart(4, '0')}` },
+      pskSource: o.pskSource, handler: o.handler, log, now,
+      registrationsEndWithChannel: false,
+      channel: {
+        get closed() { return closed; },
+        request: (req) => endpoint.request({ type: 'CON', ...req }),
+        close: () => { closed = true; session.close(); },
+        onRequest: (h) => endpoint.onRequest(h),
+      },
+      // Issue 18: an association lives idle as long as the registration it carries, not a fixed hour.
+      afterRequest: (req, res) => {
+        const lt = registrationLifetimeSec(req, res);
+        if (lt !== undefined && !closed) session.setIdleTimeout(lt * 1000 + idleMs);
+      },
     });
-    endpoint.onUnmatchedResponse((res) => (peer && !peer.closed ? o.handler.notification?.(peer, res) ?? false : false));
-    endpoint.onRequest(async (req) => {
-      const p = await ready;
-      return p && !p.closed ? o.handler.handle(p, req) : { code: Code.SERVICE_UNAVAILABLE };
-    });
+    // Observe notifications (RFC 7641 §4.2): false (not ours) makes the endpoint answer RST.
+    let bound: Lwm2mPeer | undefined;
+    void binding.ready.then((peer) => { bound = peer; });
+    endpoint.onUnmatchedResponse((res) => (bound && !bound.closed ? o.handler.notification?.(bound, res) ?? false : false));
     session.once('close', () => {
+      closed = true;
       live.delete(session);
-      cancelExpiry?.();
       endpoint.close();
-      peer?.markClosed();
-      log.debug({ event: 'lwm2m.disconnected', peer: id }, 'DTLS association ended');
+      binding.channelClosed();
     });
   });
   const { port } = await server.listen(o.port, o.host);

@@ -4,23 +4,22 @@
  * (clients offering none are accepted, RFC 8323 §8.2), TLS 1.3 only when configured. Keys come from the NAF's PSK
  * API through PskSource, asked for the listener's Ua id (or 0100000007 under TLS 1.3, TS 33.222 §5.4.0.2).
  *
- * Each secure socket becomes a CoapTcpConnection (our CSM first, §3.3) wrapped as an Lwm2mPeer whose security is
- * what the PSK API said about the identity. Registrations are bound to the connection: when it closes they end.
+ * Each secure socket becomes a CoapTcpConnection (our CSM first, §3.3), bound as an Lwm2mPeer by peer-binding.ts
+ * (the same binding as the DTLS listener). Registrations are bound to the connection: when it closes they end.
  * When the bootstrapping key expires the peer's registrations end and the connection is released (7.04,
  * §5.5), then closed, so the device must bootstrap again and reconnect with a fresh key.
  */
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
-import { Code, type CoapMessage, type CoapResponse } from '../shared/coap/message.js';
 import { CoapTcpConnection } from '../shared/coap/tcp-connection.js';
 import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
 import { OPENSSL_PSK_SUITE_NAMES, tlsSuiteOfUaId, UA_TLS13_SHARED_KEY, UA_TLS_PSK_AES128_CCM8, UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
 import { createPskTlsServer, type PskTlsSecureInfo, type PskTlsServer, type PskTlsServerOptions } from '../shared/psk-tls/tls/psk-tls-server.js';
 import type { Lwm2mMetrics } from './metrics.js';
-import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerSecurity } from './peer.js';
+import type { PeerRequestHandler } from './peer.js';
+import { bindPeer } from './peer-binding.js';
 import type { PskSource } from './psk-source.js';
-import { callAt } from './timers.js';
 
 /** The Ua ids the TLS listener can serve, and the one OpenSSL suite each names (TS 33.222 §5.4: 01 00 01 yy zz). */
 export const TLS_SUITE_BY_UA_ID: Readonly<Record<string, string>> = Object.fromEntries(
@@ -31,14 +30,7 @@ export const TLS_SUITE_BY_UA_ID: Readonly<Record<string, string>> = Object.fromE
 /** The OpenSSL suite name for a Ua id, or undefined when the TLS listener does not serve that id. */
 export const tlsSuiteForUaId = (uaSecProtId: string): string | undefined => TLS_SUITE_BY_UA_ID[uaSecProtId.toLowerCase()];
 
-/** What the transport asks of the registration logic (RegistrationHandler implements it). */
-export interface PeerRequestHandler {
-  handle(peer: Lwm2mPeer, req: CoapMessage): CoapResponse | Promise<CoapResponse>;
-  peerClosed(peer: Lwm2mPeer): unknown;
-  peerPskExpired(peer: Lwm2mPeer): unknown;
-  /** A response no request waits for (an Observe notification); false = not ours. */
-  notification?(peer: Lwm2mPeer, res: CoapMessage): boolean;
-}
+export type { PeerRequestHandler } from './peer.js';
 
 export interface CoapTlsListenerOptions {
   host: string;
@@ -70,18 +62,6 @@ export interface CoapTlsListener {
   close(): Promise<void>;
 }
 
-class TcpPeer implements Lwm2mPeer {
-  readonly transport = 'tcp' as const;
-  constructor(readonly id: string, readonly address: string, readonly security: PeerSecurity, private readonly conn: CoapTcpConnection) {}
-  get closed(): boolean { return this.conn.closed; }
-  request(req: PeerRequest): Promise<CoapMessage> { return this.conn.request(req); }
-  close(reason: PeerCloseReason): void {
-    if (reason === 'psk-expired') void this.conn.release({ diagnostic: 'GBA bootstrapping key expired; bootstrap again' });
-    else this.conn.close();
-  }
-}
-
-
 export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<CoapTlsListener> {
   const suite = tlsSuiteForUaId(o.uaSecProtId);
   if (!suite) throw new Error(`no TLS PSK suite for Ua id ${o.uaSecProtId}`);
@@ -103,41 +83,25 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
       onError: (err) => log.warn({ event: 'coap.error', peer: id, err }, 'CoAP connection error'),
     });
     conns.add(conn);
-    let cancelExpiry: (() => void) | undefined;
-    const ready: Promise<TcpPeer | undefined> = o.pskSource.describe(info.pskIdentity, uaIdFor(info.protocol)).then(
-      (security) => {
-        if (conn.closed) return undefined;
-        if (!security) {
-          log.info({ event: 'lwm2m.peer-refused', peer: id, pskIdentity: info.pskIdentity }, 'the PSK API no longer knows this identity');
-          conn.close();
-          return undefined;
-        }
-        const peer = new TcpPeer(id, address, security, conn);
-        cancelExpiry = callAt(security.expiresAtMs, now, () => {
-          log.info({ event: 'lwm2m.psk-expired', peer: id, pskIdentity: security.pskIdentity }, 'bootstrapping key expired; releasing the connection');
-          o.handler.peerPskExpired(peer);
-          peer.close('psk-expired');
-        });
-        log.info({ event: 'lwm2m.connected', peer: id, address, pskIdentity: security.pskIdentity, endpoint: security.endpoint, cipher: info.cipher, protocol: info.protocol }, 'CoAP over TLS connection');
-        return peer;
+    const binding = bindPeer({
+      id, transport: 'tcp', address, pskIdentity: info.pskIdentity, uaSecProtId: uaIdFor(info.protocol),
+      details: { cipher: info.cipher, protocol: info.protocol }, pskSource: o.pskSource, handler: o.handler, log, now,
+      registrationsEndWithChannel: true,
+      channel: {
+        get closed() { return conn.closed; },
+        request: (req) => conn.request(req),
+        close: (reason) => {
+          if (reason === 'psk-expired') void conn.release({ diagnostic: 'GBA bootstrapping key expired; bootstrap again' });
+          else conn.close();
+        },
+        onRequest: (h) => conn.onRequest(h),
       },
-      (err: unknown) => {
-        log.warn({ event: 'lwm2m.peer-refused', peer: id, pskIdentity: info.pskIdentity, err }, 'PSK API failed; closing the connection');
-        conn.close();
-        return undefined;
-      },
-    );
-    conn.onUnmatchedResponse((res) => { void ready.then((peer) => { if (peer) o.handler.notification?.(peer, res); }); });
-    conn.onRequest(async (req) => {
-      const peer = await ready;
-      // A closed peer gets nothing registered: its peerClosed may already have run.
-      return peer && !peer.closed ? o.handler.handle(peer, req) : { code: Code.SERVICE_UNAVAILABLE };
     });
+    // Observe notifications (RFC 8323 §7.1) are responses no request waits for: hand them to the handler.
+    conn.onUnmatchedResponse((res) => { void binding.ready.then((peer) => { if (peer && !peer.closed) o.handler.notification?.(peer, res); }); });
     conn.onClose((ci) => {
       conns.delete(conn);
-      cancelExpiry?.();
-      log.debug({ event: 'lwm2m.disconnected', peer: id, reason: ci.reason, detail: ci.detail }, 'CoAP over TLS connection closed');
-      void ready.then((peer) => { if (peer) o.handler.peerClosed(peer); });
+      binding.channelClosed({ reason: ci.reason, detail: ci.detail });
     });
   };
 
@@ -177,6 +141,9 @@ function tlsEvent(log: Logger, metrics: Lwm2mMetrics | undefined, e: Record<stri
   if (event === 'tls.secure') {
     metrics?.handshakes.inc({ result: 'ok' });
     log.debug({ event, ...fields }, 'TLS handshake done');
+  } else if (event === 'tls.psk-lookup-limited') {
+    metrics?.pskLookupsLimited.inc({ transport: 'tcp' });
+    log.info({ event, ...fields }, 'PSK lookup refused by the per-source rate limit');
   } else if (event === 'tls.handshake-failed') {
     metrics?.handshakes.inc({ result: String(fields.reason ?? 'failed') });
     log.info({ event, ...fields }, 'TLS handshake failed');
