@@ -10,6 +10,8 @@ import { ArgChecker } from '../cli-util.js';
 import { abortBench, defaultLoadWorkers, runBench } from '../../bench/run.js';
 import { renderTable, toJson } from '../../bench/report.js';
 import { Progress } from '../../bench/progress.js';
+import { NF_ORDER, startNetwork } from '../network.js';
+import { NF_COMMANDS } from './nf.js';
 
 export const MIN_SESSIONS = 100_000;
 
@@ -68,6 +70,7 @@ export function registerBenchCommand(program: Command): void {
         const results = await runBench({
           concurrency, durationSec: duration, endpointsFile: f.endpoints, redisUrl: f.redisUrl, sessions,
           cpuProfDir: f.cpuProf, loadWorkers, progress,
+          network: { start: startNetwork, nfs: NF_ORDER.filter((nf) => NF_COMMANDS.some((c) => c.name === nf)) },
         });
         process.stdout.write(renderTable(results));
         if (f.json) writeFileSync(f.json, `${JSON.stringify(toJson(results), null, 2)}\n`);
