@@ -37,7 +37,7 @@ export function registerBenchCommand(program: Command): void {
   program.command('bench')
     .description('benchmark the network (Ub, Zn, PSK API, LwM2M, crypto, Redis memory) against Express and node:http baselines')
     .option('--concurrency <n>', 'concurrent clients of the throughput phases and baselines', '32')
-    .option('--duration <s>', 'seconds each phase is measured (after a short warm-up)', '10')
+    .option('--duration <s>', 'seconds each phase runs, warm-up (its first quarter, at most 3 s) included', '10')
     .option('--json <file>', 'also write the results as JSON')
     .option('--endpoints <file>', 'benchmark the running network this endpoints.json names, instead of starting one')
     .option('--redis-url <url>', 'use this Redis (under a unique key prefix, cleaned up) instead of starting a private redis-server')
