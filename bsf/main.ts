@@ -7,6 +7,7 @@ import { nfContext, runUntilSignalled } from '../shared/nf/runtime.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { openStores } from '../shared/store/open.js';
 import type { Stores } from '../shared/store/types.js';
+import { openapiHandler } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { UB_OUTCOMES, UbHandler } from './ub.js';
 import { ZnHandler, type NafAccess } from './zn.js';
@@ -55,7 +56,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores }
   };
   znRouter.post('/nbsp-gba/v1/bootstrapping-info-retrieval', (req) => zn.handle(req, nafByHeaders(req.headers)), { authorize: (h) => { nafByHeaders(h); } });
   const openapi = readAsset('bsf/openapi.yaml');
-  znRouter.get('/nbsp-gba/v1/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: openapi }));
+  znRouter.get('/nbsp-gba/v1/openapi.yaml', openapiHandler(openapi, () => [{ url: `${znServer.url}/nbsp-gba/v1` }]));
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
   return {

@@ -3,6 +3,7 @@
  * Registration interface, and the REST API on lwm2m.apiPort. The registration logic is transport-agnostic
  * (Lwm2mPeer): CoAP over DTLS-PSK (RFC 7252 over RFC 6347) sits beside the TLS listener on the same port number, UDP.
  */
+import { withServers } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { ConfigError, type ResolvedConfig } from '../shared/config.js';
 import { startHttpServer, type RunningServer } from '../shared/http/server.js';
@@ -96,7 +97,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
       });
     }
     api = await startHttpServer({
-      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi }),
+      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi: () => withServers(openapi, [{ url: api.url }]) }),
       log, registry: ctx.registry, host: c.host, port: c.apiPort,
     });
   } catch (err) {
