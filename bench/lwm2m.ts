@@ -8,7 +8,7 @@
  * agent's own code (device/tls-transport.ts, device/dtls-transport.ts, device/lwm2m-client.ts).
  */
 import { ksNaf } from '../shared/crypto/kdf.js';
-import type { Endpoints } from '../bin/network.js';
+import type { Endpoints } from '../shared/endpoints.js';
 import type { CycleJob } from './load/cycle-load.js';
 import type { MadeSession } from './load/bootstrap-load.js';
 import type { PhaseTiming } from './phases.js';

@@ -7,7 +7,24 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigSchema, derive, type ResolvedConfig } from '../shared/config.js';
-import { startNetwork, type Endpoints, type NfName, type RunningNetwork } from '../bin/network.js';
+import type { Endpoints, NfName } from '../shared/endpoints.js';
+
+/**
+ * What the bench needs of the network launcher (bin/network.ts's startNetwork). The CLI hands it in, so
+ * bench/ never imports bin/ (bin/commands/bench.ts imports bench/; test/unit/repo/architecture.test.ts).
+ */
+export type StartNetwork = (o: {
+  config: ResolvedConfig;
+  nfs: readonly NfName[];
+  onEvent?: (nf: NfName, line: string) => void;
+  readyTimeoutMs?: number;
+}) => Promise<{
+  endpoints: Endpoints;
+  config: ResolvedConfig;
+  storeReason: string;
+  children: ReadonlyMap<NfName, { pid?: number }>;
+  stop(): Promise<void>;
+}>;
 
 export interface NetworkTarget {
   endpoints: Endpoints;
@@ -38,6 +55,7 @@ export interface OwnNetworkOptions {
   onEvent?: (nf: string, line: string) => void;
   /** Told the state directory as soon as it exists, so an interrupted start-up can still remove it. */
   onStateDir?: (dir: string) => void;
+  startNetwork: StartNetwork;
 }
 
 export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarget> {
@@ -52,9 +70,9 @@ export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarg
   // startNetwork passes its own environment on to the children: set the extras only while it spawns them.
   const saved = new Map<string, string | undefined>();
   for (const [k, v] of Object.entries(o.childEnv ?? {})) { saved.set(k, process.env[k]); process.env[k] = v; }
-  let net: RunningNetwork;
+  let net: Awaited<ReturnType<StartNetwork>>;
   try {
-    net = await startNetwork({ config, nfs: o.nfs, onEvent: o.onEvent, readyTimeoutMs: 30_000 });
+    net = await o.startNetwork({ config, nfs: o.nfs, onEvent: o.onEvent, readyTimeoutMs: 30_000 });
   } catch (err) {
     rmSync(stateDir, { recursive: true, force: true });
     throw err;

@@ -26,13 +26,14 @@ export interface PhaseResult {
 export interface PhaseTiming { warmupMs: number; durationMs: number }
 
 /**
- * Warm-up before each measured window, at full load: a quarter of it, between 1 and 3 s. Freshly started
- * processes need that long for V8 to optimise their hot paths and for pools and caches (connections, GUSS)
- * to fill; without it a short phase measures start-up instead of the steady state.
+ * A phase lasts `--duration` in all: its first quarter (at most 3 s) is a warm-up at full load, the rest is
+ * measured. Freshly started processes need a warm-up for V8 to optimise their hot paths and for pools and
+ * caches (connections, GUSS) to fill; without it a short phase measures start-up instead of the steady state.
  */
 export function timing(durationSec: number): PhaseTiming {
-  const durationMs = Math.round(durationSec * 1000);
-  return { durationMs, warmupMs: Math.round(Math.min(3000, Math.max(1000, durationMs / 4))) };
+  const totalMs = Math.round(durationSec * 1000);
+  const warmupMs = Math.round(Math.min(3000, totalMs / 4));
+  return { warmupMs, durationMs: totalMs - warmupMs };
 }
 
 export async function runPhase(gen: LoadGenerator, progress: Progress, name: string, job: LoadJob, pids: Record<string, number | undefined>): Promise<PhaseResult> {

@@ -3,7 +3,7 @@
  * It is also where the memory measurement runs, so nothing but the bench writes to it.
  */
 import { spawn } from 'node:child_process';
-import { freePort } from '../bin/free-port.js';
+import { freePort } from '../shared/net/free-port.js';
 import { redisAnswers } from '../shared/store/open.js';
 
 export interface OwnRedis { url: string; port: number; pid: number; stop(): Promise<void> }

@@ -110,6 +110,8 @@ export function toJson(r: BenchResults): JsonNumbers {
   if (r.crypto) {
     ratios.milenage_x6_to_aes_block = round((r.crypto.milenage_per_s * 6) / r.crypto.aes_block_per_s, 4);
     ratios.ks_naf_to_hmac_sha256 = round(r.crypto.ks_naf_per_s / r.crypto.hmac_sha256_per_s, 4);
+    ratios.noble_to_node_hmac_sha256 = round(r.crypto.noble_hmac_sha256_per_s / r.crypto.hmac_sha256_per_s, 4);
+    ratios.noble_to_node_md5 = round(r.crypto.noble_md5_per_s / r.crypto.md5_per_s, 4);
   }
   out.ratios = ratios;
   out.targets = targets;
@@ -179,6 +181,9 @@ export function renderTable(r: BenchResults): string {
       ['Ks_NAF (TS 33.220 KDF, S built per call)', fmt(c.ks_naf_per_s, 0)],
       ['AES-128 single block (baseline)', fmt(c.aes_block_per_s, 0)],
       ['HMAC-SHA-256 over 100 octets (baseline)', fmt(c.hmac_sha256_per_s, 0)],
+      [`HMAC-SHA-256, @noble/hashes (${ratio(c.noble_hmac_sha256_per_s, c.hmac_sha256_per_s)} of node:crypto)`, fmt(c.noble_hmac_sha256_per_s, 0)],
+      ['MD5 over 150 octets (Digest response input)', fmt(c.md5_per_s, 0)],
+      [`MD5, @noble/hashes (${ratio(c.noble_md5_per_s, c.md5_per_s)} of node:crypto)`, fmt(c.noble_md5_per_s, 0)],
     ], [false, true]));
   }
   if (r.redis) {

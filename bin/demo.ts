@@ -2,8 +2,11 @@
  * The demo `npm start` runs after `gba-sim up`: provision a demo subscriber, run a device agent with only its
  * SIM credentials through bootstrap → provisioning → LwM2M registration, printing each step, then let the
  * LwM2M server read the device's /3/0, write its lifetime, execute Reboot and observe /3/0/13 (three
- * notifications from the event stream). The device stays registered until the network stops.
+ * notifications from the event stream). The device stays registered until the network stops; it is stopped
+ * first, without a word, when `gba-sim up` stops. A second subscriber is provisioned for "try it yourself",
+ * so trying does not de-register the demo device.
  */
+import { randomBytes } from 'node:crypto';
 import { runAgent } from '../device/agent.js';
 import { SoftUsim } from '../device/usim.js';
 import { impiFromImsi, bsfDomain } from '../shared/identifiers.js';
@@ -12,7 +15,7 @@ import type { RunningNetwork } from './network.js';
 // 3GPP TS 35.208 test set 1 (K, OPc) on a lab IMSI in the default home network 001/01.
 const DEMO = { imsi: '001010123456789', k: '465b5ce8b199b49faa5f0a2ee238a6bc', opc: 'cd63cb71954a9f4e48a5994e37a02baf' };
 
-const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
+export const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
   'ub.request': (d) => `Ub    → BSF ${d.bsf}: GET / with Authorization: Digest username="${d.impi}"`,
   'ub.challenge': (d) => `Ub    ← 401 challenge (${d.algorithm}, qop ${d.qop}); the USIM checks AUTN and computes RES, CK, IK`,
   'usim.sync_failure': (d) => `USIM  sequence number out of range: answering with AUTS (SQN_MS ${d.sqnMs})`,
@@ -20,7 +23,8 @@ const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
   'ua.request': (d) => `Ua    → NAF ${d.url}`,
   'ua.challenge': (d) => `Ua    ← 401 GBA Digest challenge (${d.realm}); password = base64(Ks_NAF) for ${d.nafId}`,
   'ua.provisioned': (d) => `Ua    ← 200 LwM2M endpoint ${d.endpoint}, server ${d.server}, PSK identity ${d.pskIdentity}`,
-  'lwm2m.connect': (d) => `LwM2M → CoAP over ${String(d.transport).toUpperCase()}-PSK to ${d.server} (SNI ${d.sni}), PSK = Ks_NAF for ${d.sni} ‖ ${d.uaSecProtId}`,
+  // SNI only over TLS: the DTLS client (node-dtls-client) sends no server_name extension.
+  'lwm2m.connect': (d) => `LwM2M → CoAP over ${String(d.transport).toUpperCase()}-PSK to ${d.server}${d.sni ? ` (SNI ${d.sni})` : ''}, PSK = Ks_NAF for ${d.serverFqdn} ‖ ${d.uaSecProtId}`,
   'lwm2m.registered': (d) => `LwM2M ← 2.01 Created ${d.location}: registered as ${d.endpoint} (lifetime ${d.lifetime} s)`,
   'lwm2m.read': (d) => `LwM2M ← the server reads ${d.path} → ${d.code}`,
   'lwm2m.updated': (d) => `LwM2M → Update → 2.04 (${d.endpoint})${d.lifetime ? `, lifetime now ${d.lifetime} s` : ''}`,
@@ -30,14 +34,26 @@ const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
   'lwm2m.write-attributes': (d) => `LwM2M ← the server sets attributes on ${d.path} → ${d.code}`,
 };
 
-export async function runDemo(net: RunningNetwork, say: (s: string) => void): Promise<void> {
-  const e = net.endpoints;
-  say('\nDemo: a device with nothing but its SIM credentials');
-  const put = await fetch(`${e.hss.provisioning}/subscribers/${DEMO.imsi}`, {
+/** The subscriber "try it yourself" suggests: its own IMSI, so trying it leaves the demo device registered. */
+const TRY_IMSI = '001010123456790';
+
+async function provision(e: RunningNetwork['endpoints'], imsi: string, k: string, opc: string): Promise<void> {
+  const put = await fetch(`${e.hss.provisioning}/subscribers/${imsi}`, {
     method: 'PUT', headers: { authorization: `Bearer ${e.hss.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ k: DEMO.k, opc: DEMO.opc }),
+    body: JSON.stringify({ k, opc }),
   });
-  if (put.status !== 200 && put.status !== 201) throw new Error(`provisioning the demo subscriber: ${put.status} ${await put.text()}`);
+  if (put.status !== 200 && put.status !== 201) throw new Error(`provisioning subscriber ${imsi}: ${put.status} ${await put.text()}`);
+}
+
+/**
+ * Runs the demo; resolves once it has shown everything. `signal` stops the demo device (it de-registers);
+ * from then on the demo prints nothing. The returned `stopped` settles when the device has stopped.
+ */
+export async function runDemo(net: RunningNetwork, say: (s: string) => void, signal?: AbortSignal): Promise<{ stopped: Promise<void> }> {
+  const e = net.endpoints;
+  const quiet = () => signal?.aborted === true;
+  say('\nDemo: a device with nothing but its SIM credentials');
+  await provision(e, DEMO.imsi, DEMO.k, DEMO.opc);
   say(`HSS   subscriber IMSI ${DEMO.imsi} provisioned (K and OPc of TS 35.208 test set 1, Milenage)`);
   let registered!: () => void;
   const whenRegistered = new Promise<void>((r) => { registered = r; });
@@ -45,17 +61,23 @@ export async function runDemo(net: RunningNetwork, say: (s: string) => void): Pr
   let reRegistered!: () => void;
   const whenReRegistered = new Promise<void>((r) => { reRegistered = r; });
   let endpoint = '';
-  void runAgent({
+  const stopped = runAgent({
     imsi: DEMO.imsi, impi: impiFromImsi(DEMO.imsi, 2), realm: bsfDomain({ mcc: '001', mnc: '01' }),
     usim: new SoftUsim({ algorithm: 'milenage', k: Buffer.from(DEMO.k, 'hex'), opc: Buffer.from(DEMO.opc, 'hex') }),
-    bsfUrl: e.bsf.ub, nafUaUrl: e.naf!.ua, transport: e.lwm2m?.uriDtls ? 'dtls' : 'tls', lifetimeSec: 60,
+    bsfUrl: e.bsf.ub, nafUaUrl: e.naf!.ua, transport: e.lwm2m?.uriDtls ? 'dtls' : 'tls', lifetimeSec: 60, signal,
     onStep: (step, d = {}) => {
+      if (quiet()) return;
       const text = STEP_TEXT[step]?.(d) ?? `${step} ${JSON.stringify(d)}`;
       say(`  ${text}`);
       if (step === 'lwm2m.registered') { endpoint = String(d.endpoint); if (++registrations === 1) registered(); else reRegistered(); }
     },
-  }).catch((err: Error) => say(`device agent stopped: ${err.message}`));
-  await Promise.race([whenRegistered, new Promise((_, rej) => setTimeout(() => rej(new Error('the device did not register within 30 s')), 30_000))]);
+  }).catch((err: Error) => { if (!quiet()) say(`device agent stopped: ${err.message}`); });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([whenRegistered, new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('the device did not register within 30 s')), 30_000); })]);
+  } finally {
+    clearTimeout(timer);
+  }
   if (e.lwm2m?.api) {
     const url = `${e.lwm2m.api}api/clients/${encodeURIComponent(endpoint)}/3/0`;
     const r = await fetch(url);
@@ -64,11 +86,16 @@ export async function runDemo(net: RunningNetwork, say: (s: string) => void): Pr
     say(`      ${body.length > 400 ? `${body.slice(0, 400)}…` : body}`);
     await manageDevice(`${e.lwm2m.api}api`, endpoint, say, whenReRegistered);
   }
+  // A subscriber of its own for the suggestion: running the demo IMSI again would de-register the demo device.
+  const tryK = randomBytes(16).toString('hex'), tryOpc = randomBytes(16).toString('hex');
+  await provision(e, TRY_IMSI, tryK, tryOpc);
+  say(`HSS   subscriber IMSI ${TRY_IMSI} provisioned for you (K and OPc random, Milenage)`);
   say('\nTry it yourself:');
   say(`  curl ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/clients`);
   say(`  curl -N ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/events`);
-  say(`  node dist/bin/gba-sim.js device run --endpoints ${net.endpointsFile} --imsi ${DEMO.imsi} --k ${DEMO.k} --opc ${DEMO.opc} --once`);
+  say(`  node dist/bin/gba-sim.js device run --endpoints ${net.endpointsFile} --imsi ${TRY_IMSI} --k ${tryK} --opc ${tryOpc} --once`);
   say(`  node dist/bin/gba-sim.js crypto milenage --k ${DEMO.k} --opc ${DEMO.opc} --rand 23553cbe9637a89d218ae64dae47bf35 --sqn ff9bb4d0b607 --amf b9b9`);
+  return { stopped };
 }
 
 const timeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>

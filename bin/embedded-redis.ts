@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { freePort } from '../shared/net/free-port.js';
 import { redisAnswers } from '../shared/store/open.js';
 
 export interface EmbeddedRedis { url: string; port: number; pid: number; dir: string; stop(): Promise<void> }

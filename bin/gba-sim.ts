@@ -16,7 +16,7 @@ const program = configureExit(new Command('gba-sim'))
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)');
 
-registerUpCommand(program, ['hss-mock', 'bsf', 'naf', 'lwm2m'], (net) => runDemo(net, (s) => process.stdout.write(`${s}\n`)));
+registerUpCommand(program, ['hss-mock', 'bsf', 'naf', 'lwm2m'], (net, signal) => runDemo(net, (s) => process.stdout.write(`${s}\n`), signal));
 registerNfCommands(program);
 registerSubscriberCommands(program);
 registerDeviceCommands(program);

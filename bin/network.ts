@@ -9,26 +9,16 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { redactConfig, type ResolvedConfig } from '../shared/config.js';
 import { packageRoot } from '../shared/assets.js';
-import { freePort } from './free-port.js';
+import { freePort } from '../shared/net/free-port.js';
 import { newToken } from '../shared/nf/runtime.js';
 import { resolveStoreKind } from '../shared/store/open.js';
 import { Supervisor } from './supervisor.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { humanDeviceEvent, type LogRecord } from './device-events.js';
+import { NF_ORDER, type Endpoints, type NfName } from '../shared/endpoints.js';
 
-export const NF_ORDER = ['hss-mock', 'bsf', 'naf', 'lwm2m'] as const;
-export type NfName = (typeof NF_ORDER)[number];
-
-export interface Endpoints {
-  hss: { provisioning: string; adminToken: string };
-  bsf: { ub: string; realm: string; zn: string; admin?: string };
-  naf?: { fqdn: string; ua: string; pskLookup: string; pskApiToken: string };
-  lwm2m?: { fqdn: string; uri: string; uaSecProtId: string; api?: string; uriDtls?: string };
-  store?: { kind: 'redis' | 'memory'; redisUrl?: string; embedded?: boolean; dir?: string };
-  console?: { url: string };
-  admin?: { token: string };
-  homeNetwork?: { mcc: string; mnc: string };
-}
+// endpoints.json's shape and the NF names live in shared/ so that bench/ and the tests need not import bin/.
+export { NF_ORDER, type Endpoints, type NfName };
 
 export interface NetworkOptions {
   config: ResolvedConfig;

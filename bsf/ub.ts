@@ -58,7 +58,6 @@ export class UbHandler {
   constructor(readonly d: UbDeps) {}
 
   async handle(req: UbRequest): Promise<HttpResponse> {
-    const { d } = this;
     if (req.method !== 'GET' && req.method !== 'HEAD') return this.#done('malformed', undefined, undefined, problem(405, 'Method Not Allowed', 'Ub uses GET (TS 24.109 §4.4)', { Allow: 'GET' }));
     if (!req.authorization) return this.#done('malformed', undefined, undefined, problem(400, 'Bad Request', 'Authorization: Digest username="<IMPI>" is required (TS 24.109 §4.4.1)'));
     let p: AuthParams;

@@ -2,7 +2,7 @@
  * The device agent: zero-touch provisioning from the SIM alone.
  *
  *   Ub bootstrap → Ua provisioning (device/v1/config) → Ks_NAF for serverFqdn ‖ uaSecProtId
- *   → CoAP over (D)TLS-PSK with serverFqdn as SNI → LwM2M Register → Updates before the lifetime ends
+ *   → CoAP over DTLS-PSK, or TLS-PSK with serverFqdn as SNI → LwM2M Register → Updates before the lifetime ends
  *
  * It re-bootstraps by itself when the key expires or the server refuses it, and serves a minimal Device
  * object to the server's reads. With `once`, it registers, de-registers and returns.
@@ -80,7 +80,11 @@ export async function connectAndRegister(o: AgentOptions, step: StepFn, lifetime
   // The key is for serverFqdn ‖ uaSecProtId whatever host the URI names (contract C3).
   const psk = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: config.serverFqdn, uaSecProtId: Buffer.from(config.uaSecProtId, 'hex') });
   const port = Number(uri.port || 5684);
-  step('lwm2m.connect', { transport, server: `${uri.hostname}:${port}`, sni: config.serverFqdn, pskIdentity: config.pskIdentity, uaSecProtId: config.uaSecProtId });
+  // SNI only over TLS (device/tls-transport.ts): node-dtls-client sends no server_name extension.
+  step('lwm2m.connect', {
+    transport, server: `${uri.hostname}:${port}`, serverFqdn: config.serverFqdn,
+    ...(transport === 'tls' ? { sni: config.serverFqdn } : {}), pskIdentity: config.pskIdentity, uaSecProtId: config.uaSecProtId,
+  });
   const connectOpts = { host: uri.hostname.replace(/^\[|\]$/g, ''), port, serverFqdn: config.serverFqdn, pskIdentity: config.pskIdentity, psk, uaSecProtId: config.uaSecProtId };
   const session: Session = { lifetimeSec, wake: new AbortController() };
   const poke = (why: 'lifetime' | 'reboot') => { session.pending = why; session.wake.abort(); };

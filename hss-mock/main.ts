@@ -7,6 +7,7 @@ import { openStores } from '../shared/store/open.js';
 import type { Stores } from '../shared/store/types.js';
 import { secretEqualString } from '../shared/bytes.js';
 import { randomOctets } from '../shared/crypto/random-pool.js';
+import { openapiHandler } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { Auc } from './auc.js';
 import { PROVISIONING_BASE, provisioningRoutes } from './provisioning-api.js';
@@ -31,7 +32,7 @@ export async function startHss(config: ResolvedConfig, opts: { stores?: Stores; 
   zhRoutes(router, { auc, subscribers: stores.subscribers, mncDigits, vectors },
     { authorize: bearerAuthorizer((t) => zhTokens.some((z) => secretEqualString(t, z))) });
   const openapi = readAsset('hss-mock/openapi.yaml');
-  router.get(`${PROVISIONING_BASE}/openapi.yaml`, () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: openapi }));
+  router.get(`${PROVISIONING_BASE}/openapi.yaml`, openapiHandler(openapi, () => [{ url: http.url }]));
 
   const http = await startHttpServer({ name: 'hss', router, log, registry, host: config.hss.host, port: config.hss.port, health: () => stores.ping() });
   return {

@@ -62,10 +62,13 @@ export function provisioningRoutes(router: Router, deps: ProvisioningDeps, auth:
     if (!/^\d+$/.test(limitRaw) || limit < 1 || limit > 1000) throw problems.badRequest('limit must be 1..1000');
     const after = req.query.get('after') ?? undefined;
     if (after !== undefined && !/^\d{1,15}$/.test(after)) throw problems.badRequest('after must be an IMSI');
-    const page = await deps.subscribers.list(after, limit);
-    const items = page.items.map((r) => toRepresentation(r, deps.mncDigits, false));
-    const last = page.items[page.items.length - 1]?.imsi;
-    const next = items.length === limit && last ? `${base}/subscribers?limit=${limit}&after=${last}` : undefined;
+    // One more than asked for tells whether a next page exists: no `next` link on the last page.
+    const page = await deps.subscribers.list(after, limit + 1);
+    const more = page.items.length > limit;
+    const shown = page.items.slice(0, limit);
+    const items = shown.map((r) => toRepresentation(r, deps.mncDigits, false));
+    const last = shown[shown.length - 1]?.imsi;
+    const next = more && last ? `${base}/subscribers?limit=${limit}&after=${last}` : undefined;
     return { status: 200, json: { items, total: page.total, ...(next ? { next } : {}) } };
   }, auth);
 

@@ -3,6 +3,7 @@
  * Registration interface, and the REST API on lwm2m.apiPort. The registration logic is transport-agnostic
  * (Lwm2mPeer): CoAP over DTLS-PSK (RFC 7252 over RFC 6347) sits beside the TLS listener on the same port number, UDP.
  */
+import { withServers } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { ConfigError, type ResolvedConfig } from '../shared/config.js';
 import { startHttpServer, type RunningServer } from '../shared/http/server.js';
@@ -35,7 +36,7 @@ export interface Lwm2mStartOptions {
   /** How often expired registrations are swept (default 1000 ms). */
   sweepIntervalMs?: number;
   newRegistrationId?: () => string;
-  /** Where registrations are kept across restarts (default: opened from config.store). */
+  /** Where registrations are kept across restarts, and whose revocations (C9) empty the PSK caches (default: opened from config.store). */
   stores?: Stores;
   /** SSE heartbeat interval (default 15000 ms). */
   eventHeartbeatMs?: number;
@@ -43,8 +44,6 @@ export interface Lwm2mStartOptions {
   tlsLimits?: PskTlsServerOptions['limits'];
   /** How long the TLS listener reuses a PSK API answer (default 10000 ms; 0 = ask every handshake). */
   pskCacheTtlMs?: number;
-  /** The store whose revocations (C9) empty the PSK caches (default: opened from config.store). */
-  stores?: Stores;
 }
 
 export interface RunningLwm2m {
@@ -135,7 +134,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
       });
     }
     api = await startHttpServer({
-      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi, dm, events }),
+      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi: () => withServers(openapi, [{ url: api.url }]), dm, events }),
       log, registry: ctx.registry, host: c.host, port: c.apiPort,
     });
   } catch (err) {

@@ -86,8 +86,8 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export interface RestApiDeps {
   registry: ClientRegistry;
   read: (endpoint: string, path: readonly number[], accept?: number) => Promise<ReadResult>;
-  /** lwm2m/openapi.yaml */
-  openapi: string;
+  /** lwm2m/openapi.yaml, or a function giving it with the real `servers` (shared/http/openapi.ts) */
+  openapi: string | (() => string);
   /** Write, Execute, Discover, Write-Attributes, Observe, Create, Delete (operations.ts); routes absent without it. */
   dm?: DeviceManager;
   events?: EventHub;
@@ -279,5 +279,5 @@ export function createRestRouter(d: RestApiDeps): Router {
     .get('/api/clients/:endpoint', (req) => getClient(d, req.params.endpoint!))
     .get('/api/clients/:endpoint/:objectId/:instanceId', read)
     .get('/api/clients/:endpoint/:objectId/:instanceId/:resourceId', read)
-    .get('/api/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: d.openapi }));
+    .get('/api/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: typeof d.openapi === 'string' ? d.openapi : d.openapi() }));
 }

@@ -7,6 +7,7 @@ import { openStores } from '../shared/store/open.js';
 import type { Stores } from '../shared/store/types.js';
 import { watchRevocations } from '../shared/store/revocations.js';
 import { secretEqualString } from '../shared/bytes.js';
+import { openapiHandler } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { pskIdentityForBtid } from '../shared/identifiers.js';
 import { loadOrCreateTenantSecret } from '../shared/tenant-secret.js';
@@ -60,7 +61,7 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   });
 
   const openapi = readAsset('naf/openapi.yaml');
-  const serveOpenapi = () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: openapi });
+  const serveOpenapi = openapiHandler(openapi, () => [{ url: uaServer.url, description: 'Ua listener' }, { url: pskServer.url, description: 'PSK API listener' }]);
   const uaRouter = new Router()
     .get('/device/v1/config', (req) => ua.handle(req))
     .get('/naf/v1/openapi.yaml', serveOpenapi);

@@ -17,7 +17,11 @@ export interface CycleJob {
   loopBase?: number;
   warmupMs: number;
   durationMs: number;
+  /** How long to wait for cycles still running when the window has closed (default DRAIN_MS). */
+  drainMs?: number;
 }
+
+export const DRAIN_MS = 500;
 
 /** One cycle for loop `loop` (0 … concurrency-1); `n` counts that loop's cycles. Rejects on failure. */
 export type Cycle = (loop: number, n: number) => Promise<void>;
@@ -47,10 +51,25 @@ export async function runCycleLoad(job: CycleJob, ctl: RunControl = {}): Promise
       }
     }
   };
+  // A cycle still running when the window closes cannot count any more; one stuck in a retransmission
+  // timeout (a DTLS handshake waits up to 10 s) would stretch the phase far past --duration. Wait for those
+  // at most DRAIN_MS, then leave them to finish or time out on their own.
+  const loops = Promise.all(Array.from({ length: job.concurrency }, (_, i) => loop((job.loopBase ?? 0) + i)));
+  let drainTimer: NodeJS.Timeout | undefined;
+  const windowClosed = new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (w.open()) return;
+      clearInterval(poll);
+      drainTimer = setTimeout(resolve, job.drainMs ?? DRAIN_MS);
+    }, 20);
+    const stopPolling = () => clearInterval(poll);
+    loops.then(stopPolling, stopPolling);
+  });
   try {
-    await Promise.all(Array.from({ length: job.concurrency }, (_, i) => loop((job.loopBase ?? 0) + i)));
+    await Promise.race([loops, windowClosed]);
   } finally {
     clearInterval(ticker);
+    clearTimeout(drainTimer);
     await close?.();
   }
   return { ok: w.ok, errors: w.errors, errorSamples: [...errorSamples], seconds: w.seconds(), histogram: hist };

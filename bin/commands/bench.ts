@@ -10,6 +10,8 @@ import { ArgChecker } from '../cli-util.js';
 import { abortBench, defaultLoadWorkers, runBench } from '../../bench/run.js';
 import { renderTable, toJson } from '../../bench/report.js';
 import { Progress } from '../../bench/progress.js';
+import { NF_ORDER, startNetwork } from '../network.js';
+import { NF_COMMANDS } from './nf.js';
 
 export const MIN_SESSIONS = 100_000;
 
@@ -35,7 +37,7 @@ export function registerBenchCommand(program: Command): void {
   program.command('bench')
     .description('benchmark the network (Ub, Zn, PSK API, LwM2M, crypto, Redis memory) against Express and node:http baselines')
     .option('--concurrency <n>', 'concurrent clients of the throughput phases and baselines', '32')
-    .option('--duration <s>', 'seconds each phase is measured (after a short warm-up)', '10')
+    .option('--duration <s>', 'seconds each phase runs, warm-up (its first quarter, at most 3 s) included', '10')
     .option('--json <file>', 'also write the results as JSON')
     .option('--endpoints <file>', 'benchmark the running network this endpoints.json names, instead of starting one')
     .option('--redis-url <url>', 'use this Redis (under a unique key prefix, cleaned up) instead of starting a private redis-server')
@@ -68,6 +70,7 @@ export function registerBenchCommand(program: Command): void {
         const results = await runBench({
           concurrency, durationSec: duration, endpointsFile: f.endpoints, redisUrl: f.redisUrl, sessions,
           cpuProfDir: f.cpuProf, loadWorkers, progress,
+          network: { start: startNetwork, nfs: NF_ORDER.filter((nf) => NF_COMMANDS.some((c) => c.name === nf)) },
         });
         process.stdout.write(renderTable(results));
         if (f.json) writeFileSync(f.json, `${JSON.stringify(toJson(results), null, 2)}\n`);

@@ -92,12 +92,17 @@ export function registerCryptoCommands(program: Command): void {
     });
 
   crypto.command('ks-naf').description('Ks_NAF, Ks_ext_NAF, Ks_int_NAF (TS 33.220 Annex B.3)')
+    .option('--ks <hex>', 'Ks = CK ‖ IK (32 octets, as `device bootstrap --show-keys` prints it); or --ck and --ik')
     .option('--ck <hex>', 'CK (16 octets)').option('--ik <hex>', 'IK (16 octets)').option('--rand <hex>', 'RAND (16 octets)')
     .option('--impi <impi>', 'IMPI').option('--naf-fqdn <fqdn>', 'NAF FQDN')
     .option('--ua-id <hex>', 'Ua security protocol id, any 5 octets (e.g. 0100000002, 010001c0a8)')
-    .action((o: { ck?: string; ik?: string; rand?: string; impi?: string; nafFqdn?: string; uaId?: string }) => {
+    .action((o: { ks?: string; ck?: string; ik?: string; rand?: string; impi?: string; nafFqdn?: string; uaId?: string }) => {
       const c = new ArgChecker();
-      const ck = c.hex('ck', o.ck, 16), ik = c.hex('ik', o.ik, 16), rand = c.hex('rand', o.rand, 16);
+      if (o.ks !== undefined && (o.ck !== undefined || o.ik !== undefined)) c.problem('--ks: give either --ks or --ck and --ik, not both');
+      // TS 33.220 §4.5.2: Ks = CK ‖ IK.
+      const ksIn = o.ks !== undefined ? c.hex('ks', o.ks, 32) : undefined;
+      const ck = ksIn ? ksIn.subarray(0, 16) : c.hex('ck', o.ck, 16), ik = ksIn ? ksIn.subarray(16) : c.hex('ik', o.ik, 16);
+      const rand = c.hex('rand', o.rand, 16);
       const impi = c.required('impi', o.impi), nafFqdn = c.required('naf-fqdn', o.nafFqdn);
       const uaId = c.hex('ua-id', o.uaId, 5);
       c.done();

@@ -37,7 +37,10 @@ export function endpointTable(e: Endpoints): string {
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
 }
 
-export function registerUpCommand(program: Command, nfsThatExist: readonly (typeof NF_ORDER)[number][], demo?: (net: RunningNetwork) => Promise<void>): void {
+/** A demo run after start-up; `signal` stops it (quietly), and `stopped` settles once it has. */
+export type UpDemo = (net: RunningNetwork, signal: AbortSignal) => Promise<{ stopped: Promise<void> }>;
+
+export function registerUpCommand(program: Command, nfsThatExist: readonly (typeof NF_ORDER)[number][], demo?: UpDemo): void {
   const cmd = addConfigOptions(program.command('up').description('start every network function as a child process and write <state-dir>/endpoints.json'), UP_FLAGS);
   if (demo) cmd.option('--demo', 'also provision a demo subscriber and run a device through the whole flow');
   cmd.action(async (opts: Record<string, unknown>) => {
@@ -74,10 +77,15 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     say(`  endpoints     ${net.endpointsFile}`);
     say(`  logs          ${net.config.stateDir}/logs/`);
     let stopping = false;
+    const demoStop = new AbortController();
+    let demoStopped: Promise<void> | undefined;
     const shutdown = async (why: string, code: number) => {
       if (stopping) return;
       stopping = true;
       say(`stopping (${why}) …`);
+      // The demo device goes first (it de-registers), so it never sees its network vanish.
+      demoStop.abort();
+      if (demoStopped) await Promise.race([demoStopped, new Promise((r) => setTimeout(r, 3000).unref())]);
       await net.stop();
       say('stopped');
       process.exit(code);
@@ -86,7 +94,7 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
     void net.childExited.then(({ nf, code, signal }) => shutdown(`${nf} keeps exiting (last: ${signal ?? code})`, 1));
     if (demo && opts.demo) {
-      try { await demo(net); } catch (err) { process.stderr.write(`demo failed: ${(err as Error).message}\n`); }
+      try { demoStopped = (await demo(net, demoStop.signal)).stopped; } catch (err) { if (!stopping) process.stderr.write(`demo failed: ${(err as Error).message}\n`); }
       say('\nThe network keeps running: try the commands above, or press Ctrl-C to stop it.');
     } else {
       say('Press Ctrl-C to stop.');

@@ -56,7 +56,9 @@ export function runUntilSignalled(log: Logger, listeners: Record<string, string>
     close().then(() => process.exit(0), (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Supervised, a terminal's Ctrl-C reaches the whole process group at once: leave the order to the parent
+  // (`gba-sim up` stops its demo device first, then each NF with SIGTERM).
+  process.on('SIGINT', () => { if (process.env.GBA_SIM_SUPERVISED !== '1') stop('SIGINT'); });
   // Started by `gba-sim up`: stdin is a pipe from the parent, so its end means the parent is gone
   // (even after a SIGKILL); never outlive it.
   if (process.env.GBA_SIM_SUPERVISED === '1') {

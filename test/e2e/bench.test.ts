@@ -47,7 +47,7 @@ const REQUIRED: Record<string, string[]> = {
   bootstrap: ['per_s', 'p50_ms', 'p99_ms', 'p99_ms_c32'],
   zn: ['per_s'],
   psk_lookup: ['per_s'],
-  crypto: ['milenage_per_s', 'ks_naf_per_s', 'aes_block_per_s', 'hmac_sha256_per_s'],
+  crypto: ['milenage_per_s', 'ks_naf_per_s', 'aes_block_per_s', 'hmac_sha256_per_s', 'noble_hmac_sha256_per_s', 'md5_per_s', 'noble_md5_per_s'],
   baseline: ['express_per_s', 'node_http_per_s'],
   redis: ['bytes_per_session'],
 };

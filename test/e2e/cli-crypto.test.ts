@@ -63,7 +63,13 @@ describe('gba-sim crypto (contract C4)', function () {
     for (const v of kdf.ks_naf) {
       const r = await runCli(['crypto', 'ks-naf', '--ck', v.ck!, '--ik', v.ik!, '--rand', v.rand!, '--impi', v.impi!, '--naf-fqdn', v.naf_fqdn!, '--ua-id', v.ua_id!]);
       expect(json(r.stdout)).to.deep.equal({ ks_naf: v.ks_naf, ks_ext_naf: v.ks_ext_naf, ks_int_naf: v.ks_int_naf });
+      // --ks = CK ‖ IK (what `device bootstrap --show-keys` prints) gives the same keys.
+      const viaKs = await runCli(['crypto', 'ks-naf', '--ks', `${v.ck!}${v.ik!}`, '--rand', v.rand!, '--impi', v.impi!, '--naf-fqdn', v.naf_fqdn!, '--ua-id', v.ua_id!]);
+      expect(json(viaKs.stdout)).to.deep.equal({ ks_naf: v.ks_naf, ks_ext_naf: v.ks_ext_naf, ks_int_naf: v.ks_int_naf });
     }
+    const both = await runCli(['crypto', 'ks-naf', '--ks', `${s1.ck}${s1.ik}`, '--ck', s1.ck, '--ik', s1.ik, '--rand', s1.rand, '--impi', 'x', '--naf-fqdn', 'y', '--ua-id', '0100000002']);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.contain('--ks');
     const odd = await runCli(['crypto', 'ks-naf', '--ck', s1.ck, '--ik', s1.ik, '--rand', s1.rand, '--impi', 'x', '--naf-fqdn', 'y', '--ua-id', 'ff00abcdef']);
     expect(odd.code).to.equal(0);
     expect(odd.stderr).to.match(/private/);

@@ -75,6 +75,12 @@ describe('HSS-mock provisioning API and Zh (real process, real Redis)', function
     const p1 = await (await api('GET', '/subscribers?limit=2&after=001010000000200')).json() as { items: Array<{ imsi: string }>; next?: string; total: number };
     expect(p1.items.map((i) => i.imsi)).to.deep.equal(['001010000000203', '001010000000204']);
     expect(p1.next).to.equal('/provisioning/v1/subscribers?limit=2&after=001010000000204');
+    // The last page has no next link (and one whose size is exactly the limit neither).
+    const all = await (await api('GET', '/subscribers?limit=1000')).json() as { items: unknown[]; next?: string; total: number };
+    expect(all.items.length).to.equal(all.total);
+    expect(all).to.not.have.property('next');
+    const exact = await (await api('GET', `/subscribers?limit=${all.total}`)).json() as { next?: string };
+    expect(exact).to.not.have.property('next');
     expect((await api('GET', '/subscribers?limit=0')).status).to.equal(400);
   });
 

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { createConnection } from 'node:net';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { runUp } from '../support/up.js';
 import { freePortRange } from '../support/ports.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
@@ -34,6 +35,17 @@ describe('gba-sim up (real processes)', function () {
       expect(e.lwm2m).to.include({ fqdn: 'lwm2m.mnc001.mcc001.pub.3gppnetwork.org', uri: `coaps+tcp://127.0.0.1:${base + 5}`, uaSecProtId: '010001c0a8', api: `http://127.0.0.1:${base + 6}/` });
       for (const url of [e.hss.provisioning.replace('/provisioning/v1', ''), e.bsf.ub, e.bsf.zn.replace('/nbsp-gba/v1', ''), e.naf!.ua, e.naf!.pskLookup.replace('/naf/v1/psk-lookup', ''), e.lwm2m!.api!]) {
         expect((await fetch(new URL('/healthz', url))).status, url).to.equal(200);
+      }
+      // The served OpenAPI documents name the ports --base-port chose, not the defaults in the files.
+      for (const [doc, urls] of [
+        [`${e.hss.provisioning}/openapi.yaml`, [`http://127.0.0.1:${base + 2}`]],
+        [`${e.bsf.zn}/openapi.yaml`, [`http://127.0.0.1:${base + 1}/nbsp-gba/v1`]],
+        [`${e.naf!.ua}naf/v1/openapi.yaml`, [`http://127.0.0.1:${base + 3}`, `http://127.0.0.1:${base + 4}`]],
+        [`${e.lwm2m!.api!}api/openapi.yaml`, [`http://127.0.0.1:${base + 6}`]],
+      ] as const) {
+        const text = await (await fetch(doc)).text();
+        const servers = (parseYaml(text) as { servers: Array<{ url: string }> }).servers.map((x) => x.url);
+        expect(servers, doc).to.deep.equal(urls);
       }
       expect(statSync(join(up.dir, 'endpoints.json')).mode & 0o077).to.equal(0);
       const effective = readFileSync(join(up.dir, 'effective-config.json'), 'utf8');

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../../bin/free-port.js';
+import { freePort } from '../../shared/net/free-port.js';
 import { StoreUnavailable } from '../../shared/errors.js';
 import { redisAnswers } from '../../shared/store/open.js';
 import { connectRedis, createRedisStores } from '../../shared/store/redis.js';

@@ -61,7 +61,7 @@ async function start(o: StartOptions = {}): Promise<Harness> {
   const secured: PskTlsSecureInfo[] = [];
   const keys = o.keys ?? new Map([[IDENTITY, KEY]]);
   const delayMs = o.delayMs ?? (() => 120);
-  const resolvePsk = o.resolvePsk ?? (async (identity: string, ctx: PskLookupContext) => {
+  const resolvePsk = o.resolvePsk ?? (async (identity: string, _ctx: PskLookupContext) => {
     await sleep(delayMs(identity)); // an HTTP round trip to the NAF's PSK API
     return keys.get(identity) ?? null;
   });

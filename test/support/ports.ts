@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-export { freePort } from '../../bin/free-port.js';
+export { freePort } from '../../shared/net/free-port.js';
 
 /** A base port B such that B … B+n-1 were all free a moment ago (TCP and UDP on 127.0.0.1). */
 export async function freePortRange(n: number): Promise<number> {

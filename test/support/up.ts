@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './cli.js';
 import { tempDir } from './nf.js';
-import type { Endpoints } from '../../bin/network.js';
+import type { Endpoints } from '../../shared/endpoints.js';
 
 export interface UpProcess { child: ChildProcess; dir: string; endpoints: Endpoints; output: string[]; stop(signal?: NodeJS.Signals): Promise<number | null> }
 

@@ -1,0 +1,19 @@
+/**
+ * endpoints.json (ARCHITECTURE.md contract C2): where each running NF listens and the tokens a client needs.
+ * `gba-sim up` (bin/network.ts) writes it; the client commands, the bench and the tests read it.
+ */
+
+/** The network functions, in start order. */
+export const NF_ORDER = ['hss-mock', 'bsf', 'naf', 'lwm2m'] as const;
+export type NfName = (typeof NF_ORDER)[number];
+
+export interface Endpoints {
+  hss: { provisioning: string; adminToken: string };
+  bsf: { ub: string; realm: string; zn: string; admin?: string };
+  naf?: { fqdn: string; ua: string; pskLookup: string; pskApiToken: string };
+  lwm2m?: { fqdn: string; uri: string; uaSecProtId: string; api?: string; uriDtls?: string };
+  store?: { kind: 'redis' | 'memory'; redisUrl?: string; embedded?: boolean; dir?: string };
+  console?: { url: string };
+  admin?: { token: string };
+  homeNetwork?: { mcc: string; mnc: string };
+}
