@@ -79,7 +79,7 @@ export class Connection {
   authorizeCer?: (cer: DiameterMessage) => number;
 
   constructor(readonly socket: Socket, role: 'server' | 'client', opts: ConnectionOptions) {
-    this.#o = { maxMessageBytes: 1 << 20, watchdogMs: 30_000, requestTimeoutMs: 5000, maxPending: 10_000, ...opts };
+    this.#o = { ...opts, maxMessageBytes: opts.maxMessageBytes ?? 1 << 20, watchdogMs: opts.watchdogMs ?? 30_000, requestTimeoutMs: opts.requestTimeoutMs ?? 5000, maxPending: opts.maxPending ?? 10_000 };
     this.state = role === 'server' ? 'wait-cer' : 'wait-cea';
     this.remote = `${plainIp(socket.remoteAddress)}:${socket.remotePort}`;
     socket.setNoDelay(true);
