@@ -91,7 +91,8 @@ export class Connection {
     this.#o.metrics?.state(this.label, undefined, this.state);
   }
 
-  get label(): string { return this.peerHost ?? this.remote; }
+  /** Metrics label: the Origin-Host once known (bounded by the allow-lists), never the remote port. */
+  get label(): string { return this.peerHost ?? 'unidentified'; }
   onClose(f: (reason: string) => void): void { this.#closedListeners.push(f); }
   onOpen(f: () => void): void { this.#openListeners.push(f); }
 
@@ -192,9 +193,10 @@ export class Connection {
   }
 
   #onCer(m: DiameterMessage): void {
-    this.peerHost = getStr(m.avps, 'Origin-Host');
-    this.peerRealm = getStr(m.avps, 'Origin-Realm');
-    if (!this.peerHost || !this.peerRealm) {
+    // peerHost (the metrics label) is only set once the identity is accepted, so strangers cannot add series.
+    const host = getStr(m.avps, 'Origin-Host');
+    const realm = getStr(m.avps, 'Origin-Realm');
+    if (!host || !realm) {
       this.#send(this.errorAnswer(m, RC.MISSING_AVP, missingOf(m.avps, ['Origin-Host', 'Origin-Realm'])));
       this.#endSoon('CER without Origin-Host/Origin-Realm');
       return;
@@ -205,7 +207,7 @@ export class Connection {
     const rc = this.authorizeCer?.(m) ?? RC.SUCCESS;
     if (rc !== RC.SUCCESS) {
       this.#send(this.cea(m, rc));
-      this.#endSoon(`CER refused with ${rc} (Origin-Host ${this.peerHost})`);
+      this.#endSoon(`CER refused with ${rc} (Origin-Host ${host})`);
       return;
     }
     if (!apps.includes(app) && !apps.includes(APP_RELAY)) {
@@ -213,8 +215,10 @@ export class Connection {
       this.#endSoon(`no common application (peer offers ${apps.join(',') || 'none'})`);
       return;
     }
+    this.peerHost = host;
+    this.peerRealm = realm;
     this.#send(this.cea(m, RC.SUCCESS));
-    this.#setState('open', `CER from ${this.peerHost} accepted`);
+    this.#setState('open', `CER from ${host} accepted`);
   }
 
   #onAnswer(m: DiameterMessage): void {
