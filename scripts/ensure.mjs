@@ -17,7 +17,7 @@ for (const what of process.argv.slice(2)) {
     if (!existsSync('node_modules/.package-lock.json')) run('npm', ['ci', '--no-audit', '--no-fund']);
   } else if (what === 'test-tools') {
     // binary → Debian package: redis-server (tests start their own), openssl and libcoap (interop peers)
-    const need = [['redis-server', 'redis-server'], ['openssl', 'openssl'], ['coap-client-openssl', 'libcoap3-bin'], ['coap-client-gnutls', 'libcoap3-bin']]
+    const need = [['redis-server', 'redis-server'], ['openssl', 'openssl'], ['coap-client-openssl', 'libcoap3-bin'], ['coap-client-gnutls', 'libcoap3-bin'], ['tshark', 'tshark']]
       .filter(([bin]) => !has(bin)).map(([, pkg]) => pkg);
     const pkgs = [...new Set(need)];
     if (pkgs.length === 0) continue;
