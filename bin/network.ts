@@ -15,10 +15,11 @@ import { resolveStoreKind } from '../shared/store/open.js';
 import { Supervisor } from './supervisor.js';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
 import { humanDeviceEvent, type LogRecord } from './device-events.js';
-import { NF_ORDER, type Endpoints, type NfName } from '../shared/endpoints.js';
+import { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName } from '../shared/endpoints.js';
 
 // endpoints.json's shape and the NF names live in shared/ so that bench/ and the tests need not import bin/.
-export { NF_ORDER, type Endpoints, type NfName };
+export { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName };
+import { bsfDiameterPort, diameterIdentity, hssDiameterPort } from '../shared/diameter/identity.js';
 
 export interface NetworkOptions {
   config: ResolvedConfig;
@@ -61,6 +62,8 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   cfg.naf.pskPort = await pick(cfg.naf.pskPort);
   cfg.lwm2m.port = await pick(cfg.lwm2m.port);
   cfg.lwm2m.apiPort = await pick(cfg.lwm2m.apiPort);
+  cfg.hss.diameter.port = await pick(hssDiameterPort(cfg));
+  cfg.bsf.diameter.port = await pick(bsfDiameterPort(cfg));
 
   cfg.console.port = await pick(cfg.console.port);
   const store = await resolveStoreKind(cfg.store.kind, cfg.store.redisUrl);
@@ -74,6 +77,13 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   cfg.bsf.hssToken ??= newToken();
   if (!cfg.hss.zhTokens.includes(cfg.bsf.hssToken)) cfg.hss.zhTokens = [...cfg.hss.zhTokens, cfg.bsf.hssToken];
   cfg.bsf.hssUrl ??= url(cfg.hss.host, cfg.hss.port);
+  // C5: Diameter identities, and Zh open to the BSF's identity only.
+  const aaa = (host: string, port: number) => `aaa://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port};transport=tcp`;
+  for (const nf of ['hss', 'bsf', 'naf'] as const) Object.assign(cfg[nf].diameter, diameterIdentity(cfg, nf));
+  if (!cfg.hss.diameter.allowedPeers.includes(cfg.bsf.diameter.host!)) cfg.hss.diameter.allowedPeers = [...cfg.hss.diameter.allowedPeers, cfg.bsf.diameter.host!];
+  cfg.bsf.diameter.hssUri ??= aaa(cfg.hss.host, cfg.hss.diameter.port);
+  cfg.bsf.diameter.hssRealm ??= cfg.hss.diameter.realm;
+  cfg.bsf.diameter.hssHost ??= cfg.hss.diameter.host;
 
   if (nfs.includes('naf')) {
     cfg.naf.znToken ??= newToken();
@@ -87,8 +97,12 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
         name: 'naf', token: cfg.naf.znToken, group: 'lwm2m',
         // FQDN-level allow-list (C3); the Ua id varies for the LwM2M server (one per (D)TLS suite).
         fqdns: [{ fqdn: cfg.naf.fqdn }, { fqdn: cfg.naf.lwm2m.fqdn }],
+        diameterHost: cfg.naf.diameter.host,
       }];
     }
+    cfg.naf.diameter.bsfUri ??= aaa(cfg.bsf.host, cfg.bsf.diameter.port);
+    cfg.naf.diameter.bsfRealm ??= cfg.bsf.diameter.realm;
+    cfg.naf.diameter.bsfHost ??= cfg.bsf.diameter.host;
   }
   if (nfs.includes('lwm2m')) {
     cfg.lwm2m.pskLookupUrl ??= `${url(cfg.naf.host, cfg.naf.pskPort)}/naf/v1/psk-lookup`;
@@ -103,8 +117,13 @@ export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoi
     hss: { provisioning: `http://${h(cfg.hss.host)}:${cfg.hss.port}/provisioning/v1`, adminToken: cfg.hss.adminToken! },
     bsf: { ub: `http://${h(cfg.bsf.host)}:${cfg.bsf.ubPort}/`, realm: cfg.bsf.domain, zn: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/nbsp-gba/v1`, admin: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/admin/v1` },
   };
+  const dia = (nf: 'hss' | 'bsf', host: string, port: number): DiameterEndpoint =>
+    ({ uri: `aaa://${h(host)}:${port};transport=tcp`, ...diameterIdentity(cfg, nf) });
+  e.hss.diameter = dia('hss', cfg.hss.host, hssDiameterPort(cfg));
+  e.bsf.diameter = dia('bsf', cfg.bsf.host, bsfDiameterPort(cfg));
   if (nfs.includes('naf')) {
     e.naf = { fqdn: cfg.naf.fqdn, ua: `http://${h(cfg.naf.host)}:${cfg.naf.uaPort}/`, pskLookup: `http://${h(cfg.naf.host)}:${cfg.naf.pskPort}/naf/v1/psk-lookup`, pskApiToken: cfg.naf.pskApiToken! };
+    e.naf.diameter = diameterIdentity(cfg, 'naf');
     // C2: fqdn and uaSecProtId are NAF configuration, present as soon as the NAF is.
     e.lwm2m = { fqdn: cfg.naf.lwm2m.fqdn, uri: cfg.naf.lwm2m.uri!, uaSecProtId: cfg.naf.lwm2m.uaSecProtId };
   }

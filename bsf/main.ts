@@ -17,8 +17,18 @@ import { mountAdminApi, type AdminRouteRegistration } from './admin.js';
 import { StoreTimeline } from './timeline.js';
 import { tokenFromConfigOrState } from '../shared/nf/runtime.js';
 import type { IncomingHttpHeaders } from 'node:http';
+import { startDiameterServer, type RunningDiameterServer } from '../shared/diameter/peer.js';
+import { DiameterMetrics } from '../shared/diameter/metrics.js';
+import { APP_ZN } from '../shared/diameter/dictionary.js';
+import { bsfDiameterPort, diameterIdentity, parseAaaUri } from '../shared/diameter/identity.js';
+import * as serviceErrors from '../shared/services/errors.js';
+import type { ZhService } from '../shared/services/zh.js';
+import { ZhDiameterClient } from './zh-diameter.js';
+import { birHandler } from './zn-diameter.js';
+import { SessionZnProvider } from './zn-provider-adapter.js';
+import { HssRefused, UserUnknown } from './zh-client.js';
 
-export interface RunningBsf { ub: RunningServer; zn: RunningServer; stores: Stores; log: Logger; close(): Promise<void> }
+export interface RunningBsf { ub: RunningServer; zn: RunningServer; diameter: RunningDiameterServer; stores: Stores; log: Logger; close(): Promise<void> }
 
 export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; adminRoutes?: AdminRouteRegistration[] } = {}): Promise<RunningBsf> {
   const { registry } = nfContext('bsf', config);
@@ -26,13 +36,20 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   const log = createLogger({ level: config.log.level, bindings: { nf: 'bsf' }, write: batchedStdout().write });
   const c = config.bsf;
   const problemsFound: string[] = [];
-  if (!c.hssUrl) problemsFound.push('bsf.hssUrl: required (the HSS Zh base URL, e.g. http://127.0.0.1:8082)');
-  if (!c.hssToken) problemsFound.push('bsf.hssToken: required (a token listed in hss.zhTokens)');
+  if (!c.hssUrl && c.zhTransport === 'http') problemsFound.push('bsf.hssUrl: required (the HSS Zh base URL, e.g. http://127.0.0.1:8082)');
+  if (!c.hssToken && c.zhTransport === 'http') problemsFound.push('bsf.hssToken: required (a token listed in hss.zhTokens)');
+  if (c.zhTransport === 'diameter' && !c.diameter.hssUri) problemsFound.push('bsf.diameter.hssUri: required with bsf.zhTransport diameter (e.g. aaa://127.0.0.1:3868;transport=tcp)');
   if (problemsFound.length) throw new ConfigError(problemsFound);
   if (!c.nafs.length) log.warn({}, 'bsf.nafs is empty: no NAF can use Zn');
 
   const stores = opts.stores ?? (await openStores(config.store, log));
-  const zh = new ZhClient(c.hssUrl!, c.hssToken!, c.gussCacheSec * 1000);
+  const identity = diameterIdentity(config, 'bsf');
+  const zh = c.zhTransport === 'diameter'
+    ? zhDiameter(new ZhDiameterClient({
+      local: identity, hss: { ...parseAaaUri(c.diameter.hssUri!), realm: c.diameter.hssRealm ?? identity.realm, identity: c.diameter.hssHost },
+      log: log.child({ iface: 'zh-diameter' }), metrics: new DiameterMetrics(registry, 'zh'), gussCacheMs: c.gussCacheSec * 1000,
+    }))
+    : new ZhClient(c.hssUrl!, c.hssToken!, c.gussCacheSec * 1000);
 
   const outcomes = registry.register(new Counter('gba_ub_outcomes_total', 'Ub bootstrap attempts by outcome.', ['outcome']));
   for (const outcome of UB_OUTCOMES) outcomes.init({ outcome });
@@ -65,10 +82,21 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }) }, opts.adminRoutes);
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
+  // Zn over Diameter (C5/C6): NAFs known by their Diameter identity, with the FQDN allow-list of N66.
+  const nafByHost = (h: string) => c.nafs.find((n) => n.diameterHost !== undefined && n.diameterHost.toLowerCase() === h.toLowerCase());
+  const diameter = await startDiameterServer({
+    host: c.host, port: bsfDiameterPort(config), local: { ...identity, applicationId: APP_ZN },
+    allowedPeers: (h) => nafByHost(h) !== undefined, log: log.child({ iface: 'zn-diameter' }), metrics: new DiameterMetrics(registry, 'zn'),
+    onRequest: birHandler({
+      provider: new SessionZnProvider({ sessions: stores.sessions, guss: (impi) => zh.guss(impi), log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now }),
+      nafByHost, realm: identity.realm, log: log.child({ iface: 'zn-diameter' }),
+    }),
+  });
+
   return {
-    ub: ubServer, zn: znServer, stores, log,
+    ub: ubServer, zn: znServer, diameter, stores, log,
     close: async () => {
-      await Promise.all([ubServer.close(), znServer.close()]);
+      await Promise.all([ubServer.close(), znServer.close(), diameter.close()]);
       await zh.close();
       if (!opts.stores) await stores.close();
     },
@@ -77,5 +105,23 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
 
 export async function runBsf(config: ResolvedConfig): Promise<void> {
   const bsf = await startBsf(config);
-  runUntilSignalled(bsf.log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, admin: `${bsf.zn.url}/admin/v1`, realm: config.bsf.domain }, bsf.close);
+  runUntilSignalled(bsf.log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, admin: `${bsf.zn.url}/admin/v1`, realm: config.bsf.domain, znDiameter: bsf.diameter.uri }, bsf.close);
+}
+
+/**
+ * Adapter until bsf/ub.ts takes a ZhService (branch `contracts`): Ub knows the HTTP client's class and its
+ * error classes, so the Diameter client is presented in that shape with its domain errors mapped.
+ */
+function zhDiameter(s: ZhService): ZhClient {
+  const map = (e: unknown): never => {
+    if (e instanceof serviceErrors.UserUnknown) throw new UserUnknown(e.message);
+    if (e instanceof serviceErrors.HssRefused) throw new HssRefused(e.message);
+    throw e;
+  };
+  const adapted = {
+    authVector: (impi: string, resync?: { rand: Buffer; auts: Buffer }) => s.authVector(impi, resync).catch(map),
+    guss: (impi: string) => s.guss(impi).catch(map),
+    close: () => s.close(),
+  };
+  return adapted as unknown as ZhClient;
 }

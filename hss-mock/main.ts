@@ -12,8 +12,13 @@ import { readAsset } from '../shared/assets.js';
 import { Auc } from './auc.js';
 import { PROVISIONING_BASE, provisioningRoutes } from './provisioning-api.js';
 import { zhRoutes } from './zh-api.js';
+import { startDiameterServer, type RunningDiameterServer } from '../shared/diameter/peer.js';
+import { DiameterMetrics } from '../shared/diameter/metrics.js';
+import { APP_ZH } from '../shared/diameter/dictionary.js';
+import { diameterIdentity, hssDiameterPort } from '../shared/diameter/identity.js';
+import { marHandler } from './zh-diameter.js';
 
-export interface RunningHss { http: RunningServer; stores: Stores; close(): Promise<void> }
+export interface RunningHss { http: RunningServer; diameter: RunningDiameterServer; stores: Stores; close(): Promise<void> }
 
 export async function startHss(config: ResolvedConfig, opts: { stores?: Stores; random?: (n: number) => Buffer } = {}): Promise<RunningHss> {
   const { log, registry } = nfContext('hss-mock', config);
@@ -35,14 +40,22 @@ export async function startHss(config: ResolvedConfig, opts: { stores?: Stores; 
   router.get(`${PROVISIONING_BASE}/openapi.yaml`, openapiHandler(openapi, () => [{ url: http.url }]));
 
   const http = await startHttpServer({ name: 'hss', router, log, registry, host: config.hss.host, port: config.hss.port, health: () => stores.ping() });
+  // Zh over Diameter (C5/C6): CER accepted only from the configured BSF identities.
+  const allowed = new Set(config.hss.diameter.allowedPeers.map((p) => p.toLowerCase()));
+  if (!allowed.size) log.warn({}, 'hss.diameter.allowedPeers is empty: no BSF can connect over Diameter');
+  const diameter = await startDiameterServer({
+    host: config.hss.host, port: hssDiameterPort(config), local: { ...diameterIdentity(config, 'hss'), applicationId: APP_ZH },
+    allowedPeers: (h) => allowed.has(h.toLowerCase()), log: log.child({ iface: 'zh-diameter' }), metrics: new DiameterMetrics(registry, 'zh'),
+    onRequest: marHandler({ auc, mncDigits, vectors, log: log.child({ iface: 'zh-diameter' }) }),
+  });
   return {
-    http, stores,
-    close: async () => { await http.close(); if (!opts.stores) await stores.close(); },
+    http, diameter, stores,
+    close: async () => { await Promise.all([http.close(), diameter.close()]); if (!opts.stores) await stores.close(); },
   };
 }
 
 export async function runHss(config: ResolvedConfig): Promise<void> {
   const hss = await startHss(config);
   const { log } = nfContext('hss-mock', config);
-  runUntilSignalled(log, { hss: hss.http.url, provisioning: `${hss.http.url}${PROVISIONING_BASE}` }, hss.close);
+  runUntilSignalled(log, { hss: hss.http.url, provisioning: `${hss.http.url}${PROVISIONING_BASE}`, zhDiameter: hss.diameter.uri }, hss.close);
 }

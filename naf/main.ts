@@ -11,7 +11,11 @@ import { openapiHandler } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { pskIdentityForBtid } from '../shared/identifiers.js';
 import { loadOrCreateTenantSecret } from '../shared/tenant-secret.js';
-import { ZnClient } from './zn-client.js';
+import { BtidUnknown, NafNotAuthorized, ZnClient } from './zn-client.js';
+import { ZnDiameterClient, ZnServiceKeys } from './zn-diameter.js';
+import { DiameterMetrics } from '../shared/diameter/metrics.js';
+import { diameterIdentity, parseAaaUri } from '../shared/diameter/identity.js';
+import * as serviceErrors from '../shared/services/errors.js';
 import { UA_OUTCOMES, UaHandler, type DeviceConfig } from './ua.js';
 import { pskLookup } from './psk-api.js';
 import { endpointForImpi } from './endpoint-policy.js';
@@ -23,17 +27,28 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   const { log, registry } = nfContext('naf', config);
   const c = config.naf;
   const missing: string[] = [];
-  if (!c.znUrl) missing.push('naf.znUrl: required (the BSF Zn base URL, e.g. http://127.0.0.1:8081/nbsp-gba/v1)');
-  if (!c.znToken) missing.push('naf.znToken: required (this NAF\'s token in bsf.nafs)');
+  if (!c.znUrl && c.znTransport === 'http') missing.push('naf.znUrl: required (the BSF Zn base URL, e.g. http://127.0.0.1:8081/nbsp-gba/v1)');
+  if (!c.znToken && c.znTransport === 'http') missing.push('naf.znToken: required (this NAF\'s token in bsf.nafs)');
   if (!c.lwm2m.uri) missing.push('naf.lwm2m.uri: required (the LwM2M server URI handed to devices, e.g. coaps+tcp://127.0.0.1:5684)');
+  if (c.znTransport === 'diameter' && !c.diameter.bsfUri) missing.push('naf.diameter.bsfUri: required with naf.znTransport diameter (e.g. aaa://127.0.0.1:3869;transport=tcp)');
   if (missing.length) throw new ConfigError(missing);
 
   const stores = opts.stores ?? (await openStores(config.store, log));
   const pskApiToken = tokenFromConfigOrState(c.pskApiToken, config.stateDir, 'naf-psk-api-token', log);
   const tenantSecret = loadOrCreateTenantSecret(c.tenantSecretFile);
-  const zn = new ZnClient(c.znUrl!, c.znToken!, stores.nafKeys, undefined, stores.ops);
+  const zn = c.znTransport === 'diameter'
+    ? new ZnServiceKeys(new ZnDiameterClient({
+      local: diameterIdentity(config, 'naf'), bsf: { ...parseAaaUri(c.diameter.bsfUri!), realm: c.diameter.bsfRealm, identity: c.diameter.bsfHost },
+      log: log.child({ iface: 'zn-diameter' }), metrics: new DiameterMetrics(registry, 'zn'),
+    }), stores.nafKeys)
+    : new ZnClient(c.znUrl!, c.znToken!, stores.nafKeys, undefined, stores.ops);
   const stopRevocations = await watchRevocations(stores.ops, log, (btid) => zn.forget(btid));
-  const key = (btid: string, fqdn: string, ua: string) => zn.key(btid, fqdn, ua);
+  // Until ua.ts/psk-api.ts take the shared domain errors (branch `contracts`): map them to the ones they know.
+  const key = (btid: string, fqdn: string, ua: string) => zn.key(btid, fqdn, ua).catch((e: unknown) => {
+    if (e instanceof serviceErrors.BtidUnknown) throw new BtidUnknown(e.message);
+    if (e instanceof serviceErrors.NafNotAuthorized) throw new NafNotAuthorized(e.message);
+    throw e;
+  });
   const endpointOf = (impi: string) => endpointForImpi(c.endpointPolicy, impi, tenantSecret);
 
   const uaOutcomes = registry.register(new Counter('gba_naf_ua_total', 'Ua provisioning requests by outcome.', ['outcome']));
@@ -51,7 +66,7 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
     ...(c.lwm2m.uriDtls ? { serverUriDtls: c.lwm2m.uriDtls } : {}),
   });
   const onProvisioned = c.lwm2m.push.length === 0 ? undefined : (dc: DeviceConfig, btid: string) => {
-    void zn.key(btid, c.lwm2m.fqdn, c.lwm2m.uaSecProtId).then(
+    void key(btid, c.lwm2m.fqdn, c.lwm2m.uaSecProtId).then(
       (e) => Promise.all(c.lwm2m.push.map((t) => pushSecurityInfo(t, dc.endpoint, dc.pskIdentity, e.keyHex, log.child({ iface: 'push' }), pushes))),
       (err: Error) => log.warn({ event: 'push', err: err.message }, 'no key to push'));
   };

@@ -22,7 +22,14 @@ export const NafAccessSchema = z.strictObject({
   group: z.string().optional(),
   /** The NAF_Ids this NAF may request keys for (FQDN ‖ Ua id); any Ua id when uaSecProtId is left out. */
   fqdns: z.array(z.strictObject({ fqdn: Fqdn, uaSecProtId: UaId.optional() })).min(1),
+  /** The NAF's Diameter identity (Origin-Host) on Zn (TS 29.109 §5); the same FQDN allow-list applies. */
+  diameterHost: z.string().min(1).optional(),
 });
+
+/** A Diameter peer URI (RFC 6733 §4.3.1 DiameterURI), TCP only. */
+const AaaUri = z.string().regex(/^aaa:\/\/[^:;/]+(:\d+)?(;transport=tcp)?$/, 'must be aaa://HOST[:PORT][;transport=tcp]');
+/** Diameter identities: defaults hss|bsf|naf.<realm>, realm mnc<MNC>.mcc<MCC>.3gppnetwork.org (shared/diameter/identity.ts). */
+const DiameterIdentity = { host: Fqdn.optional(), realm: Fqdn.optional() };
 
 export const PushTargetSchema = z.strictObject({
   /** Base URL of the LwM2M server's REST API, e.g. http://leshan:8080 */
@@ -52,6 +59,8 @@ export const ConfigSchema = z.strictObject({
     zhTokens: z.array(Token).default([]),
     indBits: z.number().int().min(0).max(10).default(5),
     delta: z.number().int().min(1).default(2 ** 28),
+    /** Zh over Diameter (TS 29.109 §4): always listening; port default 3868 (any free port when hss.port is 0). */
+    diameter: z.strictObject({ ...DiameterIdentity, port: Port.optional(), allowedPeers: z.array(z.string().min(1)).default([]) }).prefault({}),
   }).prefault({}),
   bsf: z.strictObject({
     host: Host.default('127.0.0.1'),
@@ -66,6 +75,13 @@ export const ConfigSchema = z.strictObject({
     akaAlgorithm: z.enum(['AKAv1-MD5', 'AKAv2-MD5']).default('AKAv1-MD5'),
     gussCacheSec: z.number().int().min(0).default(30),
     nafs: z.array(NafAccessSchema).default([]),
+    /** How the BSF reaches the HSS: N65 JSON (http) or Zh Diameter MAR/MAA (diameter). */
+    zhTransport: z.enum(['http', 'diameter']).default('http'),
+    /** Zn over Diameter (TS 29.109 §5): always listening; port default 3869 (any free port when bsf.znPort is 0). */
+    diameter: z.strictObject({
+      ...DiameterIdentity, port: Port.optional(),
+      hssUri: AaaUri.optional(), hssHost: Fqdn.optional(), hssRealm: Fqdn.optional(),
+    }).prefault({}),
   }).prefault({}),
   naf: z.strictObject({
     host: Host.default('127.0.0.1'),
@@ -78,6 +94,9 @@ export const ConfigSchema = z.strictObject({
     endpointPolicy: z.enum(['uuid', 'imsi']).default('uuid'),
     tenantSecretFile: z.string().optional(),
     nonceTtlSec: z.number().int().min(1).max(3600).default(60),
+    /** How the NAF reaches the BSF: N66 JSON (http) or Zn Diameter BIR/BIA (diameter). */
+    znTransport: z.enum(['http', 'diameter']).default('http'),
+    diameter: z.strictObject({ ...DiameterIdentity, bsfUri: AaaUri.optional(), bsfHost: Fqdn.optional(), bsfRealm: Fqdn.optional() }).prefault({}),
     lwm2m: z.strictObject({
       fqdn: Fqdn.optional(),
       uaSecProtId: UaId.default('010001c0a8'),

@@ -44,8 +44,8 @@ export class Gauge extends Metric {
 }
 
 export class Registry {
-  readonly #metrics: Metric[] = [];
-  register<M extends Metric>(m: M): M { this.#metrics.push(m); return m; }
+  readonly #metrics: Array<{ render(): string }> = [];
+  register<M extends { render(): string }>(m: M): M { this.#metrics.push(m); return m; }
   render(): string { return `${this.#metrics.map((m) => m.render()).join('\n')}\n`; }
 }
 
@@ -55,4 +55,32 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export function registerProcessMetrics(r: Registry): void {
   r.register(new Gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', [], () => process.memoryUsage().rss));
   r.register(new Gauge('process_uptime_seconds', 'Seconds since the process started.', [], () => Math.round(process.uptime())));
+}
+
+/** A Prometheus histogram with fixed upper bounds (seconds), cumulative buckets, _sum and _count per label set. */
+export class Histogram {
+  readonly type = 'histogram';
+  readonly #series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[] = [],
+    readonly buckets: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]) {}
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelKey(this.labelNames, labels);
+    let s = this.#series.get(key);
+    if (!s) { s = { labels: { ...labels }, counts: this.buckets.map(() => 0), sum: 0, count: 0 }; this.#series.set(key, s); }
+    this.buckets.forEach((b, i) => { if (value <= b) s.counts[i]! += 1; });
+    s.sum += value;
+    s.count += 1;
+  }
+  count(labels: Labels = {}): number { return this.#series.get(labelKey(this.labelNames, labels))?.count ?? 0; }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const s of this.#series.values()) {
+      const l = this.labelNames.map((n) => `${n}="${escapeLabel(s.labels[n] ?? '')}"`);
+      const with_ = (extra: string[]) => (extra.length ? `{${extra.join(',')}}` : '');
+      this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket${with_([...l, `le="${b}"`])} ${s.counts[i]}`));
+      lines.push(`${this.name}_bucket${with_([...l, 'le="+Inf"'])} ${s.count}`);
+      lines.push(`${this.name}_sum${with_(l)} ${s.sum}`, `${this.name}_count${with_(l)} ${s.count}`);
+    }
+    return lines.join('\n');
+  }
 }

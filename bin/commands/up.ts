@@ -8,13 +8,16 @@ import { exitWithProblems } from '../cli-util.js';
 import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../network.js';
 
 const UP_FLAGS: FlagSpec[] = [
-  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+9 web console', type: 'number' },
+  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console', type: 'number' },
+  { flag: '--zh <transport>', path: 'bsf.zhTransport', description: 'how the BSF reaches the HSS: http (N65) | diameter (MAR/MAA); default http' },
+  { flag: '--zn <transport>', path: 'naf.znTransport', description: 'how the NAF reaches the BSF: http (N66) | diameter (BIR/BIA); default http' },
 ];
 
 export function portsFromBase(base: number): Record<string, number> {
   return {
     'bsf.ubPort': base, 'bsf.znPort': base + 1, 'hss.port': base + 2, 'naf.uaPort': base + 3,
     'naf.pskPort': base + 4, 'lwm2m.port': base + 5, 'lwm2m.apiPort': base + 6,
+    'hss.diameter.port': base + 7, 'bsf.diameter.port': base + 8,
     'console.port': base + 9,
   };
 }
@@ -26,6 +29,8 @@ export function endpointTable(e: Endpoints): string {
     ['BSF Zn', e.bsf.zn],
   ];
   if (e.bsf.admin) rows.push(['BSF admin', e.bsf.admin]);
+  if (e.hss.diameter) rows.push(['HSS Diameter Zh', `${e.hss.diameter.uri}  (${e.hss.diameter.host})`]);
+  if (e.bsf.diameter) rows.push(['BSF Diameter Zn', `${e.bsf.diameter.uri}  (${e.bsf.diameter.host})`]);
   if (e.naf) rows.push(['NAF Ua', `${e.naf.ua}device/v1/config  (${e.naf.fqdn})`], ['NAF PSK API', e.naf.pskLookup]);
   if (e.lwm2m) {
     rows.push(['LwM2M server', `${e.lwm2m.uri}  (${e.lwm2m.fqdn}, Ua id ${e.lwm2m.uaSecProtId})`]);

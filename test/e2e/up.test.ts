@@ -21,7 +21,7 @@ describe('gba-sim up (real processes)', function () {
   this.timeout(90000);
 
   it('--store redis --redis-url: writes endpoints.json at --base-port, an independent Ub client bootstraps from it, SIGTERM stops every child (all 7 listeners closed)', async () => {
-    const base = await freePortRange(10);   // N+0 … N+6, and the console at N+9
+    const base = await freePortRange(10);   // N+0 … N+9
     const up = await runUp(['--base-port', String(base), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('up') } });
     try {
       const e = up.endpoints;
@@ -29,8 +29,14 @@ describe('gba-sim up (real processes)', function () {
       expect(e.hss.adminToken).to.match(/^[A-Za-z0-9_-]{20,}$/);
       expect(e.bsf).to.include({ ub: `http://127.0.0.1:${base}/`, realm: 'bsf.mnc001.mcc001.pub.3gppnetwork.org', zn: `http://127.0.0.1:${base + 1}/nbsp-gba/v1`, admin: `http://127.0.0.1:${base + 1}/admin/v1` });
       expect(e.console).to.deep.equal({ url: `http://127.0.0.1:${base + 9}/` });
+      // C5: both Diameter listeners are on with the default (HTTP) transports.
+      expect(e.hss.diameter).to.deep.equal({ uri: `aaa://127.0.0.1:${base + 7};transport=tcp`, host: 'hss.mnc001.mcc001.3gppnetwork.org', realm: 'mnc001.mcc001.3gppnetwork.org' });
+      expect(e.bsf.diameter).to.deep.equal({ uri: `aaa://127.0.0.1:${base + 8};transport=tcp`, host: 'bsf.mnc001.mcc001.3gppnetwork.org', realm: 'mnc001.mcc001.3gppnetwork.org' });
+      expect(await portOpen(base + 7)).to.equal(true);
+      expect(await portOpen(base + 8)).to.equal(true);
       expect(e.store?.kind).to.equal('redis');
-      expect(e.naf).to.deep.equal({ fqdn: 'naf.mnc001.mcc001.pub.3gppnetwork.org', ua: `http://127.0.0.1:${base + 3}/`, pskLookup: `http://127.0.0.1:${base + 4}/naf/v1/psk-lookup`, pskApiToken: e.naf!.pskApiToken });
+      expect(e.naf).to.deep.equal({ fqdn: 'naf.mnc001.mcc001.pub.3gppnetwork.org', ua: `http://127.0.0.1:${base + 3}/`, pskLookup: `http://127.0.0.1:${base + 4}/naf/v1/psk-lookup`, pskApiToken: e.naf!.pskApiToken,
+        diameter: { host: 'naf.mnc001.mcc001.3gppnetwork.org', realm: 'mnc001.mcc001.3gppnetwork.org' } });
       expect(e.naf!.pskApiToken).to.match(/^[A-Za-z0-9_-]{20,}$/);
       expect(e.lwm2m).to.include({ fqdn: 'lwm2m.mnc001.mcc001.pub.3gppnetwork.org', uri: `coaps+tcp://127.0.0.1:${base + 5}`, uaSecProtId: '010001c0a8', api: `http://127.0.0.1:${base + 6}/` });
       for (const url of [e.hss.provisioning.replace('/provisioning/v1', ''), e.bsf.ub, e.bsf.zn.replace('/nbsp-gba/v1', ''), e.naf!.ua, e.naf!.pskLookup.replace('/naf/v1/psk-lookup', ''), e.lwm2m!.api!]) {
@@ -62,7 +68,7 @@ describe('gba-sim up (real processes)', function () {
       const code = await up.stop('SIGTERM');
       expect(code).to.equal(0);
     }
-    for (let p = base; p < base + 7; p++) expect(await portOpen(p), `port ${p} still open`).to.equal(false);
+    for (let p = base; p < base + 9; p++) expect(await portOpen(p), `port ${p} still open`).to.equal(false);
   });
 
   it('bad arguments exit 2 with one line per problem', async () => {

@@ -9,7 +9,7 @@ export async function givenNetwork(o: { nfs?: NfName[]; config?: Record<string, 
   const store = o.store === 'memory' ? { kind: 'memory' } : { kind: 'redis', redisUrl: await testRedisUrl(), prefix: uniquePrefix('net') };
   const raw = {
     stateDir: dir, store, log: { level: 'info' },
-    hss: { port: 0 }, bsf: { ubPort: 0, znPort: 0 }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 },
+    hss: { port: 0, diameter: { port: 0 } }, bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 },
     ...o.config,
   };
   const config = derive(ConfigSchema.parse(raw));
