@@ -13,7 +13,7 @@ import { freePort } from '../shared/net/free-port.js';
 import { newToken } from '../shared/nf/runtime.js';
 import { resolveStoreKind } from '../shared/store/open.js';
 import { Supervisor } from './supervisor.js';
-import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.js';
+import { startEmbeddedRedis } from './embedded-redis.js';
 import { humanDeviceEvent, type LogRecord } from './device-events.js';
 import { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName } from '../shared/endpoints.js';
 

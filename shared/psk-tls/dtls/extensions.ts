@@ -3,7 +3,7 @@
  * encoders for what it echoes. The extension list and server_name are read by the shared TLS-wire reader.
  */
 import { DecodeError } from '../../errors.js';
-import { type Extension, Reader, u16, u8, vector16, vector8 } from '../wire.js';
+import { type Extension, Reader, u8, vector16, vector8 } from '../wire.js';
 import { ExtensionType } from './constants.js';
 
 export {

@@ -48,7 +48,7 @@ describe('bin/supervisor: Supervisor', function () {
 
   it('does not restart a child that dies before arm() (start-up failure), and stop() ends a live one', async () => {
     let early = '';
-    const sup = new Supervisor({ name: 'x', spawn: () => spawn(process.execPath, ['-e', 'process.exit(3)'], { stdio: 'ignore' }), onEarlyExit: (i) => { early = i.why; } });
+    new Supervisor({ name: 'x', spawn: () => spawn(process.execPath, ['-e', 'process.exit(3)'], { stdio: 'ignore' }), onEarlyExit: (i) => { early = i.why; } });
     const t0 = Date.now();
     while (!early && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
     expect(early).to.equal('3');
