@@ -95,7 +95,7 @@ export function registerDeviceCommands(program: Command): void {
       const bsfUrl = o.bsf ?? readEndpoints(o.endpoints).bsf.ub;
       try {
         const b = await bootstrap({ bsfUrl, impi: id.impi, realm: id.realm, usim: id.usim, onStep: step });
-        await id.close();
+        await id.close().catch(() => undefined);
         printJson({ btid: b.btid, lifetime: new Date(b.lifetimeMs).toISOString(), impi: b.impi, ...(o.showKeys ? { ks: b.ks.toString('hex'), rand: b.rand.toString('hex') } : {}) });
       } catch (err) {
         if (err instanceof UbError) { process.stderr.write(`gba-sim: bootstrap failed (${err.reason}): ${err.message}\n`); process.exit(1); }
@@ -130,7 +130,7 @@ export function registerDeviceCommands(program: Command): void {
           transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal,
           onStep: step,
         });
-        await id.close();
+        await id.close().catch(() => undefined);
         process.exit(0);
       } catch (err) {
         process.stderr.write(`gba-sim: device failed: ${(err as Error).message}\n`);

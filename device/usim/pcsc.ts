@@ -69,8 +69,9 @@ export async function openPcscLink(o: PcscOptions = {}): Promise<CardLink & { re
       }
     },
     close: async () => {
+      // The card is done with: a handle pcscd already dropped (InvalidHandle) must not fail a finished run.
       await card.disconnect(pcsc.CardDisposition.LEAVE).catch(() => undefined);
-      client.stop();
+      try { client.stop(); } catch { /* already stopped */ }
     },
   };
 }

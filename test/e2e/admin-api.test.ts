@@ -70,9 +70,14 @@ describe('BSF admin API: sessions, revocation, device timeline (real processes, 
     const { impi } = await newDevice();
     const a = await boot(impi);
     const b = await boot(impi);
-    const r = await admin(`/sessions?impi=${encodeURIComponent(impi)}`);
-    expect(r.status).to.equal(200);
-    const { items } = await r.json() as { items: Array<Record<string, string>> };
+    // The session index is written beside the Ub answer (bsf/timeline.ts), so it may trail it briefly.
+    let items: Array<Record<string, string>> = [];
+    await within(5000, async () => {
+      const r = await admin(`/sessions?impi=${encodeURIComponent(impi)}`);
+      expect(r.status).to.equal(200);
+      items = (await r.json() as { items: Array<Record<string, string>> }).items;
+      return items.length >= 2;
+    });
     expect(items.map((s) => s.btid).sort()).to.deep.equal([a.btid, b.btid].sort());
     for (const s of items) {
       expect(s.impi).to.equal(impi);
