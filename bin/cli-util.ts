@@ -51,3 +51,21 @@ export function configureExit(program: Command): Command {
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 }
+
+/** The software USIM's secrets from `--k`, `--algorithm`, `--opc|--op` and `--res-length` (device and usim commands). */
+export function softUsimSecrets(o: Record<string, string | undefined>, c: ArgChecker): {
+  k: Buffer; algorithm: 'milenage' | 'xor'; opc?: Buffer; op?: Buffer; resLength: number;
+} {
+  const k = c.hex('k', o.k, 16);
+  if (o.algorithm !== 'xor' && o.algorithm !== 'milenage') c.problem('--algorithm: must be milenage or xor');
+  const algorithm = o.algorithm === 'xor' ? 'xor' : 'milenage';
+  let opc: Buffer | undefined, op: Buffer | undefined;
+  if (algorithm === 'milenage') {
+    if ((o.op === undefined) === (o.opc === undefined)) c.problem('give exactly one of --op and --opc');
+    if (o.opc !== undefined) opc = c.hex('opc', o.opc, 16);
+    if (o.op !== undefined) op = c.hex('op', o.op, 16);
+  }
+  const resLength = Number(o.resLength);
+  if (!Number.isInteger(resLength) || resLength < 4 || resLength > 16) c.problem('--res-length: must be 4..16');
+  return { k, algorithm, opc, op, resLength };
+}

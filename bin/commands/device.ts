@@ -1,6 +1,6 @@
 /** `gba-sim device bootstrap|run` — the device agent with a software USIM or a real card (contracts C1, C7). */
 import type { Command } from 'commander';
-import { ArgChecker, printJson } from '../cli-util.js';
+import { ArgChecker, softUsimSecrets, printJson } from '../cli-util.js';
 import { readEndpoints } from '../endpoints-file.js';
 import { SoftUsim, type Usim, type UsimOptions } from '../../device/usim.js';
 import { openCardUsim, parseUsimSpec } from '../../device/usim/open.js';
@@ -30,17 +30,7 @@ export function deviceIdentity(o: Record<string, string | undefined>, c: ArgChec
   if (o.imsi !== undefined && !/^\d{6,15}$/.test(o.imsi)) c.problem('--imsi: must be 6 to 15 digits');
   const mncDigits = Number(o.mncDigits);
   if (mncDigits !== 2 && mncDigits !== 3) c.problem('--mnc-digits: must be 2 or 3');
-  const k = c.hex('k', o.k, 16);
-  const algorithm = o.algorithm === 'xor' ? 'xor' : 'milenage';
-  if (o.algorithm !== 'xor' && o.algorithm !== 'milenage') c.problem('--algorithm: must be milenage or xor');
-  let opc: Buffer | undefined, op: Buffer | undefined;
-  if (algorithm === 'milenage') {
-    if ((o.op === undefined) === (o.opc === undefined)) c.problem('give exactly one of --op and --opc');
-    if (o.opc !== undefined) opc = c.hex('opc', o.opc, 16);
-    if (o.op !== undefined) op = c.hex('op', o.op, 16);
-  }
-  const resLength = Number(o.resLength);
-  if (!Number.isInteger(resLength) || resLength < 4 || resLength > 16) c.problem('--res-length: must be 4..16');
+  const { k, algorithm, opc, op, resLength } = softUsimSecrets(o, c);
   const sqnMs = o.sqnMs !== undefined ? c.hex('sqn-ms', o.sqnMs, 6) : undefined;
   c.done();
   const home = homeNetworkOfImsi(imsi, mncDigits as 2 | 3);

@@ -1,6 +1,6 @@
 /** `gba-sim usim info|serve|modem` — real USIMs and the lab stand-ins for them (contract C7). */
 import type { Command } from 'commander';
-import { ArgChecker, exitWithProblems, printJson } from '../cli-util.js';
+import { ArgChecker, softUsimSecrets, exitWithProblems, printJson } from '../cli-util.js';
 import { openCardUsim, parseUsimSpec } from '../../device/usim/open.js';
 import { SoftCard, type SoftCardOptions } from '../../device/usim/soft-card.js';
 import { serveVpcd } from '../../device/usim/vpcd.js';
@@ -23,17 +23,7 @@ function softCardOptions(o: Record<string, string | undefined>, c: ArgChecker): 
   const mncLength = Number(o.mncDigits);
   if (mncLength !== 2 && mncLength !== 3) c.problem('--mnc-digits: must be 2 or 3');
   if (o.iccid !== undefined && !/^\d{18,20}$/.test(o.iccid)) c.problem('--iccid: must be 18 to 20 digits');
-  const k = c.hex('k', o.k, 16);
-  if (o.algorithm !== 'xor' && o.algorithm !== 'milenage') c.problem('--algorithm: must be milenage or xor');
-  const algorithm = o.algorithm === 'xor' ? 'xor' : 'milenage';
-  let opc: Buffer | undefined, op: Buffer | undefined;
-  if (algorithm === 'milenage') {
-    if ((o.op === undefined) === (o.opc === undefined)) c.problem('give exactly one of --op and --opc');
-    if (o.opc !== undefined) opc = c.hex('opc', o.opc, 16);
-    if (o.op !== undefined) op = c.hex('op', o.op, 16);
-  }
-  const resLength = Number(o.resLength);
-  if (!Number.isInteger(resLength) || resLength < 4 || resLength > 16) c.problem('--res-length: must be 4..16');
+  const { k, algorithm, opc, op, resLength } = softUsimSecrets(o, c);
   const sqn = o.sqn !== undefined ? c.hex('sqn', o.sqn, 6) : undefined;
   return {
     imsi, mncLength: mncLength as 2 | 3, ...(o.iccid ? { iccid: o.iccid } : {}),
