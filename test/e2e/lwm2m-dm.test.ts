@@ -4,10 +4,7 @@
  * client, Cancel; hostile REST input; a restart of the LwM2M process followed by a DTLS Update.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { givenNetwork, provision, newImsi } from '../support/network.js';
 import type { RunningNetwork } from '../../bin/network.js';
 import { SoftUsim } from '../../device/usim.js';
@@ -164,18 +161,17 @@ describe('LwM2M device management end to end (real processes, real Redis)', func
     await ch.close();
     const regId = location[1];
 
-    // Kill the LwM2M process and start it again with the same configuration.
+    // Kill the LwM2M process; `up`'s supervisor (bin/supervisor.ts) starts it again with the same configuration.
+    // (A second process started here would race the supervised one for the port.)
     const old = net.children.get('lwm2m')!;
     await new Promise<void>((r) => { old.once('exit', () => r()); old.kill('SIGKILL'); });
-    const cli = join(process.cwd(), 'dist', 'bin', 'gba-sim.js');
-    const child = spawn(process.execPath, [cli, 'lwm2m', '--config', join(net.config.stateDir, 'run', 'config.json')], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
-    net.children.set('lwm2m', child);
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('restarted lwm2m not ready')), 30_000);
-      createInterface({ input: child.stdout! }).on('line', (l) => { if (l.includes('"event":"ready"')) { clearTimeout(t); resolve(); } });
-      child.once('exit', () => reject(new Error('restarted lwm2m exited')));
-    });
-    const list = (await api('GET', `${base()}/clients/${encodeURIComponent(cfg.endpoint)}`)).json;
+    const t0 = Date.now();
+    let list: Record<string, unknown> = {};
+    while (list.registrationId === undefined) {
+      if (Date.now() - t0 > 30_000) throw new Error('the restarted LwM2M server did not list the client within 30 s');
+      await new Promise((r) => setTimeout(r, 200));
+      list = await api('GET', `${base()}/clients/${encodeURIComponent(cfg.endpoint)}`).then((r) => r.json, () => ({}));
+    }
     expect(list.registrationId).to.equal(regId);
 
     const sse = await subscribe(`${base()}/events?ep=${encodeURIComponent(cfg.endpoint)}`);
