@@ -23,7 +23,8 @@ import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
 import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
 import type { ChallengeStore, Guss, SessionStore } from '../shared/store/types.js';
-import { HssRefused, PeerUnavailable, UserUnknown, type ZhClient } from './zh-client.js';
+import { HssRefused, PeerUnavailable, UserUnknown } from '../shared/services/errors.js';
+import type { ZhService } from '../shared/services/zh.js';
 import { CHALLENGE_REASONS, reasonFromBody, type UbOutcomeRecorder } from './timeline.js';
 
 export type UbOutcome = 'ok' | 'mac_failure' | 'sync_failure' | 'wrong_res' | 'unknown_impi' | 'malformed' | 'hss_unavailable';
@@ -35,7 +36,7 @@ export interface UbDeps {
   algorithm: 'AKAv1-MD5' | 'AKAv2-MD5';
   lifetimeSec: number;                    // default key lifetime when GUSS has none
   challengeTtlMs: number;
-  zh: ZhClient;
+  zh: ZhService;
   challenges: ChallengeStore;
   sessions: SessionStore;
   log: Logger;

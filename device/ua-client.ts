@@ -1,23 +1,17 @@
 /**
  * The UE side of Ua with GBA HTTP Digest (TS 24.109 clause 5): fetch the device configuration from the NAF.
  * The NAF FQDN for NAF_Id comes from the realm "3GPP-bootstrapping@<fqdn>", since labs reach the NAF by IP.
+ * The answer's shape is the contract module shared/wire/sbi/ua.ts, which the NAF (naf/ua.ts) produces from.
  */
 import { randomBytes } from 'node:crypto';
 import { computeRspauth, requestDigest } from '../shared/crypto/digest.js';
 import { ksNaf } from '../shared/crypto/kdf.js';
 import { formatDigest, parseAuthenticationInfo, parseChallenges, type ParamOut } from '../shared/wire/digest-header.js';
 import { UA_HTTP_DIGEST } from '../shared/ua-ids.js';
+import { DeviceConfigSchema, UA_DEVICE_CONFIG_PATH, type DeviceConfig } from '../shared/wire/sbi/ua.js';
 import type { Bootstrap } from './ub-client.js';
 
-export interface DeviceConfig {
-  endpoint: string;
-  serverUri: string;
-  serverUriDtls?: string;
-  serverFqdn: string;
-  pskIdentity: string;
-  uaSecProtId: string;
-  expiresAt: string;
-}
+export type { DeviceConfig };
 
 export class UaError extends Error {
   constructor(readonly reason: 'rebootstrap' | 'rejected' | 'unavailable' | 'protocol', message: string, readonly status?: number) {
@@ -29,7 +23,7 @@ export class UaError extends Error {
 const REALM_PREFIX = '3GPP-bootstrapping@';
 
 export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: (s: string, d?: Record<string, unknown>) => void = () => {}): Promise<DeviceConfig> {
-  const url = new URL('device/v1/config', nafUaUrl.endsWith('/') ? nafUaUrl : `${nafUaUrl}/`);
+  const url = new URL(UA_DEVICE_CONFIG_PATH, nafUaUrl.endsWith('/') ? nafUaUrl : `${nafUaUrl}/`);
   const uri = url.pathname + url.search;
   const get = async (authorization?: string) => {
     try {
@@ -65,10 +59,13 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
   if (r.status !== 200) throw new UaError(r.status === 503 ? 'unavailable' : 'rejected', `NAF answered ${r.status}: ${r.body.slice(0, 200)}`, r.status);
   const rspauth = parseAuthenticationInfo(r.headers.get('authentication-info') ?? '').get('rspauth');
   if (rspauth !== computeRspauth(d.ha1, input, r.body)) throw new UaError('protocol', 'rspauth does not verify: the NAF is not authenticated');
-  const c = JSON.parse(r.body) as DeviceConfig;
-  for (const f of ['endpoint', 'serverUri', 'serverFqdn', 'pskIdentity', 'uaSecProtId', 'expiresAt'] as const) {
-    if (typeof c[f] !== 'string') throw new UaError('protocol', `device config lacks ${f}`);
+  let json: unknown;
+  try { json = JSON.parse(r.body); } catch { throw new UaError('protocol', 'device config is not JSON'); }
+  const parsed = DeviceConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new UaError('protocol', `device config lacks ${[...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(body)'))].join(', ')}`);
   }
+  const c = parsed.data;
   onStep('ua.provisioned', { endpoint: c.endpoint, server: c.serverUri, pskIdentity: c.pskIdentity });
   return c;
 }

@@ -5,6 +5,7 @@
  *                                           nonce, qop="auth-int", algorithm=MD5, opaque
  *   GET … Authorization: Digest username="<B-TID>" …, password = base64(Ks_NAF), NAF_Id = fqdn ‖ 01 00 00 00 02
  *                                        → 200 {endpoint, serverUri, serverFqdn, pskIdentity, uaSecProtId, expiresAt}
+ *                                          (the contract module shared/wire/sbi/ua.ts, which the device reads too)
  *
  * Every unauthenticated request is challenged whatever its User-Agent says, and the realm and NAF_Id always use
  * the configured FQDN whatever Host says (labs reach the NAF by IP). Nonces are single use. An unknown or
@@ -21,17 +22,8 @@ import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
 import type { NafKeyEntry, NonceStore } from '../shared/store/types.js';
 import { UA_HTTP_DIGEST } from '../shared/ua-ids.js';
-import { BtidUnknown, NafNotAuthorized, PeerUnavailable } from './zn-client.js';
-
-export interface DeviceConfig {
-  endpoint: string;
-  serverUri: string;
-  serverFqdn: string;
-  pskIdentity: string;
-  uaSecProtId: string;
-  expiresAt: string;
-  serverUriDtls?: string;
-}
+import { BtidUnknown, NafNotAuthorized, PeerUnavailable } from '../shared/services/errors.js';
+import type { DeviceConfig } from '../shared/wire/sbi/ua.js';
 
 export interface UaDeps {
   fqdn: string;
