@@ -107,10 +107,10 @@ export class UbHandler {
     const nowMs = d.now();
     const btid = btidFromRand(c.rand, d.domain);
     const lifetimeMs = nowMs + c.lifetimeSec * 1000;
-    const expiresMs = Math.floor(lifetimeMs / 1000) * 1000;
-    const created = await d.sessions.create({ btid, impi, ks: ks(c.ck, c.ik), createdMs: Math.floor(nowMs / 1000) * 1000, expiresMs, gbaU: c.gbaU });
+    const expiresAtMs = Math.floor(lifetimeMs / 1000) * 1000;
+    const created = await d.sessions.create({ btid, impi, ks: ks(c.ck, c.ik), createdAtMs: Math.floor(nowMs / 1000) * 1000, expiresAtMs, gbaU: c.gbaU });
     if (!created) throw new Error(`B-TID collision for a fresh RAND (${btid})`);
-    const body = formatBootstrappingInfo({ btid, lifetimeMs: expiresMs });
+    const body = formatBootstrappingInfo({ btid, lifetimeMs: expiresAtMs });
     return this.#done('ok', impi, btid, {
       status: 200,
       headers: { 'Content-Type': BSF_XML_CONTENT_TYPE, 'Authentication-Info': this.#digest.authenticationInfo(cr, checked.ha1, body), Server: SERVER, 'Cache-Control': 'no-store' },

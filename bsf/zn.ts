@@ -54,7 +54,7 @@ export class ZnCore implements ZnProvider {
     let rand: Buffer;
     try { rand = parseBtid(btid).rand; } catch { d.requests.inc({ result: 'not_found' }); throw new BtidUnknown('unknown or expired B-TID'); }
     const s = await d.sessions.get(btid);
-    if (!s || s.expiresMs <= d.now()) {
+    if (!s || s.expiresAtMs <= d.now()) {
       d.requests.inc({ result: 'not_found' });
       throw new BtidUnknown('unknown or expired B-TID; the UE must bootstrap again');
     }
@@ -63,7 +63,7 @@ export class ZnCore implements ZnProvider {
     const info: BootstrappingInfo = {
       btid, impi: s.impi,
       meKey: ksNaf(input),   // Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U): the same derivation
-      expiresAtMs: s.expiresMs, createdAtMs: s.createdMs, gbaType: '3G_GBA',
+      expiresAtMs: s.expiresAtMs, createdAtMs: s.createdAtMs, gbaType: '3G_GBA',
     };
     if (s.gbaU && gbaUAware) info.uiccKey = ksIntNaf(input);
     const ussList = selectUss(await d.zh.guss(s.impi).catch(() => undefined), naf.group, gsIds);

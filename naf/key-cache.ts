@@ -17,8 +17,8 @@ export function toNafKeyEntry(nafIdHexValue: string, i: BootstrappingInfo): NafK
     btid: i.btid, nafIdHex: nafIdHexValue, keyHex: i.meKey.toString('hex'),
     uiccKeyHex: i.uiccKey?.toString('hex'),
     impi: i.impi,
-    expiresMs: i.expiresAtMs,
-    createdMs: i.createdAtMs,
+    expiresAtMs: i.expiresAtMs,
+    createdAtMs: i.createdAtMs,
     gbaType: i.gbaType,
     ussList: i.ussList,
   };
@@ -59,7 +59,7 @@ export class NafKeys {
     const id = nafIdHex(fqdn, uaSecProtId);
     const k = `${btid}\u0000${id}`;
     const hit = this.#local.get(k);
-    if (hit && hit.expiresMs > this.#now()) return hit;
+    if (hit && hit.expiresAtMs > this.#now()) return hit;
     if (hit) this.#local.delete(k);
     let p = this.#inFlight.get(k);
     if (!p) {
@@ -75,7 +75,7 @@ export class NafKeys {
 
   async #fetch(btid: string, fqdn: string, uaSecProtId: string, id: string): Promise<NafKeyEntry> {
     const cached = await this.#store.get(btid, id);
-    if (cached && cached.expiresMs > this.#now()) return cached;
+    if (cached && cached.expiresAtMs > this.#now()) return cached;
     const info = await this.#zn.bootstrappingInfo(btid, { fqdn, uaSecProtId: uaSecProtId.toLowerCase() }, false);
     const entry = toNafKeyEntry(id, info);
     await this.#store.put(entry);

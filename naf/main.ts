@@ -55,13 +55,13 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   const lookups = registry.register(new Counter('gba_naf_psk_lookups_total', 'PSK API lookups by result.', ['result']));
   const pushes = registry.register(new Counter('gba_naf_psk_pushes_total', 'PSK pushes to LwM2M servers by result.', ['result']));
 
-  const deviceConfig = (btid: string, impi: string, expiresMs: number): DeviceConfig => ({
+  const deviceConfig = (btid: string, impi: string, expiresAtMs: number): DeviceConfig => ({
     endpoint: endpointOf(impi),
     serverUri: c.lwm2m.uri!,
     serverFqdn: c.lwm2m.fqdn,
     pskIdentity: pskIdentityForBtid(btid),
     uaSecProtId: c.lwm2m.uaSecProtId,
-    expiresAt: new Date(expiresMs).toISOString(),
+    expiresAt: new Date(expiresAtMs).toISOString(),
     ...(c.lwm2m.uriDtls ? { serverUriDtls: c.lwm2m.uriDtls } : {}),
   });
   const onProvisioned = c.lwm2m.push.length === 0 ? undefined : (dc: DeviceConfig, btid: string) => {

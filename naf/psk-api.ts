@@ -51,6 +51,6 @@ export async function pskLookup(d: PskApiDeps, req: HttpRequest): Promise<HttpRe
     throw err;
   }
   d.lookups.inc({ result: 'ok' });
-  const json: PskLookupAnswer = { psk: e.keyHex, endpoint: d.endpointOf(e.impi), btid, impi: e.impi, expiresAt: new Date(e.expiresMs).toISOString(), uaSecProtId };
+  const json: PskLookupAnswer = { psk: e.keyHex, endpoint: d.endpointOf(e.impi), btid, impi: e.impi, expiresAt: new Date(e.expiresAtMs).toISOString(), uaSecProtId };
   return { status: 200, headers: { 'Cache-Control': 'no-store' }, json };
 }

@@ -30,7 +30,7 @@ export interface UaDeps {
   /** Ks_NAF for the B-TID and NAF_Id = fqdn ‖ ua id (via Zn, cached). */
   key: (btid: string, fqdn: string, uaSecProtId: string) => Promise<NafKeyEntry>;
   /** The device's configuration, given its B-TID and IMPI and the Ua key's expiry. */
-  deviceConfig: (btid: string, impi: string, expiresMs: number) => DeviceConfig;
+  deviceConfig: (btid: string, impi: string, expiresAtMs: number) => DeviceConfig;
   /** Called after a successful provisioning (push to LwM2M servers that cannot pull). */
   onProvisioned?: (c: DeviceConfig, btid: string) => void;
   log: Logger;
@@ -86,7 +86,7 @@ export class UaHandler {
       case 'ok': break;
     }
     const btid = verdict.username;
-    const config = d.deviceConfig(btid, entry!.impi, entry!.expiresMs);
+    const config = d.deviceConfig(btid, entry!.impi, entry!.expiresAtMs);
     const body = JSON.stringify(config);
     const info = this.#digest.authenticationInfo(verdict.credentials, verdict.ha1, body);
     d.log.info({ event: 'ua', btid, endpoint: config.endpoint, outcome: 'ok' }, 'device provisioned');

@@ -42,7 +42,7 @@ describe('bsf/zn.ts ZnCore and the N66 handler (no sockets)', () => {
     requests = new Counter('zn', 'zn', ['result']);
     core = new ZnCore({ sessions: stores.sessions, zh, log: silentLogger, requests, now: () => NOW });
     handler = new ZnHandler({ nafs: [NAF], provider: core, requests });
-    await stores.sessions.create({ btid, impi: 'u@ims', ks, createdMs: NOW - 1000, expiresMs: NOW + 3600_000, gbaU: true });
+    await stores.sessions.create({ btid, impi: 'u@ims', ks, createdAtMs: NOW - 1000, expiresAtMs: NOW + 3600_000, gbaU: true });
   });
   afterEach(() => stores.close());
 
@@ -69,7 +69,7 @@ describe('bsf/zn.ts ZnCore and the N66 handler (no sockets)', () => {
 
   it('an unknown, malformed or expired B-TID is BtidUnknown', async () => {
     const expired = btidFromRand(randomBytes(16), DOMAIN);
-    await stores.sessions.create({ btid: expired, impi: 'u@ims', ks, createdMs: NOW - 7200_000, expiresMs: NOW, gbaU: false });
+    await stores.sessions.create({ btid: expired, impi: 'u@ims', ks, createdAtMs: NOW - 7200_000, expiresAtMs: NOW, gbaU: false });
     for (const b of [btidFromRand(randomBytes(16), DOMAIN), 'not-a-btid', expired]) {
       const err = await core.retrieve(NAF, b, { fqdn: 'naf.example.org', uaSecProtId: '0100000002' }, false).then(() => undefined, (e: unknown) => e);
       expect(err, b).to.be.instanceOf(BtidUnknown);

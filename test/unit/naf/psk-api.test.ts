@@ -30,7 +30,7 @@ describe('naf/psk-api.ts pskLookup (no sockets)', () => {
       key: async (btid, fqdn, ua): Promise<NafKeyEntry> => {
         asked.push(`${btid} ${fqdn} ${ua}`);
         if (keyError) throw keyError;
-        return { btid, nafIdHex: '', keyHex: KEY, impi: 'u@ims', expiresMs: EXPIRES, createdMs: 0, gbaType: '3G_GBA' };
+        return { btid, nafIdHex: '', keyHex: KEY, impi: 'u@ims', expiresAtMs: EXPIRES, createdAtMs: 0, gbaType: '3G_GBA' };
       },
       endpointOf: (impi) => `ep:${impi}`, log: silentLogger, lookups: new Counter('l', 'l', ['result']),
     };

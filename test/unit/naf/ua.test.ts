@@ -40,11 +40,11 @@ describe('naf/ua.ts UaHandler (no sockets)', () => {
       key: async (btid, fqdn, uaId): Promise<NafKeyEntry> => {
         asked.push(`${btid} ${fqdn} ${uaId}`);
         if (keyError) throw keyError;
-        return { btid, nafIdHex: '', keyHex: KEY.toString('hex'), impi: 'x@ims', expiresMs: EXPIRES, createdMs: 0, gbaType: '3G_GBA' };
+        return { btid, nafIdHex: '', keyHex: KEY.toString('hex'), impi: 'x@ims', expiresAtMs: EXPIRES, createdAtMs: 0, gbaType: '3G_GBA' };
       },
-      deviceConfig: (btid, impi, expiresMs) => ({
+      deviceConfig: (btid, impi, expiresAtMs) => ({
         endpoint: `ep-${impi}`, serverUri: 'coaps+tcp://127.0.0.1:5684', serverFqdn: 'lwm2m.example', pskIdentity: `3GPP-bootstrapping.${btid}`,
-        uaSecProtId: '010001c0a8', expiresAt: new Date(expiresMs).toISOString(),
+        uaSecProtId: '010001c0a8', expiresAt: new Date(expiresAtMs).toISOString(),
       }),
       onProvisioned: (c) => provisioned.push(c.endpoint),
       log: silentLogger, outcomes: new Counter('ua', 'ua', ['outcome']),
