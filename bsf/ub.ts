@@ -74,11 +74,11 @@ export class UbHandler {
       case 'malformed':
       case 'wrong_realm':
         return this.#done('malformed', r.username, undefined, problem(problems.badRequest(r.detail)));
-      case 'ok': return this.#answer(r.credentials, req);
+      case 'ok': return this.#answer(r.credentials);
     }
   }
 
-  async #answer(cr: DigestCredentials, req: UbRequest): Promise<HttpResponse> {
+  async #answer(cr: DigestCredentials): Promise<HttpResponse> {
     const { d } = this;
     const impi = cr.username;
     const p = cr.params;
