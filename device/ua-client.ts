@@ -4,6 +4,7 @@
  * The answer's shape is the contract module shared/wire/sbi/ua.ts, which the NAF (naf/ua.ts) produces from.
  */
 import { ksNaf } from '../shared/crypto/kdf.js';
+import { normalizeFqdn } from '../shared/identifiers.js';
 import { DecodeError } from '../shared/errors.js';
 import { DigestAnswer, findDigestChallenge } from './digest-client.js';
 import { UA_HTTP_DIGEST } from '../shared/ua-ids.js';
@@ -47,7 +48,7 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
   }
   const realm = ch?.get('realm');
   if (!ch || !realm?.startsWith(REALM_PREFIX)) throw new UaError('protocol', 'no GBA Digest challenge (realm "3GPP-bootstrapping@<fqdn>")');
-  const nafFqdn = realm.slice(REALM_PREFIX.length);
+  const nafFqdn = normalizeFqdn(realm.slice(REALM_PREFIX.length));
   // password = base64(Ks_NAF), NAF_Id = FQDN ‖ 01 00 00 00 02 (TS 24.109 §5.2.3.2, TS 33.220 Annex B.3)
   const key = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn, uaSecProtId: Buffer.from(UA_HTTP_DIGEST, 'hex') });
   const answer = new DigestAnswer(ch, { username: b.btid, method: 'GET', uri, algorithm: 'MD5' });
