@@ -287,7 +287,13 @@ export class CoapTcpConnection {
    * pauses whenever something is held back, so the peer's sending is bounded by TCP flow control, not our memory.
    */
   #pump(): void {
-    while (this.#backlog.length > 0 && !this.#closeInfo && !this.#blocked()) this.#onMessage(this.#backlog.shift()!);
+    // Corked, the Pongs and responses of one read leave in one write (one TLS record, not one per message).
+    this.#stream.cork();
+    try {
+      while (this.#backlog.length > 0 && !this.#closeInfo && !this.#blocked()) this.#onMessage(this.#backlog.shift()!);
+    } finally {
+      this.#stream.uncork();
+    }
     if (this.#closeInfo) return;
     const hold = this.#backlog.length > 0 || this.#blocked();
     if (hold && !this.#readingPaused) {
