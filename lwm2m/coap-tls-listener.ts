@@ -101,6 +101,8 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
     conn.onUnmatchedResponse((res) => { void binding.ready.then((peer) => { if (peer && !peer.closed) o.handler.notification?.(peer, res); }); });
     conn.onClose((ci) => {
       conns.delete(conn);
+      // A peer that stopped reading (RFC 8323 gives it no other way to refuse our output) is dropped, not queued for.
+      if (ci.reason === 'stalled') log.info({ event: 'coap.peer-stalled', peer: id, address, detail: ci.detail }, 'closed a peer that does not read');
       binding.channelClosed({ reason: ci.reason, detail: ci.detail });
     });
   };

@@ -34,14 +34,36 @@ export interface TcpConnectionOptions {
   randomBytes?: (n: number) => Buffer;
   /** Failures with nowhere else to go: a throwing handler, an unencodable response. */
   onError?: (err: unknown) => void;
+  /**
+   * Incoming requests whose handler has not finished; at this many we stop reading the peer until one finishes
+   * (TCP flow control then slows the peer down). Default 16.
+   */
+  maxRequestsInProgress?: number;
+  /**
+   * A peer that does not read: once write() reports the stream backed up we stop reading (no more Pongs or
+   * responses are produced) until 'drain'; if it stays backed up this long the connection is closed. Default 30 s.
+   */
+  writeStallTimeoutMs?: number;
+  /**
+   * Octets queued for the peer beyond which the connection is closed at once (only what we send unasked — our own
+   * requests and notifications — can still grow the queue once reading has stopped). Default 1 MiB.
+   */
+  maxQueuedOutputBytes?: number;
 }
+
+/** Defaults of the flow-control limits (issue 18 finding 1); see TcpConnectionOptions. */
+export const TCP_FLOW_DEFAULTS = {
+  maxRequestsInProgress: 16,
+  writeStallTimeoutMs: 30_000,
+  maxQueuedOutputBytes: 1024 * 1024,
+} as const;
 
 export interface PeerSettings {
   maxMessageSize: number;
   blockWiseTransfer: boolean;
 }
 
-export type CloseReason = 'local' | 'peer-closed' | 'peer-abort' | 'aborted' | 'released' | 'error';
+export type CloseReason = 'local' | 'peer-closed' | 'peer-abort' | 'aborted' | 'released' | 'error' | 'stalled';
 export interface CloseInfo {
   reason: CloseReason;
   /** Abort diagnostic (ours or the peer's) or stream error message. */
@@ -71,7 +93,7 @@ const SIGNALING_OPTIONS: Readonly<Record<number, readonly number[]>> = {
 };
 
 const FAILURE: Record<CloseReason, ExchangeFailure> = {
-  local: 'closed', 'peer-closed': 'closed', error: 'closed', 'peer-abort': 'aborted', aborted: 'aborted', released: 'released',
+  local: 'closed', 'peer-closed': 'closed', error: 'closed', stalled: 'closed', 'peer-abort': 'aborted', aborted: 'aborted', released: 'released',
 };
 
 export class CoapTcpConnection {
@@ -97,6 +119,15 @@ export class CoapTcpConnection {
   readonly #closeListeners: ((info: CloseInfo) => void)[] = [];
   readonly #timers = new TimerSet();
   #unmatched: ((res: CoapMessage) => void) | undefined;
+  readonly #maxInProgress: number;
+  readonly #stallTimeoutMs: number;
+  readonly #maxQueuedOutput: number;
+  /** Decoded messages not yet handled: reading stops while this is non-empty (one read's worth at most). */
+  #backlog: CoapMessage[] = [];
+  /** write() returned false and 'drain' has not come yet. */
+  #writeBlocked = false;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #readingPaused = false;
 
   constructor(stream: Duplex, options: TcpConnectionOptions = {}) {
     const maxMessageSize = options.maxMessageSize ?? BASE_MAX_MESSAGE_SIZE;
@@ -108,7 +139,11 @@ export class CoapTcpConnection {
     this.#tokenLength = options.tokenLength ?? 4;
     this.#randomBytes = options.randomBytes ?? cryptoRandomBytes;
     this.#onError = options.onError;
+    this.#maxInProgress = Math.max(1, options.maxRequestsInProgress ?? TCP_FLOW_DEFAULTS.maxRequestsInProgress);
+    this.#stallTimeoutMs = options.writeStallTimeoutMs ?? TCP_FLOW_DEFAULTS.writeStallTimeoutMs;
+    this.#maxQueuedOutput = options.maxQueuedOutputBytes ?? TCP_FLOW_DEFAULTS.maxQueuedOutputBytes;
 
+    stream.on('drain', () => this.#onDrain());
     stream.on('data', (chunk: Buffer | string) => this.#onData(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     stream.on('end', () => this.#shutdown({ reason: 'peer-closed' }));
     stream.on('close', () => this.#shutdown({ reason: 'peer-closed' }));
@@ -242,10 +277,48 @@ export class CoapTcpConnection {
       this.abort({ diagnostic: err instanceof DecodeError ? err.message : 'malformed frame' });
       return;
     }
-    for (const m of messages) {
-      if (this.#closeInfo) return;
-      this.#onMessage(m);
+    if (messages.length) this.#backlog.push(...messages);
+    this.#pump();
+  }
+
+  /**
+   * Handles queued messages in order while the peer's side lets us: not while our output is backed up (a Ping
+   * would only queue another Pong) and not while maxRequestsInProgress handlers run. Reading from the stream
+   * pauses whenever something is held back, so the peer's sending is bounded by TCP flow control, not our memory.
+   */
+  #pump(): void {
+    // Corked, the Pongs and responses of one read leave in one write (one TLS record, not one per message).
+    this.#stream.cork();
+    try {
+      while (this.#backlog.length > 0 && !this.#closeInfo && !this.#blocked()) this.#onMessage(this.#backlog.shift()!);
+    } finally {
+      this.#stream.uncork();
     }
+    if (this.#closeInfo) return;
+    const hold = this.#backlog.length > 0 || this.#blocked();
+    if (hold && !this.#readingPaused) {
+      this.#readingPaused = true;
+      this.#stream.pause();
+    } else if (!hold && this.#readingPaused) {
+      this.#readingPaused = false;
+      this.#stream.resume();
+    }
+  }
+
+  #blocked(): boolean {
+    return this.#writeBlocked || this.#inflight >= this.#maxInProgress;
+  }
+
+  /** Whether reading is paused (our output is backed up, or too many requests are in progress). For tests and metrics. */
+  get readingPaused(): boolean {
+    return this.#readingPaused;
+  }
+
+  #onDrain(): void {
+    if (!this.#writeBlocked) return;
+    this.#writeBlocked = false;
+    if (this.#stallTimer) { this.#timers.clear(this.#stallTimer); this.#stallTimer = undefined; }
+    this.#pump();
   }
 
   #onMessage(m: CoapMessage): void {
@@ -325,6 +398,7 @@ export class CoapTcpConnection {
         if (this.#closeInfo) return;
         this.#write(this.#responseFrame(req, res));
         if (this.#peerReleased && this.#inflight === 0) this.#shutdown({ reason: 'released' });
+        else this.#pump();
       });
   }
 
@@ -364,9 +438,20 @@ export class CoapTcpConnection {
     return frame;
   }
 
+  /** Writes, and respects write()'s answer: false means backed up, so stop producing until 'drain'. */
   #write(msg: CoapMessage | Buffer): void {
     if (this.#closeInfo || !this.#stream.writable) return;
-    this.#stream.write(Buffer.isBuffer(msg) ? msg : encodeTcp(msg));
+    const ok = this.#stream.write(Buffer.isBuffer(msg) ? msg : encodeTcp(msg));
+    if (this.#stream.writableLength > this.#maxQueuedOutput) {
+      this.#shutdown({ reason: 'stalled', detail: `more than ${this.#maxQueuedOutput} octets queued for a peer that does not read` });
+      return;
+    }
+    if (ok || this.#writeBlocked) return;
+    this.#writeBlocked = true;
+    // A peer that never reads again is closed; one that reads slowly keeps its connection.
+    this.#stallTimer = this.#timers.set(() => this.#shutdown({
+      reason: 'stalled', detail: `output backed up for ${this.#stallTimeoutMs} ms: the peer does not read`,
+    }), this.#stallTimeoutMs);
   }
 
   #failure(): CoapExchangeError {
@@ -383,9 +468,15 @@ export class CoapTcpConnection {
     for (const w of this.#pings.values()) w.reject(this.#failure());
     this.#pings.clear();
     for (const w of this.#readyWaiters.splice(0)) w.reject(this.#failure());
+    this.#backlog = [];
     const stream = this.#stream;
-    // end() flushes what we wrote (an Abort, say) before the socket goes; then release it.
-    if (!stream.destroyed) stream.end(() => stream.destroy());
+    if (info.reason === 'stalled') stream.destroy(); // nothing queued will ever be read: drop it now
+    else if (!stream.destroyed) {
+      // end() flushes what we wrote (an Abort, say) before the socket goes; then release it. A peer that does
+      // not read would hold the flush (and the socket) forever: destroy after the release timeout regardless.
+      stream.end(() => stream.destroy());
+      setTimeout(() => { if (!stream.destroyed) stream.destroy(); }, this.#releaseTimeoutMs).unref();
+    }
     for (const l of this.#closeListeners.splice(0)) l(info);
   }
 

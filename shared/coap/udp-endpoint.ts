@@ -14,7 +14,7 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { InputError } from '../errors.js';
 import {
   Code, CoapExchangeError, type CoapMessage, type CoapOption, type CoapResponse, DEFAULT_KNOWN_CRITICAL,
-  isRequestCode, isResponseCode, type RequestHandler, sortOptions, unknownCriticalOption,
+  isRequestCode, isResponseCode, OptionNumber, type RequestHandler, sortOptions, unknownCriticalOption,
 } from './message.js';
 import { decodeUdp, encodeUdp } from './udp.js';
 
@@ -48,6 +48,13 @@ export interface UdpEndpointOptions {
   maxDedupEntries?: number;
   /** Critical options handlers understand; other critical options get 4.02 (§5.4.1). */
   knownCriticalOptions?: ReadonlySet<number>;
+  /**
+   * Incoming requests whose handler has not finished; a request beyond this gets 5.03 with Max-Age 1
+   * (§5.9.3.4, §5.10.5) instead of running. Default 16.
+   */
+  maxRequestsInProgress?: number;
+  /** Our own requests waiting for an NSTART slot (§4.7); beyond this request() rejects at once. Default 64. */
+  maxQueuedRequests?: number;
   tokenLength?: number;
   /** Uniform in [0, 1): retransmission jitter and the initial message ID. */
   random?: () => number;
@@ -102,6 +109,7 @@ export class CoapUdpEndpoint {
   #unmatched: ((res: CoapMessage) => boolean) | undefined;
   #nextMid: number;
   #active = 0;
+  #incoming = 0; // incoming requests whose handler has not finished
   #closed = false;
   readonly #transmissions = new Map<number, Transmission>(); // our CONs awaiting ACK/RST, by message ID
   readonly #pending = new Map<string, Pending>(); // our requests awaiting a response, by token (hex)
@@ -126,6 +134,8 @@ export class CoapUdpEndpoint {
       responseTimeoutMs: options.responseTimeoutMs ?? COAP_UDP_DEFAULTS.maxTransmitWaitMs,
       piggybackWindowMs: options.piggybackWindowMs ?? ackTimeoutMs / 2,
       maxDedupEntries: options.maxDedupEntries ?? 1024,
+      maxRequestsInProgress: Math.max(1, options.maxRequestsInProgress ?? 16),
+      maxQueuedRequests: options.maxQueuedRequests ?? 64,
       knownCriticalOptions: options.knownCriticalOptions ?? DEFAULT_KNOWN_CRITICAL,
       tokenLength: options.tokenLength ?? 4,
       random: options.random ?? Math.random,
@@ -179,6 +189,9 @@ export class CoapUdpEndpoint {
   request(req: OutgoingRequest): Promise<CoapMessage> {
     if (this.#closed) return Promise.reject(new CoapExchangeError('closed', 'CoAP endpoint closed'));
     if (!isRequestCode(req.code)) return Promise.reject(new InputError(`code ${req.code} is not a request code`));
+    if (this.#queue.length >= this.#cfg.maxQueuedRequests) {
+      return Promise.reject(new CoapExchangeError('rejected', `${this.#queue.length} requests already wait for this peer (NSTART, §4.7)`));
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ start: () => this.#start(req, resolve, reject), reject });
       this.#pump();
@@ -362,6 +375,14 @@ export class CoapUdpEndpoint {
       else this.#transmitOnce(empty('RST', req.messageId!));
       return;
     }
+    if (this.#incoming >= this.#cfg.maxRequestsInProgress) {
+      // Too many of this peer's requests still running: 5.03 with Max-Age (§5.9.3.4) tells it when to retry;
+      // remembered for deduplication like any answer, so retransmissions get it too (§4.5).
+      const busy: CoapResponse = { code: Code.SERVICE_UNAVAILABLE, options: [{ number: OptionNumber.MAX_AGE, value: Buffer.of(1) }] };
+      this.#sendResponse(req, entry, busy, false);
+      return;
+    }
+    this.#incoming++;
     let separate = false;
     const window = req.type === 'CON'
       ? this.#timers.set(() => {
@@ -377,6 +398,7 @@ export class CoapUdpEndpoint {
         return { code: Code.INTERNAL_SERVER_ERROR };
       })
       .then((res) => {
+        this.#incoming--;
         if (window) this.#timers.clear(window);
         if (!this.#closed) this.#sendResponse(req, entry, res, separate);
       });

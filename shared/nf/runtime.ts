@@ -19,7 +19,80 @@ export function nfContext(nf: string, config: ResolvedConfig): NfContext {
   const log = createLogger({ level: config.log.level, bindings: { nf } });
   const registry = new Registry();
   registerProcessMetrics(registry);
+  registry.register({ render: renderProcessFaults });
   return { config, log, registry };
+}
+
+// --- process-level faults (issue 18 finding 7) ---------------------------------------------------------------
+
+/** Counted per process (every registry of the process renders the same figures). */
+const processFaults = { unhandledRejection: 0, uncaughtException: 0 };
+
+function renderProcessFaults(): string {
+  return [
+    '# HELP process_unhandled_errors_total Promise rejections no code handled (the process kept serving) and exceptions no code caught (the process exited).',
+    '# TYPE process_unhandled_errors_total counter',
+    `process_unhandled_errors_total{kind="unhandledRejection"} ${processFaults.unhandledRejection}`,
+    `process_unhandled_errors_total{kind="uncaughtException"} ${processFaults.uncaughtException}`,
+  ].join('\n');
+}
+
+/** Credentials that may sit in an error's text: userinfo of a URL (redis://:pw@host) and Bearer tokens. */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1[redacted]@')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*/g, '$1 [redacted]');
+}
+
+/** An error as the fault log shows it: name, message and the top of the stack, secrets scrubbed, nothing else. */
+function faultFields(reason: unknown): Record<string, string> {
+  if (reason instanceof Error) {
+    return { name: reason.name, message: scrubSecrets(reason.message), stack: scrubSecrets(reason.stack?.split('\n').slice(1, 6).join('\n') ?? '') };
+  }
+  return { message: scrubSecrets(typeof reason === 'string' ? reason : Object.prototype.toString.call(reason)) };
+}
+
+export interface ProcessFaultHandlers {
+  onUnhandledRejection(reason: unknown): void;
+  onUncaughtException(err: unknown): void;
+}
+
+/**
+ * What the process does with a fault no code handled. An unhandled rejection settles a promise nobody awaits:
+ * the request that produced it has already been answered or has failed on its own, and the event loop and every
+ * listener are intact, so the NF logs it, counts it and keeps serving. An uncaught exception leaves a callback
+ * half done with state of unknown consistency (Node's documentation: "it is not safe to resume normal operation"),
+ * so the NF logs it, counts it and exits non-zero; `gba-sim up`'s supervisor (or systemd) restarts it.
+ */
+export function processFaultHandlers(log: Logger, exit: (code: number) => void = (code) => process.exit(code)): ProcessFaultHandlers {
+  return {
+    onUnhandledRejection(reason) {
+      processFaults.unhandledRejection++;
+      try {
+        log.error({ event: 'process.unhandled-rejection', reason: faultFields(reason) }, 'unhandled promise rejection; still serving');
+      } catch { /* logging must not turn this into an exception */ }
+    },
+    onUncaughtException(err) {
+      processFaults.uncaughtException++;
+      try {
+        log.error({ event: 'process.uncaught-exception', reason: faultFields(err) }, 'uncaught exception; exiting for the supervisor to restart');
+      } finally {
+        exit(70); // EX_SOFTWARE (sysexits.h)
+      }
+    },
+  };
+}
+
+/** The current counts (tests and the fault log). */
+export const processFaultCounts = (): Readonly<typeof processFaults> => ({ ...processFaults });
+
+let installed: ProcessFaultHandlers | undefined;
+/** Installs the handlers once per process (every NF does, before it announces readiness). */
+export function installProcessFaultHandlers(log: Logger): void {
+  if (installed) return;
+  installed = processFaultHandlers(log);
+  process.on('unhandledRejection', installed.onUnhandledRejection);
+  process.on('uncaughtException', installed.onUncaughtException);
 }
 
 /** A bearer token: 32 random octets, base64url. */
@@ -43,8 +116,9 @@ export function tokenFromConfigOrState(value: string | undefined, stateDir: stri
   }
 }
 
-/** Announces readiness and wires the shutdown signals. */
+/** Announces readiness, installs the process fault handlers and wires the shutdown signals. */
 export function runUntilSignalled(log: Logger, listeners: Record<string, string>, close: () => Promise<void>): void {
+  installProcessFaultHandlers(log);
   log.info({ event: 'ready', listeners }, 'ready');
   let closing = false;
   const stop = (signal: string) => {
