@@ -11,6 +11,7 @@ import { runDemo } from './demo.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerUsimCommands } from './commands/usim.js';
 import { registerConformCommands } from './commands/conform.js';
+import { registerLoadCommand } from './commands/load.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
@@ -25,5 +26,6 @@ registerCryptoCommands(program);
 registerBenchCommand(program);
 registerUsimCommands(program);
 registerConformCommands(program);
+registerLoadCommand(program);
 
 await program.parseAsync(process.argv);

@@ -21,9 +21,9 @@ export class HttpClient {
   readonly #agent: HttpAgent;
   readonly #https: boolean;
 
-  constructor(readonly base: URL, readonly timeoutMs = 10_000) {
+  constructor(readonly base: URL, readonly timeoutMs = 10_000, maxSockets = 4) {
     this.#https = base.protocol === 'https:';
-    this.#agent = this.#https ? new HttpsAgent({ keepAlive: true, maxSockets: 4 }) : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+    this.#agent = this.#https ? new HttpsAgent({ keepAlive: true, maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets });
   }
 
   /** One request to `url` (same origin as `base`, or any other), headers sent as given. */
