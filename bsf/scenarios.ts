@@ -129,7 +129,7 @@ export const SCENARIO_REASONS = {
   staleNoVector: 'scenario stale_sqn: no vector of this device from the last hour to replay (bootstrap it once first); a fresh challenge was sent',
   badRspauth: 'scenario bad_rspauth: 200 sent with an rspauth that does not verify; the device must reject this B-TID',
   hssUnavailable: 'scenario hss_unavailable: 503 with Retry-After sent',
-  delay: (ms: number) => `scenario delay: the initial challenge was held ${ms} ms; bootstrapped`,
+  delay: 'scenario delay: the initial challenge was held back delayMs; the device waited and bootstrapped',
 } as const;
 
 export interface ScenarioHooks {
