@@ -34,6 +34,8 @@ export interface AgentOptions {
   once?: boolean;
   onStep?: StepFn;
   signal?: AbortSignal;
+  /** Refuse a Ub or Ua 200 OK without rspauth (default: accept it with a warning step). */
+  requireRspauth?: boolean;
 }
 
 export interface Registered {
@@ -72,8 +74,8 @@ function operationOf(req: CoapMessage): string {
 }
 
 export async function connectAndRegister(o: AgentOptions, step: StepFn, lifetimeSec = o.lifetimeSec ?? 300): Promise<Registered> {
-  const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step });
-  const config = await fetchDeviceConfig(o.nafUaUrl, b, step);
+  const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step, requireRspauth: o.requireRspauth });
+  const config = await fetchDeviceConfig(o.nafUaUrl, b, step, { requireRspauth: o.requireRspauth });
   const transport = o.transport ?? 'dtls';
   const uri = new URL(transport === 'dtls' ? (config.serverUriDtls ?? '') : config.serverUri);
   if (!uri.hostname) throw new Error(`the NAF gave no ${transport === 'dtls' ? 'coaps://' : 'coaps+tcp://'} URI for the LwM2M server`);
