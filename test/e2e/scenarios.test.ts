@@ -100,7 +100,7 @@ describe('BSF fault scenarios: our device agent in each (real processes, real Re
     expect((await put(d.impi, { fault: 'hss_unavailable', count: 2 })).status).to.equal(201);
     for (let i = 0; i < 2; i++) {
       const e = await failure(d.boot());
-      expect([e.reason, e.status]).to.deep.equal(['unavailable', 503]);
+      expect([e.reason, e.status, e.retryAfterSec]).to.deep.equal(['unavailable', 503, 5]);
     }
     const r = await fetch(net.endpoints.bsf.ub, { headers: { authorization: `Digest username="${d.impi}", realm="${REALM}", nonce="", uri="/", response=""` } });
     expect(r.status, 'the scenario is used up').to.equal(401);
