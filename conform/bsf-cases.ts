@@ -151,7 +151,7 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-07', clause: 'TS 24.109 §4.4.4, RFC 2617 §3.2.2',
+    id: 'UB-07', clause: 'TS 24.109 §4.4.x',
     title: 'a wrong response → not 200 (401 with a fresh challenge expected)',
     async run(ctx) {
       const ch = await initialChallenge(ctx);
@@ -165,7 +165,7 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-08', clause: 'TS 33.220 §4.5.2, RFC 2617 §4.5',
+    id: 'UB-08', clause: 'TS 33.220 §4.5.2 (replay), RFC 2617 §4.5',
     title: 'the same final request replayed → not 200',
     async run(ctx) {
       const b = await bootstrap(ctx, ctx.newUsim());
@@ -213,7 +213,7 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-11', clause: 'TS 24.109 §4.4.2, TS 29.109 (5401)',
+    id: 'UB-11', clause: 'TS 24.109 §4.4.x',
     title: 'unknown IMPI → 4xx, never 200 or 5xx',
     async run(ctx) {
       const impi = unknownImpi(ctx.t);
@@ -223,7 +223,7 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-12', clause: 'robustness (RFC 7235 §2.1, RFC 9110 §15.5)',
+    id: 'UB-12', clause: 'robustness',
     title: 'malformed Authorization headers → 4xx, never 5xx, and the BSF keeps answering',
     async run(ctx) {
       const bad: Array<[string, string | undefined]> = [
