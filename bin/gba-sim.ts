@@ -10,6 +10,8 @@ import { registerDeviceCommands } from './commands/device.js';
 import { runDemo } from './demo.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerUsimCommands } from './commands/usim.js';
+import { registerConformCommands } from './commands/conform.js';
+import { registerLoadCommand } from './commands/load.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
@@ -23,5 +25,7 @@ registerDeviceCommands(program);
 registerCryptoCommands(program);
 registerBenchCommand(program);
 registerUsimCommands(program);
+registerConformCommands(program);
+registerLoadCommand(program);
 
 await program.parseAsync(process.argv);

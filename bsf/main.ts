@@ -15,6 +15,7 @@ import { HttpZhService } from './zh-http.js';
 import { GussCachingZh } from './guss-cache.js';
 import { batchedStdout } from './log-sink.js';
 import { mountAdminApi, type AdminRouteRegistration } from './admin.js';
+import { scenarioHooks, scenarioRoutes } from './scenarios.js';
 import { StoreTimeline } from './timeline.js';
 import { tokenFromConfigOrState } from '../shared/nf/runtime.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -60,6 +61,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
     domain: c.domain, algorithm: c.akaAlgorithm, lifetimeSec: c.lifetimeSec, challengeTtlMs: c.challengeTtlSec * 1000,
     zh, challenges: stores.challenges, sessions: stores.sessions, log: log.child({ iface: 'ub' }), outcomes, challengesIssued, now: Date.now,
     recorder: new StoreTimeline(stores.ops, stores.sessions, log.child({ iface: 'timeline' })),
+    scenarios: scenarioHooks(stores.scenarios, log.child({ iface: 'scenarios' })),
   });
   // Ub answers at any path and method: TS 24.109 uses GET /, and the procedure itself says what is wrong with
   // anything else (the digest uri must match whatever path the UE used).
@@ -80,7 +82,8 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   const openapi = readAsset('bsf/openapi.yaml');
   znRouter.get('/nbsp-gba/v1/openapi.yaml', openapiHandler(openapi, () => [{ url: `${znServer.url}/nbsp-gba/v1` }]));
   const adminToken = tokenFromConfigOrState(config.admin.token, config.stateDir, 'admin-token', log);
-  mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }) }, opts.adminRoutes);
+  mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }) },
+    [...(opts.adminRoutes ?? []), scenarioRoutes(stores.scenarios, log.child({ iface: 'admin' }))]);
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
   // Zn over Diameter (C5/C6): NAFs known by their Diameter identity, with the FQDN allow-list of N66; the

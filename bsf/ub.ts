@@ -26,6 +26,7 @@ import type { ChallengeStore, Guss, SessionStore } from '../shared/store/types.j
 import { HssRefused, PeerUnavailable, UserUnknown } from '../shared/services/errors.js';
 import type { ZhService } from '../shared/services/zh.js';
 import { CHALLENGE_REASONS, reasonFromBody, type UbOutcomeRecorder } from './timeline.js';
+import { faultedOpaque, faultOfOpaque, SCENARIO_REASONS, sleep, withBadMac, withBadRspauth, type Fault, type ScenarioHooks } from './scenarios.js';
 
 export type UbOutcome = 'ok' | 'mac_failure' | 'sync_failure' | 'wrong_res' | 'unknown_impi' | 'malformed' | 'hss_unavailable';
 export const UB_OUTCOMES: readonly UbOutcome[] = ['ok', 'mac_failure', 'sync_failure', 'wrong_res', 'unknown_impi', 'malformed', 'hss_unavailable'];
@@ -45,6 +46,8 @@ export interface UbDeps {
   now: () => number;
   /** The device timeline (C9); optional so the handler runs without it. */
   recorder?: UbOutcomeRecorder;
+  /** Device fault scenarios (C8, bsf/scenarios.ts); none when absent. */
+  scenarios?: ScenarioHooks;
 }
 
 export interface UbRequest { method: string; uri: string; authorization: string | undefined }
@@ -70,11 +73,35 @@ export class UbHandler {
     }
     const r = this.#digest.credentials(req);
     switch (r.kind) {
-      case 'none': return this.#challenge(r.username!, 'initial');
+      case 'none': return this.#initial(r.username!);
       case 'malformed':
       case 'wrong_realm':
         return this.#done('malformed', r.username, undefined, problem(problems.badRequest(r.detail)));
       case 'ok': return this.#answer(r.credentials);
+    }
+  }
+
+  /** An initial request: a fault scenario for this IMPI takes effect here, and only here (C8). */
+  async #initial(impi: string): Promise<HttpResponse> {
+    const sc = await this.d.scenarios?.take(impi);
+    if (!sc) return this.#challenge(impi, 'initial');
+    this.d.log.info({ event: 'ub', impi, scenario: sc.fault, left: sc.count - 1 }, 'fault scenario applied');
+    switch (sc.fault) {
+      case 'hss_unavailable':
+        return this.#done('hss_unavailable', impi, undefined, problem(problems.unavailable('the HSS did not answer; retry later (fault scenario hss_unavailable)')), SCENARIO_REASONS.hssUnavailable);
+      case 'delay':
+        await sleep(sc.delayMs ?? 0);
+        return this.#challenge(impi, 'initial', 'delay');
+      case 'stale_sqn': {
+        const v = await this.d.scenarios!.lastVector(impi);
+        if (!v) {
+          this.d.recorder?.onOutcome(impi, 'sync_failure', SCENARIO_REASONS.staleNoVector);
+          return this.#challenge(impi, 'initial');
+        }
+        try { return await this.#issue(impi, v, await this.#guss(impi), 'initial', undefined, 'stale_sqn'); } catch (err) { return this.#hssError(impi, err); }
+      }
+      default:
+        return this.#challenge(impi, 'initial', sc.fault);
     }
   }
 
@@ -95,14 +122,19 @@ export class UbHandler {
     const alg = p.get('algorithm');
     if (alg !== undefined && alg.toLowerCase() !== c.algorithm.toLowerCase()) return this.#done('malformed', impi, undefined, problem(problems.badRequest(`algorithm must be ${c.algorithm}`)));
 
-    if (auts) return this.#resync(impi, c.rand, auts);
+    const fault = faultOfOpaque(c.opaque);
+    if (auts) return this.#resync(impi, c.rand, auts, fault === 'stale_sqn' ? SCENARIO_REASONS.staleResynced : undefined);
 
     const checked = this.#digest.check(cr, akaPassword(c.algorithm, c.xres, c.ck, c.ik));
     if (checked.kind === 'empty_password') {
       // RFC 3310 §3.3: a client that could not authenticate the network answers with the empty password.
+      if (fault === 'bad_mac') return this.#done('mac_failure', impi, undefined, problem(problems.authenticationRejected('the device reported a network authentication failure: the AUTN had a wrong MAC-A (fault scenario bad_mac)')), SCENARIO_REASONS.badMacReported);
       return this.#done('mac_failure', impi, undefined, problem(problems.authenticationRejected('the device reported a network authentication failure (AUTN MAC did not verify): check K/OPc')));
     }
     if (checked.kind === 'wrong_response') return this.#challenge(impi, 'wrong_res');
+    // A device that answers a faulted challenge with RES has not checked AUTN as it must (TS 33.102 §6.3.3).
+    if (fault === 'bad_mac') return this.#done('mac_failure', impi, undefined, problem(problems.authenticationRejected('the device answered a challenge whose MAC-A does not verify (fault scenario bad_mac)')), SCENARIO_REASONS.badMacAnswered);
+    if (fault === 'stale_sqn') return this.#done('sync_failure', impi, undefined, problem(problems.authenticationRejected('the device accepted an SQN it had already seen (fault scenario stale_sqn)')), SCENARIO_REASONS.staleAnswered);
 
     const nowMs = d.now();
     const btid = btidFromRand(c.rand, d.domain);
@@ -111,31 +143,33 @@ export class UbHandler {
     const created = await d.sessions.create({ btid, impi, ks: ks(c.ck, c.ik), createdAtMs: Math.floor(nowMs / 1000) * 1000, expiresAtMs, gbaU: c.gbaU });
     if (!created) throw new Error(`B-TID collision for a fresh RAND (${btid})`);
     const body = formatBootstrappingInfo({ btid, lifetimeMs: expiresAtMs });
+    d.scenarios?.remember(impi, c);
+    const info = this.#digest.authenticationInfo(cr, checked.ha1, body);
     return this.#done('ok', impi, btid, {
       status: 200,
-      headers: { 'Content-Type': BSF_XML_CONTENT_TYPE, 'Authentication-Info': this.#digest.authenticationInfo(cr, checked.ha1, body), Server: SERVER, 'Cache-Control': 'no-store' },
+      headers: { 'Content-Type': BSF_XML_CONTENT_TYPE, 'Authentication-Info': fault === 'bad_rspauth' ? withBadRspauth(info) : info, Server: SERVER, 'Cache-Control': 'no-store' },
       body,
-    });
+    }, fault === 'bad_rspauth' ? SCENARIO_REASONS.badRspauth : fault === 'delay' ? SCENARIO_REASONS.delay : undefined);
   }
 
-  async #resync(impi: string, rand: Buffer, auts: Buffer): Promise<HttpResponse> {
+  async #resync(impi: string, rand: Buffer, auts: Buffer, reason?: string): Promise<HttpResponse> {
     try {
       const guss = this.#guss(impi);
       const av = await this.d.zh.authVector(impi, { rand, auts });
       this.d.outcomes.inc({ outcome: 'sync_failure' });
-      return await this.#issue(impi, av, await guss, 'resync', 'sync_failure');
+      return await this.#issue(impi, av, await guss, 'resync', 'sync_failure', undefined, reason);
     } catch (err) {
       if (err instanceof HssRefused) return this.#done('sync_failure', impi, undefined, problem(problems.authenticationRejected(`resynchronisation refused: ${err.message}`)));
       return this.#hssError(impi, err);
     }
   }
 
-  async #challenge(impi: string, reason: ChallengeReason): Promise<HttpResponse> {
+  async #challenge(impi: string, reason: ChallengeReason, fault?: Fault): Promise<HttpResponse> {
     try {
       const guss = this.#guss(impi);
       const av = await this.d.zh.authVector(impi);
       if (reason === 'wrong_res') this.d.outcomes.inc({ outcome: 'wrong_res' });
-      return await this.#issue(impi, av, await guss, reason, reason === 'wrong_res' ? 'wrong_res' : undefined);
+      return await this.#issue(impi, av, await guss, reason, reason === 'wrong_res' ? 'wrong_res' : undefined, fault);
     } catch (err) {
       return this.#hssError(impi, err);
     }
@@ -146,17 +180,18 @@ export class UbHandler {
     return this.d.zh.guss(impi).catch(() => undefined);
   }
 
-  async #issue(impi: string, av: { rand: Buffer; autn: Buffer; xres: Buffer; ck: Buffer; ik: Buffer }, guss: Guss | undefined, reason: ChallengeReason, outcome?: UbOutcome): Promise<HttpResponse> {
+  /** A challenge; under a fault scenario its opaque names the fault, and bad_mac sends AUTN with a wrong MAC-A. */
+  async #issue(impi: string, av: { rand: Buffer; autn: Buffer; xres: Buffer; ck: Buffer; ik: Buffer }, guss: Guss | undefined, reason: ChallengeReason, outcome?: UbOutcome, fault?: Fault, outcomeReason?: string): Promise<HttpResponse> {
     const { d } = this;
-    const nonce = Buffer.concat([av.rand, av.autn]).toString('base64');
-    const opaque = randomOctets(12).toString('base64url');
+    const nonce = Buffer.concat([av.rand, fault === 'bad_mac' ? withBadMac(av.autn) : av.autn]).toString('base64');
+    const opaque = fault ? faultedOpaque(fault) : randomOctets(12).toString('base64url');
     await d.challenges.create(nonce, {
       impi, rand: av.rand, autn: av.autn, xres: av.xres, ck: av.ck, ik: av.ik, algorithm: d.algorithm, opaque,
       lifetimeSec: guss?.bsfInfo?.lifeTime ?? d.lifetimeSec, gbaU: guss?.bsfInfo?.uiccType === 'GBA_U',
     }, d.challengeTtlMs);
     d.challengesIssued.inc({ reason });
     d.log.info({ event: 'ub', impi, outcome: outcome ?? 'challenge', challenge: reason }, 'challenge issued');
-    if (outcome) d.recorder?.onOutcome(impi, outcome, CHALLENGE_REASONS[outcome] ?? outcome);
+    if (outcome) d.recorder?.onOutcome(impi, outcome, outcomeReason ?? CHALLENGE_REASONS[outcome] ?? outcome);
     const challenge = formatDigest([['realm', d.domain, true], ['nonce', nonce, true], ['algorithm', d.algorithm, false], ['qop', 'auth-int', true], ['opaque', opaque, true]]);
     const detail = reason === 'initial' ? 'authenticate with the USIM (HTTP Digest AKA)' : `fresh challenge (${reason.replace('_', ' ')})`;
     return problem(problems.unauthorized(detail, challenge), { 'Cache-Control': 'no-store' });
@@ -171,10 +206,10 @@ export class UbHandler {
     throw err;
   }
 
-  #done(outcome: UbOutcome, impi: string | undefined, btid: string | undefined, res: HttpResponse): HttpResponse {
+  #done(outcome: UbOutcome, impi: string | undefined, btid: string | undefined, res: HttpResponse, reason?: string): HttpResponse {
     this.d.outcomes.inc({ outcome });
     this.d.log.info({ event: 'ub', impi, btid, outcome, status: res.status }, outcome === 'ok' ? 'bootstrapped' : 'bootstrap attempt failed');
-    this.d.recorder?.onOutcome(impi, outcome, reasonFromBody(outcome, res.body), btid);
+    this.d.recorder?.onOutcome(impi, outcome, reason ?? reasonFromBody(outcome, res.body), btid);
     return res;
   }
 }

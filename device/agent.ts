@@ -139,8 +139,10 @@ export async function runAgent(o: AgentOptions): Promise<void> {
       const fatal = err instanceof UbError && err.reason === 'mac_failure';
       step('error', { during: 'bootstrap/provisioning/registration', error: (err as Error).message });
       if (fatal || o.once) throw err;
-      const backoff = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-      step('retry', { in: `${backoff} ms`, reason: err instanceof RegistrationError || err instanceof UaError ? 'refused: bootstrapping again' : 'failure' });
+      // A BSF's Retry-After (503, RFC 9110 §10.2.3) is a floor for the back-off, within reason.
+      const retryAfterMs = err instanceof UbError && err.retryAfterSec !== undefined ? Math.min(300_000, err.retryAfterSec * 1000) : 0;
+      const backoff = Math.max(retryAfterMs, Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+      step('retry', { in: `${backoff} ms`, reason: retryAfterMs ? 'BSF unavailable: as its Retry-After says' : err instanceof RegistrationError || err instanceof UaError ? 'refused: bootstrapping again' : 'failure' });
       await sleep(backoff, o.signal);
       continue;
     }

@@ -11,7 +11,9 @@ import { parseBootstrappingInfo } from '../shared/wire/bsf-xml.js';
 import type { Usim } from './usim.js';
 
 export class UbError extends Error {
-  constructor(readonly reason: 'mac_failure' | 'rejected' | 'unavailable' | 'protocol', message: string, readonly status?: number) {
+  constructor(readonly reason: 'mac_failure' | 'rejected' | 'unavailable' | 'protocol', message: string, readonly status?: number,
+    /** Retry-After of a 503, in seconds (RFC 9110 §10.2.3), when the BSF gave one as delay-seconds. */
+    readonly retryAfterSec?: number) {
     super(message);
     this.name = 'UbError';
   }
@@ -117,7 +119,10 @@ function digestChallenge(r: Reply): AuthParams {
 function failure(r: Reply): UbError {
   let detail = '';
   try { detail = (JSON.parse(r.body) as { detail?: string }).detail ?? ''; } catch { detail = r.body.slice(0, 200); }
-  if (r.status === 503) return new UbError('unavailable', `BSF unavailable (503): ${detail}`, r.status);
+  if (r.status === 503) {
+    const ra = header(r.headers, 'retry-after');
+    return new UbError('unavailable', `BSF unavailable (503): ${detail}`, r.status, ra !== undefined && /^\d{1,6}$/.test(ra.trim()) ? Number(ra) : undefined);
+  }
   if (r.status === 401) return new UbError('rejected', `BSF rejected the answer (401): ${detail}`, r.status);
   return new UbError('rejected', `BSF answered ${r.status}: ${detail}`, r.status);
 }

@@ -22,7 +22,8 @@ export function addDeviceOptions(c: Command): Command {
     .option('--usim <spec>', 'soft (needs --imsi --k --opc|--op), pcsc[:READER] or at:DEVICE[@BAUD]: the card then gives the IMSI and runs AUTHENTICATE', 'soft')
     .option('--usim-pin <pin>', 'SIM PIN, if the modem asks for it')
     .option('--endpoints <file>', 'endpoints.json written by `gba-sim up` (default ./.gba-sim/endpoints.json)')
-    .option('--bsf <url>', 'BSF Ub URL instead of endpoints.json, e.g. http://127.0.0.1:8080/');
+    .option('--bsf <url>', 'BSF Ub URL instead of endpoints.json, e.g. http://127.0.0.1:8080/')
+    .option('--require-rspauth', 'refuse a 200 OK without Authentication-Info rspauth (by default accepted with a warning; rspauth is verified whenever present)');
 }
 
 export function deviceIdentity(o: Record<string, string | undefined>, c: ArgChecker): DeviceIdentity {
@@ -84,7 +85,7 @@ export function registerDeviceCommands(program: Command): void {
       const id = await resolveUsim(o, c, step);
       const bsfUrl = o.bsf ?? readEndpoints(o.endpoints).bsf.ub;
       try {
-        const b = await bootstrap({ bsfUrl, impi: id.impi, realm: id.realm, usim: id.usim, onStep: step });
+        const b = await bootstrap({ bsfUrl, impi: id.impi, realm: id.realm, usim: id.usim, onStep: step, requireRspauth: !!o.requireRspauth });
         await id.close().catch(() => undefined);
         printJson({ btid: b.btid, lifetime: new Date(b.lifetimeMs).toISOString(), impi: b.impi, ...(o.showKeys ? { ks: b.ks.toString('hex'), rand: b.rand.toString('hex') } : {}) });
       } catch (err) {
@@ -118,7 +119,7 @@ export function registerDeviceCommands(program: Command): void {
         await runAgent({
           imsi: id.imsi, impi: id.impi, realm: id.realm, usim: id.usim, bsfUrl, nafUaUrl,
           transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal,
-          onStep: step,
+          onStep: step, requireRspauth: !!o.requireRspauth,
         });
         await id.close().catch(() => undefined);
         process.exit(0);

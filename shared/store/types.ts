@@ -5,6 +5,7 @@
 import type { AlgorithmName } from '../crypto/aka-algorithm.js';
 import type { OpsStore } from './ops.js';
 import type { Lwm2mRegistrationStore } from './lwm2m-registrations.js';
+import type { ScenarioStore } from './scenarios.js';
 
 /** GBA User Security Settings in the TS 29.562 / TS 29.309 JSON shape. */
 export interface Guss {
@@ -128,6 +129,8 @@ export interface Stores {
   /** Session index, revocation and the Ub timeline (C9). */
   ops: OpsStore;
   lwm2mRegistrations: Lwm2mRegistrationStore;
+  /** Device fault scenarios (C8), applied by the BSF. */
+  scenarios: ScenarioStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
