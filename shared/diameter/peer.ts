@@ -263,7 +263,8 @@ export class Connection {
     return {
       flags: (req.flags & FLAG_P) | (errorBit ? FLAG_E : 0), commandCode: req.commandCode, applicationId: req.applicationId,
       hopByHop: req.hopByHop, endToEnd: req.endToEnd,
-      avps: [...(sid ? [{ code: sid.code, flags: sid.flags, vendorId: sid.vendorId, data: sid.data }] : []), result,
+      // Session-Id's value copied, its flags our own: a request's reserved AVP flag bits must not echo (§4.1).
+      avps: [...(sid ? [avp('Session-Id', sid.data)] : []), result,
         avp('Origin-Host', this.#o.local.host), avp('Origin-Realm', this.#o.local.realm), ...avps],
     };
   }
