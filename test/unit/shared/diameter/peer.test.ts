@@ -62,4 +62,20 @@ describe('Diameter peer over TCP (RFC 6733 §5, C5)', function () {
     expect(ans.avps[0]!.code).to.equal(263);   // Session-Id first
     await b.close();
   });
+
+  it('an error answer to a request whose Session-Id has a reserved flag bit is itself well-formed (3009, Session-Id value kept)', async () => {
+    const s = createConnection({ host: '127.0.0.1', port: server.port });
+    await new Promise((r) => s.once('connect', r));
+    s.write(rawCer('bsf.lab'));
+    expect(resultOf(decodeMessage(await readOne(s)))).to.equal(RC.SUCCESS);
+    s.removeAllListeners('data');
+    const req = encodeMessage({ flags: FLAG_R, commandCode: CMD.MA, applicationId: APP_ZH, hopByHop: 11, endToEnd: 12, avps: [avp('Session-Id', 'bsf.lab;1;2'), avp('Origin-Host', 'bsf.lab'), avp('Origin-Realm', 'lab')] });
+    req[20 + 4] = req[20 + 4]! | 0x01;
+    s.write(req);
+    const ans = decodeMessage(await readOne(s));   // throws if the answer echoed the reserved bit
+    expect(resultOf(ans)).to.equal(RC.INVALID_AVP_BITS);
+    expect(ans.avps[0]).to.include({ code: 263, flags: 0x40 });
+    expect(ans.avps[0]!.data.toString()).to.equal('bsf.lab;1;2');
+    s.destroy();
+  });
 });
