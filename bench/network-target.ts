@@ -33,6 +33,8 @@ export interface NetworkTarget {
   /** The NAF's bearer token at the BSF's Zn (undefined when it cannot be known). */
   znToken?: string;
   znTokenProblem?: string;
+  /** The BSF's N65 token at the HSS (run/config.json bsf.hssToken), for the N65 phase. */
+  hssToken?: string;
   /** Processes to watch during phases (name → pid). */
   pids: Record<string, number | undefined>;
   /** The BSF's default key lifetime. */
@@ -65,7 +67,8 @@ export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarg
     stateDir,
     store: { kind: 'redis', redisUrl: o.redisUrl, prefix: o.prefix },
     log: { level: o.logLevel },
-    hss: { port: 0 }, bsf: { ubPort: 0, znPort: 0 }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 },
+    // Every listener on a free port, the Diameter ones too (their defaults are the fixed 3868/3869).
+    hss: { port: 0, diameter: { port: 0 } }, bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 },
   }));
   // startNetwork passes its own environment on to the children: set the extras only while it spawns them.
   const saved = new Map<string, string | undefined>();
@@ -85,6 +88,7 @@ export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarg
     endpoints: net.endpoints,
     homeNetwork: net.config.homeNetwork,
     znToken: net.config.naf.znToken,
+    hssToken: net.config.bsf.hssToken,
     pids,
     lifetimeSec: net.config.bsf.lifetimeSec,
     own: true,
@@ -105,12 +109,14 @@ export function existingNetwork(endpointsFile: string): NetworkTarget {
   if (!endpoints.hss?.provisioning || !endpoints.bsf?.ub) throw new Error(`${endpointsFile}: not a gba-sim endpoints.json (hss.provisioning and bsf.ub are required)`);
   let znToken: string | undefined;
   let znTokenProblem: string | undefined;
+  let hssToken: string | undefined;
   let lifetimeSec = 3600;
   const runConfig = join(dirname(endpointsFile), 'run', 'config.json');
   if (existsSync(runConfig)) {
     try {
       const c = JSON.parse(readFileSync(runConfig, 'utf8')) as ResolvedConfig;
       znToken = c.naf?.znToken;
+      hssToken = c.bsf?.hssToken;
       lifetimeSec = c.bsf?.lifetimeSec ?? lifetimeSec;
       if (!znToken) znTokenProblem = `${runConfig} names no naf.znToken`;
     } catch (err) {
@@ -122,7 +128,7 @@ export function existingNetwork(endpointsFile: string): NetworkTarget {
   return {
     endpoints,
     homeNetwork: endpoints.homeNetwork ?? { mcc: '001', mnc: '01' },
-    znToken, znTokenProblem, lifetimeSec,
+    znToken, znTokenProblem, hssToken, lifetimeSec,
     pids: {},
     own: false,
     storeReason: endpoints.store?.kind === 'redis' ? `Redis at ${endpoints.store.redisUrl}` : (endpoints.store?.kind ?? 'unknown store'),

@@ -5,6 +5,8 @@
  */
 import { CpuMeter } from './cpu.js';
 import type { LoadGenerator, LoadJob, LoadResult } from './load/generator.js';
+import type { CycleJob } from './load/cycle-load.js';
+import type { DiameterCycleParams } from './diameter-cycle.js';
 import { buildRequest, type HttpRequestSpec } from './load/raw-http.js';
 import type { DeviceSpec, MadeSession } from './load/bootstrap-load.js';
 import type { Progress } from './progress.js';
@@ -79,6 +81,21 @@ export function znRequests(znBase: string, token: string, nafFqdn: string, btids
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify({ btId, nafId: { nafFqdn, uaSecProtId: '0100000002' } }),
   }));
+}
+
+/** N65 (TS 29.562 Nhss_gbaUEAU generate-auth-data) requests as the BSF sends them, one vector each: the HTTP twin of MAR. */
+export function n65Requests(hssProvisioningUrl: string, token: string, impis: readonly string[]): HttpRequestSpec[] {
+  return impis.map((impi) => ({
+    method: 'POST', path: `/nhss-gba-ueau/v1/${encodeURIComponent(impi)}/security-information/generate-auth-data`,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify({ authenticationScheme: 'DIGEST_AKAV1_MD5' }),
+  }));
+}
+
+/** A Diameter phase (MAR/MAA or BIR/BIA) through bench/diameter-cycle.ts. */
+export function diameterJob(params: DiameterCycleParams, concurrency: number, t: PhaseTiming): CycleJob {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return { kind: 'cycle', module: new URL(`./diameter-cycle${ext}`, import.meta.url).href, params, concurrency, ...t };
 }
 
 /** PSK API lookups as an LwM2M server sends them (contract C3), by PSK identity. */

@@ -12,6 +12,10 @@ export interface BenchResults {
   bootstrap?: PhaseResult;        // at --concurrency
   bootstrapC4?: PhaseResult;      // at 4
   zn?: PhaseResult;
+  /** Zh vectors over N65 HTTP and over Diameter MAR/MAA; Zn over Diameter BIR/BIA (zn is its N66 twin). */
+  n65?: PhaseResult;
+  mar?: PhaseResult;
+  bir?: PhaseResult;
   psk?: PhaseResult;
   lwm2m: Partial<Record<'per_s' | 'dtls_per_s', PhaseResult>>;
   /** The better of the baseline runs (before and after the network's phases). */
@@ -85,6 +89,13 @@ export function toJson(r: BenchResults): JsonNumbers {
     out.bootstrap = b;
   }
   if (r.zn) out.zn = phaseJson(r.zn);
+  if (r.n65) out.n65 = phaseJson(r.n65);
+  if (r.mar || r.bir) {
+    const d: JsonNumbers = {};
+    if (r.mar) Object.assign(d, { mar_per_s: round(r.mar.per_s, 1), mar_p50_ms: round(r.mar.p50_ms, 3), mar_p99_ms: round(r.mar.p99_ms, 3), mar_errors: r.mar.errors });
+    if (r.bir) Object.assign(d, { bir_per_s: round(r.bir.per_s, 1), bir_p50_ms: round(r.bir.p50_ms, 3), bir_p99_ms: round(r.bir.p99_ms, 3), bir_errors: r.bir.errors });
+    out.diameter = d;
+  }
   if (r.psk) out.psk_lookup = phaseJson(r.psk);
   const lw: JsonNumbers = {};
   if (r.lwm2m.per_s) Object.assign(lw, phaseJson(r.lwm2m.per_s));
@@ -107,6 +118,8 @@ export function toJson(r: BenchResults): JsonNumbers {
   if (r.bootstrap && r.nodeHttp) ratios.bootstrap_to_node_http = round(r.bootstrap.per_s / r.nodeHttp.per_s, 4);
   if (r.psk && r.express) ratios.psk_lookup_to_express = round(r.psk.per_s / r.express.per_s, 4);
   if (r.zn && r.express) ratios.zn_to_express = round(r.zn.per_s / r.express.per_s, 4);
+  if (r.mar && r.n65) ratios.mar_to_n65 = round(r.mar.per_s / r.n65.per_s, 4);
+  if (r.bir && r.zn) ratios.bir_to_n66 = round(r.bir.per_s / r.zn.per_s, 4);
   if (r.crypto) {
     ratios.milenage_x6_to_aes_block = round((r.crypto.milenage_per_s * 6) / r.crypto.aes_block_per_s, 4);
     ratios.ks_naf_to_hmac_sha256 = round(r.crypto.ks_naf_per_s / r.crypto.hmac_sha256_per_s, 4);
@@ -136,7 +149,7 @@ const cpuText = (c: Record<string, number>): string => {
 /** The phase during which other processes (not the bench's) used the most CPU, when that was noticeable. */
 function interference(r: BenchResults): { phase: string; cores: number } | undefined {
   const phases: Array<[string, PhaseResult | undefined]> = [
-    ['Ub c=32', r.bootstrap], ['Ub c=4', r.bootstrapC4], ['Zn', r.zn], ['PSK lookup', r.psk], ['LwM2M TLS', r.lwm2m.per_s], ['LwM2M DTLS', r.lwm2m.dtls_per_s],
+    ['Ub c=32', r.bootstrap], ['Ub c=4', r.bootstrapC4], ['Zh N65', r.n65], ['Zh MAR', r.mar], ['Zn', r.zn], ['Zn BIR', r.bir], ['PSK lookup', r.psk], ['LwM2M TLS', r.lwm2m.per_s], ['LwM2M DTLS', r.lwm2m.dtls_per_s],
     ['the Express baseline', r.express], ['the node:http baseline', r.nodeHttp],
   ];
   let worst: { phase: string; cores: number } | undefined;
@@ -160,7 +173,10 @@ export function renderTable(r: BenchResults): string {
   const row = (label: string, p: PhaseResult | undefined) => { if (p) rows.push([label, fmt(p.per_s), fmt(p.p50_ms), fmt(p.p99_ms), String(p.errors), cpuText(p.cpu)]); };
   row(`Ub bootstrap, full (c=${r.bootstrap?.concurrency ?? r.concurrency})`, r.bootstrap);
   row('Ub bootstrap, full (c=4)', r.bootstrapC4);
+  row(`Zh vector, N65 HTTP (c=${r.n65?.concurrency ?? r.concurrency})`, r.n65);
+  row(`Zh vector, MAR/MAA Diameter (c=${r.mar?.concurrency ?? r.concurrency})`, r.mar);
   row(`Zn key retrieval NAF→BSF (c=${r.zn?.concurrency ?? r.concurrency})`, r.zn);
+  row(`Zn key retrieval, BIR/BIA Diameter (c=${r.bir?.concurrency ?? r.concurrency})`, r.bir);
   row(`PSK lookup, cache warm (c=${r.psk?.concurrency ?? r.concurrency})`, r.psk);
   row(`LwM2M TLS cycle (c=${r.lwm2m.per_s?.concurrency ?? r.concurrency})`, r.lwm2m.per_s);
   row(`LwM2M DTLS cycle (c=${r.lwm2m.dtls_per_s?.concurrency ?? r.concurrency})`, r.lwm2m.dtls_per_s);

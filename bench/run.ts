@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { mkdirSync, rmSync } from 'node:fs';
 import { siblingScript, startBaseline, type BaselineKind } from './baselines.js';
 import { LoadGenerator } from './load/generator.js';
-import { bootstrapJob, httpJob, pskRequests, runPhase, timing, warmPskCache, znRequests, type PhaseResult } from './phases.js';
+import { bootstrapJob, diameterJob, httpJob, n65Requests, pskRequests, runPhase, timing, warmPskCache, znRequests, type PhaseResult } from './phases.js';
 import { Progress } from './progress.js';
 import { measureSessionMemory } from './redis-memory.js';
 import { startOwnRedis } from './redis-server.js';
@@ -20,7 +20,8 @@ import { LWM2M_VARIANTS, lwm2mJob, lwm2mParams, lwm2mUnavailable } from './lwm2m
 import type { BenchResults } from './report.js';
 import { CRYPTO_CASES } from './crypto.js';
 import { connectRedis } from '../shared/store/redis.js';
-import { bsfDomain } from '../shared/identifiers.js';
+import { bsfDomain, impiFromImsi } from '../shared/identifiers.js';
+import { parseAaaUri } from '../shared/diameter/identity.js';
 import type { NfName } from '../shared/endpoints.js';
 
 export interface BenchOptions {
@@ -42,6 +43,8 @@ export interface BenchOptions {
 export const LATENCY_CONCURRENCY = 4;
 /** bench/crypto.ts time per case, spread over interleaved slices (the best slice counts): 7 cases ≈ 7 s. */
 const CRYPTO_MS_PER_CASE = 1000;
+/** TCP connections each load-generator worker opens to a Diameter listener. */
+const DIAMETER_CONNECTIONS = 4;
 /** B-TIDs the Zn, PSK and LwM2M phases cycle through. */
 const SESSIONS_KEPT = 5000;
 
@@ -204,6 +207,28 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     if (!e.naf) results.notMeasured.push({ what: 'zn.per_s', why: 'the network has no NAF' });
     else if (!net.znToken) results.notMeasured.push({ what: 'zn.per_s', why: net.znTokenProblem ?? 'the NAF\'s Zn token is unknown' });
     else results.zn = await runPhase(gen, progress, `zn c=${o.concurrency}`, httpJob(e.bsf.zn, znRequests(e.bsf.zn, net.znToken, e.naf.fqdn, btids), o.concurrency, t), pids);
+
+    // --- Zh vectors: N65 HTTP and MAR/MAA Diameter side by side (one vector per request, the same IMPIs).
+    const impis = devices.map((d) => impiFromImsi(d.imsi, mncDigits));
+    if (!net.hssToken) results.notMeasured.push({ what: 'n65.per_s', why: 'the BSF\'s N65 token (bsf.hssToken) is unknown' });
+    else results.n65 = await runPhase(gen, progress, `zh N65 http c=${o.concurrency}`, httpJob(e.hss.provisioning, n65Requests(e.hss.provisioning, net.hssToken, impis), o.concurrency, t), pids);
+    if (!e.hss.diameter) results.notMeasured.push({ what: 'diameter.mar_per_s', why: 'endpoints.json names no hss.diameter listener' });
+    else {
+      const { host, port } = parseAaaUri(e.hss.diameter.uri);
+      results.mar = await runPhase(gen, progress, `zh MAR/MAA diameter c=${o.concurrency}`, diameterJob({
+        kind: 'mar', host, port, local: { host: e.bsf.diameter?.host ?? `bsf.${e.hss.diameter.realm}`, realm: e.bsf.diameter?.realm ?? e.hss.diameter.realm },
+        peer: { host: e.hss.diameter.host, realm: e.hss.diameter.realm }, items: impis, connections: DIAMETER_CONNECTIONS,
+      }, o.concurrency, t), pids);
+    }
+    // --- Zn over Diameter: BIR/BIA under the NAF's identity, the same B-TIDs and NAF-Id as the N66 phase.
+    if (!e.naf?.diameter || !e.bsf.diameter) results.notMeasured.push({ what: 'diameter.bir_per_s', why: 'endpoints.json names no bsf.diameter listener or NAF identity' });
+    else {
+      const { host, port } = parseAaaUri(e.bsf.diameter.uri);
+      results.bir = await runPhase(gen, progress, `zn BIR/BIA diameter c=${o.concurrency}`, diameterJob({
+        kind: 'bir', host, port, local: e.naf.diameter, peer: { host: e.bsf.diameter.host, realm: e.bsf.diameter.realm },
+        items: btids, nafFqdn: e.naf.fqdn, uaSecProtId: '0100000002', connections: DIAMETER_CONNECTIONS,
+      }, o.concurrency, t), pids);
+    }
 
     // --- PSK API with the NAF's key cache warm (every identity looked up once first).
     if (!e.naf) results.notMeasured.push({ what: 'psk_lookup.per_s', why: 'the network has no NAF' });

@@ -72,6 +72,8 @@ export class Connection {
   #lastRx = Date.now();
   #stateLabel = '';
   #dwrOutstanding = false;
+  /** The capabilities exchange succeeded at some point (the connection may be closing now). */
+  #opened = false;
   #watchdog?: NodeJS.Timeout;
   #closedListeners: Array<(reason: string) => void> = [];
   #openListeners: Array<() => void> = [];
@@ -104,7 +106,7 @@ export class Connection {
     this.#stateLabel = this.label;
     const level = to === 'closed' && from !== 'closing' ? 'warn' : 'info';
     this.#o.log[level]({ event: 'diameter_peer', peer: this.peerHost, remote: this.remote, from, to, reason }, 'Diameter peer state change');
-    if (to === 'open') for (const f of this.#openListeners) f();
+    if (to === 'open') { this.#opened = true; for (const f of this.#openListeners) f(); }
   }
 
   // ---- framing: at most one message's declared length is ever buffered ----
@@ -169,17 +171,25 @@ export class Connection {
       this.#onCer(m);
       return;
     }
+    // A connection that was open and is now closing (our DPR sent) still answers the peer's DWR and DPR:
+    // both sides may send DPR at once on shutdown (RFC 6733 §5.4), and each must get its DPA.
+    const established = this.state === 'open' || (this.state === 'closing' && this.#opened);
+    if (established && m.commandCode === CMD.DW) { this.#send(this.answer(m, RC.SUCCESS, [avp('Origin-State-Id', ORIGIN_STATE_ID)])); return; }
+    if (established && m.commandCode === CMD.DP) {
+      this.#send(this.answer(m, RC.SUCCESS, []));
+      this.#setState('closing', `DPR from peer (cause ${getU32(m.avps, 'Disconnect-Cause') ?? '?'})`);
+      this.socket.end();
+      return;
+    }
+    if (established && this.state === 'closing') {
+      // §5.4: we are disconnecting; the peer should send this elsewhere (3002 DIAMETER_UNABLE_TO_DELIVER).
+      this.#send(this.errorAnswer(m, RC.UNABLE_TO_DELIVER, undefined, 'disconnecting'));
+      return;
+    }
     if (this.state !== 'open') {
       // RFC 6733 §5.3: nothing but CER before the capabilities exchange.
       this.#send(this.errorAnswer(m, RC.UNKNOWN_PEER, undefined, 'no capabilities exchange yet'));
       this.#endSoon('request before CER');
-      return;
-    }
-    if (m.commandCode === CMD.DW) { this.#send(this.answer(m, RC.SUCCESS, [avp('Origin-State-Id', ORIGIN_STATE_ID)])); return; }
-    if (m.commandCode === CMD.DP) {
-      this.#send(this.answer(m, RC.SUCCESS, []));
-      this.#setState('closing', `DPR from peer (cause ${getU32(m.avps, 'Disconnect-Cause') ?? '?'})`);
-      this.socket.end();
       return;
     }
     if (m.applicationId !== this.#o.local.applicationId) { this.#send(this.errorAnswer(m, RC.APPLICATION_UNSUPPORTED)); return; }
@@ -263,7 +273,8 @@ export class Connection {
     return {
       flags: (req.flags & FLAG_P) | (errorBit ? FLAG_E : 0), commandCode: req.commandCode, applicationId: req.applicationId,
       hopByHop: req.hopByHop, endToEnd: req.endToEnd,
-      avps: [...(sid ? [{ code: sid.code, flags: sid.flags, vendorId: sid.vendorId, data: sid.data }] : []), result,
+      // Session-Id's value copied, its flags our own: a request's reserved AVP flag bits must not echo (§4.1).
+      avps: [...(sid ? [avp('Session-Id', sid.data)] : []), result,
         avp('Origin-Host', this.#o.local.host), avp('Origin-Realm', this.#o.local.realm), ...avps],
     };
   }

@@ -46,6 +46,8 @@ async function bench(args: string[], timeoutMs = 240_000): Promise<CliResult> {
 const REQUIRED: Record<string, string[]> = {
   bootstrap: ['per_s', 'p50_ms', 'p99_ms', 'p99_ms_c32'],
   zn: ['per_s'],
+  n65: ['per_s'],
+  diameter: ['mar_per_s', 'bir_per_s'],
   psk_lookup: ['per_s'],
   crypto: ['milenage_per_s', 'ks_naf_per_s', 'aes_block_per_s', 'hmac_sha256_per_s', 'noble_hmac_sha256_per_s', 'md5_per_s', 'noble_md5_per_s'],
   baseline: ['express_per_s', 'node_http_per_s'],
@@ -155,6 +157,6 @@ describe('gba-sim bench (real processes)', function () {
 /** A config with every listener on a free port (conventions: tests never use fixed ports). */
 function zeroPortsConfig(): string {
   const file = join(tempDir('gba-sim-bench-cfg-'), 'config.json');
-  writeFileSync(file, JSON.stringify({ hss: { port: 0 }, bsf: { ubPort: 0, znPort: 0 }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 } }));
+  writeFileSync(file, JSON.stringify({ hss: { port: 0, diameter: { port: 0 } }, bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 } }));
   return file;
 }

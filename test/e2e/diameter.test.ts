@@ -92,4 +92,27 @@ describe('Zh and Zn over Diameter (gba-sim network with --zh diameter --zn diame
     expect(metric(bsfMetrics, 'gba_diameter_answers_total', { iface: 'zn', command: 'BI', result: '5403', direction: 'out' })).to.be.at.least(1);
     expect(metric(bsfMetrics, 'gba_diameter_answers_total', { iface: 'zh', command: 'MA', result: '5401', direction: 'in' })).to.be.at.least(1);
   });
+
+  it('resynchronisation over Zh: a USIM whose SQN is ahead sends AUTS; the MAR carries RAND ‖ AUTS and the device bootstraps with a higher SQN', async () => {
+    const imsi = newImsi();
+    await provision(e().hss.provisioning, e().hss.adminToken, imsi, { k: SET.k, opc: SET.opc });
+    const before = await metricsOf(e().hss.provisioning);
+    // SQN_MS far beyond what the HSS will issue (more than Δ = 2^28 ahead): the first AUTN is refused (TS 33.102 §6.3.5).
+    const ahead = 2 ** 30 + 7 * 32;
+    const usim = new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc), sqnMs: ahead });
+    const steps: string[] = [];
+    const b = await bootstrap({ bsfUrl: e().bsf.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim, onStep: (s) => steps.push(s) });
+    expect(b.btid).to.match(new RegExp(`@${REALM.replace(/\./g, '\\.')}$`));
+    expect(steps.filter((s) => s === 'usim.sync_failure')).to.have.length(1);
+    expect(usim.highestAcceptedSqn()).to.be.above(ahead);
+    const after = await metricsOf(e().hss.provisioning);
+    const n = (t: string, labels: Record<string, string>, name = 'gba_diameter_answers_total') => metric(t, name, labels);
+    // The HSS took a resync MAR (it refuses SIP-Authorization of any length but 30 octets with 5004) and answered 2001.
+    expect(n(after, { kind: 'resync' }, 'gba_hss_vectors_total') - n(before, { kind: 'resync' }, 'gba_hss_vectors_total')).to.equal(1);
+    const ma = { iface: 'zh', command: 'MA', result: '2001', direction: 'out' };
+    expect(n(after, ma) - n(before, ma)).to.be.at.least(2);   // the refused vector, the resynchronised one (and a GUSS MAR)
+    expect(n(after, { iface: 'zh', command: 'MA', result: '5004', direction: 'out' })).to.equal(0);
+    const bsfMetrics = await metricsOf(e().bsf.ub);
+    expect(metric(bsfMetrics, 'gba_diameter_answers_total', { iface: 'zh', command: 'MA', result: '2001', direction: 'in' })).to.be.at.least(2);
+  });
 });

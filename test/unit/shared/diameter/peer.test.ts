@@ -62,4 +62,39 @@ describe('Diameter peer over TCP (RFC 6733 §5, C5)', function () {
     expect(ans.avps[0]!.code).to.equal(263);   // Session-Id first
     await b.close();
   });
+
+  it('an error answer to a request whose Session-Id has a reserved flag bit is itself well-formed (3009, Session-Id value kept)', async () => {
+    const s = createConnection({ host: '127.0.0.1', port: server.port });
+    await new Promise((r) => s.once('connect', r));
+    s.write(rawCer('bsf.lab'));
+    expect(resultOf(decodeMessage(await readOne(s)))).to.equal(RC.SUCCESS);
+    s.removeAllListeners('data');
+    const req = encodeMessage({ flags: FLAG_R, commandCode: CMD.MA, applicationId: APP_ZH, hopByHop: 11, endToEnd: 12, avps: [avp('Session-Id', 'bsf.lab;1;2'), avp('Origin-Host', 'bsf.lab'), avp('Origin-Realm', 'lab')] });
+    req[20 + 4] = req[20 + 4]! | 0x01;
+    s.write(req);
+    const ans = decodeMessage(await readOne(s));   // throws if the answer echoed the reserved bit
+    expect(resultOf(ans)).to.equal(RC.INVALID_AVP_BITS);
+    expect(ans.avps[0]).to.include({ code: 263, flags: 0x40 });
+    expect(ans.avps[0]!.data.toString()).to.equal('bsf.lab;1;2');
+    s.destroy();
+  });
+
+  it('DPRs crossing on shutdown: the server, having sent its own DPR, still answers the peer\'s DPR with DPA 2001 (RFC 6733 §5.4)', async () => {
+    const own = await startDiameterServer({ host: '127.0.0.1', port: 0, local: { host: 'hss.lab', realm: 'lab', applicationId: APP_ZH }, log, allowedPeers: (h) => h === 'bsf.lab' });
+    const s = createConnection({ host: '127.0.0.1', port: own.port });
+    await new Promise((r) => s.once('connect', r));
+    s.write(rawCer('bsf.lab'));
+    expect(resultOf(decodeMessage(await readOne(s)))).to.equal(RC.SUCCESS);
+    s.removeAllListeners('data');
+    const closing = own.close();   // the server sends DPR and waits (bounded) for the DPA
+    const dpr = decodeMessage(await readOne(s));
+    expect([dpr.commandCode, dpr.flags & FLAG_R]).to.deep.equal([CMD.DP, FLAG_R]);
+    s.removeAllListeners('data');
+    s.write(encodeMessage({ flags: FLAG_R, commandCode: CMD.DP, applicationId: 0, hopByHop: 21, endToEnd: 22, avps: [avp('Origin-Host', 'bsf.lab'), avp('Origin-Realm', 'lab'), avp('Disconnect-Cause', 0)] }));
+    const dpa = decodeMessage(await readOne(s));
+    expect(dpa).to.include({ commandCode: CMD.DP, hopByHop: 21 });
+    expect(resultOf(dpa)).to.equal(RC.SUCCESS);
+    s.destroy();
+    await closing;
+  });
 });
