@@ -55,6 +55,9 @@ export interface RunningNetwork {
 export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Promise<{ config: ResolvedConfig; storeReason: string }> {
   const cfg = structuredClone(c) as ResolvedConfig;
   const pick = async (p: number) => (p === 0 ? freePort() : p);
+  // The Diameter defaults follow hss.port / bsf.znPort being 0 ("pick free ports"), so read them first.
+  const hssDia = hssDiameterPort(cfg);
+  const bsfDia = bsfDiameterPort(cfg);
   cfg.hss.port = await pick(cfg.hss.port);
   cfg.bsf.ubPort = await pick(cfg.bsf.ubPort);
   cfg.bsf.znPort = await pick(cfg.bsf.znPort);
@@ -62,8 +65,8 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   cfg.naf.pskPort = await pick(cfg.naf.pskPort);
   cfg.lwm2m.port = await pick(cfg.lwm2m.port);
   cfg.lwm2m.apiPort = await pick(cfg.lwm2m.apiPort);
-  cfg.hss.diameter.port = await pick(hssDiameterPort(cfg));
-  cfg.bsf.diameter.port = await pick(bsfDiameterPort(cfg));
+  cfg.hss.diameter.port = await pick(hssDia);
+  cfg.bsf.diameter.port = await pick(bsfDia);
 
   cfg.console.port = await pick(cfg.console.port);
   const store = await resolveStoreKind(cfg.store.kind, cfg.store.redisUrl);
