@@ -128,7 +128,7 @@ export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoi
     e.lwm2m = { fqdn: cfg.naf.lwm2m.fqdn, uri: cfg.naf.lwm2m.uri!, uaSecProtId: cfg.naf.lwm2m.uaSecProtId };
   }
   if (nfs.includes('lwm2m') && e.lwm2m) {
-    e.lwm2m.api = `http://${h(cfg.lwm2m.host)}:${cfg.lwm2m.apiPort}/`;
+    e.lwm2m.api = `http://${h(cfg.lwm2m.apiHost)}:${cfg.lwm2m.apiPort}/`;
     if (cfg.lwm2m.dtls) e.lwm2m.uriDtls = `coaps://127.0.0.1:${cfg.lwm2m.port}`;
   }
   e.store = { kind: cfg.store.kind as 'redis' | 'memory', ...(cfg.store.redisUrl ? { redisUrl: cfg.store.redisUrl } : {}) };
@@ -224,7 +224,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const deadline = Date.now() + readyTimeoutMs;
     const checks = [`http://${h(config.hss.host)}:${config.hss.port}`, `http://${h(config.bsf.host)}:${config.bsf.ubPort}`, `http://${h(config.bsf.host)}:${config.bsf.znPort}`];
     if (nfs.includes('naf')) checks.push(`http://${h(config.naf.host)}:${config.naf.uaPort}`, `http://${h(config.naf.host)}:${config.naf.pskPort}`);
-    if (nfs.includes('lwm2m')) checks.push(`http://${h(config.lwm2m.host)}:${config.lwm2m.apiPort}`);
+    if (nfs.includes('lwm2m')) checks.push(`http://${h(config.lwm2m.apiHost)}:${config.lwm2m.apiPort}`);
     await Promise.all(checks.map((u) => healthy(u, deadline)));
   } catch (err) {
     await stop();

@@ -109,6 +109,8 @@ export const ConfigSchema = z.strictObject({
   lwm2m: z.strictObject({
     host: Host.default('127.0.0.1'),
     port: Port.default(5684),
+    /** Where the REST API listens: its own address, loopback unless set (it is an admin API; C5 token). */
+    apiHost: Host.default('127.0.0.1'),
     apiPort: Port.default(8085),
     /** The server's FQDN (NAF_Id of its keys); default naf.lwm2m.fqdn. */
     fqdn: Fqdn.optional(),
@@ -199,6 +201,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; type: 'st
   { env: 'GBA_BSF_CHALLENGE_TTL_SEC', path: 'bsf.challengeTtlSec', type: 'number' },
   { env: 'GBA_BSF_AKA_ALGORITHM', path: 'bsf.akaAlgorithm', type: 'string' },
   { env: 'GBA_HSS_ADMIN_TOKEN', path: 'hss.adminToken', type: 'string' },
+  { env: 'GBA_ADMIN_TOKEN', path: 'admin.token', type: 'string' },
   { env: 'GBA_NAF_FQDN', path: 'naf.fqdn', type: 'string' },
   { env: 'GBA_NAF_ENDPOINT_POLICY', path: 'naf.endpointPolicy', type: 'string' },
   { env: 'GBA_PSK_API_TOKEN', path: 'naf.pskApiToken', type: 'string' },
