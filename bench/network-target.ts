@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigSchema, derive, type ResolvedConfig } from '../shared/config.js';
 import type { Endpoints, NfName } from '../shared/endpoints.js';
+import { redactUrlCredentials } from '../shared/redact.js';
 
 /**
  * What the bench needs of the network launcher (bin/network.ts's startNetwork). The CLI hands it in, so
@@ -131,7 +132,7 @@ export function existingNetwork(endpointsFile: string): NetworkTarget {
     znToken, znTokenProblem, hssToken, lifetimeSec,
     pids: {},
     own: false,
-    storeReason: endpoints.store?.kind === 'redis' ? `Redis at ${endpoints.store.redisUrl}` : (endpoints.store?.kind ?? 'unknown store'),
+    storeReason: endpoints.store?.kind === 'redis' ? `Redis at ${redactUrlCredentials(endpoints.store.redisUrl ?? '')}` : (endpoints.store?.kind ?? 'unknown store'),
     stop: async () => {},
   };
 }

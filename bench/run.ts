@@ -8,6 +8,7 @@ import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { mkdirSync, rmSync } from 'node:fs';
+import { redactUrlCredentials } from '../shared/redact.js';
 import { siblingScript, startBaseline, type BaselineKind } from './baselines.js';
 import { LoadGenerator } from './load/generator.js';
 import { bootstrapJob, diameterJob, httpJob, n65Requests, pskRequests, runPhase, timing, warmPskCache, znRequests, type PhaseResult } from './phases.js';
@@ -184,7 +185,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
       cleanups.push(() => net.stop());
       progress.done(`up (store: ${net.storeReason})`);
     }
-    results.context.store = existing ? `existing network (${net.storeReason})` : `${o.redisUrl ? `Redis at ${o.redisUrl}, prefix ${netPrefix}` : `own redis-server ${ownRedis!.url}`}`;
+    results.context.store = existing ? `existing network (${net.storeReason})` : `${o.redisUrl ? `Redis at ${redactUrlCredentials(o.redisUrl)}, prefix ${netPrefix}` : `own redis-server ${ownRedis!.url}`}`;
     const pids = { ...net.pids, ...(ownRedis ? { redis: ownRedis.pid } : {}) };
     const e = net.endpoints;
 

@@ -80,19 +80,21 @@ export async function runDemo(net: RunningNetwork, say: (s: string) => void, sig
   }
   if (e.lwm2m?.api) {
     const url = `${e.lwm2m.api}api/clients/${encodeURIComponent(endpoint)}/3/0`;
-    const r = await fetch(url);
+    const r = await fetch(url, { headers: { authorization: `Bearer ${e.admin?.token ?? ''}` } });
     const body = await r.text();
     say(`REST  GET ${url} → ${r.status}`);
     say(`      ${body.length > 400 ? `${body.slice(0, 400)}…` : body}`);
-    await manageDevice(`${e.lwm2m.api}api`, endpoint, say, whenReRegistered);
+    await manageDevice(`${e.lwm2m.api}api`, e.admin?.token ?? '', endpoint, say, whenReRegistered);
   }
   // A subscriber of its own for the suggestion: running the demo IMSI again would de-register the demo device.
   const tryK = randomBytes(16).toString('hex'), tryOpc = randomBytes(16).toString('hex');
   await provision(e, TRY_IMSI, tryK, tryOpc);
   say(`HSS   subscriber IMSI ${TRY_IMSI} provisioned for you (K and OPc random, Milenage)`);
   say('\nTry it yourself:');
-  say(`  curl ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/clients`);
-  say(`  curl -N ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/events`);
+  // The token stays in endpoints.json (0600); the commands read it from there rather than printing it.
+  const bearer = `-H "Authorization: Bearer $(node -p 'require(process.argv[1]).admin.token' ${net.endpointsFile})"`;
+  say(`  curl ${bearer} ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/clients`);
+  say(`  curl -N ${bearer} ${e.lwm2m?.api ?? 'http://127.0.0.1:8085/'}api/events`);
   say(`  node dist/bin/gba-sim.js device run --endpoints ${net.endpointsFile} --imsi ${TRY_IMSI} --k ${tryK} --opc ${tryOpc} --once`);
   say(`  node dist/bin/gba-sim.js crypto milenage --k ${DEMO.k} --opc ${DEMO.opc} --rand 23553cbe9637a89d218ae64dae47bf35 --sqn ff9bb4d0b607 --amf b9b9`);
   return { stopped };
@@ -102,10 +104,12 @@ const timeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`${what} within ${ms / 1000} s`)), ms))]);
 
 /** Device management over REST (issue 14): a Write, an Execute and three notifications of an observed resource. */
-async function manageDevice(api: string, endpoint: string, say: (s: string) => void, whenReRegistered: Promise<void>): Promise<void> {
+async function manageDevice(api: string, adminToken: string, endpoint: string, say: (s: string) => void, whenReRegistered: Promise<void>): Promise<void> {
   const client = `${api}/clients/${encodeURIComponent(endpoint)}`;
+  // C5: the REST API takes the admin token of endpoints.json.
+  const auth = { authorization: `Bearer ${adminToken}` };
   const call = async (method: string, url: string, body?: unknown): Promise<string> => {
-    const r = await fetch(url, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    const r = await fetch(url, { method, headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     const text = await r.text();
     say(`REST  ${method} ${url}${body !== undefined ? ` ${JSON.stringify(body)}` : ''} → ${r.status} ${text.slice(0, 200)}`);
     return text;
@@ -115,7 +119,7 @@ async function manageDevice(api: string, endpoint: string, say: (s: string) => v
   await timeout(whenReRegistered, 30_000, 'the device did not register again');
   // Events as Server-Sent Events: three notifications of /3/0/13 after the Observe.
   const ac = new AbortController();
-  const events = await fetch(`${api}/events?ep=${encodeURIComponent(endpoint)}`, { signal: ac.signal });
+  const events = await fetch(`${api}/events?ep=${encodeURIComponent(endpoint)}`, { signal: ac.signal, headers: auth });
   await call('PUT', `${client}/3/0/13/attributes?pmin=1&pmax=5`);
   await call('POST', `${client}/3/0/13/observe`);
   const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();

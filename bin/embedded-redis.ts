@@ -5,7 +5,7 @@
  * another Redis; it stops with `up` (SIGTERM: Redis flushes the AOF and exits), killed after 4 s at most.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../shared/net/free-port.js';
 import { redisAnswers } from '../shared/store/open.js';
@@ -16,6 +16,7 @@ export interface EmbeddedRedis { url: string; port: number; pid: number; dir: st
 export async function startEmbeddedRedis(stateDir: string, opts: { readyTimeoutMs?: number } = {}): Promise<EmbeddedRedis | undefined> {
   const dir = join(stateDir, 'redis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);   // the AOF holds subscribers' K and OPc: the owner's only, also in a dir made before
   const port = await freePort();
   const child = spawn('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--protected-mode', 'yes', '--dir', dir,

@@ -4,10 +4,12 @@
  * and /healthz, and writes endpoints.json (contract C2).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { RotatingLog } from './rotating-log.js';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { redactConfig, type ResolvedConfig } from '../shared/config.js';
+import { redactUrlCredentials, writePrivateFile } from '../shared/redact.js';
 import { packageRoot } from '../shared/assets.js';
 import { freePort } from '../shared/net/free-port.js';
 import { newToken } from '../shared/nf/runtime.js';
@@ -131,7 +133,7 @@ export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoi
     e.lwm2m = { fqdn: cfg.naf.lwm2m.fqdn, uri: cfg.naf.lwm2m.uri!, uaSecProtId: cfg.naf.lwm2m.uaSecProtId };
   }
   if (nfs.includes('lwm2m') && e.lwm2m) {
-    e.lwm2m.api = `http://${h(cfg.lwm2m.host)}:${cfg.lwm2m.apiPort}/`;
+    e.lwm2m.api = `http://${h(cfg.lwm2m.apiHost)}:${cfg.lwm2m.apiPort}/`;
     if (cfg.lwm2m.dtls) e.lwm2m.uriDtls = `coaps://127.0.0.1:${cfg.lwm2m.port}`;
   }
   e.store = { kind: cfg.store.kind as 'redis' | 'memory', ...(cfg.store.redisUrl ? { redisUrl: cfg.store.redisUrl } : {}) };
@@ -162,14 +164,15 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
   mkdirSync(join(dir, 'run'), { recursive: true });
   mkdirSync(logDir, { recursive: true });
   const runConfig = join(dir, 'run', 'config.json');
-  writeFileSync(runConfig, JSON.stringify(config, null, 2), { mode: 0o600 });
-  chmodSync(runConfig, 0o600);
-  writeFileSync(join(dir, 'effective-config.json'), `${JSON.stringify(redactConfig(config), null, 2)}\n`);
+  // run/config.json and endpoints.json keep the secrets the children and clients need; only the owner reads them.
+  // effective-config.json is for people: redacted, and 0600 all the same.
+  writePrivateFile(runConfig, JSON.stringify(config, null, 2));
+  writePrivateFile(join(dir, 'effective-config.json'), `${JSON.stringify(redactConfig(config), null, 2)}\n`);
 
   const cli = join(packageRoot(), 'dist', 'bin', 'gba-sim.js');
   const children = new Map<NfName, ChildProcess>();
   const supervisors = new Map<string, Supervisor>();
-  const logs = new Map<string, WriteStream>();
+  const logs = new Map<string, RotatingLog>();
   let stopping = false;
   let exited!: (v: { nf: NfName; code: number | null; signal: string | null }) => void;
   const childExited = new Promise<{ nf: NfName; code: number | null; signal: string | null }>((r) => { exited = r; });
@@ -178,14 +181,17 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
   // Each child is `gba-sim <nf> --config …`, supervised: restarted as the same kind of child when it dies.
   const startChild = (nf: NfName | 'console') => new Promise<Record<string, string>>((resolve, reject) => {
     const logFile = join(logDir, `${nf}.log`);
-    const log = logs.get(nf) ?? createWriteStream(logFile, { flags: 'a' });
+    // Bounded: log.maxFileBytes per file, log.keepFiles rotated ones (bin/rotating-log.ts).
+    const log = logs.get(nf) ?? new RotatingLog(logFile, { maxBytes: config.log.maxFileBytes, keep: config.log.keepFiles });
     logs.set(nf, log);
     const timer = setTimeout(() => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${logFile})`)), readyTimeoutMs);
     const spawnOne = (): ChildProcess => {
       // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
       const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
       if (nf !== 'console') children.set(nf, child);
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: child.stdout! }).on('line', (raw) => {
+        // Whatever a child prints, no URL password reaches logs/* or up's output.
+        const line = redactUrlCredentials(raw);
         log.write(`${line}\n`);
         let rec: LogRecord & { listeners?: Record<string, string> } | undefined;
         try { rec = JSON.parse(line); } catch { rec = undefined; }
@@ -193,7 +199,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
         if (rec && o.onDeviceEvent) { const h = humanDeviceEvent(nf, rec); if (h) o.onDeviceEvent(h); }
       });
-      createInterface({ input: child.stderr! }).on('line', (line) => { log.write(`${line}\n`); o.onEvent?.(nf as NfName, line); });
+      createInterface({ input: child.stderr! }).on('line', (raw) => { const line = redactUrlCredentials(raw); log.write(`${line}\n`); o.onEvent?.(nf as NfName, line); });
       return child;
     };
     const sup = new Supervisor({
@@ -217,7 +223,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     stopping = true;
     // Every NF gets SIGTERM: it stops accepting, finishes what is in flight (bounded), closes its store.
     await Promise.all([...supervisors.values()].map((sup) => sup.stop(5000)));
-    for (const l of logs.values()) l.end();
+    for (const l of logs.values()) l.close();
     await embedded?.stop();
   };
 
@@ -227,7 +233,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const deadline = Date.now() + readyTimeoutMs;
     const checks = [`http://${h(config.hss.host)}:${config.hss.port}`, `http://${h(config.bsf.host)}:${config.bsf.ubPort}`, `http://${h(config.bsf.host)}:${config.bsf.znPort}`];
     if (nfs.includes('naf')) checks.push(`http://${h(config.naf.host)}:${config.naf.uaPort}`, `http://${h(config.naf.host)}:${config.naf.pskPort}`);
-    if (nfs.includes('lwm2m')) checks.push(`http://${h(config.lwm2m.host)}:${config.lwm2m.apiPort}`);
+    if (nfs.includes('lwm2m')) checks.push(`http://${h(config.lwm2m.apiHost)}:${config.lwm2m.apiPort}`);
     await Promise.all(checks.map((u) => healthy(u, deadline)));
   } catch (err) {
     await stop();
@@ -236,7 +242,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
   const endpoints = endpointsOf(config, nfs);
   if (embedded) endpoints.store = { ...endpoints.store!, embedded: true, dir: embedded.dir };
   const endpointsFile = join(dir, 'endpoints.json');
-  const writeEndpoints = () => writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  const writeEndpoints = () => writePrivateFile(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
   if (o.console) {
     // The console reads endpoints.json for its upstreams when it serves a page, so it may start before the file is written.
     try {

@@ -59,7 +59,9 @@ const DEFAULT_IDLE_MS = 300_000;
  * association (LwM2M Core 1.1 §6.2.1, §6.2.2), or undefined when the exchange was neither or kept the lifetime.
  */
 export function registrationLifetimeSec(req: CoapMessage, res: CoapResponse): number | undefined {
-  const path = getUriPath(req);
+  let path: string[];
+  // A Uri-Path that does not decode (not UTF-8) was answered 4.00 already; it gives no lifetime, and no 5.00.
+  try { path = getUriPath(req); } catch { return undefined; }
   if (req.code !== Code.POST || path[0] !== 'rd') return undefined;
   const register = path.length === 1;
   if (res.code !== (register ? Code.CREATED : Code.CHANGED)) return undefined;

@@ -1,6 +1,6 @@
 /**
  * The LwM2M server process: CoAP over TLS-PSK (RFC 8323) on lwm2m.port with keys from the NAF's PSK API, the
- * Registration interface, and the REST API on lwm2m.apiPort. The registration logic is transport-agnostic
+ * Registration interface, and the REST API on lwm2m.apiHost:lwm2m.apiPort behind the admin Bearer token (C5). The registration logic is transport-agnostic
  * (Lwm2mPeer): CoAP over DTLS-PSK (RFC 7252 over RFC 6347) sits beside the TLS listener on the same port number, UDP.
  */
 import { withServers } from '../shared/http/openapi.js';
@@ -8,7 +8,7 @@ import { readAsset } from '../shared/assets.js';
 import { ConfigError, type ResolvedConfig } from '../shared/config.js';
 import { startHttpServer, type RunningServer } from '../shared/http/server.js';
 import type { Logger } from '../shared/log.js';
-import { nfContext, runUntilSignalled } from '../shared/nf/runtime.js';
+import { newToken, nfContext, runUntilSignalled, tokenFromConfigOrState } from '../shared/nf/runtime.js';
 import type { PskTlsServerOptions } from '../shared/psk-tls/tls/psk-tls-server.js';
 import { createLwm2mMetrics } from './metrics.js';
 import { PskSource } from './psk-source.js';
@@ -29,6 +29,11 @@ import { startCoapDtlsListener, type CoapDtlsListener } from './coap-dtls-listen
 export interface Lwm2mStartOptions {
   /** Default: the NF's JSON logger at config.log.level. */
   log?: Logger;
+  /**
+   * The REST API's Bearer token; default config.admin.token. With neither, a random one nobody is told: the API
+   * stays closed (`gba-sim lwm2m` keeps one in the state directory instead).
+   */
+  adminToken?: string;
   /** Wall clock for lifetimes and key expiry (tests pass a fake one). */
   now?: () => number;
   /** How long a read waits for the device (default 10000 ms). */
@@ -84,6 +89,8 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   const log = opts.log ?? ctx.log;
   const c = config.lwm2m;
   const now = opts.now ?? Date.now;
+  const adminToken = opts.adminToken ?? config.admin.token;
+  if (!adminToken) log.warn({ event: 'lwm2m.api-closed' }, 'no admin.token: the REST API answers 401 to everyone');
 
   const registry = new ClientRegistry();
   const stores = opts.stores ?? (await openStores(config.store, log));
@@ -134,8 +141,8 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
       });
     }
     api = await startHttpServer({
-      name: 'api', router: createRestRouter({ registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi: () => withServers(openapi, [{ url: api.url }]), dm, events }),
-      log, registry: ctx.registry, host: c.host, port: c.apiPort,
+      name: 'api', router: createRestRouter({ adminToken: adminToken ?? newToken(), registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi: () => withServers(openapi, [{ url: api.url }]), dm, events }),
+      log, registry: ctx.registry, host: c.apiHost, port: c.apiPort,
     });
   } catch (err) {
     await tls.close();
@@ -181,6 +188,8 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
 
 export async function runLwm2m(config: ResolvedConfig): Promise<void> {
   const { log } = nfContext('lwm2m', config);
-  const lwm2m = await startLwm2m(config, { log });
+  // Standalone without --admin-token/GBA_ADMIN_TOKEN: one generated once into <stateDir>/admin-token (0600).
+  const adminToken = tokenFromConfigOrState(config.admin.token, config.stateDir, 'admin-token', log);
+  const lwm2m = await startLwm2m(config, { log, adminToken });
   runUntilSignalled(log, { coapTls: lwm2m.tls.uri, ...(lwm2m.dtls ? { coapDtls: lwm2m.dtls.uri } : {}), api: `${lwm2m.api.url}/` }, lwm2m.close);
 }

@@ -228,8 +228,13 @@ export class RegistrationHandler {
 }
 
 /** An error response whose payload is a diagnostic message: no Content-Format needed (RFC 7252 §5.5.2). */
+/** RFC 7252 §5.5.2: a diagnostic payload is brief; it may quote what the client sent, so it is capped. */
+export const MAX_DIAGNOSTIC_BYTES = 128;
+
 function diag(code: number, reason: string): CoapResponse {
-  return { code, payload: Buffer.from(reason, 'utf8') };
+  let s = reason.length > MAX_DIAGNOSTIC_BYTES ? `${reason.slice(0, MAX_DIAGNOSTIC_BYTES - 1)}…` : reason;
+  while (Buffer.byteLength(s, 'utf8') > MAX_DIAGNOSTIC_BYTES) s = `${s.slice(0, -2)}…`;
+  return { code, payload: Buffer.from(s, 'utf8') };
 }
 
 /** The links as sent, for the REST view; the payload already parsed once, so this cannot fail. */

@@ -21,11 +21,14 @@
  * Device answers map to HTTP as an HTTP-CoAP proxy would (RFC 8075 §7): 2.xx → 200; 4.xx → the matching 4xx
  * (4.01 → 403, 4.02 → 400, 4.05 → 405 as issue 14 settles it …); 5.xx → 502, since the device failed, not this server. No answer in time → 504;
  * connection gone or a payload that does not parse → 502. Error bodies are Problem Details with the CoAP code
- * in `coapCode`. The API is unauthenticated, like Leshan's: it shows identities and endpoints, never keys.
+ * in `coapCode`. Every route needs `Authorization: Bearer <admin.token>` (RFC 6750; C5: one admin token opens every
+ * admin API): missing or wrong → 401 problem+json with `WWW-Authenticate: Bearer`. /healthz and /metrics stay open.
+ * It shows identities and endpoints, never keys.
  */
 import { CoapExchangeError, codeClass } from '../shared/coap/message.js';
 import { DecodeError, InputError } from '../shared/errors.js';
-import { jsonBody, Router, type HttpRequest, type HttpResponse } from '../shared/http/server.js';
+import { bearerAuthorizer, jsonBody, Router, type HttpRequest, type HttpResponse, type RouteOptions } from '../shared/http/server.js';
+import { secretEqualString } from '../shared/bytes.js';
 import { PROBLEM_CONTENT_TYPE, problems } from '../shared/http/problem.js';
 import { expiresAtMs, type ClientRegistry, type Registration } from './registry.js';
 import { UnknownEndpoint, type ReadResult } from './reads.js';
@@ -84,6 +87,8 @@ export function clientView(r: Registration): ClientView {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export interface RestApiDeps {
+  /** C5 admin.token: the Bearer token every route requires (compared in constant time). */
+  adminToken: string;
   registry: ClientRegistry;
   read: (endpoint: string, path: readonly number[], accept?: number) => Promise<ReadResult>;
   /** lwm2m/openapi.yaml, or a function giving it with the real `servers` (shared/http/openapi.ts) */
@@ -255,29 +260,31 @@ function problem(status: number, title: string, detail: string, instance: string
 export function createRestRouter(d: RestApiDeps): Router {
   const read = (req: HttpRequest) => readClient(d, req.params, req.query, req.path);
   const dm = dmHandlers(d);
+  // C5: every route needs the admin token; the check runs on the headers, before any body is read.
+  const auth: RouteOptions = { authorize: bearerAuthorizer((t) => secretEqualString(t, d.adminToken)) };
   return new Router()
     // Literal last segments first (discover, attributes, observe): the Router takes the first match.
-    .get('/api/clients/:endpoint/:objectId/discover', dm.discover)
-    .get('/api/clients/:endpoint/:objectId/:instanceId/discover', dm.discover)
-    .get('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/discover', dm.discover)
-    .put('/api/clients/:endpoint/:objectId/attributes', dm.attributes)
-    .put('/api/clients/:endpoint/:objectId/:instanceId/attributes', dm.attributes)
-    .put('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/attributes', dm.attributes)
-    .post('/api/clients/:endpoint/:objectId/observe', dm.observe)
-    .post('/api/clients/:endpoint/:objectId/:instanceId/observe', dm.observe)
-    .post('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/observe', dm.observe)
-    .delete('/api/clients/:endpoint/:objectId/observe', dm.cancel)
-    .delete('/api/clients/:endpoint/:objectId/:instanceId/observe', dm.cancel)
-    .delete('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/observe', dm.cancel)
-    .post('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/execute', dm.execute, { maxBodyBytes: 4096 })
-    .put('/api/clients/:endpoint/:objectId/:instanceId/:resourceId', dm.write)
-    .put('/api/clients/:endpoint/:objectId/:instanceId', dm.write)
-    .post('/api/clients/:endpoint/:objectId', dm.create)
-    .delete('/api/clients/:endpoint/:objectId/:instanceId', dm.delete)
-    .get('/api/events', (req) => eventsRoute(d, req))
-    .get('/api/clients', () => listClients(d))
-    .get('/api/clients/:endpoint', (req) => getClient(d, req.params.endpoint!))
-    .get('/api/clients/:endpoint/:objectId/:instanceId', read)
-    .get('/api/clients/:endpoint/:objectId/:instanceId/:resourceId', read)
-    .get('/api/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: typeof d.openapi === 'string' ? d.openapi : d.openapi() }));
+    .get('/api/clients/:endpoint/:objectId/discover', dm.discover, auth)
+    .get('/api/clients/:endpoint/:objectId/:instanceId/discover', dm.discover, auth)
+    .get('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/discover', dm.discover, auth)
+    .put('/api/clients/:endpoint/:objectId/attributes', dm.attributes, auth)
+    .put('/api/clients/:endpoint/:objectId/:instanceId/attributes', dm.attributes, auth)
+    .put('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/attributes', dm.attributes, auth)
+    .post('/api/clients/:endpoint/:objectId/observe', dm.observe, auth)
+    .post('/api/clients/:endpoint/:objectId/:instanceId/observe', dm.observe, auth)
+    .post('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/observe', dm.observe, auth)
+    .delete('/api/clients/:endpoint/:objectId/observe', dm.cancel, auth)
+    .delete('/api/clients/:endpoint/:objectId/:instanceId/observe', dm.cancel, auth)
+    .delete('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/observe', dm.cancel, auth)
+    .post('/api/clients/:endpoint/:objectId/:instanceId/:resourceId/execute', dm.execute, { ...auth, maxBodyBytes: 4096 })
+    .put('/api/clients/:endpoint/:objectId/:instanceId/:resourceId', dm.write, auth)
+    .put('/api/clients/:endpoint/:objectId/:instanceId', dm.write, auth)
+    .post('/api/clients/:endpoint/:objectId', dm.create, auth)
+    .delete('/api/clients/:endpoint/:objectId/:instanceId', dm.delete, auth)
+    .get('/api/events', (req) => eventsRoute(d, req), auth)
+    .get('/api/clients', () => listClients(d), auth)
+    .get('/api/clients/:endpoint', (req) => getClient(d, req.params.endpoint!), auth)
+    .get('/api/clients/:endpoint/:objectId/:instanceId', read, auth)
+    .get('/api/clients/:endpoint/:objectId/:instanceId/:resourceId', read, auth)
+    .get('/api/openapi.yaml', () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: typeof d.openapi === 'string' ? d.openapi : d.openapi() }), auth);
 }

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { bsfDomain, defaultLwm2mFqdn, defaultNafFqdn } from './identifiers.js';
+import { redactUrlCredentials } from './redact.js';
 
 const Port = z.number().int().min(0).max(65535);
 const Token = z.string().regex(/^[A-Za-z0-9\-._~+/]{16,}=*$/, 'must be at least 16 characters of the RFC 6750 token alphabet');
@@ -50,7 +51,13 @@ export const ConfigSchema = z.strictObject({
     redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
     prefix: z.string().default('gba:'),
   }).prefault({}),
-  log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** `up`'s <stateDir>/logs/<nf>.log: rotated before it grows past this many octets (default 10 MiB). */
+    maxFileBytes: z.number().int().min(1024).default(10 * 1024 * 1024),
+    /** Rotated files kept per NF (<nf>.log.1 … .N; default 5; 0 = drop old lines). */
+    keepFiles: z.number().int().min(0).max(100).default(5),
+  }).prefault({}),
   hss: z.strictObject({
     host: Host.default('127.0.0.1'),
     port: Port.default(8082),
@@ -109,6 +116,8 @@ export const ConfigSchema = z.strictObject({
   lwm2m: z.strictObject({
     host: Host.default('127.0.0.1'),
     port: Port.default(5684),
+    /** Where the REST API listens: its own address, loopback unless set (it is an admin API; C5 token). */
+    apiHost: Host.default('127.0.0.1'),
     apiPort: Port.default(8085),
     /** The server's FQDN (NAF_Id of its keys); default naf.lwm2m.fqdn. */
     fqdn: Fqdn.optional(),
@@ -199,6 +208,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; type: 'st
   { env: 'GBA_BSF_CHALLENGE_TTL_SEC', path: 'bsf.challengeTtlSec', type: 'number' },
   { env: 'GBA_BSF_AKA_ALGORITHM', path: 'bsf.akaAlgorithm', type: 'string' },
   { env: 'GBA_HSS_ADMIN_TOKEN', path: 'hss.adminToken', type: 'string' },
+  { env: 'GBA_ADMIN_TOKEN', path: 'admin.token', type: 'string' },
   { env: 'GBA_NAF_FQDN', path: 'naf.fqdn', type: 'string' },
   { env: 'GBA_NAF_ENDPOINT_POLICY', path: 'naf.endpointPolicy', type: 'string' },
   { env: 'GBA_PSK_API_TOKEN', path: 'naf.pskApiToken', type: 'string' },
@@ -263,11 +273,11 @@ export function derive(c: Config): ResolvedConfig {
 
 const SECRET_KEYS = new Set(['adminToken', 'zhTokens', 'hssToken', 'token', 'znToken', 'pskApiToken']);
 
-/** A copy with every token replaced by "[redacted]", for the effective-config file and logs. */
+/** A copy with every token replaced by "[redacted]", and the password of every URL (store.redisUrl), for the effective-config file and logs. */
 export function redactConfig(c: unknown): unknown {
   if (Array.isArray(c)) return c.map(redactConfig);
   if (c && typeof c === 'object') {
     return Object.fromEntries(Object.entries(c).map(([k, v]) => [k, SECRET_KEYS.has(k) && v !== undefined ? (Array.isArray(v) ? v.map(() => '[redacted]') : '[redacted]') : redactConfig(v)]));
   }
-  return c;
+  return typeof c === 'string' ? redactUrlCredentials(c) : c;
 }

@@ -62,7 +62,9 @@ export const NF_COMMANDS: NfCommand[] = [
     flags: [
       { flag: '--host <addr>', path: 'lwm2m.host', description: 'listen address (default 127.0.0.1)' },
       { flag: '--port <n>', path: 'lwm2m.port', description: 'CoAP port, TCP for TLS and UDP for DTLS (default 5684)', type: 'number' },
+      { flag: '--api-host <addr>', path: 'lwm2m.apiHost', description: 'REST API listen address (default 127.0.0.1, whatever --host is)' },
       { flag: '--api-port <n>', path: 'lwm2m.apiPort', description: 'REST API port (default 8085)', type: 'number' },
+      { flag: '--admin-token <t>', path: 'admin.token', description: 'Bearer token of the REST API, admin.token of endpoints.json (or GBA_ADMIN_TOKEN; default: generated into <state-dir>/admin-token)' },
       { flag: '--fqdn <fqdn>', path: 'lwm2m.fqdn', description: 'server FQDN, the NAF_Id of its keys' },
       { flag: '--ua-id <hex>', path: 'lwm2m.uaSecProtId', description: 'Ua id of the TLS suite: 010001c0a8 (PSK-AES128-CCM8, default) or 01000100a8 (PSK-AES128-GCM-SHA256)' },
       { flag: '--psk-lookup-url <url>', path: 'lwm2m.pskLookupUrl', description: 'the NAF PSK API, e.g. http://127.0.0.1:8084/naf/v1/psk-lookup' },

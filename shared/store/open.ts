@@ -8,6 +8,7 @@ import { createRedisStores } from './redis.js';
 import type { Stores } from './types.js';
 import type { Logger } from '../log.js';
 import { createConnection } from 'node:net';
+import { redactUrlCredentials } from '../redact.js';
 
 export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -28,8 +29,9 @@ export function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
 /** Resolves `auto` to a concrete kind and URL (used by `up`, so every child uses the same store). */
 export async function resolveStoreKind(kind: 'auto' | 'redis' | 'memory', redisUrl: string | undefined): Promise<{ kind: 'redis' | 'memory'; redisUrl?: string; reason: string }> {
   if (kind === 'memory') return { kind, reason: 'in-memory store (as configured)' };
-  if (kind === 'redis') return { kind, redisUrl: redisUrl!, reason: `Redis at ${redisUrl}` };
-  if (redisUrl) return { kind: 'redis', redisUrl, reason: `Redis at ${redisUrl} (given)` };
+  // The reason is shown (up's output, every NF's start log): never the URL's password.
+  if (kind === 'redis') return { kind, redisUrl: redisUrl!, reason: `Redis at ${redactUrlCredentials(redisUrl!)}` };
+  if (redisUrl) return { kind: 'redis', redisUrl, reason: `Redis at ${redactUrlCredentials(redisUrl)} (given)` };
   return { kind: 'memory', reason: 'in-memory store: no --redis-url/REDIS_URL given (state is per process and lost on exit)' };
 }
 

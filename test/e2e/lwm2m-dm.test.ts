@@ -22,12 +22,16 @@ const SET = milenageSets()[6]!;
 const REALM = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const usim = () => new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) });
 
+/** admin.token of endpoints.json: the REST API's Bearer token (C5). */
+let adminToken = '';
+const auth = () => ({ authorization: `Bearer ${adminToken}` });
+
 interface SseEvent { event: string; data: Record<string, unknown> }
 
 /** Reads /api/events with node:http (a real HTTP client) and collects parsed events. */
 function subscribe(url: string): Promise<{ events: SseEvent[]; res: IncomingMessage; close: () => void; waitFor: (p: (e: SseEvent) => boolean, n?: number) => Promise<SseEvent[]> }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers: { accept: 'text/event-stream' } }, (res) => {
+    const req = httpRequest(url, { headers: { accept: 'text/event-stream', ...auth() } }, (res) => {
       const events: SseEvent[] = [];
       let buf = '';
       const waiters: Array<() => void> = [];
@@ -60,7 +64,7 @@ function subscribe(url: string): Promise<{ events: SseEvent[]; res: IncomingMess
 }
 
 async function api(method: string, url: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(url, { method, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': contentType } } : {}) });
+  const r = await fetch(url, { method, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': contentType, ...auth() } } : { headers: auth() }) });
   const text = await r.text();
   return { status: r.status, json: text ? JSON.parse(text) as Record<string, unknown> : {} };
 }
@@ -68,7 +72,7 @@ async function api(method: string, url: string, body?: unknown, contentType = 'a
 describe('LwM2M device management end to end (real processes, real Redis)', function () {
   this.timeout(180000);
   let net: RunningNetwork & { logs: () => string };
-  before(async () => { net = await givenNetwork(); });
+  before(async () => { net = await givenNetwork(); adminToken = net.endpoints.admin!.token; });
   after(async () => { await net?.stop(); });
   afterEach(function () { if (this.currentTest?.state === 'failed') console.log(net.logs()); });
   const e = () => net.endpoints;

@@ -63,9 +63,9 @@ describe('LwM2M over CoAP over DTLS-PSK end to end (real processes, real Redis)'
     await done;
     expect(steps.find(([s]) => s === 'lwm2m.connect')![1]).to.include({ transport: 'dtls' });
     const endpoint = String(steps.find(([s]) => s === 'lwm2m.registered')![1]!.endpoint);
-    const list = await (await fetch(`${e().lwm2m!.api}api/clients`)).json() as Array<Record<string, unknown>>;
+    const list = await (await fetch(`${e().lwm2m!.api}api/clients`, { headers: { authorization: `Bearer ${e().admin!.token}` } })).json() as Array<Record<string, unknown>>;
     expect(list.find((c) => c.endpoint === endpoint)).to.include({ transport: 'udp', binding: 'U', lwm2mVersion: '1.1' });
-    const read = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}/3/0`);
+    const read = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}/3/0`, { headers: { authorization: `Bearer ${e().admin!.token}` } });
     const body = await read.json() as { status: string; content: Record<string, unknown> };
     expect(read.status, JSON.stringify(body)).to.equal(200);
     expect(body.content).to.include({ 0: 'gba-sim', 16: 'U' });

@@ -38,7 +38,7 @@ describe('LwM2M zero-touch provisioning end to end over CoAP/TLS (real processes
     await provision(e().hss.provisioning, e().hss.adminToken, imsi, { k: SET.k, opc: SET.opc });
     return imsi;
   };
-  const clients = async () => (await (await fetch(`${e().lwm2m!.api}api/clients`)).json()) as Array<Record<string, unknown>>;
+  const clients = async () => (await (await fetch(`${e().lwm2m!.api}api/clients`, { headers: { authorization: `Bearer ${e().admin!.token}` } })).json()) as Array<Record<string, unknown>>;
 
   it('the device registers (first handshake of a never-seen identity, no retry); REST shows it; /3/0 reads the device\'s answer', async () => {
     const imsi = await newDevice();
@@ -58,9 +58,9 @@ describe('LwM2M zero-touch provisioning end to end over CoAP/TLS (real processes
     const mine = list.find((c) => c.endpoint === endpoint);
     expect(mine, JSON.stringify(list)).to.include({ transport: 'tcp', lwm2mVersion: '1.1', binding: 'T', lifetime: 60 });
     expect(String(mine!.pskIdentity)).to.match(/^3GPP-bootstrapping\.[A-Za-z0-9+/]{22}==@bsf\./);
-    const one = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}`);
+    const one = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}`, { headers: { authorization: `Bearer ${e().admin!.token}` } });
     expect(one.status).to.equal(200);
-    const read = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}/3/0`);
+    const read = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}/3/0`, { headers: { authorization: `Bearer ${e().admin!.token}` } });
     const body = await read.json() as { status: string; content: Record<string, unknown> };
     expect(read.status, JSON.stringify(body)).to.equal(200);
     expect(body.status).to.equal('2.05');

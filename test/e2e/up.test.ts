@@ -49,7 +49,8 @@ describe('gba-sim up (real processes)', function () {
         [`${e.naf!.ua}naf/v1/openapi.yaml`, [`http://127.0.0.1:${base + 3}`, `http://127.0.0.1:${base + 4}`]],
         [`${e.lwm2m!.api!}api/openapi.yaml`, [`http://127.0.0.1:${base + 6}`]],
       ] as const) {
-        const text = await (await fetch(doc)).text();
+        // The LwM2M REST API (and its document) needs the admin token (C5); the others serve theirs openly.
+        const text = await (await fetch(doc, { headers: { authorization: `Bearer ${e.admin!.token}` } })).text();
         const servers = (parseYaml(text) as { servers: Array<{ url: string }> }).servers.map((x) => x.url);
         expect(servers, doc).to.deep.equal(urls);
       }

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 /**
  * The LwM2M server over real sockets: CoAP over TLS-PSK (RFC 8323) with keys from a fake NAF PSK API (C3 shape),
  * devices built from tls.connect + CoapTcpConnection, and the REST API over HTTP.
@@ -16,6 +17,7 @@ import { createMemoryStores } from '../../shared/store/memory.js';
 import { connectTestDevice, registerRequest, startFakePskApi, type FakePskApi, type TestDevice, type TestDeviceOptions } from '../support/lwm2m.js';
 
 const TOKEN = 'psk-api-token-0123456789abcdef';
+const ADMIN_TOKEN = 'admin-token-0123456789abcdefgh';
 const IMPI = '001010000000001@ims.mnc001.mcc001.pub.3gppnetwork.org';
 
 interface TestKey { identity: string; btid: string; psk: Buffer; endpoint: string }
@@ -76,7 +78,7 @@ describe('LwM2M server over CoAP over TLS-PSK (integration)', function () {
       env: {},
       flags: {
         'lwm2m.host': '127.0.0.1', 'lwm2m.port': 0, 'lwm2m.apiPort': 0, 'lwm2m.dtls': false,
-        'lwm2m.pskLookupUrl': api.url, 'lwm2m.pskApiToken': TOKEN, ...flags,
+        'lwm2m.pskLookupUrl': api.url, 'lwm2m.pskApiToken': TOKEN, 'admin.token': ADMIN_TOKEN, ...flags,
       },
     });
     const s = await startLwm2m(config, { log: createLogger({ level: 'debug', write: (l) => logs.push(l) }), pskCacheTtlMs: 0, stores: createMemoryStores(), ...opts });
@@ -97,7 +99,7 @@ describe('LwM2M server over CoAP over TLS-PSK (integration)', function () {
   }
 
   const getJson = async (s: RunningLwm2m, path: string): Promise<{ status: number; body: unknown; type: string | null }> => {
-    const res = await fetch(`${s.api.url}${path}`);
+    const res = await fetch(`${s.api.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const text = await res.text();
     return { status: res.status, type: res.headers.get('content-type'), body: text && /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : text };
   };
@@ -204,6 +206,31 @@ describe('LwM2M server over CoAP over TLS-PSK (integration)', function () {
     expect(missing.status).to.equal(404);
     expect(missing.type).to.equal('application/problem+json');
     expect(missing.body).to.include({ status: 404, coapCode: '4.04' });
+  });
+
+  it('REST needs the admin Bearer token (issue 18 finding 4): none or a wrong one → 401 problem+json, the right one → 200', async () => {
+    const s = await start();
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789abcdef' }, { authorization: `Basic ${ADMIN_TOKEN}` }] as Array<Record<string, string>>) {
+      for (const path of ['/api/clients', '/api/clients/urn:uuid:x/3/0', '/api/events', '/api/openapi.yaml']) {
+        const r = await fetch(`${s.api.url}${path}`, { headers });
+        expect(r.status, `${path} ${JSON.stringify(headers)}`).to.equal(401);
+        expect(r.headers.get('content-type')).to.equal('application/problem+json');
+        expect(r.headers.get('www-authenticate')).to.match(/^Bearer/);
+        expect((await r.json() as { status: number }).status).to.equal(401);
+      }
+    }
+    const put = await fetch(`${s.api.url}/api/clients/urn:uuid:x/3/0/1`, { method: 'PUT', body: '{"value":"x"}', headers: { 'content-type': 'application/json' } });
+    expect(put.status).to.equal(401);
+    expect((await getJson(s, '/api/clients')).status).to.equal(200);
+    // Health and metrics stay open for the supervisor and scrapers.
+    expect((await fetch(`${s.api.url}/healthz`)).status).to.equal(200);
+  });
+
+  it('the REST API listens on lwm2m.apiHost (default 127.0.0.1), not where CoAP listens', async () => {
+    const s = await start({ 'lwm2m.host': '0.0.0.0' });
+    expect((s.api.server.address() as AddressInfo).address).to.equal('127.0.0.1');
+    const t = await start({ 'lwm2m.host': '127.0.0.1', 'lwm2m.apiHost': '0.0.0.0' });
+    expect((t.api.server.address() as AddressInfo).address).to.equal('0.0.0.0');
   });
 
   it('REST: 404 for an unknown endpoint, 504 when the device does not answer in time', async () => {

@@ -34,6 +34,9 @@ import { FlightTimer, type RetransmitOptions } from './retransmit.js';
 import { Session, type SessionBackend } from './session.js';
 import { type SuiteInfo, keyBlockLength, splitKeyBlock, suiteInfo } from './suites.js';
 
+/** The highest ClientHello message_seq that leaves room for both flights (server 3 + Finished, client 3) in 16 bits. */
+export const MAX_CLIENT_HELLO_SEQ = 0xffff - 8;
+
 /** Settings an association reads; resolved by the endpoint. */
 export interface AssociationConfig {
   pskIdentityHint: Buffer;
@@ -140,6 +143,9 @@ export class Association implements SessionBackend {
     this.nextServerSeq = frag.messageSeq; // ServerHello message_seq = ClientHello#2's (digest §4.4)
     this.transcript.push(encodeHandshake(HandshakeType.clientHello, frag.messageSeq, frag.body));
     this.run(() => {
+      // RFC 6347 §4.2.2: message_seq is 16 bits, and both sides count up from this ClientHello's (ServerHello takes
+      // it, the rest follow); one numbered so high that the handshake would wrap cannot complete: illegal_parameter.
+      if (frag.messageSeq > MAX_CLIENT_HELLO_SEQ) throw new FatalAlert(AlertDescription.illegalParameter, `ClientHello message_seq ${frag.messageSeq} leaves no room for the handshake`);
       const extensions = this.negotiate(ch);
       this.sendServerFlight(extensions);
     });

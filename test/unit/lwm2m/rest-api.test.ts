@@ -13,6 +13,7 @@ import { registerRequest } from '../../support/lwm2m.js';
 
 const T0 = Date.parse('2025-03-01T12:00:00Z');
 const BTID = 'I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org';
+const ADMIN = 'admin-token-0123456789abcdef';
 
 function peer(endpoint: string, n: number): Lwm2mPeer {
   return {
@@ -53,7 +54,7 @@ describe('LwM2M REST API handlers', () => {
     }
     reads = [];
     readAnswer = async () => ({ code: Code.CONTENT, status: '2.05', contentFormat: 11542, content: { 0: 'Open Mobile Alliance' } });
-    deps = { registry, openapi: 'openapi: 3.1.0\n', read: (ep, path, accept) => { reads.push([ep, path, accept]); return readAnswer(); } };
+    deps = { adminToken: ADMIN, registry, openapi: 'openapi: 3.1.0\n', read: (ep, path, accept) => { reads.push([ep, path, accept]); return readAnswer(); } };
   });
 
   it('GET /api/clients lists every registration, sorted by endpoint, in the documented shape', () => {
@@ -170,6 +171,28 @@ describe('LwM2M REST API handlers', () => {
       const r = await call('/api/openapi.yaml');
       expect(r).to.deep.include({ status: 200, body: 'openapi: 3.1.0\n' });
       expect(r.headers?.['Content-Type']).to.equal('application/yaml');
+    });
+
+    it('every route requires the admin Bearer token (C5): missing or wrong → 401 with WWW-Authenticate: Bearer', () => {
+      const routes: Array<[string, string]> = [
+        ['GET', '/api/clients'], ['GET', '/api/clients/e'], ['GET', '/api/clients/e/3/0'], ['GET', '/api/clients/e/3/0/1'],
+        ['GET', '/api/events'], ['GET', '/api/openapi.yaml'], ['GET', '/api/clients/e/3/discover'],
+        ['PUT', '/api/clients/e/3/0/1'], ['PUT', '/api/clients/e/3/0'], ['PUT', '/api/clients/e/3/0/attributes'],
+        ['POST', '/api/clients/e/3/0/4/execute'], ['POST', '/api/clients/e/3/0/observe'], ['DELETE', '/api/clients/e/3/0/observe'],
+        ['POST', '/api/clients/e/3'], ['DELETE', '/api/clients/e/3/0'],
+      ];
+      for (const [method, path] of routes) {
+        const m = router().match(method, path);
+        if (!m || 'allow' in m) return expect.fail(`no route for ${method} ${path}`);
+        const authorize = m.route.opts.authorize;
+        if (!authorize) return expect.fail(`${method} ${path} is open`);
+        for (const authorization of [undefined, 'Bearer wrong-token-0123456789abcdef', `Basic ${ADMIN}`, `Bearer ${ADMIN}x`]) {
+          const e = thrown(() => authorize(authorization === undefined ? {} : { authorization }));
+          expect(e.status, `${method} ${path} ${authorization}`).to.equal(401);
+          expect(String(e.headers?.['WWW-Authenticate'])).to.match(/^Bearer/);
+        }
+        expect(() => authorize({ authorization: `Bearer ${ADMIN}` })).to.not.throw();
+      }
     });
 
     it('has no route for an object-level or resource-instance read, nor for POST', () => {
