@@ -9,7 +9,7 @@ describe('bin/network planNetwork', () => {
     c.hss.port = 0;
     c.bsf.znPort = 0;
     c.store.kind = 'memory';
-    const { config } = await planNetwork(c, ['hss', 'bsf']);
+    const { config } = await planNetwork(c, ['hss-mock', 'bsf']);
     expect(config.hss.diameter.port).to.be.a('number').and.not.equal(3868).and.not.equal(0);
     expect(config.bsf.diameter.port).to.be.a('number').and.not.equal(3869).and.not.equal(0);
   });
