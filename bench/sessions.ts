@@ -49,6 +49,9 @@ export interface ScaleResults {
   bytes_per_session: number;
   fill_seconds: number;
   lwm2m: { registrations: number; bytes_per_registration: number };
+  bytes_per_subscriber: number;
+  /** NAF key cache entry (Ks_NAF in Redis, with its B-TID's NAF_Id set), measured on the first PSK pass. */
+  bytes_per_naf_key: number;
   zn_commands: Record<string, number>;
   psk_commands: Record<string, number>;
 }
@@ -177,7 +180,11 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResults> {
 
     // --- Bootstraps: NF CPU, Redis commands and bytes per bootstrap.
     const devices = makeDevices(Math.min(K, 1000), net.homeNetwork);
+    await settle(masters);
+    const subBefore = await usedMemory(masters);
     await importDevices(e.hss.provisioning, e.hss.adminToken, devices);
+    await settle(masters);
+    const bytesPerSubscriber = (await usedMemory(masters) - subBefore) / devices.length;
     const usims = devices.map((d) => new SoftUsim({ algorithm: 'milenage', k: Buffer.from(d.k, 'hex'), opc: Buffer.from(d.opc, 'hex') }));
     const mncDigits = net.homeNetwork.mnc.length as 2 | 3;
     progress.start(`${K} bootstraps`);
@@ -212,9 +219,14 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResults> {
     const measure = async (label: string) => {
       progress.start(`${label}: zn and psk lookups`);
       const zn = await latency(znUrl, net.znToken!, znBodies, M, masters);
+      await settle(masters);
+      const before = await usedMemory(masters);
       const psk = await latency(e.naf!.pskLookup, e.naf!.pskApiToken, pskBodies, M, masters);
+      await settle(masters);
+      // The first pass caches each B-TID's key at the NAF (in Redis too): memory per cached key.
+      const nafKeyBytes = (await usedMemory(masters) - before) / btids.length;
       progress.done(`zn p99 ${zn.r.p99_ms} ms, psk p99 ${psk.r.p99_ms} ms`);
-      return { zn, psk };
+      return { zn, psk, nafKeyBytes };
     };
     const empty = await measure('empty store');
 
@@ -267,6 +279,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResults> {
       bytes_per_session: r2(bytesPerSession), fill_seconds: r2(fillSeconds),
       lwm2m: { registrations: R, bytes_per_registration: Math.round(bytesPerRegistration) },
       zn_commands: empty.zn.by, psk_commands: empty.psk.by,
+      bytes_per_subscriber: Math.round(bytesPerSubscriber), bytes_per_naf_key: Math.round(empty.nafKeyBytes),
     };
   } finally {
     for (const c of cleanups.reverse()) await c().catch((err: Error) => progress.note(`bench: clean-up: ${err.message}`));
@@ -283,6 +296,7 @@ export function renderScale(r: ScaleResults): string {
     [`Zn p50/p99, full`, `${r.full.zn.p50_ms} / ${r.full.zn.p99_ms} ms (p99 ratio ${r.ratio.zn_p99})`],
     [`PSK p50/p99, full`, `${r.full.psk.p50_ms} / ${r.full.psk.p99_ms} ms (p99 ratio ${r.ratio.psk_p99})`],
     ['LwM2M registration', `${r.lwm2m.bytes_per_registration} bytes each (${r.lwm2m.registrations} written)`],
+    ['subscriber, NAF key', `${r.bytes_per_subscriber} bytes per subscriber, ${r.bytes_per_naf_key} bytes per cached NAF key`],
     ['commands/bootstrap', Object.entries(r.bootstrap.commands).map(([k, v]) => `${k} ${v}`).join(', ')],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
