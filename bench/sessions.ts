@@ -247,7 +247,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResults> {
       const n = Math.min(BATCH, o.sessions - done);
       await Promise.all(Array.from({ length: n }, () => {
         const imsi = home.mcc + home.mnc + String(randomInt(0, 10 ** msinDigits)).padStart(msinDigits, '0');
-        return sessionStore.create({ btid: btidFromRand(randomBytes(16), domain), impi: impiFromImsi(imsi, mncDigits), ks: randomBytes(32), createdMs, expiresMs, gbaU: false });
+        return sessionStore.create({ btid: btidFromRand(randomBytes(16), domain), impi: impiFromImsi(imsi, mncDigits), ks: randomBytes(32), createdAtMs: createdMs, expiresAtMs: expiresMs, gbaU: false });
       }));
       progress.update(`${(done + n).toLocaleString('en-US')} written`, (done + n) / o.sessions);
     }

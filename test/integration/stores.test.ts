@@ -24,9 +24,9 @@ describe('redis cluster key placement', () => {
         const imsi = `00101${String(i).padStart(10, '0')}`;
         await stores.subscribers.put({ imsi, k: randomBytes(16), opc: randomBytes(16), amf: Buffer.from('8000', 'hex'), sqn: 0, algorithm: 'milenage', resLength: 8, updatedMs: Date.now() });
         const btid = `${randomBytes(16).toString('base64')}@bsf.example`;
-        await stores.sessions.create({ btid, impi: `${imsi}@ims.example`, ks: randomBytes(32), createdMs: Date.now(), expiresMs: Date.now() + 60_000, gbaU: false });
+        await stores.sessions.create({ btid, impi: `${imsi}@ims.example`, ks: randomBytes(32), createdAtMs: Date.now(), expiresAtMs: Date.now() + 60_000, gbaU: false });
         // The script touches entry, marker and NAF_Id set at once: it would fail with CROSSSLOT if they were apart.
-        await stores.nafKeys.put({ btid, nafIdHex: '6e6166', keyHex: '00', impi: `${imsi}@ims.example`, expiresMs: Date.now() + 60_000, createdMs: Date.now(), gbaType: 'GBA_ME' });
+        await stores.nafKeys.put({ btid, nafIdHex: '6e6166', keyHex: '00', impi: `${imsi}@ims.example`, expiresAtMs: Date.now() + 60_000, createdAtMs: Date.now(), gbaType: 'GBA_ME' });
         expect(await stores.nafKeys.get(btid, '6e6166')).to.not.equal(undefined);
         if (i === 0) { expect(await stores.ops.revoke(btid)).to.equal(true); expect(await stores.nafKeys.get(btid, '6e6166')).to.equal(undefined); }
       }
