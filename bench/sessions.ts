@@ -173,7 +173,8 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResults> {
     const prefix = o.redisUrl ? `gba-scale-${randomBytes(4).toString('hex')}:` : 'gba:';
 
     progress.start('network (hss-mock, bsf, naf)');
-    const net = await startOwnNetwork({ redisUrl: url, cluster: o.cluster, prefix, nfs: o.network.nfs.filter((n) => n !== 'lwm2m'), logLevel: 'info', startNetwork: o.network.start });
+    const net = await startOwnNetwork({ redisUrl: url, cluster: o.cluster, prefix, nfs: o.network.nfs.filter((n) => n !== 'lwm2m'), logLevel: 'info', startNetwork: o.network.start,
+      onEvent: (nf, line) => { if (!/"level":"(info|debug)"/.test(line)) progress.note(`[${nf}] ${line.slice(0, 300)}`); } });
     cleanups.push(() => net.stop());
     progress.done(`up (store: ${net.storeReason})`);
     const e = net.endpoints;
