@@ -243,13 +243,17 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleResults> {
     const createdMs = Math.floor(now / 1000) * 1000;
     const expiresMs = createdMs + net.lifetimeSec * 1000;
     const domain = e.bsf.realm;
-    const BATCH = 5000;
+    const BATCH = o.cluster ? 1000 : 5000;
     for (let done = 0; done < o.sessions; done += BATCH) {
       const n = Math.min(BATCH, o.sessions - done);
-      await Promise.all(Array.from({ length: n }, () => {
+      const batch = Array.from({ length: n }, () => {
         const imsi = home.mcc + home.mnc + String(randomInt(0, 10 ** msinDigits)).padStart(msinDigits, '0');
-        return sessionStore.create({ btid: btidFromRand(randomBytes(16), domain), impi: impiFromImsi(imsi, mncDigits), ks: randomBytes(32), createdAtMs: createdMs, expiresAtMs: expiresMs, gbaU: false });
-      }));
+        return { btid: btidFromRand(randomBytes(16), domain), impi: impiFromImsi(imsi, mncDigits), ks: randomBytes(32), createdAtMs: createdMs, expiresAtMs: expiresMs, gbaU: false };
+      });
+      // A busy machine can time a command out (5 s): the batch is sent again (SET NX: a session written once stays).
+      for (let attempt = 1; ; attempt++) {
+        try { await Promise.all(batch.map((x) => sessionStore.create(x))); break; } catch (err) { if (attempt >= 3) throw err; }
+      }
       progress.update(`${(done + n).toLocaleString('en-US')} written`, (done + n) / o.sessions);
     }
     const fillSeconds = (performance.now() - fillStart) / 1000;

@@ -91,7 +91,7 @@ export const RECONNECT_MAX_DELAY_MS = 500;
  */
 export function unavailable(err: unknown): Error {
   if (err instanceof ErrorReply || err instanceof StoreUnavailable) return err;
-  return new StoreUnavailable(`redis: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new StoreUnavailable(`redis: ${(err as Error)?.message || (err as Error)?.name || String(err)}`, { cause: err });
 }
 
 /** Runs `cmd`, falling back from EVALSHA to EVAL when the server has not cached the script yet. */
