@@ -49,6 +49,8 @@ export interface NetworkTarget {
 
 export interface OwnNetworkOptions {
   redisUrl: string;
+  /** redisUrl is a Redis Cluster seed node. */
+  cluster?: boolean;
   prefix: string;
   nfs: readonly NfName[];
   /** Extra environment for the NF children (e.g. NODE_OPTIONS=--cpu-prof). */
@@ -66,7 +68,7 @@ export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarg
   o.onStateDir?.(stateDir);
   const config: ResolvedConfig = derive(ConfigSchema.parse({
     stateDir,
-    store: { kind: 'redis', redisUrl: o.redisUrl, prefix: o.prefix },
+    store: { kind: 'redis', redisUrl: o.redisUrl, prefix: o.prefix, cluster: !!o.cluster },
     log: { level: o.logLevel },
     // Every listener on a free port, the Diameter ones too (their defaults are the fixed 3868/3869).
     hss: { port: 0, diameter: { port: 0 } }, bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 },

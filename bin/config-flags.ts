@@ -9,6 +9,7 @@ export interface FlagSpec { flag: string; path: string; description: string; typ
 export const COMMON_FLAGS: FlagSpec[] = [
   { flag: '--store <kind>', path: 'store.kind', description: 'auto | redis | memory (default auto)' },
   { flag: '--redis-url <url>', path: 'store.redisUrl', description: 'Redis URL (or REDIS_URL)' },
+  { flag: '--redis-cluster', path: 'store.cluster', description: '--redis-url is a seed node of a Redis Cluster (store.cluster)', type: 'boolean' },
   { flag: '--state-dir <dir>', path: 'stateDir', description: 'state directory (default ./.gba-sim)' },
   { flag: '--log-level <level>', path: 'log.level', description: 'debug | info | warn | error' },
 ];

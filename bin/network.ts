@@ -113,7 +113,7 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
     cfg.lwm2m.pskLookupUrl ??= `${url(cfg.naf.host, cfg.naf.pskPort)}/naf/v1/psk-lookup`;
     cfg.lwm2m.pskApiToken ??= cfg.naf.pskApiToken;
   }
-  return { config: cfg, storeReason: store.reason };
+  return { config: cfg, storeReason: `${store.reason}${cfg.store.cluster ? ' (Redis Cluster seed node)' : ''}${cfg.workers > 1 ? `; ${cfg.workers} workers per HTTP NF` : ''}` };
 }
 
 export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {

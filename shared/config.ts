@@ -50,7 +50,11 @@ export const ConfigSchema = z.strictObject({
     kind: z.enum(['auto', 'redis', 'memory']).default('auto'),
     redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
     prefix: z.string().default('gba:'),
+    /** redisUrl is a seed node of a Redis Cluster (issue 16). */
+    cluster: z.boolean().default(false),
   }).prefault({}),
+  /** Worker processes per HTTP NF (hss-mock, bsf, naf) on the same ports (node:cluster; issue 16). */
+  workers: z.number().int().min(1).max(64).default(1),
   log: z.strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     /** `up`'s <stateDir>/logs/<nf>.log: rotated before it grows past this many octets (default 10 MiB). */
@@ -255,6 +259,9 @@ export function derive(c: Config): ResolvedConfig {
     else seen.set(port, name);
   }
   if (c.store.kind === 'redis' && !c.store.redisUrl) problems.push('store.redisUrl: required when store.kind is redis (or set REDIS_URL)');
+  if (c.store.cluster && (c.store.kind === 'memory' || !c.store.redisUrl)) problems.push('store.cluster: needs store.redisUrl, a seed node of the Redis Cluster');
+  if (/[{}]/.test(c.store.prefix)) problems.push('store.prefix: must not contain { or } (Redis Cluster hash tags)');
+  if (c.workers > 1 && c.store.kind === 'memory') problems.push('workers: more than one worker needs a shared store (Redis), not memory');
   if (problems.length) throw new ConfigError(problems);
   const lwm2mFqdn = c.naf.lwm2m.fqdn ?? defaultLwm2mFqdn(c.homeNetwork);
   return {

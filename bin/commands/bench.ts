@@ -10,6 +10,7 @@ import { ArgChecker } from '../cli-util.js';
 import { abortBench, defaultLoadWorkers, runBench } from '../../bench/run.js';
 import { renderTable, toJson } from '../../bench/report.js';
 import { Progress } from '../../bench/progress.js';
+import { renderScale, runScaleBench } from '../../bench/sessions.js';
 import { NF_ORDER, startNetwork } from '../network.js';
 import { NF_COMMANDS } from './nf.js';
 
@@ -25,6 +26,8 @@ interface BenchFlags {
   cpuProf?: string;
   loadWorkers?: string;
   progress: boolean;
+  scale?: boolean;
+  redisCluster?: boolean;
 }
 
 function integer(c: ArgChecker, name: string, raw: string, min: number, max: number): number {
@@ -45,12 +48,15 @@ export function registerBenchCommand(program: Command): void {
     .option('--cpu-prof <dir>', 'write V8 CPU profiles of the NF and baseline processes into this directory')
     .option('--load-workers <n>', 'load-generator worker threads (default: 1, or 2 on 8+ cores)')
     .option('--no-progress', 'no progress output on stderr')
+    .option('--scale', 'only the store at scale (bench/sessions.ts): Zn/PSK p99 with --sessions in Redis vs empty, bytes per session, Redis commands per bootstrap/lookup')
+    .option('--redis-cluster', 'with --scale: a Redis Cluster (--redis-url is a seed node; else a private 3-master cluster)')
     .action(async (f: BenchFlags) => {
       const c = new ArgChecker();
       const concurrency = integer(c, 'concurrency', f.concurrency, 1, 4096);
       const duration = Number(f.duration);
       if (!/^\d+(\.\d+)?$/.test(f.duration.trim()) || !(duration > 0) || duration > 3600) c.problem(`--duration: must be a number of seconds above 0 and at most 3600, got ${JSON.stringify(f.duration)}`);
-      const sessions = integer(c, 'sessions', f.sessions, MIN_SESSIONS, 10_000_000);
+      const sessions = integer(c, 'sessions', f.sessions, f.scale ? 1000 : MIN_SESSIONS, f.scale ? 100_000_000 : 10_000_000);
+      if (f.redisCluster && !f.scale) c.problem('--redis-cluster: only with --scale');
       const loadWorkers = f.loadWorkers === undefined ? defaultLoadWorkers() : integer(c, 'load-workers', f.loadWorkers, 1, 64);
       if (f.redisUrl !== undefined && !/^rediss?:\/\/./.test(f.redisUrl)) c.problem(`--redis-url: must be a redis:// URL, got ${JSON.stringify(f.redisUrl)}`);
       if (f.json === '') c.problem('--json: a file name is required');
@@ -66,6 +72,18 @@ export function registerBenchCommand(program: Command): void {
       };
       process.once('SIGINT', interrupted);
       process.once('SIGTERM', interrupted);
+      if (f.scale) {
+        try {
+          const r = await runScaleBench({ sessions, cluster: !!f.redisCluster, redisUrl: f.redisUrl, progress,
+            network: { start: startNetwork, nfs: NF_ORDER.filter((nf) => NF_COMMANDS.some((c) => c.name === nf)) } });
+          process.stdout.write(renderScale(r));
+          if (f.json) writeFileSync(f.json, `${JSON.stringify(r, null, 2)}\n`);
+        } catch (err) {
+          process.stderr.write(`gba-sim bench: ${(err as Error).message}\n`);
+          process.exit(1);
+        }
+        process.exit(0);
+      }
       try {
         const results = await runBench({
           concurrency, durationSec: duration, endpointsFile: f.endpoints, redisUrl: f.redisUrl, sessions,

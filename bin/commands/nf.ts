@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { addConfigOptions, configFromFlags, type FlagSpec } from '../config-flags.js';
 import { ConfigError } from '../../shared/config.js';
 import { exitWithProblems } from '../cli-util.js';
+import { runWorkerPrimary, shouldRunWorkers } from '../../shared/nf/workers.js';
 
 export interface NfCommand {
   name: string;
@@ -89,6 +90,8 @@ export function registerNfCommands(program: Command): void {
     addConfigOptions(program.command(nf.name).description(nf.description), nf.flags)
       .action(async (opts: Record<string, unknown>) => {
         const config = configFromFlags(opts, nf.flags);
+        // --workers N (issue 16): this process becomes the node:cluster primary of N workers of the NF.
+        if (shouldRunWorkers(nf.name, config.workers)) { runWorkerPrimary(nf.name, config.workers); return; }
         try {
           await nf.run(config);
         } catch (err) {

@@ -10,6 +10,7 @@ import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../
 const UP_FLAGS: FlagSpec[] = [
   { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console', type: 'number' },
   { flag: '--zh <transport>', path: 'bsf.zhTransport', description: 'how the BSF reaches the HSS: http (N65) | diameter (MAR/MAA); default http' },
+  { flag: '--workers <n>', path: 'workers', description: 'worker processes per HTTP NF (hss-mock, bsf, naf) on the same ports, node:cluster; default 1', type: 'number' },
   { flag: '--zn <transport>', path: 'naf.znTransport', description: 'how the NAF reaches the BSF: http (N66) | diameter (BIR/BIA); default http' },
 ];
 
@@ -66,6 +67,8 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     try {
       net = await startNetwork({
         config, nfs: nfsThatExist, console: true,
+        // A worker starts after its primary: two Node start-ups before `ready`; a busy lab machine needs more than 20 s.
+        readyTimeoutMs: config.workers > 1 ? 90_000 : 60_000,
         onEvent: (nf, line) => process.stderr.write(`[${nf}] ${line}\n`),
         // Device events for people, one line each, at info level; the JSON records stay in the log files.
         onDeviceEvent: config.log.level === 'debug' || config.log.level === 'info' ? (line) => say(line) : undefined,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createLogger, type Logger } from '../log.js';
 import { Registry, registerProcessMetrics } from '../metrics.js';
 import type { ResolvedConfig } from '../config.js';
+import { labelWorkerMetrics } from './workers.js';
 
 export interface NfContext {
   config: ResolvedConfig;
@@ -20,6 +21,7 @@ export function nfContext(nf: string, config: ResolvedConfig): NfContext {
   const registry = new Registry();
   registerProcessMetrics(registry);
   registry.register({ render: renderProcessFaults });
+  labelWorkerMetrics(registry);   // worker="<i>" on every sample in a --workers worker (shared/nf/workers.ts)
   return { config, log, registry };
 }
 

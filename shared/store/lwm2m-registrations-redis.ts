@@ -1,6 +1,8 @@
 /**
  * LwM2M registrations in Redis: one string per registration (SET … PXAT, so Redis expires it with the
  * registration) and a sorted set of ids scored by expiry, for listing; expired index entries are pruned on list.
+ * The record and the index are keys of different slots (Redis Cluster): each is written by a command of its own,
+ * the record first, and a listing reads the records one key at a time (an id whose record is gone is skipped).
  */
 import type { KeyNames } from './keys.js';
 import { decodeRegistration, encodeRegistration, type Lwm2mRegistrationStore, type StoredRegistration } from './lwm2m-registrations.js';
@@ -11,10 +13,8 @@ export class RedisLwm2mRegistrationStore implements Lwm2mRegistrationStore {
 
   async put(reg: StoredRegistration, expiresAtMs: number): Promise<void> {
     const at = String(Math.max(Date.now() + 1, Math.ceil(expiresAtMs)));
-    await this.r.multi([
-      ['SET', this.keys.lwm2mRegistration(reg.registrationId), encodeRegistration(reg), 'PXAT', at],
-      ['ZADD', this.keys.lwm2mRegistrationIndex(), at, reg.registrationId],
-    ]);
+    await this.r.cmd(['SET', this.keys.lwm2mRegistration(reg.registrationId), encodeRegistration(reg), 'PXAT', at]);
+    await this.r.cmd(['ZADD', this.keys.lwm2mRegistrationIndex(), at, reg.registrationId]);
   }
 
   async get(id: string): Promise<StoredRegistration | undefined> {
@@ -27,13 +27,13 @@ export class RedisLwm2mRegistrationStore implements Lwm2mRegistrationStore {
     await this.r.cmd(['ZREMRANGEBYSCORE', index, '-inf', String(Date.now())]);
     const ids = await this.r.cmd(['ZRANGE', index, '0', String(limit - 1)]);
     if (!Array.isArray(ids) || ids.length === 0) return [];
-    const values = await this.r.cmd(['MGET', ...ids.map((id) => this.keys.lwm2mRegistration(String(id)))]);
-    if (!Array.isArray(values)) return [];
+    const values = await Promise.all(ids.map((id) => this.r.cmd(['GET', this.keys.lwm2mRegistration(String(id))])));
     return values.flatMap((v) => (v === null || Array.isArray(v) || typeof v === 'number' ? [] : [decodeRegistration(v.toString())].filter((x): x is StoredRegistration => x !== undefined)));
   }
 
   async delete(id: string): Promise<boolean> {
-    const [n] = await this.r.multi([['DEL', this.keys.lwm2mRegistration(id)], ['ZREM', this.keys.lwm2mRegistrationIndex(), id]]);
+    const n = await this.r.cmd(['DEL', this.keys.lwm2mRegistration(id)]);
+    await this.r.cmd(['ZREM', this.keys.lwm2mRegistrationIndex(), id]);
     return n === 1;
   }
 }

@@ -35,8 +35,9 @@ export async function resolveStoreKind(kind: 'auto' | 'redis' | 'memory', redisU
   return { kind: 'memory', reason: 'in-memory store: no --redis-url/REDIS_URL given (state is per process and lost on exit)' };
 }
 
-export async function openStores(o: { kind: 'auto' | 'redis' | 'memory'; redisUrl?: string; prefix: string }, log: Logger): Promise<Stores> {
+export async function openStores(o: { kind: 'auto' | 'redis' | 'memory'; redisUrl?: string; prefix: string; cluster?: boolean }, log: Logger): Promise<Stores> {
   const r = await resolveStoreKind(o.kind, o.redisUrl);
-  log.info({ store: r.kind }, r.reason);
-  return r.kind === 'redis' ? createRedisStores(r.redisUrl!, o.prefix) : createMemoryStores();
+  const cluster = r.kind === 'redis' && !!o.cluster;
+  log.info({ store: r.kind, ...(cluster ? { cluster } : {}) }, cluster ? `${r.reason}, a Redis Cluster seed node` : r.reason);
+  return r.kind === 'redis' ? createRedisStores(r.redisUrl!, o.prefix, { cluster }) : createMemoryStores();
 }

@@ -5,7 +5,6 @@
  * writes a freshly fetched key, so an in-flight Zn fetch cannot bring a revoked key back.
  */
 import { EventEmitter } from 'node:events';
-import { createClient } from 'redis';
 import type { KeyNames } from './keys.js';
 import type { RedisPort } from './redis.js';
 import type { BootstrapSession, SessionStore } from './types.js';
@@ -49,9 +48,6 @@ export interface OpsStore {
 
 const summary = (s: BootstrapSession): SessionSummary => ({ btid: s.btid, impi: s.impi, createdAtMs: s.createdAtMs, expiresAtMs: s.expiresAtMs });
 
-/** Escapes Redis glob characters (SCAN MATCH) in a literal. */
-const globLiteral = (s: string): string => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-
 type Reply = Buffer | string | number | null | Reply[];
 const text = (r: Reply): string => (Buffer.isBuffer(r) ? r.toString('utf8') : String(r));
 
@@ -59,19 +55,24 @@ export class RedisOpsStore implements OpsStore {
   constructor(readonly r: RedisPort, readonly url: string, readonly keys: KeyNames, readonly sessionStore: SessionStore,
     readonly limits: OpsLimits = DEFAULT_OPS_LIMITS) {}
 
+  // Two indexes, two slots: one MULTI each (Redis Cluster runs a MULTI in one slot only).
   async indexSession(s: SessionSummary): Promise<void> {
     const all = this.keys.sessionIndex();
     const mine = this.keys.sessionIndex(s.impi);
     const now = String(Date.now());
-    await this.r.multi([
-      ['ZADD', all, String(s.expiresAtMs), s.btid],
-      ['ZREMRANGEBYSCORE', all, '-inf', now],
-      ['ZREMRANGEBYRANK', all, '0', String(-this.limits.indexedSessions - 1)],
-      ['ZADD', mine, String(s.expiresAtMs), s.btid],
-      ['ZREMRANGEBYSCORE', mine, '-inf', now],
-      ['ZREMRANGEBYRANK', mine, '0', String(-this.limits.eventsPerImpi - 1)],
-      ['PEXPIREAT', mine, String(s.expiresAtMs), 'GT'],
-      ['PEXPIREAT', mine, String(s.expiresAtMs), 'NX'],
+    await Promise.all([
+      this.r.multi([
+        ['ZADD', all, String(s.expiresAtMs), s.btid],
+        ['ZREMRANGEBYSCORE', all, '-inf', now],
+        ['ZREMRANGEBYRANK', all, '0', String(-this.limits.indexedSessions - 1)],
+      ]),
+      this.r.multi([
+        ['ZADD', mine, String(s.expiresAtMs), s.btid],
+        ['ZREMRANGEBYSCORE', mine, '-inf', now],
+        ['ZREMRANGEBYRANK', mine, '0', String(-this.limits.eventsPerImpi - 1)],
+        ['PEXPIREAT', mine, String(s.expiresAtMs), 'GT'],
+        ['PEXPIREAT', mine, String(s.expiresAtMs), 'NX'],
+      ]),
     ]);
   }
 
@@ -85,19 +86,16 @@ export class RedisOpsStore implements OpsStore {
     const s = await this.sessionStore.get(btid);
     if (!s) return false;
     // Marker first: from here on no cache writes this B-TID's keys (RedisNafKeyCache.put checks it atomically).
+    // Marker and session share the {B-TID} slot: one MULTI; the indexes are keys of their own.
     await this.r.multi([
       ['SET', this.keys.revoked(btid), '1', 'PXAT', String(Math.max(Date.now() + 1000, s.expiresAtMs))],
       ['DEL', this.keys.session(btid)],
-      ['ZREM', this.keys.sessionIndex(), btid],
-      ['ZREM', this.keys.sessionIndex(s.impi), btid],
     ]);
-    const pattern = globLiteral(this.keys.nafKey(btid, '')) + '*';
-    let cursor = '0';
-    do {
-      const [next, found] = (await this.r.cmd(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])) as [Reply, Reply[]];
-      cursor = text(next);
-      if (found.length) await this.r.cmd(['DEL', ...found.map(text)]);
-    } while (cursor !== '0');
+    await Promise.all([this.r.cmd(['ZREM', this.keys.sessionIndex(), btid]), this.r.cmd(['ZREM', this.keys.sessionIndex(s.impi), btid])]);
+    // Every entry written before the marker is in the B-TID's NAF_Id set (the same script wrote both).
+    const index = this.keys.nafKeyIndex(btid);
+    const ids = (await this.r.cmd(['SMEMBERS', index])) as Reply[];
+    await this.r.multi([...ids.map((id) => ['DEL', this.keys.nafKey(btid, text(id))]), ['DEL', index]]);
     await this.r.cmd(['PUBLISH', this.keys.revocations(), btid]);
     return true;
   }
@@ -110,9 +108,9 @@ export class RedisOpsStore implements OpsStore {
     const v = JSON.stringify(e);
     const mine = this.keys.events(e.impi);
     const all = this.keys.events();
-    await this.r.multi([
-      ['LPUSH', mine, v], ['LTRIM', mine, '0', String(this.limits.eventsPerImpi - 1)], ['PEXPIRE', mine, String(this.limits.eventTtlMs)],
-      ['LPUSH', all, v], ['LTRIM', all, '0', String(this.limits.eventsPerImpi * 4 - 1)], ['PEXPIRE', all, String(this.limits.eventTtlMs)],
+    await Promise.all([
+      this.r.multi([['LPUSH', mine, v], ['LTRIM', mine, '0', String(this.limits.eventsPerImpi - 1)], ['PEXPIRE', mine, String(this.limits.eventTtlMs)]]),
+      this.r.multi([['LPUSH', all, v], ['LTRIM', all, '0', String(this.limits.eventsPerImpi * 4 - 1)], ['PEXPIRE', all, String(this.limits.eventTtlMs)]]),
     ]);
   }
 
@@ -122,12 +120,8 @@ export class RedisOpsStore implements OpsStore {
   }
 
   async onRevoked(fn: (btid: string) => void): Promise<() => Promise<void>> {
-    // A subscribed connection can do nothing else (RESP2), so it is a second one; it reconnects on its own.
-    const sub = createClient({ url: this.url, RESP: 2, socket: { connectTimeout: 3000, reconnectStrategy: (n) => Math.min(100 * 2 ** n, 2000) } });
-    sub.on('error', () => { /* reconnecting; the marker check still guards writes meanwhile */ });
-    await sub.connect();
-    await sub.subscribe(this.keys.revocations(), (message) => fn(message));
-    return async () => { await sub.close().catch(() => sub.destroy()); };
+    // Classic PUBLISH/SUBSCRIBE: with Redis Cluster a message published at any node reaches subscribers at every node.
+    return this.r.subscribe(this.keys.revocations(), fn);
   }
 }
 

@@ -17,15 +17,24 @@ import type {
 } from './types.js';
 import { RedisOpsStore } from './ops.js';
 import { RedisScenarioStore } from './scenarios.js';
+import { connectRedisCluster } from './redis-cluster.js';
 
-type Reply = Buffer | string | number | null | Reply[];
+export type Reply = Buffer | string | number | null | Reply[];
 
-/** The narrow port the stores need: raw commands plus cached Lua scripts. */
+/**
+ * The narrow port the stores need: raw commands plus cached Lua scripts. With Redis Cluster (redis-cluster.ts)
+ * a command goes to the master of its first key's slot, and a script or MULTI must keep to one slot (keys.ts).
+ */
 export interface RedisPort {
+  readonly cluster: boolean;
   cmd(args: Array<string | Buffer>): Promise<Reply>;
   script(s: LuaScript, keys: string[], args: string[]): Promise<Reply>;
-  /** MULTI … EXEC sent as one batch, so commands of concurrent requests cannot interleave. */
+  /** MULTI … EXEC sent as one batch, so commands of concurrent requests cannot interleave. One hash slot. */
   multi(cmds: Array<Array<string | Buffer>>): Promise<Reply[]>;
+  /** A command sender per master (one for a single Redis): SCAN, INFO, DBSIZE, which see one node's keys. */
+  masters(): Promise<Array<{ address: string; cmd(args: Array<string | Buffer>): Promise<Reply> }>>;
+  /** Subscribes on a connection of its own (a subscribed RESP2 connection does nothing else); reconnects on its own. */
+  subscribe(channel: string, fn: (message: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -44,7 +53,7 @@ export const COMMAND_TIMEOUT_MS = 5000;
  * the head of the queue and a 100 ms tick finds every expired one. A timed-out command rejects with
  * node-redis's own TimeoutError, after 5.0–5.1 s, as before; its reply, should it come, is ignored, as before.
  */
-class Deadlines {
+export class Deadlines {
   #items: Array<{ at: number; settled: boolean; reject: (e: Error) => void }> = [];
   #head = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -81,9 +90,20 @@ export const RECONNECT_MAX_DELAY_MS = 500;
  * Anything but Redis's own error reply (a wrong command, NOSCRIPT) means the store did not answer: offline,
  * reconnecting, socket closed or timed out. Those become StoreUnavailable, which HTTP answers with 503.
  */
-function unavailable(err: unknown): Error {
+export function unavailable(err: unknown): Error {
   if (err instanceof ErrorReply || err instanceof StoreUnavailable) return err;
-  return new StoreUnavailable(`redis: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  return new StoreUnavailable(`redis: ${(err as Error)?.message || (err as Error)?.name || String(err)}`, { cause: err });
+}
+
+/** Runs `cmd`, falling back from EVALSHA to EVAL when the server has not cached the script yet. */
+export async function evalScript(cmd: (args: Array<string | Buffer>) => Promise<Reply>, s: LuaScript, keys: string[], args: string[]): Promise<Reply> {
+  const tail = [String(keys.length), ...keys, ...args];
+  try {
+    return await cmd(['EVALSHA', s.sha, ...tail]);
+  } catch (err) {
+    if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+    return cmd(['EVAL', s.source, ...tail]);   // loads it into the script cache for the next call
+  }
 }
 
 export async function connectRedis(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisPort> {
@@ -114,21 +134,22 @@ export async function connectRedis(url: string, opts: { connectTimeoutMs?: numbe
     });
   };
   return {
+    cluster: false,
     cmd,
-    async script(s, keys, args) {
-      const tail = [String(keys.length), ...keys, ...args];
-      try {
-        return await cmd(['EVALSHA', s.sha, ...tail]);
-      } catch (err) {
-        if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
-        return cmd(['EVAL', s.source, ...tail]);   // loads it into the script cache for the next call
-      }
-    },
+    script: (s, keys, args) => evalScript(cmd, s, keys, args),
     async multi(cmds) {
       if (!client.isReady) throw new StoreUnavailable('redis: not connected');
       const m = c.multi();
       for (const a of cmds) m.addCommand(a);
       try { return (await m.exec()) as unknown as Reply[]; } catch (err) { throw unavailable(err); }
+    },
+    async masters() { return [{ address: url, cmd }]; },
+    async subscribe(channel, fn) {
+      const sub = createClient({ url, RESP: 2, socket: { connectTimeout: 3000, reconnectStrategy: (n) => Math.min(100 * 2 ** n, 2000) } });
+      sub.on('error', () => { /* reconnecting; the revocation marker still guards cache writes meanwhile */ });
+      await sub.connect();
+      await sub.subscribe(channel, (message) => fn(message));
+      return async () => { await sub.close().catch(() => sub.destroy()); };
     },
     async close() { await client.close().catch(() => client.destroy()); },
   };
@@ -183,14 +204,16 @@ return redis.call('HGETALL', KEYS[1])
 export class RedisSubscriberStore implements SubscriberStore {
   constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
 
+  // The hash (one slot, {IMSI}) is replaced in one MULTI; the paging index and the IMPI mapping are keys of other
+  // slots, written after it with commands of their own (a lookup that finds a mapping whose hash is gone gets undefined).
   async put(s: SubscriberRecord): Promise<boolean> {
     const key = this.keys.subscriber(s.imsi);
     const oldImpi = str(await this.r.cmd(['HGET', key, 'impi']));
     const existed = (await this.r.cmd(['EXISTS', key])) === 1;
-    const cmds: Array<Array<string | Buffer>> = [['DEL', key], ['HSET', key, ...subscriberFields(s)], ['ZADD', this.keys.subscriberIndex(), '0', s.imsi]];
-    if (oldImpi && oldImpi !== s.impi) cmds.push(['DEL', this.keys.impi(oldImpi)]);
-    if (s.impi) cmds.push(['SET', this.keys.impi(s.impi), s.imsi]);
-    await this.r.multi(cmds);
+    await this.r.multi([['DEL', key], ['HSET', key, ...subscriberFields(s)]]);
+    await this.r.cmd(['ZADD', this.keys.subscriberIndex(), '0', s.imsi]);
+    if (oldImpi && oldImpi !== s.impi) await this.r.cmd(['DEL', this.keys.impi(oldImpi)]);
+    if (s.impi) await this.r.cmd(['SET', this.keys.impi(s.impi), s.imsi]);
     return !existed;
   }
 
@@ -201,12 +224,14 @@ export class RedisSubscriberStore implements SubscriberStore {
   async delete(imsi: string): Promise<boolean> {
     const key = this.keys.subscriber(imsi);
     const impi = str(await this.r.cmd(['HGET', key, 'impi']));
-    const cmds: Array<Array<string>> = [['DEL', key], ['ZREM', this.keys.subscriberIndex(), imsi]];
-    if (impi) cmds.push(['DEL', this.keys.impi(impi)]);
-    const [n] = await this.r.multi(cmds);
+    const n = await this.r.cmd(['DEL', key]);
+    await this.r.cmd(['ZREM', this.keys.subscriberIndex(), imsi]);
+    if (impi) await this.r.cmd(['DEL', this.keys.impi(impi)]);
     return n === 1;
   }
 
+  // Paging reads one sorted set (ordered, with a total, in O(log N)); the records are per-key reads, so with
+  // Redis Cluster they come from whichever master holds each IMSI's slot.
   async list(after: string | undefined, limit: number): Promise<{ items: SubscriberRecord[]; total: number }> {
     const idx = this.keys.subscriberIndex();
     const imsis = (await this.r.cmd(['ZRANGEBYLEX', idx, after === undefined ? '-' : `(${after}`, '+', 'LIMIT', '0', String(limit)])) as Reply[];
@@ -251,9 +276,13 @@ export class RedisSessionStore implements SessionStore {
   }
 }
 
+/** KEYS: entry, revocation marker, the B-TID's NAF_Id set — one slot, {B-TID}. ARGV: value, expiry (ms), NAF_Id. */
 const PUT_UNLESS_REVOKED = new LuaScript(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[3])
+redis.call('PEXPIREAT', KEYS[3], ARGV[2], 'GT')
+redis.call('PEXPIREAT', KEYS[3], ARGV[2], 'NX')
 return 1
 `);
 
@@ -266,7 +295,9 @@ export class RedisNafKeyCache implements NafKeyCache {
   async put(e: NafKeyEntry): Promise<void> {
     if (e.expiresAtMs <= Date.now()) return;
     // Atomic with the revocation marker (C9): a fetch that was in flight when its B-TID was revoked writes nothing.
-    await this.r.script(PUT_UNLESS_REVOKED, [this.keys.nafKey(e.btid, e.nafIdHex), this.keys.revoked(e.btid)], [JSON.stringify(e), String(Math.ceil(e.expiresAtMs))]);
+    // The NAF_Id set lets a revocation find the B-TID's entries without a SCAN of the whole keyspace.
+    await this.r.script(PUT_UNLESS_REVOKED, [this.keys.nafKey(e.btid, e.nafIdHex), this.keys.revoked(e.btid), this.keys.nafKeyIndex(e.btid)],
+      [JSON.stringify(e), String(Math.ceil(e.expiresAtMs)), e.nafIdHex]);
   }
 }
 
@@ -280,8 +311,9 @@ export class RedisNonceStore implements NonceStore {
   }
 }
 
-export async function createRedisStores(url: string, prefix = 'gba:'): Promise<Stores> {
-  const r = await connectRedis(url);
+/** Stores over one Redis, or (cluster) over a Redis Cluster with `url` as its seed node. */
+export async function createRedisStores(url: string, prefix = 'gba:', o: { cluster?: boolean } = {}): Promise<Stores> {
+  const r = o.cluster ? await connectRedisCluster(url) : await connectRedis(url);
   const keys = keyNames(prefix);
   const sessions = new RedisSessionStore(r, keys);
   return {

@@ -5,6 +5,8 @@
 import { expect } from 'chai';
 import { createMemoryStores, MemorySessionStore } from '../../shared/store/memory.js';
 import { connectRedis, createRedisStores, RedisSessionStore } from '../../shared/store/redis.js';
+import { connectRedisCluster } from '../../shared/store/redis-cluster.js';
+import { stopTestRedisCluster, testRedisCluster } from '../support/redis-cluster.js';
 import { keyNames } from '../../shared/store/keys.js';
 import { MemoryOpsStore, RedisOpsStore, type OpsLimits, type OpsStore } from '../../shared/store/ops.js';
 import type { Stores } from '../../shared/store/types.js';
@@ -71,3 +73,15 @@ opsContract('redis (real redis-server)', async () => {
   const keys = keyNames(uniquePrefix('opscap'));
   return { stores, capped: new RedisOpsStore(port, url, keys, new RedisSessionStore(port, keys), LIMITS), close: async () => { await stores.close(); await port.close(); } };
 });
+
+// Issue 16: the same contract over a 3-master Redis Cluster — MULTIs kept to one slot, revocation over cluster pub/sub.
+opsContract('redis cluster (3 masters)', async () => {
+  const { url } = await testRedisCluster();
+  const stores = await createRedisStores(url, uniquePrefix('ops'), { cluster: true });
+  const port = await connectRedisCluster(url);
+  const keys = keyNames(uniquePrefix('opscap'));
+  return { stores, capped: new RedisOpsStore(port, url, keys, new RedisSessionStore(port, keys), LIMITS), close: async () => { await stores.close(); await port.close(); } };
+});
+
+after(() => stopTestRedisCluster());
+
