@@ -6,7 +6,7 @@
  *   UE → BSF  GET / Authorization: Digest … response=<MD5 digest, password RES>   (or auts=… after a sync failure)
  *   BSF → UE  200 Authentication-Info: rspauth …  body <BootstrappingInfo> with B-TID and key lifetime
  *
- * Status codes where TS 24.109 leaves the choice to us (gba-spec-digest §3.4): 400 malformed, 401 + a fresh
+ * Status codes where TS 24.109 (clauses 4.3, 4.4) names none are our choice: 400 malformed, 401 + a fresh
  * challenge for a wrong response or an unknown/used/expired nonce, 403 unknown IMPI or a device-reported MAC
  * failure or a refused resynchronisation, 503 + Retry-After when the HSS does not answer.
  */
