@@ -77,13 +77,13 @@ export class ZnCore implements ZnProvider {
 }
 
 /** USSs for the NAF's group (a USS without a group applies to every NAF), narrowed to the requested GSIDs. */
-export function selectUss(guss: Guss | undefined, group: string | undefined, gsIds: number[] | undefined): NonNullable<Guss['ussList']> {
+function selectUss(guss: Guss | undefined, group: string | undefined, gsIds: number[] | undefined): NonNullable<Guss['ussList']> {
   return (guss?.ussList ?? []).filter(({ uss }) =>
     (uss.nafGroup === undefined || uss.nafGroup === group) && (!gsIds || gsIds.includes(uss.gsId)));
 }
 
 /** The N66 JSON form of a BootstrappingInfo (member order as TS 29.309 lists it). */
-export function toBootstrappingInfoBody(i: BootstrappingInfo): BootstrappingInfoBody {
+function toBootstrappingInfoBody(i: BootstrappingInfo): BootstrappingInfoBody {
   const body: BootstrappingInfoBody = {
     meKeyMaterial: i.meKey.toString('hex'),
     keyExpiryTime: new Date(i.expiresAtMs).toISOString(),

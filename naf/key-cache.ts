@@ -13,7 +13,7 @@ import { forgetBtid, type RevocationCheck } from '../shared/store/revocations.js
 const nafIdHex = (fqdn: string, uaSecProtId: string): string => Buffer.from(fqdn, 'utf8').toString('hex') + uaSecProtId;
 
 /** The cache form of what Zn answered. */
-export function toNafKeyEntry(nafIdHexValue: string, i: BootstrappingInfo): NafKeyEntry {
+function toNafKeyEntry(nafIdHexValue: string, i: BootstrappingInfo): NafKeyEntry {
   return {
     btid: i.btid, nafIdHex: nafIdHexValue, keyHex: i.meKey.toString('hex'),
     uiccKeyHex: i.uiccKey?.toString('hex'),

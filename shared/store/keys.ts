@@ -14,6 +14,7 @@ export interface KeyNames {
   subscriberIndex(): string;            // sorted set of IMSIs, for paging
   impi(impi: string): string;           // custom IMPI → IMSI
   challenge(nonce: string): string;     // pending Ub challenge
+  challengeIndex(impi: string): string; // sorted set of one IMPI's pending nonces by expiry
   session(btid: string): string;        // bootstrapping session
   nafKey(btid: string, nafIdHex: string): string;
   nafKeyIndex(btid: string): string;    // set of the NAF_Ids cached for a B-TID (revocation drops them all)
@@ -43,6 +44,7 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     subscriberIndex: () => `${prefix}subs`,
     impi: (impi) => `${prefix}impi:${t(impi)}`,
     challenge: (nonce) => `${prefix}chal:${t(nonce)}`,
+    challengeIndex: (impi) => `${prefix}chalidx:${t(impi)}`,
     session: (btid) => `${prefix}sess:${t(btid)}`,
     nafKey: (btid, nafIdHex) => `${prefix}nafkey:${t(btid)}:${nafIdHex}`,
     nafKeyIndex: (btid) => `${prefix}nafkeys:${t(btid)}`,
