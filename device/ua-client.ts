@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { computeRspauth, requestDigest } from '../shared/crypto/digest.js';
 import { ksNaf } from '../shared/crypto/kdf.js';
 import { formatDigest, parseAuthenticationInfo, parseChallenges, type ParamOut } from '../shared/wire/digest-header.js';
-import { UA_HTTP_DIGEST } from '../shared/ua-ids.js';
+import { uaRequest } from './ua-transport.js';
+import { UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
+import { pskIdentityForBtid } from '../shared/identifiers.js';
 import type { Bootstrap } from './ub-client.js';
 
 export interface DeviceConfig {
@@ -28,13 +30,20 @@ export class UaError extends Error {
 
 const REALM_PREFIX = '3GPP-bootstrapping@';
 
-export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: (s: string, d?: Record<string, unknown>) => void = () => {}): Promise<DeviceConfig> {
+export interface UaClientOptions {
+  /** HTTPS (TS 33.222 §5.3): the CA that signed the NAF's certificate, and the name it must carry (the NAF FQDN). */
+  ca?: string | Buffer;
+  servername?: string;
+}
+
+export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: (s: string, d?: Record<string, unknown>) => void = () => {},
+                                        opts: UaClientOptions = {}): Promise<DeviceConfig> {
   const url = new URL('device/v1/config', nafUaUrl.endsWith('/') ? nafUaUrl : `${nafUaUrl}/`);
   const uri = url.pathname + url.search;
   const get = async (authorization?: string) => {
     try {
-      const r = await fetch(url, { headers: { 'user-agent': 'gba-sim-device; 3gpp-gba', ...(authorization ? { authorization } : {}) } });
-      return { status: r.status, headers: r.headers, body: await r.text() };
+      const r = await uaRequest(url, { ca: opts.ca, servername: opts.servername, headers: { 'user-agent': 'gba-sim-device; 3gpp-gba', ...(authorization ? { authorization } : {}) } });
+      return { status: r.status, headers: { get: (n: string) => r.header(n) ?? null }, body: r.body, uaSecProtId: r.uaSecProtId };
     } catch (err) {
       throw new UaError('unavailable', `NAF ${url.origin} unreachable: ${(err as Error).message}`);
     }
@@ -49,8 +58,11 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
   const nonce = ch.params.get('nonce') ?? '';
   const qops = (ch.params.get('qop') ?? '').split(',').map((q) => q.trim());
   const qop = qops.includes('auth-int') ? 'auth-int' as const : qops.includes('auth') ? 'auth' as const : undefined;
-  // password = base64(Ks_NAF), NAF_Id = FQDN ‖ 01 00 00 00 02 (TS 24.109 §5.2.3.2, TS 33.220 Annex B.3)
-  const key = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn, uaSecProtId: Buffer.from(UA_HTTP_DIGEST, 'hex') });
+  // password = base64(Ks_NAF), NAF_Id = FQDN ‖ 01 00 00 00 02 (TS 24.109 §5.2.3.2, TS 33.220 Annex B.3); inside
+  // server-certificate TLS the Ua id is 01 00 01 ‖ the negotiated suite (TS 33.222 §5.3).
+  const uaId = first.uaSecProtId;
+  if (!uaId) throw new UaError('protocol', 'the TLS suite the NAF chose has no Ua security protocol id here (TS 33.220 Annex H)');
+  const key = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn, uaSecProtId: Buffer.from(uaId, 'hex') });
   const password = key.toString('base64');
   const cnonce = randomBytes(8).toString('hex');
   const input = { username: b.btid, realm, nonce, nc: '00000001', cnonce, qop, method: 'GET', uri };
@@ -59,7 +71,7 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
   if (qop) p.push(['qop', qop, false], ['nc', '00000001', false], ['cnonce', cnonce, true]);
   p.push(['response', d.response, true], ['algorithm', 'MD5', false]);
   if (ch.params.has('opaque')) p.push(['opaque', ch.params.get('opaque')!, true]);
-  onStep('ua.challenge', { realm, nafId: `${nafFqdn} ‖ ${UA_HTTP_DIGEST}` });
+  onStep('ua.challenge', { realm, nafId: `${nafFqdn} ‖ ${uaId}` });
   const r = await get(formatDigest(p));
   if (r.status === 401) throw new UaError('rebootstrap', 'the NAF refused the B-TID or key: bootstrap again', 401);
   if (r.status !== 200) throw new UaError(r.status === 503 ? 'unavailable' : 'rejected', `NAF answered ${r.status}: ${r.body.slice(0, 200)}`, r.status);
@@ -70,5 +82,32 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
     if (typeof c[f] !== 'string') throw new UaError('protocol', `device config lacks ${f}`);
   }
   onStep('ua.provisioned', { endpoint: c.endpoint, server: c.serverUri, pskIdentity: c.pskIdentity });
+  return c;
+}
+
+/**
+ * Ua over TLS-PSK (TS 33.222 §5.4): the handshake with PSK identity `3GPP-bootstrapping.<B-TID>` and key
+ * Ks_NAF for NAF_Id = nafFqdn ‖ uaSecProtId authenticates both sides; the configuration comes without Digest.
+ * A refused handshake (unknown_psk_identity) means the NAF does not know the B-TID: bootstrap again.
+ */
+export async function fetchDeviceConfigPsk(nafUaPskUrl: string, b: Bootstrap, o: { nafFqdn: string; uaSecProtId?: string },
+                                           onStep: (s: string, d?: Record<string, unknown>) => void = () => {}): Promise<DeviceConfig> {
+  const url = new URL('device/v1/config', nafUaPskUrl.endsWith('/') ? nafUaPskUrl : `${nafUaPskUrl}/`);
+  const uaSecProtId = o.uaSecProtId ?? UA_TLS_PSK_AES128_GCM;
+  const key = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: o.nafFqdn, uaSecProtId: Buffer.from(uaSecProtId, 'hex') });
+  onStep('ua.psk', { url: url.href, nafId: `${o.nafFqdn} ‖ ${uaSecProtId}`, pskIdentity: pskIdentityForBtid(b.btid) });
+  let r;
+  try {
+    r = await uaRequest(url, { servername: o.nafFqdn, psk: { identity: pskIdentityForBtid(b.btid), key, uaSecProtId }, headers: { 'user-agent': 'gba-sim-device; 3gpp-gba' } });
+  } catch (err) {
+    const m = (err as Error).message;
+    throw new UaError(/alert|handshake|psk/i.test(m) ? 'rebootstrap' : 'unavailable', `TLS-PSK with ${url.origin} failed: ${m}`);
+  }
+  if (r.status !== 200) throw new UaError(r.status === 503 ? 'unavailable' : 'rejected', `NAF answered ${r.status}: ${r.body.slice(0, 200)}`, r.status);
+  const c = JSON.parse(r.body) as DeviceConfig;
+  for (const f of ['endpoint', 'serverUri', 'serverFqdn', 'pskIdentity', 'uaSecProtId', 'expiresAt'] as const) {
+    if (typeof c[f] !== 'string') throw new UaError('protocol', `device config lacks ${f}`);
+  }
+  onStep('ua.provisioned', { endpoint: c.endpoint, server: c.serverUri, pskIdentity: c.pskIdentity, over: 'tls-psk' });
   return c;
 }

@@ -35,6 +35,8 @@ export interface DeviceConfig {
 
 export interface UaDeps {
   fqdn: string;
+  /** Ua id of the Digest key: 0100000002 on plain HTTP (default), 01 00 01 yy zz inside TLS (TS 33.222 §5.3). */
+  uaSecProtId?: string;
   nonceTtlMs: number;
   nonces: NonceStore;
   /** Ks_NAF for the B-TID and NAF_Id = fqdn ‖ ua id (via Zn, cached). */
@@ -84,7 +86,7 @@ export class UaHandler {
 
     let entry: NafKeyEntry;
     try {
-      entry = await d.key(btid!, d.fqdn, UA_HTTP_DIGEST);
+      entry = await d.key(btid!, d.fqdn, d.uaSecProtId ?? UA_HTTP_DIGEST);
     } catch (err) {
       if (err instanceof BtidUnknown) return this.#challenge('btid_unknown', 'unknown or expired B-TID: bootstrap again');
       if (err instanceof PeerUnavailable || err instanceof NafNotAuthorized) {

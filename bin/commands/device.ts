@@ -1,6 +1,7 @@
 /** `gba-sim device bootstrap|run` — the device agent with a software USIM or a real card (contracts C1, C7). */
 import type { Command } from 'commander';
-import { ArgChecker, softUsimSecrets, printJson } from '../cli-util.js';
+import { readFileSync } from 'node:fs';
+import { ArgChecker, exitWithProblems, softUsimSecrets, printJson } from '../cli-util.js';
 import { readEndpoints } from '../endpoints-file.js';
 import { SoftUsim, type Usim, type UsimOptions } from '../../device/usim.js';
 import { openCardUsim, parseUsimSpec } from '../../device/usim/open.js';
@@ -96,6 +97,9 @@ export function registerDeviceCommands(program: Command): void {
 
   addDeviceOptions(device.command('run').description('the whole flow: bootstrap (Ub) → provisioning (Ua) → LwM2M register over (D)TLS-PSK, then stay registered'))
     .option('--naf <url>', 'NAF Ua URL instead of endpoints.json, e.g. http://127.0.0.1:8083/')
+    .option('--ua <mode>', 'how to reach the NAF: http (default), https (server certificate, TS 33.222 §5.3) or psk (TLS-PSK, §5.4)', 'http')
+    .option('--ca <file>', 'CA certificate (PEM) that signed the NAF\'s HTTPS certificate (default: naf.ca of endpoints.json)')
+    .option('--naf-fqdn <fqdn>', 'the NAF name its certificate must carry, and the NAF_Id for TLS-PSK (default: naf.fqdn of endpoints.json)')
     .option('--transport <t>', 'dtls (CoAP over DTLS, RFC 7252 — the default) or tls (CoAP over TLS, RFC 8323)', 'dtls')
     .option('--lifetime <s>', 'LwM2M registration lifetime in seconds', '300')
     .option('--once', 'register, de-register and exit 0')
@@ -109,14 +113,24 @@ export function registerDeviceCommands(program: Command): void {
       const id = await resolveUsim(o, c, step);
       const e = o.bsf && o.naf && !o.endpoints ? undefined : readEndpoints(o.endpoints);
       const bsfUrl = o.bsf ?? e!.bsf.ub;
-      const nafUaUrl = o.naf ?? e?.naf?.ua;
-      if (!nafUaUrl) { process.stderr.write('gba-sim: endpoints.json has no naf object; is the NAF running?\n'); process.exit(2); }
+      const mode = o.ua ?? 'http';
+      if (mode !== 'http' && mode !== 'https' && mode !== 'psk') exitWithProblems(['--ua: must be http, https or psk']);
+      const nafUaUrl = o.naf ?? (mode === 'https' ? e?.naf?.uaHttps : mode === 'psk' ? e?.naf?.uaPsk : e?.naf?.ua);
+      if (!nafUaUrl) { process.stderr.write(`gba-sim: endpoints.json names no NAF ${mode === 'http' ? 'Ua' : mode === 'https' ? 'uaHttps' : 'uaPsk'} listener; is the NAF running?\n`); process.exit(2); }
+      const nafFqdn = o.nafFqdn ?? e?.naf?.fqdn;
+      const caFile = o.ca ?? e?.naf?.ca;
+      if (mode === 'psk' && !nafFqdn) exitWithProblems(['--ua psk needs --naf-fqdn (or endpoints.json)']);
+      let ca: Buffer | undefined;
+      if (mode === 'https' && caFile) {
+        try { ca = readFileSync(caFile); } catch (err) { exitWithProblems([`--ca: ${(err as Error).message}`]); }
+      }
+      const ua = mode === 'psk' ? { psk: { nafFqdn: nafFqdn! } } : mode === 'https' ? { ca, servername: nafFqdn } : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
       try {
         await runAgent({
-          imsi: id.imsi, impi: id.impi, realm: id.realm, usim: id.usim, bsfUrl, nafUaUrl,
+          imsi: id.imsi, impi: id.impi, realm: id.realm, usim: id.usim, bsfUrl, nafUaUrl, ua,
           transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal,
           onStep: step,
         });
