@@ -10,6 +10,7 @@ import { registerDeviceCommands } from './commands/device.js';
 import { runDemo } from './demo.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerUsimCommands } from './commands/usim.js';
+import { registerNafAppCommands } from './commands/naf-app.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
@@ -18,6 +19,7 @@ const program = configureExit(new Command('gba-sim'))
 
 registerUpCommand(program, ['hss-mock', 'bsf', 'naf', 'lwm2m'], (net, signal) => runDemo(net, (s) => process.stdout.write(`${s}\n`), signal));
 registerNfCommands(program);
+registerNafAppCommands(program);
 registerSubscriberCommands(program);
 registerDeviceCommands(program);
 registerCryptoCommands(program);

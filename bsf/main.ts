@@ -14,6 +14,7 @@ import { ZnHandler, type NafAccess } from './zn.js';
 import { ZhClient } from './zh-client.js';
 import { batchedStdout } from './log-sink.js';
 import { mountAdminApi, type AdminRouteRegistration } from './admin.js';
+import { NafDirectory } from './naf-directory.js';
 import { StoreTimeline } from './timeline.js';
 import { tokenFromConfigOrState } from '../shared/nf/runtime.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -67,7 +68,10 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
     ub.handle({ method: req.method, uri: req.url, authorization: req.headers.authorization }));
   const ubServer = await startHttpServer({ name: 'ub', router: ubRouter, log, registry, host: c.host, port: c.ubPort, health: () => stores.ping() });
 
-  const zn = new ZnHandler({ nafs: c.nafs as NafAccess[], sessions: stores.sessions, zh, log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now });
+  // Configured NAFs and those added at run time (admin API), re-read from the store (bsf/naf-directory.ts).
+  const nafDirectory = new NafDirectory(c.nafs as NafAccess[], stores.nafApps, log.child({ iface: 'nafs' }));
+  await nafDirectory.start();
+  const zn = new ZnHandler({ get nafs() { return nafDirectory.all; }, sessions: stores.sessions, zh, log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now });
   const znRouter = new Router();
   const nafByHeaders = (h: IncomingHttpHeaders): NafAccess => {
     const m = /^Bearer (\S+)$/i.exec(h.authorization ?? '');
@@ -79,7 +83,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   const openapi = readAsset('bsf/openapi.yaml');
   znRouter.get('/nbsp-gba/v1/openapi.yaml', openapiHandler(openapi, () => [{ url: `${znServer.url}/nbsp-gba/v1` }]));
   const adminToken = tokenFromConfigOrState(config.admin.token, config.stateDir, 'admin-token', log);
-  mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }) }, opts.adminRoutes);
+  mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }), nafs: nafDirectory }, opts.adminRoutes);
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
   // Zn over Diameter (C5/C6): NAFs known by their Diameter identity, with the FQDN allow-list of N66.
@@ -96,6 +100,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   return {
     ub: ubServer, zn: znServer, diameter, stores, log,
     close: async () => {
+      nafDirectory.close();
       await Promise.all([ubServer.close(), znServer.close(), diameter.close()]);
       await zh.close();
       if (!opts.stores) await stores.close();

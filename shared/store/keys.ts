@@ -13,6 +13,7 @@ export interface KeyNames {
   events(impi?: string): string;        // list of recent Ub outcomes (all, or one IMPI's), newest first
   lwm2mRegistration(id: string): string; // LwM2M registration (JSON)
   lwm2mRegistrationIndex(): string;     // sorted set of registration ids by expiry
+  nafApps(): string;                    // hash: NAF name → NAF added at run time (JSON)
 }
 
 export function keyNames(prefix = 'gba:'): KeyNames {
@@ -30,5 +31,6 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     events: (impi) => (impi === undefined ? `${prefix}events` : `${prefix}events:${impi}`),
     lwm2mRegistration: (id) => `${prefix}lwm2m:reg:${id}`,
     lwm2mRegistrationIndex: () => `${prefix}lwm2m:regs`,
+    nafApps: () => `${prefix}nafapps`,
   };
 }

@@ -9,6 +9,7 @@ import type {
   Stores, SubscriberRecord, SubscriberStore,
 } from './types.js';
 import { MemoryOpsStore } from './ops.js';
+import { MemoryNafAppStore } from './naf-apps.js';
 
 /** A Map whose entries expire; expired entries are dropped on read and by a periodic sweep. */
 class ExpiringMap<V> {
@@ -111,6 +112,7 @@ export function createMemoryStores(): Stores {
     subscribers: new MemorySubscriberStore(),
     challenges, sessions, nafKeys, nonces, ops,
     lwm2mRegistrations: new MemoryLwm2mRegistrationStore(),
+    nafApps: new MemoryNafAppStore(),
     ping: async () => true,
     close: async () => { challenges.m.close(); sessions.m.close(); nafKeys.m.close(); nonces.m.close(); },
   };

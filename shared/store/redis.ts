@@ -16,6 +16,7 @@ import type {
   Stores, SubscriberRecord, SubscriberStore,
 } from './types.js';
 import { RedisOpsStore } from './ops.js';
+import { RedisNafAppStore } from './naf-apps.js';
 
 type Reply = Buffer | string | number | null | Reply[];
 
@@ -292,6 +293,7 @@ export async function createRedisStores(url: string, prefix = 'gba:'): Promise<S
     nafKeys: new RedisNafKeyCache(r, keys),
     nonces: new RedisNonceStore(r, keys),
     lwm2mRegistrations: new RedisLwm2mRegistrationStore(r, keys),
+    nafApps: new RedisNafAppStore(r, keys.nafApps()),
     ping: async () => { try { return (await r.cmd(['PING'])) === 'PONG'; } catch { return false; } },
     close: () => r.close(),
   };

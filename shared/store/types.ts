@@ -5,6 +5,7 @@
 import type { AlgorithmName } from '../crypto/aka-algorithm.js';
 import type { OpsStore } from './ops.js';
 import type { Lwm2mRegistrationStore } from './lwm2m-registrations.js';
+import type { NafAppStore } from './naf-apps.js';
 
 /** GBA User Security Settings in the TS 29.562 / TS 29.309 JSON shape. */
 export interface Guss {
@@ -128,6 +129,8 @@ export interface Stores {
   /** Session index, revocation and the Ub timeline (C9). */
   ops: OpsStore;
   lwm2mRegistrations: Lwm2mRegistrationStore;
+  /** NAFs (Zn tokens) added at run time through the BSF admin API. */
+  nafApps: NafAppStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
