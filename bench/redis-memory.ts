@@ -63,15 +63,15 @@ export async function measureSessionMemory(o: SessionMemoryOptions): Promise<Ses
     const keysBefore = await dbSize(r);
     const before = await usedMemory(r);
     const now = Date.now();
-    const createdMs = Math.floor(now / 1000) * 1000;
-    const expiresMs = Math.floor((now + o.lifetimeSec * 1000) / 1000) * 1000;
+    const createdAtMs = Math.floor(now / 1000) * 1000;
+    const expiresAtMs = Math.floor((now + o.lifetimeSec * 1000) / 1000) * 1000;
     const BATCH = 1000;
     let example = { key: '', valueOctets: 0 };
     for (let done = 0; done < o.sessions; done += BATCH) {
       const n = Math.min(BATCH, o.sessions - done);
       const batch = Array.from({ length: n }, () => {
         const imsi = o.homeNetwork.mcc + o.homeNetwork.mnc + String(randomInt(0, 10 ** msinDigits)).padStart(msinDigits, '0');
-        return { btid: btidFromRand(randomBytes(16), o.bsfDomain), impi: impiFromImsi(imsi, mncDigits), ks: randomBytes(32), createdMs, expiresMs, gbaU: false };
+        return { btid: btidFromRand(randomBytes(16), o.bsfDomain), impi: impiFromImsi(imsi, mncDigits), ks: randomBytes(32), createdAtMs, expiresAtMs, gbaU: false };
       });
       const created = await Promise.all(batch.map((s) => store.create(s)));
       if (created.some((c) => !c)) throw new Error('a session already existed (B-TID collision?)');

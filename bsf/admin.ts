@@ -79,7 +79,7 @@ export function adminHandlers(d: AdminDeps) {
   return {
     async sessions(req: HttpRequest): Promise<HttpResponse> {
       const items = await d.ops.sessions(impiOf(req), limitOf(req, 100));
-      return { status: 200, headers: { 'Cache-Control': 'no-store' }, json: { items: items.map((s) => ({ btid: s.btid, impi: s.impi, createdAt: iso(s.createdMs), expiresAt: iso(s.expiresMs) })) } };
+      return { status: 200, headers: { 'Cache-Control': 'no-store' }, json: { items: items.map((s) => ({ btid: s.btid, impi: s.impi, createdAt: iso(s.createdAtMs), expiresAt: iso(s.expiresAtMs) })) } };
     },
     async revoke(req: HttpRequest): Promise<HttpResponse> {
       const btid = req.params.btid ?? '';

@@ -10,8 +10,9 @@ import type { Stores } from '../shared/store/types.js';
 import { openapiHandler } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { UB_OUTCOMES, UbHandler } from './ub.js';
-import { ZnHandler, type NafAccess } from './zn.js';
-import { ZhClient } from './zh-client.js';
+import { ZnCore, ZnHandler, type NafAccess } from './zn.js';
+import { HttpZhService } from './zh-http.js';
+import { GussCachingZh } from './guss-cache.js';
 import { batchedStdout } from './log-sink.js';
 import { mountAdminApi, type AdminRouteRegistration } from './admin.js';
 import { NafDirectory } from './naf-directory.js';
@@ -22,12 +23,9 @@ import { startDiameterServer, type RunningDiameterServer } from '../shared/diame
 import { DiameterMetrics } from '../shared/diameter/metrics.js';
 import { APP_ZN } from '../shared/diameter/dictionary.js';
 import { bsfDiameterPort, diameterIdentity, parseAaaUri } from '../shared/diameter/identity.js';
-import * as serviceErrors from '../shared/services/errors.js';
 import type { ZhService } from '../shared/services/zh.js';
 import { ZhDiameterClient } from './zh-diameter.js';
 import { birHandler } from './zn-diameter.js';
-import { SessionZnProvider } from './zn-provider-adapter.js';
-import { HssRefused, UserUnknown } from './zh-client.js';
 
 export interface RunningBsf { ub: RunningServer; zn: RunningServer; diameter: RunningDiameterServer; stores: Stores; log: Logger; close(): Promise<void> }
 
@@ -45,12 +43,14 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
 
   const stores = opts.stores ?? (await openStores(config.store, log));
   const identity = diameterIdentity(config, 'bsf');
-  const zh = c.zhTransport === 'diameter'
-    ? zhDiameter(new ZhDiameterClient({
+  // One ZhService whatever the transport: the Diameter client caches GUSS from every MAA itself; the N65
+  // binding has a GUSS-only request, cached here.
+  const zh: ZhService = c.zhTransport === 'diameter'
+    ? new ZhDiameterClient({
       local: identity, hss: { ...parseAaaUri(c.diameter.hssUri!), realm: c.diameter.hssRealm ?? identity.realm, identity: c.diameter.hssHost },
       log: log.child({ iface: 'zh-diameter' }), metrics: new DiameterMetrics(registry, 'zh'), gussCacheMs: c.gussCacheSec * 1000,
-    }))
-    : new ZhClient(c.hssUrl!, c.hssToken!, c.gussCacheSec * 1000);
+    })
+    : new GussCachingZh(new HttpZhService(c.hssUrl!, c.hssToken!), c.gussCacheSec * 1000);
 
   const outcomes = registry.register(new Counter('gba_ub_outcomes_total', 'Ub bootstrap attempts by outcome.', ['outcome']));
   for (const outcome of UB_OUTCOMES) outcomes.init({ outcome });
@@ -71,7 +71,8 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   // Configured NAFs and those added at run time (admin API), re-read from the store (bsf/naf-directory.ts).
   const nafDirectory = new NafDirectory(c.nafs as NafAccess[], stores.nafApps, log.child({ iface: 'nafs' }));
   await nafDirectory.start();
-  const zn = new ZnHandler({ get nafs() { return nafDirectory.all; }, sessions: stores.sessions, zh, log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now });
+  const znCore = new ZnCore({ sessions: stores.sessions, zh, log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now });
+  const zn = new ZnHandler({ get nafs() { return nafDirectory.all; }, provider: znCore, requests: znRequests });
   const znRouter = new Router();
   const nafByHeaders = (h: IncomingHttpHeaders): NafAccess => {
     const m = /^Bearer (\S+)$/i.exec(h.authorization ?? '');
@@ -86,13 +87,14 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }), nafs: nafDirectory }, opts.adminRoutes);
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
-  // Zn over Diameter (C5/C6): NAFs known by their Diameter identity, with the FQDN allow-list of N66.
+  // Zn over Diameter (C5/C6): NAFs known by their Diameter identity, with the FQDN allow-list of N66; the
+  // same ZnCore decides as for N66.
   const nafByHost = (h: string) => c.nafs.find((n) => n.diameterHost !== undefined && n.diameterHost.toLowerCase() === h.toLowerCase());
   const diameter = await startDiameterServer({
     host: c.host, port: bsfDiameterPort(config), local: { ...identity, applicationId: APP_ZN },
     allowedPeers: (h) => nafByHost(h) !== undefined, log: log.child({ iface: 'zn-diameter' }), metrics: new DiameterMetrics(registry, 'zn'),
     onRequest: birHandler({
-      provider: new SessionZnProvider({ sessions: stores.sessions, guss: (impi) => zh.guss(impi), log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now }),
+      provider: znCore,
       nafByHost, realm: identity.realm, log: log.child({ iface: 'zn-diameter' }),
     }),
   });
@@ -113,20 +115,3 @@ export async function runBsf(config: ResolvedConfig): Promise<void> {
   runUntilSignalled(bsf.log, { ub: `${bsf.ub.url}/`, zn: `${bsf.zn.url}/nbsp-gba/v1`, admin: `${bsf.zn.url}/admin/v1`, realm: config.bsf.domain, znDiameter: bsf.diameter.uri }, bsf.close);
 }
 
-/**
- * Adapter until bsf/ub.ts takes a ZhService (branch `contracts`): Ub knows the HTTP client's class and its
- * error classes, so the Diameter client is presented in that shape with its domain errors mapped.
- */
-function zhDiameter(s: ZhService): ZhClient {
-  const map = (e: unknown): never => {
-    if (e instanceof serviceErrors.UserUnknown) throw new UserUnknown(e.message);
-    if (e instanceof serviceErrors.HssRefused) throw new HssRefused(e.message);
-    throw e;
-  };
-  const adapted = {
-    authVector: (impi: string, resync?: { rand: Buffer; auts: Buffer }) => s.authVector(impi, resync).catch(map),
-    guss: (impi: string) => s.guss(impi).catch(map),
-    close: () => s.close(),
-  };
-  return adapted as unknown as ZhClient;
-}

@@ -51,7 +51,7 @@ export class StoreTimeline implements UbOutcomeRecorder {
     const write = this.ops.recordEvent({ atMs: this.now(), impi, outcome, reason, ...(btid ? { btid } : {}) });
     if (outcome === 'ok' && btid) {
       const s = await this.sessions.get(btid);
-      if (s) await this.ops.indexSession({ btid, impi: s.impi, createdMs: s.createdMs, expiresMs: s.expiresMs });
+      if (s) await this.ops.indexSession({ btid, impi: s.impi, createdAtMs: s.createdAtMs, expiresAtMs: s.expiresAtMs });
     }
     await write;
   }

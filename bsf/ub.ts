@@ -10,20 +10,21 @@
  * challenge for a wrong response or an unknown/used/expired nonce, 403 unknown IMPI or a device-reported MAC
  * failure or a refused resynchronisation, 503 + Retry-After when the HSS does not answer.
  */
-import { akaPassword, computeRspauth, requestDigest, type Qop } from '../shared/crypto/digest.js';
+import { akaPassword } from '../shared/crypto/digest.js';
 import { ks } from '../shared/crypto/kdf.js';
 import { randomOctets } from '../shared/crypto/random-pool.js';
 import { btidFromRand } from '../shared/identifiers.js';
-import { fromBase64, secretEqualString } from '../shared/bytes.js';
-import { DecodeError } from '../shared/errors.js';
-import { formatDigest, formatParams, parseDigestCredentials, type AuthParams } from '../shared/wire/digest-header.js';
+import { fromBase64 } from '../shared/bytes.js';
+import { formatDigest } from '../shared/wire/digest-header.js';
 import { BSF_XML_CONTENT_TYPE, formatBootstrappingInfo } from '../shared/wire/bsf-xml.js';
 import type { HttpResponse } from '../shared/http/server.js';
-import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
+import { DigestServer, type DigestCredentials } from '../shared/http/digest-server.js';
+import { problemResponse, problems, type HttpError } from '../shared/http/problem.js';
 import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
 import type { ChallengeStore, Guss, SessionStore } from '../shared/store/types.js';
-import { HssRefused, PeerUnavailable, UserUnknown, type ZhClient } from './zh-client.js';
+import { HssRefused, PeerUnavailable, UserUnknown } from '../shared/services/errors.js';
+import type { ZhService } from '../shared/services/zh.js';
 import { CHALLENGE_REASONS, reasonFromBody, type UbOutcomeRecorder } from './timeline.js';
 
 export type UbOutcome = 'ok' | 'mac_failure' | 'sync_failure' | 'wrong_res' | 'unknown_impi' | 'malformed' | 'hss_unavailable';
@@ -35,7 +36,7 @@ export interface UbDeps {
   algorithm: 'AKAv1-MD5' | 'AKAv2-MD5';
   lifetimeSec: number;                    // default key lifetime when GUSS has none
   challengeTtlMs: number;
-  zh: ZhClient;
+  zh: ZhService;
   challenges: ChallengeStore;
   sessions: SessionStore;
   log: Logger;
@@ -50,83 +51,69 @@ export interface UbRequest { method: string; uri: string; authorization: string 
 
 const SERVER = 'gba-sim-bsf';
 
-function problem(status: number, title: string, detail: string, extra: Record<string, string> = {}): HttpResponse {
-  return { status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, Server: SERVER, ...extra }, body: JSON.stringify({ title, status, detail }) };
-}
+const problem = (e: HttpError, headers: Record<string, string> = {}): HttpResponse => problemResponse(e, { Server: SERVER, ...headers });
 
 export class UbHandler {
-  constructor(readonly d: UbDeps) {}
+  readonly #digest: DigestServer;
 
-  async handle(req: UbRequest): Promise<HttpResponse> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return this.#done('malformed', undefined, undefined, problem(405, 'Method Not Allowed', 'Ub uses GET (TS 24.109 §4.4)', { Allow: 'GET' }));
-    if (!req.authorization) return this.#done('malformed', undefined, undefined, problem(400, 'Bad Request', 'Authorization: Digest username="<IMPI>" is required (TS 24.109 §4.4.1)'));
-    let p: AuthParams;
-    try {
-      p = parseDigestCredentials(req.authorization);
-    } catch (err) {
-      if (err instanceof DecodeError) return this.#done('malformed', undefined, undefined, problem(400, 'Bad Request', err.message));
-      throw err;
-    }
-    const impi = p.get('username');
-    if (!impi) return this.#done('malformed', undefined, undefined, problem(400, 'Bad Request', 'Authorization: username (the IMPI) is missing or empty'));
-    if (impi.length > 255) return this.#done('malformed', impi.slice(0, 64), undefined, problem(400, 'Bad Request', 'username longer than 255 characters'));
-    const nonce = p.get('nonce');
-    if (!nonce) return this.#challenge(impi, 'initial');
-    return this.#answer(impi, nonce, p, req);
+  constructor(readonly d: UbDeps) {
+    // TS 24.109 §4.4.1: the first request carries nonce="" and response="", asking for a challenge.
+    this.#digest = new DigestServer({ realm: d.domain, nonceOptional: true, emptyValues: 'allow', maxUsernameLength: 255, detectEmptyPassword: true });
   }
 
-  async #answer(impi: string, nonce: string, p: AuthParams, req: UbRequest): Promise<HttpResponse> {
+  async handle(req: UbRequest): Promise<HttpResponse> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return this.#done('malformed', undefined, undefined, problem(problems.methodNotAllowed('GET')));
+    }
+    if (!req.authorization) {
+      return this.#done('malformed', undefined, undefined, problem(problems.badRequest('Authorization: Digest username="<IMPI>" is required (TS 24.109 §4.4.1)')));
+    }
+    const r = this.#digest.credentials(req);
+    switch (r.kind) {
+      case 'none': return this.#challenge(r.username!, 'initial');
+      case 'malformed':
+      case 'wrong_realm':
+        return this.#done('malformed', r.username, undefined, problem(problems.badRequest(r.detail)));
+      case 'ok': return this.#answer(r.credentials);
+    }
+  }
+
+  async #answer(cr: DigestCredentials): Promise<HttpResponse> {
     const { d } = this;
-    const missing = ['uri', 'response'].filter((n) => !p.has(n));
-    const qop = p.get('qop');
-    if (qop !== undefined) missing.push(...['nc', 'cnonce'].filter((n) => !p.has(n)));
-    if (missing.length) return this.#done('malformed', impi, undefined, problem(400, 'Bad Request', `Authorization lacks ${missing.join(', ')}`));
-    if (qop !== undefined && qop !== 'auth' && qop !== 'auth-int') return this.#done('malformed', impi, undefined, problem(400, 'Bad Request', `qop ${qop} is not offered; use auth-int or auth`));
-    if (qop !== undefined && !/^[0-9a-fA-F]{8}$/.test(p.get('nc')!)) return this.#done('malformed', impi, undefined, problem(400, 'Bad Request', 'nc must be 8 hex digits'));
-    if (p.get('uri') !== req.uri) return this.#done('malformed', impi, undefined, problem(400, 'Bad Request', `digest uri ${JSON.stringify(p.get('uri'))} does not match the request URI ${JSON.stringify(req.uri)} (RFC 7616 §3.4.6)`));
-    if (p.get('realm') !== d.domain) return this.#done('malformed', impi, undefined, problem(400, 'Bad Request', `realm must be ${d.domain}`));
+    const impi = cr.username;
+    const p = cr.params;
     let auts: Buffer | undefined;
     if (p.has('auts')) {
       try { auts = fromBase64(p.get('auts')!, 'auts'); } catch { auts = undefined; }
-      if (!auts || auts.length !== 14) return this.#done('malformed', impi, undefined, problem(400, 'Bad Request', 'auts must be base64 of 14 octets (RFC 3310 §3.4)'));
+      if (!auts || auts.length !== 14) return this.#done('malformed', impi, undefined, problem(problems.badRequest('auts must be base64 of 14 octets (RFC 3310 §3.4)')));
     }
 
-    const c = await d.challenges.consume(nonce);
+    const c = await d.challenges.consume(cr.nonce);
     if (!c || c.impi !== impi) return this.#challenge(impi, 'stale_nonce');
     const opaque = p.get('opaque');
     if (opaque !== undefined && opaque !== c.opaque) return this.#challenge(impi, 'stale_nonce');
     const alg = p.get('algorithm');
-    if (alg !== undefined && alg.toLowerCase() !== c.algorithm.toLowerCase()) return this.#done('malformed', impi, undefined, problem(400, 'Bad Request', `algorithm must be ${c.algorithm}`));
+    if (alg !== undefined && alg.toLowerCase() !== c.algorithm.toLowerCase()) return this.#done('malformed', impi, undefined, problem(problems.badRequest(`algorithm must be ${c.algorithm}`)));
 
     if (auts) return this.#resync(impi, c.rand, auts);
 
-    const input = { username: impi, realm: d.domain, nonce, nc: p.get('nc'), cnonce: p.get('cnonce'), qop: qop as Qop | undefined, method: req.method, uri: req.uri };
-    const expected = requestDigest({ ...input, password: akaPassword(c.algorithm, c.xres, c.ck, c.ik) });
-    const response = p.get('response')!.toLowerCase();
-    if (!secretEqualString(response, expected.response)) {
+    const checked = this.#digest.check(cr, akaPassword(c.algorithm, c.xres, c.ck, c.ik));
+    if (checked.kind === 'empty_password') {
       // RFC 3310 §3.3: a client that could not authenticate the network answers with the empty password.
-      const emptyPw = requestDigest({ ...input, password: Buffer.alloc(0) }).response;
-      if (secretEqualString(response, emptyPw)) {
-        return this.#done('mac_failure', impi, undefined, problem(403, 'Forbidden', 'the device reported a network authentication failure (AUTN MAC did not verify): check K/OPc'));
-      }
-      return this.#challenge(impi, 'wrong_res');
+      return this.#done('mac_failure', impi, undefined, problem(problems.authenticationRejected('the device reported a network authentication failure (AUTN MAC did not verify): check K/OPc')));
     }
+    if (checked.kind === 'wrong_response') return this.#challenge(impi, 'wrong_res');
 
     const nowMs = d.now();
     const btid = btidFromRand(c.rand, d.domain);
     const lifetimeMs = nowMs + c.lifetimeSec * 1000;
-    const expiresMs = Math.floor(lifetimeMs / 1000) * 1000;
-    const created = await d.sessions.create({ btid, impi, ks: ks(c.ck, c.ik), createdMs: Math.floor(nowMs / 1000) * 1000, expiresMs, gbaU: c.gbaU });
+    const expiresAtMs = Math.floor(lifetimeMs / 1000) * 1000;
+    const created = await d.sessions.create({ btid, impi, ks: ks(c.ck, c.ik), createdAtMs: Math.floor(nowMs / 1000) * 1000, expiresAtMs, gbaU: c.gbaU });
     if (!created) throw new Error(`B-TID collision for a fresh RAND (${btid})`);
-    const body = formatBootstrappingInfo({ btid, lifetimeMs: expiresMs });
-    const rspauth = computeRspauth(expected.ha1, input, body);
-    const info: Array<readonly [string, string, boolean]> = [];
-    if (qop) info.push(['qop', qop, false]);
-    info.push(['rspauth', rspauth, true]);
-    if (qop) info.push(['cnonce', p.get('cnonce')!, true], ['nc', p.get('nc')!, false]);
+    const body = formatBootstrappingInfo({ btid, lifetimeMs: expiresAtMs });
     return this.#done('ok', impi, btid, {
       status: 200,
-      headers: { 'Content-Type': BSF_XML_CONTENT_TYPE, 'Authentication-Info': formatParams(info), Server: SERVER, 'Cache-Control': 'no-store' },
+      headers: { 'Content-Type': BSF_XML_CONTENT_TYPE, 'Authentication-Info': this.#digest.authenticationInfo(cr, checked.ha1, body), Server: SERVER, 'Cache-Control': 'no-store' },
       body,
     });
   }
@@ -138,7 +125,7 @@ export class UbHandler {
       this.d.outcomes.inc({ outcome: 'sync_failure' });
       return await this.#issue(impi, av, await guss, 'resync', 'sync_failure');
     } catch (err) {
-      if (err instanceof HssRefused) return this.#done('sync_failure', impi, undefined, problem(403, 'Forbidden', `resynchronisation refused: ${err.message}`));
+      if (err instanceof HssRefused) return this.#done('sync_failure', impi, undefined, problem(problems.authenticationRejected(`resynchronisation refused: ${err.message}`)));
       return this.#hssError(impi, err);
     }
   }
@@ -170,21 +157,16 @@ export class UbHandler {
     d.challengesIssued.inc({ reason });
     d.log.info({ event: 'ub', impi, outcome: outcome ?? 'challenge', challenge: reason }, 'challenge issued');
     if (outcome) d.recorder?.onOutcome(impi, outcome, CHALLENGE_REASONS[outcome] ?? outcome);
-    return {
-      status: 401,
-      headers: {
-        'WWW-Authenticate': formatDigest([['realm', d.domain, true], ['nonce', nonce, true], ['algorithm', d.algorithm, false], ['qop', 'auth-int', true], ['opaque', opaque, true]]),
-        'Content-Type': PROBLEM_CONTENT_TYPE, Server: SERVER, 'Cache-Control': 'no-store',
-      },
-      body: JSON.stringify({ title: 'Unauthorized', status: 401, detail: reason === 'initial' ? 'authenticate with the USIM (HTTP Digest AKA)' : `fresh challenge (${reason.replace('_', ' ')})` }),
-    };
+    const challenge = formatDigest([['realm', d.domain, true], ['nonce', nonce, true], ['algorithm', d.algorithm, false], ['qop', 'auth-int', true], ['opaque', opaque, true]]);
+    const detail = reason === 'initial' ? 'authenticate with the USIM (HTTP Digest AKA)' : `fresh challenge (${reason.replace('_', ' ')})`;
+    return problem(problems.unauthorized(detail, challenge), { 'Cache-Control': 'no-store' });
   }
 
   #hssError(impi: string, err: unknown): HttpResponse {
-    if (err instanceof UserUnknown) return this.#done('unknown_impi', impi, undefined, problem(403, 'Forbidden', `unknown IMPI ${impi}`));
+    if (err instanceof UserUnknown) return this.#done('unknown_impi', impi, undefined, problem(problems.forbidden(`unknown IMPI ${impi}`, 'USER_NOT_FOUND')));
     if (err instanceof PeerUnavailable) {
       this.d.log.warn({ err }, 'HSS unavailable');
-      return this.#done('hss_unavailable', impi, undefined, problem(503, 'Service Unavailable', 'the HSS did not answer; retry later', { 'Retry-After': '5' }));
+      return this.#done('hss_unavailable', impi, undefined, problem(problems.unavailable('the HSS did not answer; retry later')));
     }
     throw err;
   }

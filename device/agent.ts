@@ -36,6 +36,8 @@ export interface AgentOptions {
   once?: boolean;
   onStep?: StepFn;
   signal?: AbortSignal;
+  /** Refuse a Ub or Ua 200 OK without rspauth (default: accept it with a warning step). */
+  requireRspauth?: boolean;
 }
 
 export interface Registered {
@@ -74,8 +76,9 @@ function operationOf(req: CoapMessage): string {
 }
 
 export async function connectAndRegister(o: AgentOptions, step: StepFn, lifetimeSec = o.lifetimeSec ?? 300): Promise<Registered> {
-  const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step });
-  const config = o.ua?.psk ? await fetchDeviceConfigPsk(o.nafUaUrl, b, { nafFqdn: o.ua.psk.nafFqdn }, step) : await fetchDeviceConfig(o.nafUaUrl, b, step, o.ua);
+  const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step, requireRspauth: o.requireRspauth });
+  const config = o.ua?.psk ? await fetchDeviceConfigPsk(o.nafUaUrl, b, { nafFqdn: o.ua.psk.nafFqdn }, step)
+    : await fetchDeviceConfig(o.nafUaUrl, b, step, { ...o.ua, requireRspauth: o.requireRspauth });
   const transport = o.transport ?? 'dtls';
   const uri = new URL(transport === 'dtls' ? (config.serverUriDtls ?? '') : config.serverUri);
   if (!uri.hostname) throw new Error(`the NAF gave no ${transport === 'dtls' ? 'coaps://' : 'coaps+tcp://'} URI for the LwM2M server`);

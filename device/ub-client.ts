@@ -2,11 +2,11 @@
  * The UE side of Ub (TS 24.109 clause 4, Annex A): GET with the IMPI, answer the AKA challenge with the
  * USIM, resynchronise with AUTS when the USIM asks, check rspauth over the exact body, read the B-TID.
  */
-import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
-import { akaPassword, computeRspauth, requestDigest, type Qop } from '../shared/crypto/digest.js';
+import { akaPassword } from '../shared/crypto/digest.js';
 import { ks as ksOf } from '../shared/crypto/kdf.js';
-import { formatDigest, parseAuthenticationInfo, parseChallenges, type AuthParams, type ParamOut } from '../shared/wire/digest-header.js';
+import { formatDigest, type AuthParams } from '../shared/wire/digest-header.js';
+import { DigestAnswer, findDigestChallenge } from './digest-client.js';
 import { parseBootstrappingInfo } from '../shared/wire/bsf-xml.js';
 import type { Usim } from './usim.js';
 
@@ -35,6 +35,11 @@ export interface UbClientOptions {
   onStep?: (step: string, detail?: Record<string, unknown>) => void;
   /** A shared keep-alive pool (benchmarks); one is made otherwise. */
   pool?: Pool;
+  /**
+   * Refuse a 200 OK without rspauth. By default it is accepted with a warning step (RFC 7616 §3.5 makes
+   * Authentication-Info optional for the server); rspauth is verified whenever it is present.
+   */
+  requireRspauth?: boolean;
 }
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -63,45 +68,34 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
     for (let round = 0; round < 4; round++) {
       if (r.status !== 401) throw failure(r);
       const ch = digestChallenge(r);
-      const nonce = ch.get('nonce') ?? '';
-      const raw = Buffer.from(nonce, 'base64');
+      const raw = Buffer.from(ch.get('nonce') ?? '', 'base64');
       if (raw.length < 32) throw new UbError('protocol', 'nonce is not base64(RAND ‖ AUTN)');
       const rand = raw.subarray(0, 16), autn = raw.subarray(16, 32);
       const algorithm = (ch.get('algorithm') ?? 'AKAv1-MD5') as 'AKAv1-MD5' | 'AKAv2-MD5';
-      const qops = (ch.get('qop') ?? '').split(',').map((q) => q.trim());
-      const qop: Qop | undefined = qops.includes('auth-int') ? 'auth-int' : qops.includes('auth') ? 'auth' : undefined;
-      const realm = ch.get('realm') ?? o.realm;
-      const cnonce = randomBytes(8).toString('hex');
-      const base = { username: o.impi, realm, nonce, nc: '00000001', cnonce, qop, method: 'GET', uri };
-      step('ub.challenge', { realm, algorithm, qop });
+      const answer = new DigestAnswer(ch, { username: o.impi, method: 'GET', uri, realm: o.realm, algorithm });
+      step('ub.challenge', { realm: answer.realm, algorithm, qop: answer.qop });
       const a = await o.usim.authenticate(rand, autn);
-      const credentials = (response: string, extra: ParamOut[] = []): string => {
-        const p: ParamOut[] = [['username', o.impi, true], ['realm', realm, true], ['nonce', nonce, true], ['uri', uri, true]];
-        if (qop) p.push(['qop', qop, false], ['nc', '00000001', false], ['cnonce', cnonce, true]);
-        p.push(['response', response, true]);
-        if (ch.has('opaque')) p.push(['opaque', ch.get('opaque')!, true]);
-        p.push(['algorithm', algorithm, false], ...extra);
-        return formatDigest(p);
-      };
       if (a.kind === 'mac_failure') {
         step('usim.mac_failure');
         // RFC 3310 §3.3: tell the server, with the empty password, then stop.
-        await get(credentials(requestDigest({ ...base, password: Buffer.alloc(0) }).response)).catch(() => undefined);
+        await get(answer.authorization(Buffer.alloc(0)).header).catch(() => undefined);
         throw new UbError('mac_failure', 'the USIM could not authenticate the network: MAC in AUTN does not verify (wrong K/OPc?)');
       }
       if (a.kind === 'sync_failure') {
         step('usim.sync_failure', { sqnMs: a.sqnMs?.toString(16).padStart(12, '0') ?? 'in AUTS' });
-        r = await get(credentials(requestDigest({ ...base, password: Buffer.alloc(0) }).response, [['auts', a.auts.toString('base64'), true]]));
+        // RFC 3310 §3.4: the empty password, with AUTS.
+        r = await get(answer.authorization(Buffer.alloc(0), [['auts', a.auts.toString('base64'), true]]).header);
         continue;
       }
-      const password = akaPassword(algorithm, a.res, a.ck, a.ik);
-      const d = requestDigest({ ...base, password });
-      r = await get(credentials(d.response));
+      const { header: authorization, ha1 } = answer.authorization(akaPassword(algorithm, a.res, a.ck, a.ik));
+      r = await get(authorization);
       if (r.status !== 200) throw failure(r);
-      const info = header(r.headers, 'authentication-info');
-      if (!info) throw new UbError('protocol', '200 OK without Authentication-Info');
-      const rspauth = parseAuthenticationInfo(info).get('rspauth');
-      if (rspauth !== computeRspauth(d.ha1, base, r.body)) throw new UbError('protocol', 'rspauth does not verify: the BSF is not authenticated');
+      const checked = answer.checkRspauth(header(r.headers, 'authentication-info'), ha1, r.body);
+      if (checked === 'mismatch') throw new UbError('protocol', 'rspauth does not verify: the BSF is not authenticated');
+      if (checked === 'absent') {
+        if (o.requireRspauth) throw new UbError('protocol', '200 OK without Authentication-Info rspauth: the BSF is not authenticated');
+        step('ub.warning', { warning: '200 OK without Authentication-Info rspauth: the BSF is not authenticated (RFC 7616 §3.5)' });
+      }
       const bi = parseBootstrappingInfo(r.body);
       step('ub.bootstrapped', { btid: bi.btid, lifetime: new Date(bi.lifetimeMs).toISOString() });
       return { btid: bi.btid, lifetimeMs: bi.lifetimeMs, ks: ksOf(a.ck, a.ik), rand: Buffer.from(rand), impi: o.impi };
@@ -115,9 +109,9 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
 function digestChallenge(r: Reply): AuthParams {
   const h = header(r.headers, 'www-authenticate');
   if (!h) throw new UbError('protocol', '401 without WWW-Authenticate');
-  const c = parseChallenges(h).find((x) => x.scheme.toLowerCase() === 'digest' && /^AKAv[12]-MD5$/i.test(x.params.get('algorithm') ?? 'AKAv1-MD5'));
+  const c = findDigestChallenge(h, (p) => /^AKAv[12]-MD5$/i.test(p.get('algorithm') ?? 'AKAv1-MD5'));
   if (!c) throw new UbError('protocol', 'no Digest AKA challenge in WWW-Authenticate');
-  return c.params;
+  return c;
 }
 
 function failure(r: Reply): UbError {

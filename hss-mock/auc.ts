@@ -1,12 +1,13 @@
 /**
  * The AuC of the HSS-mock: authentication vectors per TS 33.102 §6.3.2 with SQN per Annex C, and
- * resynchronisation per §6.3.5 (verify MAC-S, adopt SQN_MS when needed, then a fresh vector).
+ * resynchronisation per §6.3.5 (verify MAC-S, adopt SQN_MS when needed, then a fresh vector). It throws the
+ * domain errors of shared/services/errors.ts (UserUnknown, HssRefused); the Zh bindings map them to the wire.
  */
 import { createAkaAlgorithm, type AkaAlgorithm } from '../shared/crypto/aka-algorithm.js';
 import { generateVector, recoverSqnMs, type AuthVector } from '../shared/crypto/aka-tokens.js';
 import { sqnFromBytes, sqnToBytes } from '../shared/crypto/sqn.js';
 import { imsiOfUserId } from '../shared/identifiers.js';
-import { problems } from '../shared/http/problem.js';
+import { HssRefused, UserUnknown } from '../shared/services/errors.js';
 import type { SubscriberRecord, SubscriberStore } from '../shared/store/types.js';
 
 export interface AucDeps {
@@ -44,17 +45,17 @@ export class Auc {
 
   async generate(ueId: string, resync?: Resync): Promise<{ subscriber: SubscriberRecord; av: AuthVector }> {
     const imsi = await this.resolveUeId(ueId);
-    if (!imsi) throw problems.notFound(`no subscriber for ${ueId}`, 'USER_NOT_FOUND');
+    if (!imsi) throw new UserUnknown(`no subscriber for ${ueId}`);
     let resyncSqnMs: number | undefined;
     if (resync) {
       const current = await this.deps.subscribers.get(imsi);
-      if (!current) throw problems.notFound(`no subscriber for ${ueId}`, 'USER_NOT_FOUND');
+      if (!current) throw new UserUnknown(`no subscriber for ${ueId}`);
       const { sqnMs, macSOk } = recoverSqnMs(this.#algs.get(current), resync.rand, resync.auts);
-      if (!macSOk) throw problems.forbidden('resynchronisation refused: MAC-S does not verify (TS 33.102 §6.3.5)', 'AUTHENTICATION_REJECTED');
+      if (!macSOk) throw new HssRefused('MAC-S does not verify (TS 33.102 §6.3.5)');
       resyncSqnMs = sqnFromBytes(sqnMs);
     }
     const s = await this.deps.subscribers.advanceSqn(imsi, { indBits: this.deps.indBits, delta: this.deps.delta, resyncSqnMs });
-    if (!s) throw problems.notFound(`no subscriber for ${ueId}`, 'USER_NOT_FOUND');
+    if (!s) throw new UserUnknown(`no subscriber for ${ueId}`);
     const av = generateVector(this.#algs.get(s), this.deps.random(16), sqnToBytes(s.sqn), s.amf);
     return { subscriber: s, av };
   }

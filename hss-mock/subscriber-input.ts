@@ -5,28 +5,10 @@
 import { z } from 'zod';
 import { computeOpc } from '../shared/crypto/milenage.js';
 import { impiFromImsi } from '../shared/identifiers.js';
+import { GussSchema } from '../shared/wire/sbi/zh.js';
 import type { Guss, SubscriberRecord } from '../shared/store/types.js';
 
 const hexOf = (octets: number) => z.string().regex(new RegExp(`^[0-9a-fA-F]{${octets * 2}}$`), `must be ${octets} octets as ${octets * 2} hex digits`);
-
-export const UssSchema = z.strictObject({
-  gsId: z.number().int().min(0).max(0xffffffff),
-  gsType: z.number().int().min(0).max(0xffffffff),
-  ueIds: z.array(z.strictObject({ ueId: z.string().min(1) })).min(1),
-  nafGroup: z.string().min(1).optional(),
-  flags: z.array(z.strictObject({ flag: z.number().int().min(0) })).optional(),
-  keyChoice: z.enum(['ME_BASED_KEY', 'UICC_BASED_KEY', 'ME_UICC_BASED_KEYS']).optional(),
-});
-
-/** TS 29.562 Guss: bsfInfo (uiccType, lifeTime seconds) and ussList of {uss}. */
-export const GussSchema = z.strictObject({
-  bsfInfo: z.strictObject({
-    uiccType: z.enum(['GBA', 'GBA_U']).optional(),
-    lifeTime: z.number().int().min(1).max(7 * 86400).optional(),
-    securityFeatures: z.array(z.string()).optional(),
-  }).optional(),
-  ussList: z.array(z.strictObject({ uss: UssSchema })).min(1).optional(),
-});
 
 export const SubscriberInputSchema = z.strictObject({
   k: hexOf(16),

@@ -7,7 +7,7 @@ import { appHandler, type AppHandler } from '../shared/diameter/app.js';
 import { APP_ZH, CMD, RC } from '../shared/diameter/dictionary.js';
 import { avp } from '../shared/diameter/codec.js';
 import { maaAvps, NO_STATE_MAINTAINED, readMar, vsai } from '../shared/diameter/gba.js';
-import { HttpError } from '../shared/http/problem.js';
+import { HssRefused, UserUnknown } from '../shared/services/errors.js';
 import { impiFromImsi } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
@@ -24,9 +24,10 @@ export function marHandler(d: ZhDiameterDeps): AppHandler {
       const impi = subscriber.impi ?? impiFromImsi(subscriber.imsi, d.mncDigits);
       return conn.answer(req, RC.SUCCESS, maaAvps(impi, av, subscriber.guss));
     } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      d.log.info({ event: 'zh_diameter', peer: conn.peerHost, impi: mar.impi, status: e.status }, 'MAR refused');
-      const a = e.status === 404
+      // The AuC's domain errors (hss-mock/auc.ts), mapped to the wire as the N65 binding maps them to 404/403.
+      if (!(e instanceof UserUnknown) && !(e instanceof HssRefused)) throw e;
+      d.log.info({ event: 'zh_diameter', peer: conn.peerHost, impi: mar.impi, error: e.name }, 'MAR refused');
+      const a = e instanceof UserUnknown
         ? conn.answer(req, { experimental: RC.IDENTITY_UNKNOWN }, [avp('Auth-Session-State', NO_STATE_MAINTAINED)])
         : conn.answer(req, RC.UNABLE_TO_COMPLY, [avp('Auth-Session-State', NO_STATE_MAINTAINED)]);
       a.avps.splice(1, 0, vsai(APP_ZH));

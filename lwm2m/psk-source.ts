@@ -12,25 +12,15 @@
  *
  * 404 and 400 mean "no key for this identity" (null); anything else (401, 403, 5xx, no answer, a malformed 200)
  * rejects with PskSourceError, so a handshake fails without the failure being cached as "unknown".
- * Keys never appear in logs or errors; the response text is never echoed (it carries the key).
+ * Keys never appear in logs or errors; the response text is never echoed (it carries the key). The shapes are
+ * the contract module shared/wire/sbi/psk-api.ts, which the NAF (naf/psk-api.ts) produces from.
  */
-import { z } from 'zod';
 import { JsonClient, PeerUnavailable } from '../shared/http/client.js';
 import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
+import { UaSecProtIdSchema } from '../shared/wire/sbi/common.js';
+import { PskLookupAnswerSchema, type PskLookupRequest } from '../shared/wire/sbi/psk-api.js';
 import type { PeerSecurity } from './peer.js';
-
-const Hex10 = /^[0-9a-fA-F]{10}$/;
-
-/** C3 200 body. Extra members are allowed (the NAF may grow the answer compatibly). */
-const PskAnswerSchema = z.object({
-  psk: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 32 octets as hex'),
-  endpoint: z.string().min(1),
-  btid: z.string().min(1),
-  impi: z.string().min(1),
-  expiresAt: z.string().refine((s) => Number.isFinite(Date.parse(s)), 'must be an ISO-8601 time'),
-  uaSecProtId: z.string().regex(Hex10, 'must be 10 hex digits'),
-});
 
 export class PskSourceError extends Error {
   override readonly name = 'PskSourceError';
@@ -77,11 +67,12 @@ export class PskSource {
 
   /** Asks the NAF. null: it does not know the identity (404), calls it malformed (400), or the key has expired. */
   async lookup(pskIdentity: string, uaSecProtId: string): Promise<PskAnswer | null> {
-    if (!Hex10.test(uaSecProtId)) throw new PskSourceError('refused', 'uaSecProtId must be 10 hex digits');
+    if (!UaSecProtIdSchema.safeParse(uaSecProtId).success) throw new PskSourceError('refused', 'uaSecProtId must be 10 hex digits');
     const ua = uaSecProtId.toLowerCase();
     let res;
     try {
-      res = await this.#client.request('POST', '', { pskIdentity, uaSecProtId: ua });
+      const body: PskLookupRequest = { pskIdentity, uaSecProtId: ua };
+      res = await this.#client.request('POST', '', body);
     } catch (err) {
       this.#count('error');
       throw new PskSourceError('unavailable', `PSK API did not answer: ${err instanceof PeerUnavailable ? 'connection failed or timed out' : 'request failed'}`, { cause: err });
@@ -98,7 +89,7 @@ export class PskSource {
       this.#log?.warn({ event: 'psk.lookup', pskIdentity, uaSecProtId: ua, status: res.status }, 'PSK API refused the lookup');
       throw new PskSourceError(reason, `PSK API answered ${res.status}`);
     }
-    const parsed = PskAnswerSchema.safeParse(res.body);
+    const parsed = PskLookupAnswerSchema.safeParse(res.body);
     if (!parsed.success) {
       this.#count('error');
       // Name the members at fault, never their values: the body carries the key.

@@ -11,12 +11,14 @@ import { openapiHandler } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
 import { pskIdentityForBtid } from '../shared/identifiers.js';
 import { loadOrCreateTenantSecret } from '../shared/tenant-secret.js';
-import { BtidUnknown, NafNotAuthorized, ZnClient } from './zn-client.js';
-import { ZnDiameterClient, ZnServiceKeys } from './zn-diameter.js';
+import { HttpZnService } from './zn-http.js';
+import { ZnDiameterClient } from './zn-diameter.js';
+import { NafKeys } from './key-cache.js';
 import { DiameterMetrics } from '../shared/diameter/metrics.js';
 import { diameterIdentity, parseAaaUri } from '../shared/diameter/identity.js';
-import * as serviceErrors from '../shared/services/errors.js';
-import { UA_OUTCOMES, UaHandler, type DeviceConfig } from './ua.js';
+import type { ZnService } from '../shared/services/zn.js';
+import { UA_OUTCOMES, UaHandler } from './ua.js';
+import type { DeviceConfig } from '../shared/wire/sbi/ua.js';
 import { pskLookup } from './psk-api.js';
 import { endpointForImpi } from './endpoint-policy.js';
 import { pushSecurityInfo } from './push.js';
@@ -42,19 +44,16 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   const stores = opts.stores ?? (await openStores(config.store, log));
   const pskApiToken = tokenFromConfigOrState(c.pskApiToken, config.stateDir, 'naf-psk-api-token', log);
   const tenantSecret = loadOrCreateTenantSecret(c.tenantSecretFile);
-  const zn = c.znTransport === 'diameter'
-    ? new ZnServiceKeys(new ZnDiameterClient({
+  // One key cache over either ZnService binding (N66 JSON or Diameter BIR/BIA), one path for every key use.
+  const znService: ZnService = c.znTransport === 'diameter'
+    ? new ZnDiameterClient({
       local: diameterIdentity(config, 'naf'), bsf: { ...parseAaaUri(c.diameter.bsfUri!), realm: c.diameter.bsfRealm, identity: c.diameter.bsfHost },
       log: log.child({ iface: 'zn-diameter' }), metrics: new DiameterMetrics(registry, 'zn'),
-    }), stores.nafKeys)
-    : new ZnClient(c.znUrl!, c.znToken!, stores.nafKeys, undefined, stores.ops);
+    })
+    : new HttpZnService(c.znUrl!, c.znToken!);
+  const zn = new NafKeys({ zn: znService, store: stores.nafKeys, revocations: stores.ops });
   const stopRevocations = await watchRevocations(stores.ops, log, (btid) => zn.forget(btid));
-  // Until ua.ts/psk-api.ts take the shared domain errors (branch `contracts`): map them to the ones they know.
-  const key = (btid: string, fqdn: string, ua: string) => zn.key(btid, fqdn, ua).catch((e: unknown) => {
-    if (e instanceof serviceErrors.BtidUnknown) throw new BtidUnknown(e.message);
-    if (e instanceof serviceErrors.NafNotAuthorized) throw new NafNotAuthorized(e.message);
-    throw e;
-  });
+  const key = (btid: string, fqdn: string, ua: string) => zn.key(btid, fqdn, ua);
   const endpointOf = (impi: string) => endpointForImpi(c.endpointPolicy, impi, tenantSecret);
 
   const uaOutcomes = registry.register(new Counter('gba_naf_ua_total', 'Ua provisioning requests by outcome.', ['outcome']));
@@ -62,13 +61,13 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   const lookups = registry.register(new Counter('gba_naf_psk_lookups_total', 'PSK API lookups by result.', ['result']));
   const pushes = registry.register(new Counter('gba_naf_psk_pushes_total', 'PSK pushes to LwM2M servers by result.', ['result']));
 
-  const deviceConfig = (btid: string, impi: string, expiresMs: number): DeviceConfig => ({
+  const deviceConfig = (btid: string, impi: string, expiresAtMs: number): DeviceConfig => ({
     endpoint: endpointOf(impi),
     serverUri: c.lwm2m.uri!,
     serverFqdn: c.lwm2m.fqdn,
     pskIdentity: pskIdentityForBtid(btid),
     uaSecProtId: c.lwm2m.uaSecProtId,
-    expiresAt: new Date(expiresMs).toISOString(),
+    expiresAt: new Date(expiresAtMs).toISOString(),
     ...(c.lwm2m.uriDtls ? { serverUriDtls: c.lwm2m.uriDtls } : {}),
   });
   const onProvisioned = c.lwm2m.push.length === 0 ? undefined : (dc: DeviceConfig, btid: string) => {
@@ -104,7 +103,7 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   const uaPsk = c.uaPsk.enabled ? await startUaPsk({
     host: c.host, port: nafUaTlsPorts(config).psk, fqdn: c.fqdn, uaSecProtId: c.uaPsk.uaSecProtId, key, log: uaTlsLog, registry, health,
     routerFor: (btid, entry) => new Router()
-      .get('/device/v1/config', () => ({ status: 200, headers: { 'Cache-Control': 'no-store' }, json: deviceConfig(btid, entry.impi, entry.expiresMs) }))
+      .get('/device/v1/config', () => ({ status: 200, headers: { 'Cache-Control': 'no-store' }, json: deviceConfig(btid, entry.impi, entry.expiresAtMs) }))
       .get('/naf/v1/openapi.yaml', serveOpenapi),
   }) : undefined;
   return {

@@ -6,8 +6,9 @@
  *
  * Needs no earlier Ua call: for any live B-TID the key comes over Zn for NAF_Id = LwM2M FQDN ‖ Ua id (the
  * configured one unless the request names another). 404 when the BSF does not know the B-TID, 400 malformed.
+ * The shapes are the contract module shared/wire/sbi/psk-api.ts, which LwM2M servers' client (lwm2m/psk-source.ts)
+ * reads too.
  */
-import { z } from 'zod';
 import { btidOfPskIdentity } from '../shared/identifiers.js';
 import { InputError } from '../shared/errors.js';
 import { jsonBody, type HttpRequest, type HttpResponse } from '../shared/http/server.js';
@@ -15,12 +16,9 @@ import { problems } from '../shared/http/problem.js';
 import type { Counter } from '../shared/metrics.js';
 import type { Logger } from '../shared/log.js';
 import type { NafKeyEntry } from '../shared/store/types.js';
-import { BtidUnknown, NafNotAuthorized, PeerUnavailable } from './zn-client.js';
-
-export const PskLookupRequestSchema = z.strictObject({
-  pskIdentity: z.string().min(1).max(512),
-  uaSecProtId: z.string().regex(/^[0-9a-fA-F]{10}$/, 'must be 5 octets as 10 hex digits').optional(),
-});
+import { BtidUnknown, NafNotAuthorized, PeerUnavailable } from '../shared/services/errors.js';
+import { invalidParams } from '../shared/wire/sbi/common.js';
+import { PskLookupRequestSchema, type PskLookupAnswer } from '../shared/wire/sbi/psk-api.js';
 
 export interface PskApiDeps {
   lwm2mFqdn: string;
@@ -35,7 +33,7 @@ export async function pskLookup(d: PskApiDeps, req: HttpRequest): Promise<HttpRe
   const parsed = PskLookupRequestSchema.safeParse(jsonBody(req));
   if (!parsed.success) {
     d.lookups.inc({ result: 'bad_request' });
-    throw problems.badRequest('invalid PSK lookup', parsed.error.issues.map((i) => ({ param: i.path.join('.') || '(body)', reason: i.message })));
+    throw problems.badRequest('invalid PSK lookup', invalidParams(parsed.error));
   }
   let btid: string;
   try { btid = btidOfPskIdentity(parsed.data.pskIdentity); } catch (err) {
@@ -53,9 +51,6 @@ export async function pskLookup(d: PskApiDeps, req: HttpRequest): Promise<HttpRe
     throw err;
   }
   d.lookups.inc({ result: 'ok' });
-  return {
-    status: 200,
-    headers: { 'Cache-Control': 'no-store' },
-    json: { psk: e.keyHex, endpoint: d.endpointOf(e.impi), btid, impi: e.impi, expiresAt: new Date(e.expiresMs).toISOString(), uaSecProtId },
-  };
+  const json: PskLookupAnswer = { psk: e.keyHex, endpoint: d.endpointOf(e.impi), btid, impi: e.impi, expiresAt: new Date(e.expiresAtMs).toISOString(), uaSecProtId };
+  return { status: 200, headers: { 'Cache-Control': 'no-store' }, json };
 }

@@ -81,7 +81,7 @@ export async function startUaPsk(o: UaPskOptions): Promise<RunningTlsListener> {
       try { btid = btidOfPskIdentity(identity); } catch { return null; }
       try {
         const e = await o.key(btid, o.fqdn, o.uaSecProtId);
-        return e.expiresMs > Date.now() ? Buffer.from(e.keyHex, 'hex') : null;
+        return e.expiresAtMs > Date.now() ? Buffer.from(e.keyHex, 'hex') : null;
       } catch (err) {
         if (err instanceof BtidUnknown || (err as Error).name === 'BtidUnknown') return null;
         throw err;

@@ -3,7 +3,6 @@
  * the configured BSF realm, else the B-TID's domain (TS 29.109 §5.2). 5403 → BtidUnknown, 5402 →
  * NafNotAuthorized, anything else unusable → PeerUnavailable.
  */
-import { forgetBtid } from '../shared/store/revocations.js';
 import { DiameterClient } from '../shared/diameter/peer.js';
 import type { DiameterMetrics } from '../shared/diameter/metrics.js';
 import { APP_ZN, CMD, RC } from '../shared/diameter/dictionary.js';
@@ -12,7 +11,6 @@ import { getU32 } from '../shared/diameter/codec.js';
 import type { DiameterIdentity } from '../shared/diameter/identity.js';
 import { BtidUnknown, NafNotAuthorized, PeerUnavailable } from '../shared/services/errors.js';
 import type { BootstrappingInfo, NafId, ZnService } from '../shared/services/zn.js';
-import type { NafKeyCache, NafKeyEntry } from '../shared/store/types.js';
 import type { Logger } from '../shared/log.js';
 
 export interface ZnDiameterOptions {
@@ -54,39 +52,3 @@ export class ZnDiameterClient implements ZnService {
   close(): Promise<void> { return this.#client.close(); }
 }
 
-/**
- * Adapter until the NAF's key cache sits on top of any ZnService (branch `contracts`): the `key()` the Ua and
- * PSK handlers call, over a ZnService, with the shared store cache and one request in flight per key.
- */
-export class ZnServiceKeys {
-  readonly #inFlight = new Map<string, Promise<NafKeyEntry>>();
-  constructor(readonly zn: ZnService, readonly cache: NafKeyCache) {}
-
-  /** Revocation (C9): drop what is in flight for the B-TID; the store cache refuses a revoked key itself. */
-  forget(btid: string): void { forgetBtid(btid, new Map(), this.#inFlight); }
-
-  key(btid: string, fqdn: string, uaSecProtId: string): Promise<NafKeyEntry> {
-    const id = Buffer.from(fqdn, 'utf8').toString('hex') + uaSecProtId.toLowerCase();
-    const k = `${btid}\u0000${id}`;
-    let p = this.#inFlight.get(k);
-    if (!p) {
-      p = this.#fetch(btid, fqdn, uaSecProtId, id).finally(() => this.#inFlight.delete(k));
-      this.#inFlight.set(k, p);
-    }
-    return p;
-  }
-
-  async #fetch(btid: string, fqdn: string, uaSecProtId: string, id: string): Promise<NafKeyEntry> {
-    const cached = await this.cache.get(btid, id);
-    if (cached && cached.expiresMs > Date.now()) return cached;
-    const i = await this.zn.bootstrappingInfo(btid, { fqdn, uaSecProtId: uaSecProtId.toLowerCase() }, false);
-    const entry: NafKeyEntry = {
-      btid, nafIdHex: id, keyHex: i.meKey.toString('hex'), uiccKeyHex: i.uiccKey?.toString('hex'), impi: i.impi,
-      expiresMs: i.expiresAtMs, createdMs: i.createdAtMs, gbaType: i.gbaType, ussList: i.ussList,
-    };
-    await this.cache.put(entry);
-    return entry;
-  }
-
-  close(): Promise<void> { return this.zn.close(); }
-}

@@ -43,6 +43,8 @@ export const problems = {
   unauthorized: (detail: string, challenge = 'Bearer') =>
     new HttpError(401, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': challenge }),
   forbidden: (detail: string, cause = 'AUTHORIZATION_REJECTED') => new HttpError(403, 'Forbidden', detail, cause),
+  /** 403 for a failed authentication that a fresh challenge would not fix (e.g. an AKA MAC failure). */
+  authenticationRejected: (detail: string) => new HttpError(403, 'Forbidden', detail, 'AUTHENTICATION_REJECTED'),
   notFound: (detail: string, cause = 'RESOURCE_NOT_FOUND') => new HttpError(404, 'Not Found', detail, cause),
   methodNotAllowed: (allow: string) => new HttpError(405, 'Method Not Allowed', `allowed: ${allow}`, undefined, { Allow: allow }),
   notAcceptable: (detail: string) => new HttpError(406, 'Not Acceptable', detail),
@@ -52,3 +54,9 @@ export const problems = {
     new HttpError(503, 'Service Unavailable', detail, 'SERVICE_UNAVAILABLE', { 'Retry-After': String(retryAfterSec) }),
   upstream: (detail: string) => new HttpError(502, 'Bad Gateway', detail, 'UPSTREAM_FAILURE'),
 };
+
+/** An HttpError as a complete response (for handlers that return rather than throw, e.g. to count outcomes). */
+export function problemResponse(e: HttpError, headers: Readonly<Record<string, string>> = {}):
+    { status: number; headers: Record<string, string>; body: string } {
+  return { status: e.status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...e.headers, ...headers }, body: JSON.stringify(e.toProblem()) };
+}

@@ -13,8 +13,8 @@ export function encodeSession(s: BootstrapSession): Buffer {
   const b = Buffer.allocUnsafe(42 + impiLen);
   b[0] = SESSION_V1;
   b[1] = s.gbaU ? 1 : 0;
-  b.writeUInt32BE(Math.floor(s.createdMs / 1000), 2);
-  b.writeUInt32BE(Math.ceil(s.expiresMs / 1000), 6);
+  b.writeUInt32BE(Math.floor(s.createdAtMs / 1000), 2);
+  b.writeUInt32BE(Math.ceil(s.expiresAtMs / 1000), 6);
   s.ks.copy(b, 10);
   b.write(s.impi, 42, 'utf8');
   return b;
@@ -25,8 +25,8 @@ export function decodeSession(btid: string, b: Buffer): BootstrapSession {
   return {
     btid,
     gbaU: (b[1]! & 1) === 1,
-    createdMs: b.readUInt32BE(2) * 1000,
-    expiresMs: b.readUInt32BE(6) * 1000,
+    createdAtMs: b.readUInt32BE(2) * 1000,
+    expiresAtMs: b.readUInt32BE(6) * 1000,
     ks: Buffer.from(b.subarray(10, 42)),
     impi: b.toString('utf8', 42),
   };

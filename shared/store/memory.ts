@@ -80,7 +80,7 @@ export class MemorySessionStore implements SessionStore {
   readonly m = new ExpiringMap<BootstrapSession>();
   async create(s: BootstrapSession): Promise<boolean> {
     if (this.m.has(s.btid)) return false;
-    this.m.set(s.btid, { ...s }, s.expiresMs);
+    this.m.set(s.btid, { ...s }, s.expiresAtMs);
     return true;
   }
   async get(btid: string): Promise<BootstrapSession | undefined> { const s = this.m.get(btid); return s && { ...s }; }
@@ -91,7 +91,7 @@ export class MemoryNafKeyCache implements NafKeyCache {
   /** The revocation marker check (C9): a revoked B-TID's key is never written back. */
   revoked: (btid: string) => boolean = () => false;
   async get(btid: string, nafIdHex: string): Promise<NafKeyEntry | undefined> { return this.m.get(`${btid}:${nafIdHex}`); }
-  async put(e: NafKeyEntry): Promise<void> { if (!this.revoked(e.btid)) this.m.set(`${e.btid}:${e.nafIdHex}`, e, e.expiresMs); }
+  async put(e: NafKeyEntry): Promise<void> { if (!this.revoked(e.btid)) this.m.set(`${e.btid}:${e.nafIdHex}`, e, e.expiresAtMs); }
 }
 
 export class MemoryNonceStore implements NonceStore {

@@ -19,7 +19,7 @@ export interface UbEvent {
   btid?: string;
 }
 
-export interface SessionSummary { btid: string; impi: string; createdMs: number; expiresMs: number }
+export interface SessionSummary { btid: string; impi: string; createdAtMs: number; expiresAtMs: number }
 
 export interface OpsLimits {
   /** Events kept per IMPI (and 4× that in the all-devices list). */
@@ -47,7 +47,7 @@ export interface OpsStore {
   onRevoked(fn: (btid: string) => void): Promise<() => Promise<void>>;
 }
 
-const summary = (s: BootstrapSession): SessionSummary => ({ btid: s.btid, impi: s.impi, createdMs: s.createdMs, expiresMs: s.expiresMs });
+const summary = (s: BootstrapSession): SessionSummary => ({ btid: s.btid, impi: s.impi, createdAtMs: s.createdAtMs, expiresAtMs: s.expiresAtMs });
 
 /** Escapes Redis glob characters (SCAN MATCH) in a literal. */
 const globLiteral = (s: string): string => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
@@ -64,14 +64,14 @@ export class RedisOpsStore implements OpsStore {
     const mine = this.keys.sessionIndex(s.impi);
     const now = String(Date.now());
     await this.r.multi([
-      ['ZADD', all, String(s.expiresMs), s.btid],
+      ['ZADD', all, String(s.expiresAtMs), s.btid],
       ['ZREMRANGEBYSCORE', all, '-inf', now],
       ['ZREMRANGEBYRANK', all, '0', String(-this.limits.indexedSessions - 1)],
-      ['ZADD', mine, String(s.expiresMs), s.btid],
+      ['ZADD', mine, String(s.expiresAtMs), s.btid],
       ['ZREMRANGEBYSCORE', mine, '-inf', now],
       ['ZREMRANGEBYRANK', mine, '0', String(-this.limits.eventsPerImpi - 1)],
-      ['PEXPIREAT', mine, String(s.expiresMs), 'GT'],
-      ['PEXPIREAT', mine, String(s.expiresMs), 'NX'],
+      ['PEXPIREAT', mine, String(s.expiresAtMs), 'GT'],
+      ['PEXPIREAT', mine, String(s.expiresAtMs), 'NX'],
     ]);
   }
 
@@ -86,7 +86,7 @@ export class RedisOpsStore implements OpsStore {
     if (!s) return false;
     // Marker first: from here on no cache writes this B-TID's keys (RedisNafKeyCache.put checks it atomically).
     await this.r.multi([
-      ['SET', this.keys.revoked(btid), '1', 'PXAT', String(Math.max(Date.now() + 1000, s.expiresMs))],
+      ['SET', this.keys.revoked(btid), '1', 'PXAT', String(Math.max(Date.now() + 1000, s.expiresAtMs))],
       ['DEL', this.keys.session(btid)],
       ['ZREM', this.keys.sessionIndex(), btid],
       ['ZREM', this.keys.sessionIndex(s.impi), btid],
@@ -145,21 +145,21 @@ export class MemoryOpsStore implements OpsStore {
 
   async indexSession(s: SessionSummary): Promise<void> {
     const now = Date.now();
-    for (const [b, x] of this.#index) if (x.expiresMs <= now) this.#index.delete(b);
+    for (const [b, x] of this.#index) if (x.expiresAtMs <= now) this.#index.delete(b);
     while (this.#index.size >= this.limits.indexedSessions) this.#index.delete(this.#index.keys().next().value!);
     this.#index.set(s.btid, { ...s });
   }
 
   async sessions(impi: string | undefined, limit: number): Promise<SessionSummary[]> {
     const now = Date.now();
-    return [...this.#index.values()].filter((s) => s.expiresMs > now && (impi === undefined || s.impi === impi))
-      .sort((a, b) => b.expiresMs - a.expiresMs).slice(0, limit).map((s) => ({ ...s }));
+    return [...this.#index.values()].filter((s) => s.expiresAtMs > now && (impi === undefined || s.impi === impi))
+      .sort((a, b) => b.expiresAtMs - a.expiresAtMs).slice(0, limit).map((s) => ({ ...s }));
   }
 
   async revoke(btid: string): Promise<boolean> {
     const s = await this.sessionStore.get(btid);
     if (!s) return false;
-    this.#revoked.set(btid, Math.max(Date.now() + 1000, s.expiresMs));
+    this.#revoked.set(btid, Math.max(Date.now() + 1000, s.expiresAtMs));
     this.#index.delete(btid);
     this.drop(btid);
     this.#bus.emit('revoked', btid);

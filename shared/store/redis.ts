@@ -240,14 +240,14 @@ export class RedisChallengeStore implements ChallengeStore {
 export class RedisSessionStore implements SessionStore {
   constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
   async create(s: BootstrapSession): Promise<boolean> {
-    const reply = await this.r.cmd(['SET', this.keys.session(s.btid), encodeSession(s), 'PXAT', String(Math.ceil(s.expiresMs)), 'NX']);
+    const reply = await this.r.cmd(['SET', this.keys.session(s.btid), encodeSession(s), 'PXAT', String(Math.ceil(s.expiresAtMs)), 'NX']);
     return reply !== null;
   }
   async get(btid: string): Promise<BootstrapSession | undefined> {
     const v = await this.r.cmd(['GET', this.keys.session(btid)]);
     if (!Buffer.isBuffer(v)) return undefined;
     const s = decodeSession(btid, v);
-    return s.expiresMs > Date.now() ? s : undefined;   // PXAT has whole-ms precision; the record has whole seconds
+    return s.expiresAtMs > Date.now() ? s : undefined;   // PXAT has whole-ms precision; the record has whole seconds
   }
 }
 
@@ -264,9 +264,9 @@ export class RedisNafKeyCache implements NafKeyCache {
     return Buffer.isBuffer(v) ? (JSON.parse(v.toString('utf8')) as NafKeyEntry) : undefined;
   }
   async put(e: NafKeyEntry): Promise<void> {
-    if (e.expiresMs <= Date.now()) return;
+    if (e.expiresAtMs <= Date.now()) return;
     // Atomic with the revocation marker (C9): a fetch that was in flight when its B-TID was revoked writes nothing.
-    await this.r.script(PUT_UNLESS_REVOKED, [this.keys.nafKey(e.btid, e.nafIdHex), this.keys.revoked(e.btid)], [JSON.stringify(e), String(Math.ceil(e.expiresMs))]);
+    await this.r.script(PUT_UNLESS_REVOKED, [this.keys.nafKey(e.btid, e.nafIdHex), this.keys.revoked(e.btid)], [JSON.stringify(e), String(Math.ceil(e.expiresAtMs))]);
   }
 }
 

@@ -83,8 +83,8 @@ export interface BootstrapSession {
   btid: string;
   impi: string;
   ks: Buffer;                // CK ‖ IK, 32 octets
-  createdMs: number;         // whole seconds on the wire
-  expiresMs: number;
+  createdAtMs: number;         // whole seconds on the wire
+  expiresAtMs: number;
   gbaU: boolean;
 }
 
@@ -101,8 +101,8 @@ export interface NafKeyEntry {
   keyHex: string;            // Ks_(ext)_NAF
   uiccKeyHex?: string;       // Ks_int_NAF
   impi: string;
-  expiresMs: number;
-  createdMs: number;         // bootstrappingInfoCreationTime
+  expiresAtMs: number;
+  createdAtMs: number;         // bootstrappingInfoCreationTime
   gbaType: string;
   ussList?: Array<{ uss: Uss }>;
 }

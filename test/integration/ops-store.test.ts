@@ -11,7 +11,7 @@ import type { Stores } from '../../shared/store/types.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
 
 const LIMITS: OpsLimits = { eventsPerImpi: 3, eventTtlMs: 60_000, indexedSessions: 100 };
-const session = (btid: string, impi: string) => ({ btid, impi, ks: Buffer.alloc(32, 1), createdMs: Math.floor(Date.now() / 1000) * 1000, expiresMs: Math.floor(Date.now() / 1000) * 1000 + 60_000, gbaU: false });
+const session = (btid: string, impi: string) => ({ btid, impi, ks: Buffer.alloc(32, 1), createdAtMs: Math.floor(Date.now() / 1000) * 1000, expiresAtMs: Math.floor(Date.now() / 1000) * 1000 + 60_000, gbaU: false });
 
 function opsContract(name: string, open: () => Promise<{ stores: Stores; capped: OpsStore; close(): Promise<void> }>) {
   describe(`ops store: ${name}`, function () {
@@ -38,7 +38,7 @@ function opsContract(name: string, open: () => Promise<{ stores: Stores; capped:
       const heard: string[] = [];
       const stop = await ops.onRevoked((b) => heard.push(b));
       try {
-        const entry = { btid: one.btid, nafIdHex: 'aa', keyHex: '00'.repeat(32), impi: one.impi, expiresMs: one.expiresMs, createdMs: one.createdMs, gbaType: '3G_GBA' };
+        const entry = { btid: one.btid, nafIdHex: 'aa', keyHex: '00'.repeat(32), impi: one.impi, expiresAtMs: one.expiresAtMs, createdAtMs: one.createdAtMs, gbaType: '3G_GBA' };
         await s.stores.nafKeys.put(entry);
         expect(await s.stores.nafKeys.get(one.btid, 'aa')).to.not.equal(undefined);
         expect(await ops.revoke(one.btid)).to.equal(true);

@@ -11,7 +11,7 @@ const sub = (imsi: string, extra: Partial<SubscriberRecord> = {}): SubscriberRec
 });
 const session = (btid: string, lifetimeMs = 60_000): BootstrapSession => ({
   btid, impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org', ks: randomBytes(32),
-  createdMs: Math.floor(Date.now() / 1000) * 1000, expiresMs: Date.now() + lifetimeMs, gbaU: false,
+  createdAtMs: Math.floor(Date.now() / 1000) * 1000, expiresAtMs: Date.now() + lifetimeMs, gbaU: false,
 });
 const challenge = (): Challenge => ({
   impi: 'x@y', rand: randomBytes(16), autn: randomBytes(16), xres: randomBytes(8), ck: randomBytes(16), ik: randomBytes(16),
@@ -109,8 +109,8 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
         const got = await stores.sessions.get('A@bsf');
         expect(got!.impi).to.equal(s.impi);
         expect(got!.ks).to.deep.equal(s.ks);
-        expect(got!.createdMs).to.equal(s.createdMs);
-        expect(Math.abs(got!.expiresMs - s.expiresMs)).to.be.below(1000);
+        expect(got!.createdAtMs).to.equal(s.createdAtMs);
+        expect(Math.abs(got!.expiresAtMs - s.expiresAtMs)).to.be.below(1000);
       });
       it('expire at the key lifetime', async () => {
         await stores.sessions.create(session('B@bsf', 1100));
@@ -122,7 +122,7 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
 
     describe('NAF key cache', () => {
       it('stores by B-TID + NAF_Id and expires with the key', async () => {
-        const e = { btid: 'C@bsf', nafIdHex: 'aa0100000002', keyHex: 'ab'.repeat(32), impi: 'x', expiresMs: Date.now() + 300, createdMs: Date.now(), gbaType: '3G_GBA' };
+        const e = { btid: 'C@bsf', nafIdHex: 'aa0100000002', keyHex: 'ab'.repeat(32), impi: 'x', expiresAtMs: Date.now() + 300, createdAtMs: Date.now(), gbaType: '3G_GBA' };
         await stores.nafKeys.put(e);
         expect(await stores.nafKeys.get('C@bsf', 'aa0100000002')).to.deep.equal(e);
         expect(await stores.nafKeys.get('C@bsf', 'bb0100000002')).to.equal(undefined);
