@@ -83,7 +83,7 @@ export async function startUaPsk(o: UaPskOptions): Promise<RunningTlsListener> {
         const e = await o.key(btid, o.fqdn, o.uaSecProtId);
         return e.expiresAtMs > Date.now() ? Buffer.from(e.keyHex, 'hex') : null;
       } catch (err) {
-        if (err instanceof BtidUnknown || (err as Error).name === 'BtidUnknown') return null;
+        if (err instanceof BtidUnknown) return null;
         throw err;
       }
     },
