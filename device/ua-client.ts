@@ -108,3 +108,50 @@ export async function fetchDeviceConfigPsk(nafUaPskUrl: string, b: Bootstrap, o:
   onStep('ua.provisioned', { endpoint: c.endpoint, server: c.serverUri, pskIdentity: c.pskIdentity, over: 'tls-psk' });
   return c;
 }
+
+export interface GbaFetchResult { status: number; body: string; contentType?: string; rspauth: 'verified' | 'absent' | 'mismatch' }
+
+/**
+ * Any resource behind GBA HTTP Digest (an application protected with `gbaAuth()`, C11): GET (or another
+ * method) with the B-TID as username and base64(Ks_NAF) for NAF_Id = realm's FQDN ‖ Ua id as password, the
+ * Ua id following the connection (TS 33.222 §5.3). A 401 after answering the challenge means bootstrap again.
+ */
+export async function gbaFetch(target: string, b: Bootstrap, o: UaClientOptions & { method?: string; body?: string; contentType?: string } = {},
+                               onStep: (s: string, d?: Record<string, unknown>) => void = () => {}): Promise<GbaFetchResult> {
+  const url = new URL(target);
+  const uri = url.pathname + url.search;
+  const method = o.method ?? 'GET';
+  const send = async (authorization?: string) => {
+    try {
+      return await uaRequest(url, {
+        method, ca: o.ca, servername: o.servername, body: o.body,
+        headers: { 'user-agent': 'gba-sim-device; 3gpp-gba', ...(o.body !== undefined ? { 'content-type': o.contentType ?? 'application/json' } : {}), ...(authorization ? { authorization } : {}) },
+      });
+    } catch (err) {
+      throw new UaError('unavailable', `${url.origin} unreachable: ${(err as Error).message}`);
+    }
+  };
+  onStep('ua.request', { url: url.href });
+  const first = await send();
+  if (first.status !== 401) return { status: first.status, body: first.body, contentType: first.header('content-type'), rspauth: 'absent' };
+  let ch;
+  try { ch = findDigestChallenge(first.header('www-authenticate')); } catch (err) { if (!(err instanceof DecodeError)) throw err; }
+  const realm = ch?.get('realm');
+  if (!ch || !realm?.startsWith(REALM_PREFIX)) throw new UaError('protocol', 'no GBA Digest challenge (realm "3GPP-bootstrapping@<fqdn>")');
+  const nafFqdn = realm.slice(REALM_PREFIX.length);
+  const uaId = first.uaSecProtId;
+  if (!uaId) throw new UaError('protocol', 'the TLS suite the server chose has no Ua security protocol id here (TS 33.220 Annex H)');
+  const key = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn, uaSecProtId: Buffer.from(uaId, 'hex') });
+  const answer = new DigestAnswer(ch, { username: b.btid, method, uri, algorithm: 'MD5' });
+  // qop=auth-int covers the request body (RFC 7616 §3.4.3): the answer's digest input carries it.
+  Object.assign(answer.input, { body: o.body ?? '' });
+  const { header: authorization, ha1 } = answer.authorization(key.toString('base64'));
+  onStep('ua.challenge', { realm, nafId: `${nafFqdn} ‖ ${uaId}` });
+  const r = await send(authorization);
+  if (r.status === 401) throw new UaError('rebootstrap', `${url.origin} refused the B-TID or key: bootstrap again`, 401);
+  const rspauth = r.status >= 200 && r.status < 300 ? answer.checkRspauth(r.header('authentication-info'), ha1, r.body) : 'absent';
+  if (rspauth === 'mismatch') throw new UaError('protocol', 'rspauth does not verify: the server is not authenticated');
+  if (rspauth === 'absent' && o.requireRspauth && r.status < 300) throw new UaError('protocol', 'no Authentication-Info rspauth: the server is not authenticated');
+  onStep('ua.answered', { status: r.status, rspauth });
+  return { status: r.status, body: r.body, contentType: r.header('content-type'), rspauth };
+}

@@ -9,6 +9,7 @@ import { CardError } from '../../device/usim/apdu.js';
 import { bootstrap, UbError } from '../../device/ub-client.js';
 import { bsfDomain, homeNetworkOfImsi, impiFromImsi } from '../../shared/identifiers.js';
 import { runAgent } from '../../device/agent.js';
+import { gbaFetch } from '../../device/ua-client.js';
 
 export interface DeviceIdentity { imsi: string; impi: string; realm: string; usim: UsimOptions; mncDigits: 2 | 3 }
 
@@ -138,6 +139,38 @@ export function registerDeviceCommands(program: Command): void {
         process.exit(0);
       } catch (err) {
         process.stderr.write(`gba-sim: device failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+    });
+
+  addDeviceOptions(device.command('fetch').description('bootstrap (Ub), then request a resource behind GBA HTTP Digest (an application using gbaAuth(), or the NAF) and print the answer'))
+    .argument('<url>', 'e.g. http://127.0.0.1:3000/hello or https://app.example.org:8443/')
+    .option('--method <m>', 'HTTP method (default GET)', 'GET')
+    .option('--data <body>', 'request body (sent as application/json unless --content-type)')
+    .option('--content-type <type>', 'Content-Type of --data')
+    .option('--ca <file>', 'CA certificate (PEM) for an https:// URL (default: naf.ca of endpoints.json, if any)')
+    .option('--servername <name>', 'the name the server certificate must carry (default: the URL host)')
+    .option('--quiet', 'no step lines on stderr')
+    .action(async (target: string, o: Record<string, string | undefined>) => {
+      const c = new ArgChecker();
+      let url: URL | undefined;
+      try { url = new URL(target); } catch { c.problem(`<url>: not a URL: ${JSON.stringify(target)}`); }
+      if (url && url.protocol !== 'http:' && url.protocol !== 'https:') c.problem('<url>: must be http:// or https://');
+      const step = stepPrinter(!o.quiet);
+      const id = await resolveUsim(o, c, step);
+      c.done();
+      const e = o.bsf ? undefined : readEndpoints(o.endpoints);
+      const caFile = o.ca ?? (url?.protocol === 'https:' ? e?.naf?.ca : undefined);
+      let ca: Buffer | undefined;
+      if (caFile) { try { ca = readFileSync(caFile); } catch (err) { exitWithProblems([`--ca: ${(err as Error).message}`]); } }
+      try {
+        const b = await bootstrap({ bsfUrl: o.bsf ?? e!.bsf.ub, impi: id.impi, realm: id.realm, usim: id.usim, onStep: step });
+        const r = await gbaFetch(target, b, { method: o.method, body: o.data, contentType: o.contentType, ca, servername: o.servername }, step);
+        await id.close().catch(() => undefined);
+        process.stdout.write(r.body.endsWith('\n') ? r.body : `${r.body}\n`);
+        process.exit(r.status >= 200 && r.status < 300 ? 0 : 1);
+      } catch (err) {
+        process.stderr.write(`gba-sim: fetch failed: ${(err as Error).message}\n`);
         process.exit(1);
       }
     });
