@@ -21,7 +21,7 @@ describe('gba-sim up (real processes)', function () {
   this.timeout(90000);
 
   it('--store redis --redis-url: writes endpoints.json at --base-port, an independent Ub client bootstraps from it, SIGTERM stops every child (all 7 listeners closed)', async () => {
-    const base = await freePortRange(10);   // N+0 … N+9
+    const base = await freePortRange(12);   // N+0 … N+11
     const up = await runUp(['--base-port', String(base), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('up') } });
     try {
       const e = up.endpoints;
