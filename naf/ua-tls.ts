@@ -39,6 +39,13 @@ const urlOf = (scheme: string, host: string, port: number) =>
 
 const gone = (res: ServerResponse) => { res.destroy(); };
 
+/** Malformed HTTP inside the tunnel: 400 (431 for oversized headers) and close, as on every listener. */
+function badRequest(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable) { socket.destroy(); return; }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
 /** Ua over HTTPS (§5.3): the router's handlers run the Digest with Ua id UA_HTTPS_ID. */
 export async function startUaHttps(o: Common & { cert: string; key: string; router: Router }): Promise<RunningTlsListener> {
   const server = createHttps({
@@ -48,7 +55,7 @@ export async function startUaHttps(o: Common & { cert: string; key: string; rout
     keepAliveTimeout: 65_000, requestTimeout: 30_000, maxHeaderSize: MAX_HEADER_BYTES,
   }, createHttpHandler({ name: 'ua-https', router: o.router, log: o.log, registry: o.registry, health: o.health }));
   server.on('tlsClientError', (err) => o.log.debug({ event: 'ua-https.handshake-failed', reason: err.message.split('\n')[0] }, 'TLS handshake failed'));
-  server.on('clientError', (_err, socket) => { socket.destroy(); });
+  server.on('clientError', badRequest);
   return listen(server, o, 'https');
 }
 
@@ -71,7 +78,7 @@ export async function startUaPsk(o: UaPskOptions): Promise<RunningTlsListener> {
     const h = handlers.get(req.socket);
     if (h) h(req, res); else gone(res);
   });
-  http.on('clientError', (_err, socket) => { socket.destroy(); });
+  http.on('clientError', badRequest);
   const server = createPskTlsServer({
     ciphers: cipher,
     pskIdentityHint: PSK_IDENTITY_HINT,

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { givenNetwork, provision, newImsi } from '../support/network.js';
 import { runCli } from '../support/cli.js';
 import type { RunningNetwork } from '../../bin/network.js';
@@ -119,6 +120,24 @@ describe('NAF Ua over HTTPS and TLS-PSK, Zn tokens for applications (C11; real p
     // Our device does the same.
     const c = await fetchDeviceConfigPsk(e().naf!.uaPsk!, b, { nafFqdn: NAF_FQDN });
     expect(c.endpoint).to.equal(body.endpoint);
+  });
+
+  it('hostile input inside the tunnels: malformed HTTP gets 400 on both listeners, which keep serving', async () => {
+    const n = e().naf!;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: Number(port(n.uaHttps!)), ca: readFileSync(n.ca!), servername: NAF_FQDN }, () => s.write('NOT HTTP AT ALL\r\n\r\n'));
+      let text = '';
+      s.on('data', (d) => { text += d; });
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(raw).to.match(/^HTTP\/1\.1 400/);
+    const b = await device();
+    const key = independentKsNaf(b.rand, b.impi, NAF_FQDN, '01000100a8');
+    const out = await sClient(['-connect', `127.0.0.1:${port(n.uaPsk!)}`, '-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256', '-psk', key.toString('hex'), '-psk_identity', b.btid, '-ign_eof', '-quiet'], 'GARBAGE\r\n\r\n');
+    expect(out).to.match(/HTTP\/1\.1 400/);
+    const ok = await fetchDeviceConfigPsk(n.uaPsk!, b, { nafFqdn: NAF_FQDN });
+    expect(ok.pskIdentity).to.equal(`3GPP-bootstrapping.${b.btid}`);
   });
 
   it('TLS-PSK: an unknown B-TID fails the handshake (the device is told to bootstrap again)', async () => {
