@@ -259,7 +259,9 @@ export function gbaAuth(options: GbaAuthOptions): ((req: IncomingMessage, res: S
 }
 
 /**
- * The request body the digest covers (qop=auth-int): what a body parser already read, or the stream read here.
+ * The request body the digest covers (qop=auth-int): `req.rawBody` or a Buffer `req.body` a parser left, or the
+ * stream read here. Mount gbaAuth before body parsers (or have them keep req.rawBody): a body parsed into an
+ * object before it cannot be hashed exactly, and counts as empty.
  * JSON bodies read here are parsed into req.body (and marked read, so express.json() does not wait for them);
  * others are left as a Buffer in req.body. Undefined when the body is larger than `max`.
  */
@@ -294,6 +296,17 @@ function signResponse(res: ServerResponse, info: (body: Buffer) => string): void
   const origEnd = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   const toBuf = (chunk: unknown, enc?: unknown): Buffer =>
     Buffer.isBuffer(chunk) ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk), typeof enc === 'string' ? enc as BufferEncoding : 'utf8');
+  // An explicit writeHead would send the head at once: keep its status and headers on the response instead
+  // (Node's own implicit head goes through writeHead too, so the original is back before the body leaves).
+  const origWriteHead = res.writeHead;
+  res.writeHead = ((status: number, ...rest: unknown[]) => {
+    res.statusCode = status;
+    for (const x of rest) {
+      if (typeof x === 'string') res.statusMessage = x;
+      else if (x && typeof x === 'object' && !Array.isArray(x)) for (const [k, v] of Object.entries(x)) if (v !== undefined) res.setHeader(k, v as string | number | string[]);
+    }
+    return res;
+  }) as ServerResponse['writeHead'];
   res.write = ((chunk: unknown, enc?: unknown, cb?: unknown) => {
     if (chunk !== undefined && chunk !== null) chunks.push(toBuf(chunk, enc));
     const done = typeof enc === 'function' ? enc : cb;
@@ -305,6 +318,7 @@ function signResponse(res: ServerResponse, info: (body: Buffer) => string): void
     if (typeof enc === 'function') { cb = enc; enc = undefined; }
     if (chunk !== undefined && chunk !== null) chunks.push(toBuf(chunk, enc));
     const body = Buffer.concat(chunks);
+    res.writeHead = origWriteHead;
     if (!res.headersSent) {
       // HEAD: no body is sent; rspauth covers the empty entity (RFC 7616 §3.5 takes the message body).
       const head = res.req?.method === 'HEAD';

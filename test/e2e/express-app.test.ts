@@ -146,7 +146,7 @@ describe('examples/express-app: gbaAuth() from gba-sim/naf with our device agent
     }
   });
 
-  it('in-process: a POST with qop=auth-int covers the request body (a changed body is refused); Zn down → 503; an expired key → 401', async () => {
+  it('in-process: a POST with qop=auth-int covers the request body (a changed body is refused); rspauth also when the handler writes the head itself; Zn down → 503; an expired key → 401', async () => {
     const { b } = await device();
     const mw = gbaAuth({ znUrl: net.endpoints.bsf.zn, znToken, fqdn: APP_FQDN });
     const down = gbaAuth({ znUrl: 'http://127.0.0.1:9/nbsp-gba/v1', znToken, fqdn: APP_FQDN });
@@ -158,6 +158,7 @@ describe('examples/express-app: gbaAuth() from gba-sim/naf with our device agent
     const ex = express();
     ex.post('/a', mw, express.json(), (req, res) => { res.json({ got: req.body as unknown, impi: req.gba?.impi }); });
     ex.get('/down', down, (_req, res) => { res.send('never'); });
+    ex.get('/raw', mw, (req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.write('raw '); res.end(req.gba!.btid); });
     ex.get('/expired', expired, (_req, res) => { res.send('never'); });
     const server = ex.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -176,6 +177,14 @@ describe('examples/express-app: gbaAuth() from gba-sim/naf with our device agent
       const signed = answer(ch, { user: b.btid, password, method: 'POST', uri: '/a', body: data, qop: 'auth-int' });
       const tampered = await fetch(`${base}/a`, { method: 'POST', body: JSON.stringify({ reading: 43 }), headers: { 'content-type': 'application/json', authorization: signed.header } });
       expect(tampered.status).to.equal(401);
+
+      // A handler that calls writeHead and write itself still gets rspauth over what it wrote.
+      ch = challengeOf((await fetch(`${base}/raw`)).headers.get('www-authenticate'));
+      const ar = answer(ch, { user: b.btid, password, method: 'GET', uri: '/raw', qop: 'auth-int' });
+      const raw = await fetch(`${base}/raw`, { headers: { authorization: ar.header } });
+      const rawBody = await raw.text();
+      expect(rawBody).to.equal(`raw ${b.btid}`);
+      expect(/rspauth="([0-9a-f]{32})"/.exec(raw.headers.get('authentication-info') ?? '')?.[1]).to.equal(ar.rspauth(rawBody));
 
       ch = challengeOf((await fetch(`${base}/down`)).headers.get('www-authenticate'));
       const d = await fetch(`${base}/down`, { headers: { authorization: answer(ch, { user: b.btid, password, method: 'GET', uri: '/down', qop: 'auth-int' }).header } });
