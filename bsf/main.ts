@@ -9,7 +9,8 @@ import { openStores } from '../shared/store/open.js';
 import type { Stores } from '../shared/store/types.js';
 import { openapiHandler } from '../shared/http/openapi.js';
 import { readAsset } from '../shared/assets.js';
-import { UB_OUTCOMES, UbHandler } from './ub.js';
+import { UB_OUTCOMES, UB_THROTTLE_REASONS, UbHandler } from './ub.js';
+import { SourceRateLimiter } from '../shared/net/rate-limit.js';
 import { ZnCore, ZnHandler, type NafAccess } from './zn.js';
 import { HttpZhService } from './zh-http.js';
 import { GussCachingZh } from './guss-cache.js';
@@ -56,16 +57,20 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   for (const outcome of UB_OUTCOMES) outcomes.init({ outcome });
   const challengesIssued = registry.register(new Counter('gba_ub_challenges_total', 'Ub challenges issued, by reason.', ['reason']));
   const znRequests = registry.register(new Counter('gba_zn_requests_total', 'Zn requests by result.', ['result']));
+  const throttled = registry.register(new Counter('gba_ub_throttled_total', 'Ub requests refused with 429, by limit.', ['reason']));
+  for (const reason of UB_THROTTLE_REASONS) throttled.init({ reason });
 
   const ub = new UbHandler({
     domain: c.domain, algorithm: c.akaAlgorithm, lifetimeSec: c.lifetimeSec, challengeTtlMs: c.challengeTtlSec * 1000,
     zh, challenges: stores.challenges, sessions: stores.sessions, log: log.child({ iface: 'ub' }), outcomes, challengesIssued, now: Date.now,
     recorder: new StoreTimeline(stores.ops, stores.sessions, log.child({ iface: 'timeline' })),
+    maxOutstandingChallenges: c.maxOutstandingChallengesPerImpi, throttled,
+    sourceLimiter: new SourceRateLimiter({ ratePerSecond: c.ubRatePerSource, burst: c.ubBurstPerSource }),
   });
   // Ub answers at any path and method: TS 24.109 uses GET /, and the procedure itself says what is wrong with
   // anything else (the digest uri must match whatever path the UE used).
   const ubRouter = new Router().fallback((req) =>
-    ub.handle({ method: req.method, uri: req.url, authorization: req.headers.authorization }));
+    ub.handle({ method: req.method, uri: req.url, authorization: req.headers.authorization, remoteAddress: req.remoteAddress }));
   const ubServer = await startHttpServer({ name: 'ub', router: ubRouter, log, registry, host: c.host, port: c.ubPort, health: () => stores.ping() });
 
   // Configured NAFs and those added at run time (admin API), re-read from the store (bsf/naf-directory.ts).

@@ -6,7 +6,7 @@
  *   UE → BSF  GET / Authorization: Digest … response=<MD5 digest, password RES>   (or auts=… after a sync failure)
  *   BSF → UE  200 Authentication-Info: rspauth …  body <BootstrappingInfo> with B-TID and key lifetime
  *
- * Status codes where TS 24.109 leaves the choice to us (gba-spec-digest §3.4): 400 malformed, 401 + a fresh
+ * Status codes where TS 24.109 (clauses 4.3, 4.4) names none are our choice: 400 malformed, 401 + a fresh
  * challenge for a wrong response or an unknown/used/expired nonce, 403 unknown IMPI or a device-reported MAC
  * failure or a refused resynchronisation, 503 + Retry-After when the HSS does not answer.
  */
@@ -25,6 +25,7 @@ import type { Counter } from '../shared/metrics.js';
 import type { ChallengeStore, Guss, SessionStore } from '../shared/store/types.js';
 import { HssRefused, PeerUnavailable, UserUnknown } from '../shared/services/errors.js';
 import type { ZhService } from '../shared/services/zh.js';
+import type { SourceRateLimiter } from '../shared/net/rate-limit.js';
 import { CHALLENGE_REASONS, reasonFromBody, type UbOutcomeRecorder } from './timeline.js';
 
 export type UbOutcome = 'ok' | 'mac_failure' | 'sync_failure' | 'wrong_res' | 'unknown_impi' | 'malformed' | 'hss_unavailable';
@@ -45,9 +46,22 @@ export interface UbDeps {
   now: () => number;
   /** The device timeline (C9); optional so the handler runs without it. */
   recorder?: UbOutcomeRecorder;
+  /**
+   * Most challenges an IMPI may have outstanding (issued, neither answered nor expired), default 32: each spent
+   * one SQN at the HSS, and 32 is the number of IND slots the USIM's SQN array holds (hss.indBits 5,
+   * TS 33.102 Annex C.1.2), so the cap keeps an unauthenticated client from pushing SQN ahead of any array slot.
+   */
+  maxOutstandingChallenges?: number;
+  /** Per-source-address limit on requests that would cost a fresh vector without authenticating. */
+  sourceLimiter?: SourceRateLimiter;
+  /** gba_ub_throttled_total{reason}: requests refused with 429 by either limit. */
+  throttled?: Counter;
 }
 
-export interface UbRequest { method: string; uri: string; authorization: string | undefined }
+export interface UbRequest { method: string; uri: string; authorization: string | undefined; remoteAddress?: string }
+
+/** Why a Ub request got 429 (the label of gba_ub_throttled_total). */
+export const UB_THROTTLE_REASONS = ['outstanding_challenges', 'source_rate'] as const;
 
 const SERVER = 'gba-sim-bsf';
 
@@ -55,6 +69,8 @@ const problem = (e: HttpError, headers: Record<string, string> = {}): HttpRespon
 
 export class UbHandler {
   readonly #digest: DigestServer;
+  /** Challenges being issued right now per IMPI (vector requested, not stored yet): counted against the cap. */
+  readonly #issuing = new Map<string, number>();
 
   constructor(readonly d: UbDeps) {
     // TS 24.109 §4.4.1: the first request carries nonce="" and response="", asking for a challenge.
@@ -70,15 +86,15 @@ export class UbHandler {
     }
     const r = this.#digest.credentials(req);
     switch (r.kind) {
-      case 'none': return this.#challenge(r.username!, 'initial');
+      case 'none': return this.#challenge(r.username!, 'initial', req.remoteAddress);
       case 'malformed':
       case 'wrong_realm':
         return this.#done('malformed', r.username, undefined, problem(problems.badRequest(r.detail)));
-      case 'ok': return this.#answer(r.credentials);
+      case 'ok': return this.#answer(r.credentials, req.remoteAddress);
     }
   }
 
-  async #answer(cr: DigestCredentials): Promise<HttpResponse> {
+  async #answer(cr: DigestCredentials, remoteAddress: string | undefined): Promise<HttpResponse> {
     const { d } = this;
     const impi = cr.username;
     const p = cr.params;
@@ -89,9 +105,9 @@ export class UbHandler {
     }
 
     const c = await d.challenges.consume(cr.nonce);
-    if (!c || c.impi !== impi) return this.#challenge(impi, 'stale_nonce');
+    if (!c || c.impi !== impi) return this.#challenge(impi, 'stale_nonce', remoteAddress);
     const opaque = p.get('opaque');
-    if (opaque !== undefined && opaque !== c.opaque) return this.#challenge(impi, 'stale_nonce');
+    if (opaque !== undefined && opaque !== c.opaque) return this.#challenge(impi, 'stale_nonce', remoteAddress);
     const alg = p.get('algorithm');
     if (alg !== undefined && alg.toLowerCase() !== c.algorithm.toLowerCase()) return this.#done('malformed', impi, undefined, problem(problems.badRequest(`algorithm must be ${c.algorithm}`)));
 
@@ -130,15 +146,41 @@ export class UbHandler {
     }
   }
 
-  async #challenge(impi: string, reason: ChallengeReason): Promise<HttpResponse> {
+  /**
+   * A fresh challenge, which costs a vector (one SQN) at the HSS: so first the two limits of issue 18 finding 10.
+   * An unauthenticated request over either gets 429 Too Many Requests with Retry-After (RFC 6585 §4): the
+   * client is not wrong (4xx other than 429 would say so) and the BSF is not unwell (503 would), it asks too often.
+   */
+  async #challenge(impi: string, reason: ChallengeReason, remoteAddress?: string): Promise<HttpResponse> {
+    const { d } = this;
+    if (remoteAddress !== undefined && d.sourceLimiter && !d.sourceLimiter.take(remoteAddress)) {
+      return this.#throttle('source_rate', impi, problems.tooManyRequests('too many Ub requests from this address; retry later', 1));
+    }
+    const cap = d.maxOutstandingChallenges ?? 32;
+    const issuing = this.#issuing.get(impi) ?? 0;
+    this.#issuing.set(impi, issuing + 1);
     try {
+      if (issuing >= cap || issuing + await d.challenges.outstanding(impi) >= cap) {
+        return this.#throttle('outstanding_challenges', impi, problems.tooManyRequests(
+          `${cap} challenges for this IMPI are outstanding; answer one or wait for them to expire`, d.challengeTtlMs / 1000));
+      }
       const guss = this.#guss(impi);
-      const av = await this.d.zh.authVector(impi);
-      if (reason === 'wrong_res') this.d.outcomes.inc({ outcome: 'wrong_res' });
+      const av = await d.zh.authVector(impi);
+      if (reason === 'wrong_res') d.outcomes.inc({ outcome: 'wrong_res' });
       return await this.#issue(impi, av, await guss, reason, reason === 'wrong_res' ? 'wrong_res' : undefined);
     } catch (err) {
       return this.#hssError(impi, err);
+    } finally {
+      const n = (this.#issuing.get(impi) ?? 1) - 1;
+      if (n > 0) this.#issuing.set(impi, n); else this.#issuing.delete(impi);
     }
+  }
+
+  /** A 429: counted and logged at debug level only (a flood must not flood the log or the device timeline). */
+  #throttle(reason: (typeof UB_THROTTLE_REASONS)[number], impi: string, e: HttpError): HttpResponse {
+    this.d.throttled?.inc({ reason });
+    this.d.log.debug({ event: 'ub', impi, outcome: 'throttled', reason }, 'Ub request throttled');
+    return problem(e, { 'Cache-Control': 'no-store' });
   }
 
   /** GUSS (key lifetime, GBA_U), fetched beside the vector rather than after it; none if the HSS cannot say. */

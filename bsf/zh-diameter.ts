@@ -48,8 +48,6 @@ export class ZhDiameterClient implements ZhService {
     });
   }
 
-  get state(): string { return this.#client.state; }
-
   async #mar(impi: string, resync?: ResyncInfo): Promise<{ av: AuthVector; guss?: Guss }> {
     const maa = await this.#client.request({
       commandCode: CMD.MA, applicationId: APP_ZH,

@@ -11,7 +11,7 @@
  * DIAMETER_ERROR_NOT_AUTHORIZED 5402); an unknown or expired B-TID is BtidUnknown (N66 404, like 5403).
  */
 import { ksIntNaf, ksNaf } from '../shared/crypto/kdf.js';
-import { parseBtid } from '../shared/identifiers.js';
+import { normalizeFqdn, normalizeUaSecProtId, parseBtid } from '../shared/identifiers.js';
 import { secretEqualString } from '../shared/bytes.js';
 import { jsonBody, type HttpRequest, type HttpResponse } from '../shared/http/server.js';
 import { problems } from '../shared/http/problem.js';
@@ -43,9 +43,11 @@ export class ZnCore implements ZnProvider {
 
   async retrieve(naf: NafIdentity, btid: string, nafId: NafId, gbaUAware: boolean, gsIds?: number[]): Promise<BootstrappingInfo> {
     const { d } = this;
-    const fqdn = nafId.fqdn.toLowerCase();
-    const uaId = nafId.uaSecProtId.toLowerCase();
-    const allowed = naf.fqdns.some((f) => f.fqdn.toLowerCase() === fqdn && (f.uaSecProtId === undefined || f.uaSecProtId === uaId));
+    // One form of NAF_Id for the allow-list and the KDF, whichever binding (N66, Diameter BIR) carried it.
+    const fqdn = normalizeFqdn(nafId.fqdn);
+    const uaId = normalizeUaSecProtId(nafId.uaSecProtId);
+    const allowed = naf.fqdns.some((f) => normalizeFqdn(f.fqdn) === fqdn
+      && (f.uaSecProtId === undefined || normalizeUaSecProtId(f.uaSecProtId) === uaId));
     if (!allowed) {
       d.requests.inc({ result: 'forbidden' });
       d.log.warn({ event: 'zn', naf: naf.name, nafFqdn: fqdn, uaSecProtId: uaId, outcome: 'forbidden' }, 'NAF asked for a NAF_Id it is not configured for');
@@ -58,8 +60,8 @@ export class ZnCore implements ZnProvider {
       d.requests.inc({ result: 'not_found' });
       throw new BtidUnknown('unknown or expired B-TID; the UE must bootstrap again');
     }
-    // The key is derived with NAF_Id exactly as the NAF sent it (TS 29.109 NAF-Id; TS 33.220 Annex B.3).
-    const input = { ks: s.ks, rand, impi: s.impi, nafFqdn: nafId.fqdn, uaSecProtId: Buffer.from(uaId, 'hex') };
+    // NAF_Id in its normal form (shared/identifiers.ts normalizeFqdn), as the UE derives it (TS 33.220 Annex B.3).
+    const input = { ks: s.ks, rand, impi: s.impi, nafFqdn: fqdn, uaSecProtId: Buffer.from(uaId, 'hex') };
     const info: BootstrappingInfo = {
       btid, impi: s.impi,
       meKey: ksNaf(input),   // Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U): the same derivation
@@ -75,13 +77,13 @@ export class ZnCore implements ZnProvider {
 }
 
 /** USSs for the NAF's group (a USS without a group applies to every NAF), narrowed to the requested GSIDs. */
-export function selectUss(guss: Guss | undefined, group: string | undefined, gsIds: number[] | undefined): NonNullable<Guss['ussList']> {
+function selectUss(guss: Guss | undefined, group: string | undefined, gsIds: number[] | undefined): NonNullable<Guss['ussList']> {
   return (guss?.ussList ?? []).filter(({ uss }) =>
     (uss.nafGroup === undefined || uss.nafGroup === group) && (!gsIds || gsIds.includes(uss.gsId)));
 }
 
 /** The N66 JSON form of a BootstrappingInfo (member order as TS 29.309 lists it). */
-export function toBootstrappingInfoBody(i: BootstrappingInfo): BootstrappingInfoBody {
+function toBootstrappingInfoBody(i: BootstrappingInfo): BootstrappingInfoBody {
   const body: BootstrappingInfoBody = {
     meKeyMaterial: i.meKey.toString('hex'),
     keyExpiryTime: new Date(i.expiresAtMs).toISOString(),

@@ -8,6 +8,7 @@
  * object to the server's reads. With `once`, it registers, de-registers and returns.
  */
 import { ksNaf } from '../shared/crypto/kdf.js';
+import { normalizeFqdn } from '../shared/identifiers.js';
 import { bootstrap, UbError, type Bootstrap } from './ub-client.js';
 import { fetchDeviceConfig, fetchDeviceConfigPsk, UaError, type DeviceConfig, type UaClientOptions } from './ua-client.js';
 import { connectCoapTls } from './tls-transport.js';
@@ -83,7 +84,7 @@ export async function connectAndRegister(o: AgentOptions, step: StepFn, lifetime
   const uri = new URL(transport === 'dtls' ? (config.serverUriDtls ?? '') : config.serverUri);
   if (!uri.hostname) throw new Error(`the NAF gave no ${transport === 'dtls' ? 'coaps://' : 'coaps+tcp://'} URI for the LwM2M server`);
   // The key is for serverFqdn ‖ uaSecProtId whatever host the URI names (contract C3).
-  const psk = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: config.serverFqdn, uaSecProtId: Buffer.from(config.uaSecProtId, 'hex') });
+  const psk = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: normalizeFqdn(config.serverFqdn), uaSecProtId: Buffer.from(config.uaSecProtId, 'hex') });
   const port = Number(uri.port || 5684);
   // SNI only over TLS (device/tls-transport.ts): node-dtls-client sends no server_name extension.
   step('lwm2m.connect', {

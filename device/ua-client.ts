@@ -4,10 +4,10 @@
  * The answer's shape is the contract module shared/wire/sbi/ua.ts, which the NAF (naf/ua.ts) produces from.
  */
 import { ksNaf } from '../shared/crypto/kdf.js';
+import { normalizeFqdn, pskIdentityForBtid } from '../shared/identifiers.js';
 import { DecodeError } from '../shared/errors.js';
 import { DigestAnswer, findDigestChallenge } from './digest-client.js';
 import { UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
-import { pskIdentityForBtid } from '../shared/identifiers.js';
 import { uaRequest } from './ua-transport.js';
 import { DeviceConfigSchema, UA_DEVICE_CONFIG_PATH, type DeviceConfig } from '../shared/wire/sbi/ua.js';
 import type { Bootstrap } from './ub-client.js';
@@ -52,7 +52,7 @@ export async function fetchDeviceConfig(nafUaUrl: string, b: Bootstrap, onStep: 
   }
   const realm = ch?.get('realm');
   if (!ch || !realm?.startsWith(REALM_PREFIX)) throw new UaError('protocol', 'no GBA Digest challenge (realm "3GPP-bootstrapping@<fqdn>")');
-  const nafFqdn = realm.slice(REALM_PREFIX.length);
+  const nafFqdn = normalizeFqdn(realm.slice(REALM_PREFIX.length));
   // password = base64(Ks_NAF), NAF_Id = FQDN ‖ 01 00 00 00 02 (TS 24.109 §5.2.3.2, TS 33.220 Annex B.3); inside
   // server-certificate TLS the Ua id is 01 00 01 ‖ the negotiated suite (TS 33.222 §5.3).
   const uaId = first.uaSecProtId;
@@ -138,7 +138,7 @@ export async function gbaFetch(target: string, b: Bootstrap, o: UaClientOptions 
   try { ch = findDigestChallenge(first.header('www-authenticate')); } catch (err) { if (!(err instanceof DecodeError)) throw err; }
   const realm = ch?.get('realm');
   if (!ch || !realm?.startsWith(REALM_PREFIX)) throw new UaError('protocol', 'no GBA Digest challenge (realm "3GPP-bootstrapping@<fqdn>")');
-  const nafFqdn = realm.slice(REALM_PREFIX.length);
+  const nafFqdn = normalizeFqdn(realm.slice(REALM_PREFIX.length));
   const uaId = first.uaSecProtId;
   if (!uaId) throw new UaError('protocol', 'the TLS suite the server chose has no Ua security protocol id here (TS 33.220 Annex H)');
   const key = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn, uaSecProtId: Buffer.from(uaId, 'hex') });

@@ -1,7 +1,7 @@
 /**
  * Zh over Diameter (TS 29.109 §4): MAR/MAA on the HSS's Diameter listener, with the same AuC and SQN logic
  * as the N65 binding (hss-mock/auc.ts). Unknown IMPI → Experimental-Result 5401; a resynchronisation whose
- * MAC-S does not verify → Result-Code 5012 DIAMETER_UNABLE_TO_COMPLY (as FHoSS; gba-spec-digest §4.2).
+ * MAC-S does not verify → Result-Code 5012 DIAMETER_UNABLE_TO_COMPLY (RFC 6733 §7.1.5, as FHoSS answers).
  */
 import { appHandler, type AppHandler } from '../shared/diameter/app.js';
 import { APP_ZH, CMD, RC } from '../shared/diameter/dictionary.js';

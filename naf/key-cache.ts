@@ -7,12 +7,13 @@
 import type { NafKeyCache, NafKeyEntry } from '../shared/store/types.js';
 import type { BootstrappingInfo, ZnService } from '../shared/services/zn.js';
 import { BtidUnknown } from '../shared/services/errors.js';
+import { normalizeFqdn, normalizeUaSecProtId } from '../shared/identifiers.js';
 import { forgetBtid, type RevocationCheck } from '../shared/store/revocations.js';
 
-const nafIdHex = (fqdn: string, uaSecProtId: string): string => Buffer.from(fqdn, 'utf8').toString('hex') + uaSecProtId.toLowerCase();
+const nafIdHex = (fqdn: string, uaSecProtId: string): string => Buffer.from(fqdn, 'utf8').toString('hex') + uaSecProtId;
 
 /** The cache form of what Zn answered. */
-export function toNafKeyEntry(nafIdHexValue: string, i: BootstrappingInfo): NafKeyEntry {
+function toNafKeyEntry(nafIdHexValue: string, i: BootstrappingInfo): NafKeyEntry {
   return {
     btid: i.btid, nafIdHex: nafIdHexValue, keyHex: i.meKey.toString('hex'),
     uiccKeyHex: i.uiccKey?.toString('hex'),
@@ -55,7 +56,10 @@ export class NafKeys {
   forget(btid: string): void { forgetBtid(btid, this.#local, this.#inFlight); }
 
   /** Ks_(ext)_NAF for B-TID and NAF_Id = fqdn ‖ uaSecProtId; BtidUnknown when the BSF does not know it. */
-  async key(btid: string, fqdn: string, uaSecProtId: string): Promise<NafKeyEntry> {
+  async key(btid: string, fqdnAsGiven: string, uaIdAsGiven: string): Promise<NafKeyEntry> {
+    // NAF_Id in its one form (shared/identifiers.ts), for the cache key and for the request, whatever the binding.
+    const fqdn = normalizeFqdn(fqdnAsGiven);
+    const uaSecProtId = normalizeUaSecProtId(uaIdAsGiven);
     const id = nafIdHex(fqdn, uaSecProtId);
     const k = `${btid}\u0000${id}`;
     const hit = this.#local.get(k);
@@ -76,7 +80,7 @@ export class NafKeys {
   async #fetch(btid: string, fqdn: string, uaSecProtId: string, id: string): Promise<NafKeyEntry> {
     const cached = await this.#store.get(btid, id);
     if (cached && cached.expiresAtMs > this.#now()) return cached;
-    const info = await this.#zn.bootstrappingInfo(btid, { fqdn, uaSecProtId: uaSecProtId.toLowerCase() }, false);
+    const info = await this.#zn.bootstrappingInfo(btid, { fqdn, uaSecProtId }, false);
     const entry = toNafKeyEntry(id, info);
     await this.#store.put(entry);
     return entry;

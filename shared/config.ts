@@ -74,6 +74,12 @@ export const ConfigSchema = z.strictObject({
     challengeTtlSec: z.number().int().min(1).max(3600).default(30),
     akaAlgorithm: z.enum(['AKAv1-MD5', 'AKAv2-MD5']).default('AKAv1-MD5'),
     gussCacheSec: z.number().int().min(0).default(30),
+    /** Challenges one IMPI may have outstanding (each spent an SQN); 32 = the USIM's IND slots (hss.indBits 5). */
+    maxOutstandingChallengesPerImpi: z.number().int().min(1).default(32),
+    /** Ub requests costing a fresh vector without authenticating, per source address per second; over it 429. */
+    ubRatePerSource: z.number().positive().default(1000),
+    /** Such requests a source address may make at once (token bucket size). */
+    ubBurstPerSource: z.number().int().min(1).default(1000),
     nafs: z.array(NafAccessSchema).default([]),
     /** How the BSF reaches the HSS: N65 JSON (http) or Zh Diameter MAR/MAA (diameter). */
     zhTransport: z.enum(['http', 'diameter']).default('http'),

@@ -46,6 +46,20 @@ export const bsfDomain = (h: HomeNetwork): string => `bsf.mnc${mnc3(h.mnc)}.mcc$
 export const defaultNafFqdn = (h: HomeNetwork): string => `naf.mnc${mnc3(h.mnc)}.mcc${h.mcc}.pub.3gppnetwork.org`;
 export const defaultLwm2mFqdn = (h: HomeNetwork): string => `lwm2m.mnc${mnc3(h.mnc)}.mcc${h.mcc}.pub.3gppnetwork.org`;
 
+/**
+ * The one form of a NAF's FQDN, used wherever NAF_Id = FQDN ‖ Ua security protocol id is compared or fed to the
+ * KDF (TS 33.220 Annex B.3, Annex H): ASCII letters in lower case (DNS names compare case-insensitively, RFC 4343
+ * §2, which leaves non-ASCII octets alone) and no trailing dot (the root label; RFC 1034 §3.1 — "naf.example."
+ * and "naf.example" are the same name). Both ends of Zn and the UE derive with this form, so a NAF that writes
+ * its name differently still gets the key the UE computes.
+ */
+export function normalizeFqdn(fqdn: string): string {
+  return fqdn.replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/\.$/, '');
+}
+
+/** Ua security protocol ids (10 hex digits, TS 33.220 Annex H) compare case-insensitively: lower case is ours. */
+export const normalizeUaSecProtId = (id: string): string => id.toLowerCase();
+
 /** B-TID = base64(RAND) "@" BSF server domain name (TS 33.220 §4.5.2). */
 export function btidFromRand(rand: Uint8Array, domain: string): string {
   if (rand.length !== 16) throw new RangeError('RAND must be 16 octets');

@@ -50,6 +50,9 @@ export const problems = {
   notAcceptable: (detail: string) => new HttpError(406, 'Not Acceptable', detail),
   payloadTooLarge: (limit: number) => new HttpError(413, 'Payload Too Large', `body larger than ${limit} octets`),
   unsupportedMediaType: (detail: string) => new HttpError(415, 'Unsupported Media Type', detail),
+  /** RFC 6585 §4, with Retry-After; cause as TS 29.500 Table 5.2.7.2-1 names it. */
+  tooManyRequests: (detail: string, retryAfterSec: number) =>
+    new HttpError(429, 'Too Many Requests', detail, 'TOO_MANY_REQUESTS', { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSec))) }),
   unavailable: (detail: string, retryAfterSec = 5) =>
     new HttpError(503, 'Service Unavailable', detail, 'SERVICE_UNAVAILABLE', { 'Retry-After': String(retryAfterSec) }),
   upstream: (detail: string) => new HttpError(502, 'Bad Gateway', detail, 'UPSTREAM_FAILURE'),

@@ -4,6 +4,7 @@ export interface KeyNames {
   subscriberIndex(): string;            // sorted set of IMSIs, for paging
   impi(impi: string): string;           // custom IMPI → IMSI
   challenge(nonce: string): string;     // pending Ub challenge
+  challengeIndex(impi: string): string; // sorted set of one IMPI's pending nonces by expiry
   session(btid: string): string;        // bootstrapping session
   nafKey(btid: string, nafIdHex: string): string;
   nonce(nonce: string): string;         // NAF Ua digest nonce
@@ -22,6 +23,7 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     subscriberIndex: () => `${prefix}subs`,
     impi: (impi) => `${prefix}impi:${impi}`,
     challenge: (nonce) => `${prefix}chal:${nonce}`,
+    challengeIndex: (impi) => `${prefix}chalidx:${impi}`,
     session: (btid) => `${prefix}sess:${btid}`,
     nafKey: (btid, nafIdHex) => `${prefix}nafkey:${btid}:${nafIdHex}`,
     nonce: (nonce) => `${prefix}nonce:${nonce}`,

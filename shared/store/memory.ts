@@ -72,8 +72,33 @@ export class MemorySubscriberStore implements SubscriberStore {
 
 export class MemoryChallengeStore implements ChallengeStore {
   readonly m = new ExpiringMap<Challenge>(5_000);
-  async create(nonce: string, c: Challenge, ttlMs: number): Promise<void> { this.m.set(nonce, c, Date.now() + ttlMs); }
-  async consume(nonce: string): Promise<Challenge | undefined> { return this.m.take(nonce); }
+  /** Per IMPI: its live nonces and their expiry, so outstanding() need not scan every challenge. */
+  readonly #byImpi = new Map<string, Map<string, number>>();
+  async create(nonce: string, c: Challenge, ttlMs: number): Promise<void> {
+    const exp = Date.now() + ttlMs;
+    this.m.set(nonce, c, exp);
+    let mine = this.#byImpi.get(c.impi);
+    if (!mine) this.#byImpi.set(c.impi, (mine = new Map()));
+    mine.set(nonce, exp);
+  }
+  async consume(nonce: string): Promise<Challenge | undefined> {
+    const c = this.m.take(nonce);
+    if (c) this.#forget(c.impi, nonce);
+    return c;
+  }
+  async outstanding(impi: string): Promise<number> {
+    const mine = this.#byImpi.get(impi);
+    if (!mine) return 0;
+    const now = Date.now();
+    for (const [n, exp] of mine) if (exp <= now) mine.delete(n);
+    if (!mine.size) this.#byImpi.delete(impi);
+    return mine.size;
+  }
+  #forget(impi: string, nonce: string): void {
+    const mine = this.#byImpi.get(impi);
+    mine?.delete(nonce);
+    if (mine && !mine.size) this.#byImpi.delete(impi);
+  }
 }
 
 export class MemorySessionStore implements SessionStore {

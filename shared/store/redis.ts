@@ -229,11 +229,28 @@ export class RedisSubscriberStore implements SubscriberStore {
 export class RedisChallengeStore implements ChallengeStore {
   constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
   async create(nonce: string, c: Challenge, ttlMs: number): Promise<void> {
-    await this.r.cmd(['SET', this.keys.challenge(nonce), encodeChallenge(c), 'PX', String(Math.max(1, Math.round(ttlMs)))]);
+    const ttl = Math.max(1, Math.round(ttlMs));
+    const exp = String(Date.now() + ttl);
+    const idx = this.keys.challengeIndex(c.impi);
+    // The per-IMPI index lives as long as its newest nonce (GT extends, NX sets the first expiry).
+    await this.r.multi([
+      ['SET', this.keys.challenge(nonce), encodeChallenge(c), 'PX', String(ttl)],
+      ['ZADD', idx, exp, nonce],
+      ['PEXPIREAT', idx, exp, 'GT'],
+      ['PEXPIREAT', idx, exp, 'NX'],
+    ]);
   }
   async consume(nonce: string): Promise<Challenge | undefined> {
     const v = await this.r.cmd(['GETDEL', this.keys.challenge(nonce)]);
-    return Buffer.isBuffer(v) ? decodeChallenge(v) : undefined;
+    if (!Buffer.isBuffer(v)) return undefined;
+    const c = decodeChallenge(v);
+    await this.r.cmd(['ZREM', this.keys.challengeIndex(c.impi), nonce]);
+    return c;
+  }
+  async outstanding(impi: string): Promise<number> {
+    const idx = this.keys.challengeIndex(impi);
+    const [, n] = await this.r.multi([['ZREMRANGEBYSCORE', idx, '-inf', String(Date.now())], ['ZCARD', idx]]);
+    return Number(n);
   }
 }
 

@@ -76,6 +76,11 @@ export interface ChallengeStore {
   create(nonce: string, c: Challenge, ttlMs: number): Promise<void>;
   /** Atomic get-and-delete: a nonce can be answered once, at any BSF instance. */
   consume(nonce: string): Promise<Challenge | undefined>;
+  /**
+   * Challenges issued to the IMPI and neither answered nor expired, at every BSF instance sharing the store:
+   * each spent one authentication vector (one SQN) at the HSS, which the BSF bounds (issue 18 finding 10).
+   */
+  outstanding(impi: string): Promise<number>;
 }
 
 /** A bootstrapping session by B-TID (TS 33.220 §4.5.2); RAND is not stored, it is in the B-TID. */

@@ -66,7 +66,8 @@ async function rawGet(base: string, authorization: string): Promise<number> {
 describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', function () {
   this.timeout(60000);
   let core: Core;
-  before(async () => { core = await startCore(); });
+  // 200 concurrent bootstraps of one IMPI (below) need more than the default 32 outstanding challenges.
+  before(async () => { core = await startCore({ bsf: { maxOutstandingChallengesPerImpi: 256 } }); });
   after(async () => { await Promise.all([core.hss.stop(), ...core.bsfs.map((b) => b.stop())]); });
   afterEach(function () { if (this.currentTest?.state === 'failed') for (const p of [core.hss, ...core.bsfs]) console.log(p.output.slice(-30).join('\n')); });
 
@@ -320,5 +321,25 @@ describe('Ub across BSF instances, expiry and HSS outage (real processes, real R
       expect(r.headers.get('retry-after')).to.equal('5');
     } finally { await bsf.stop(); }
   });
-});
 
+  it('SQN burn (issue 18 finding 10): past the per-IMPI cap and the per-source rate, 429 with Retry-After, counted in /metrics', async () => {
+    const core = await startCore({ bsf: { maxOutstandingChallengesPerImpi: 2, ubRatePerSource: 0.001, ubBurstPerSource: 4 } });
+    const imsi = newImsi();
+    const impi = impiFromImsi(imsi, 2);
+    await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
+    const bsf = core.bsfs[0]!;
+    try {
+      const initial = (who: string) => fetch(bsf.listeners.ub!, { headers: { Authorization: `Digest username="${who}", realm="${REALM}", nonce="", uri="/", response=""` } });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) { const r = await initial(impi); statuses.push(r.status); if (r.status === 429) expect(r.headers.get('retry-after')).to.equal('30'); }
+      expect(statuses).to.deep.equal([401, 401, 429]);
+      // The bucket of 4 is spent (3 above + this one); the fifth is refused whoever it names.
+      expect((await initial(impiFromImsi(newImsi(), 2))).status).to.be.oneOf([401, 403]);
+      const over = await initial(impiFromImsi(newImsi(), 2));
+      expect([over.status, over.headers.get('retry-after')]).to.deep.equal([429, '1']);
+      const text = await (await fetch(`${bsf.listeners.ub!.replace(/\/$/, '')}/metrics`)).text();
+      expect(text).to.match(/gba_ub_throttled_total\{reason="outstanding_challenges"\} 1\b/);
+      expect(text).to.match(/gba_ub_throttled_total\{reason="source_rate"\} 1\b/);
+    } finally { await Promise.all([core.hss.stop(), bsf.stop()]); }
+  });
+});

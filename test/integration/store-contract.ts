@@ -99,6 +99,19 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
         await sleep(120);
         expect(await stores.challenges.consume('n3')).to.equal(undefined);
       });
+      it('count the IMPI\'s outstanding ones: issued, neither answered nor expired (issue 18 finding 10)', async () => {
+        const mine = { ...challenge(), impi: 'counted@y' };
+        await stores.challenges.create('o1', mine, 5000);
+        await stores.challenges.create('o2', mine, 5000);
+        await stores.challenges.create('o3', mine, 50);
+        await stores.challenges.create('o4', { ...challenge(), impi: 'other@y' }, 5000);
+        expect(await stores.challenges.outstanding('counted@y')).to.equal(3);
+        await stores.challenges.consume('o1');
+        await sleep(120);
+        expect(await stores.challenges.outstanding('counted@y')).to.equal(1);
+        expect(await stores.challenges.outstanding('other@y')).to.equal(1);
+        expect(await stores.challenges.outstanding('nobody@y')).to.equal(0);
+      });
     });
 
     describe('sessions', () => {

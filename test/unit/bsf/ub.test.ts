@@ -14,6 +14,7 @@ import { createMemoryStores } from '../../../shared/store/memory.js';
 import type { Guss, Stores } from '../../../shared/store/types.js';
 import { parseBootstrappingInfo } from '../../../shared/wire/bsf-xml.js';
 import { formatDigest } from '../../../shared/wire/digest-header.js';
+import { SourceRateLimiter } from '../../../shared/net/rate-limit.js';
 
 const REALM = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const IMPI = '001010000000001@ims.mnc001.mcc001.3gppnetwork.org';
@@ -157,5 +158,51 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
     const down = await first();
     expect(down.status).to.equal(503);
     expect(header(down, 'Retry-After')).to.equal('5');
+  });
+
+  describe('SQN burn limits (issue 18 finding 10)', () => {
+    const initial = (remoteAddress?: string) => ub.handle({ method: 'GET', uri: '/', remoteAddress, authorization: formatDigest([['username', IMPI, true], ['realm', REALM, true], ['nonce', '', true], ['uri', '/', true], ['response', '', true]]) });
+
+    it('32 outstanding challenges per IMPI: the 33rd initial request is 429 with Retry-After, and spends no vector', async () => {
+      deps.throttled = new Counter('t', 't', ['reason']);
+      ub = new UbHandler(deps);
+      const issued = await Promise.all(Array.from({ length: 32 }, () => initial()));
+      expect(issued.map((r) => r.status)).to.deep.equal(Array(32).fill(401));
+      const refused = await initial();
+      expect(refused.status).to.equal(429);
+      expect(header(refused, 'Retry-After')).to.equal('30');
+      expect(problemOf(refused).cause).to.equal('TOO_MANY_REQUESTS');
+      expect(zh.vectors).to.have.length(32);
+      expect(deps.throttled.get({ reason: 'outstanding_challenges' })).to.equal(1);
+      // Answering one frees its slot.
+      const a = answerTo(issued[0]!);
+      const ok = await ub.handle({ method: 'GET', uri: '/', authorization: a.authorization(akaPassword('AKAv1-MD5', zh.vectors[0]!.xres)).header });
+      expect(ok.status).to.equal(200);
+      expect((await initial()).status).to.equal(401);
+    });
+
+    it('a burst of concurrent initial requests cannot overshoot the cap', async () => {
+      const all = await Promise.all(Array.from({ length: 40 }, () => initial()));
+      expect(all.filter((r) => r.status === 401)).to.have.length(32);
+      expect(all.filter((r) => r.status === 429)).to.have.length(8);
+      expect(zh.vectors).to.have.length(32);
+    });
+
+    it('per source address: over the rate, 429 with Retry-After and a counter; other addresses are served', async () => {
+      const now = { ms: T0 };
+      deps.throttled = new Counter('t', 't', ['reason']);
+      deps.sourceLimiter = new SourceRateLimiter({ ratePerSecond: 1, burst: 2, now: () => now.ms });
+      ub = new UbHandler(deps);
+      expect((await initial('192.0.2.1')).status).to.equal(401);
+      expect((await initial('192.0.2.1')).status).to.equal(401);
+      const refused = await initial('192.0.2.1');
+      expect(refused.status).to.equal(429);
+      expect(header(refused, 'Retry-After')).to.equal('1');
+      expect(deps.throttled.get({ reason: 'source_rate' })).to.equal(1);
+      expect((await initial('192.0.2.2')).status).to.equal(401);
+      now.ms += 1000;
+      expect((await initial('192.0.2.1')).status).to.equal(401);
+      expect(zh.vectors).to.have.length(4);
+    });
   });
 });

@@ -13,6 +13,11 @@ import type { ZhService } from '../../../shared/services/zh.js';
 import { createMemoryStores } from '../../../shared/store/memory.js';
 import type { Guss, Stores } from '../../../shared/store/types.js';
 import { BootstrappingInfoSchema } from '../../../shared/wire/sbi/zn.js';
+import { birHandler } from '../../../bsf/zn-diameter.js';
+import { decodeMessage, encodeMessage, FLAG_P, FLAG_R, type Avp, type DiameterMessage } from '../../../shared/diameter/codec.js';
+import { APP_ZN, CMD, RC } from '../../../shared/diameter/dictionary.js';
+import { birAvps, readBia } from '../../../shared/diameter/gba.js';
+import type { Connection } from '../../../shared/diameter/peer.js';
 
 const DOMAIN = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const NAF: NafAccess = { name: 'naf1', token: 't'.repeat(20), group: 'g1', fqdns: [{ fqdn: 'naf.example.org' }, { fqdn: 'lwm2m.example.org', uaSecProtId: '010001c0a8' }] };
@@ -97,5 +102,45 @@ describe('bsf/zn.ts ZnCore and the N66 handler (no sockets)', () => {
   it('nafOf finds the NAF by its bearer token only', () => {
     expect(handler.nafOf(NAF.token)?.name).to.equal('naf1');
     expect(handler.nafOf('u'.repeat(20))).to.equal(undefined);
+  });
+});
+
+describe('bsf/zn.ts NAF_Id normal form on both Zn bindings (issue 18 finding 8)', () => {
+  const UPPER_NAF: NafAccess = { name: 'naf2', token: 'u'.repeat(20), fqdns: [{ fqdn: 'NAF.Example.ORG', uaSecProtId: '010001C0A8' }] };
+  let stores: Stores;
+  let core: ZnCore;
+  const rand = randomBytes(16);
+  const ks = randomBytes(32);
+  const btid = btidFromRand(rand, DOMAIN);
+  const normalKey = () => ksNaf({ ks, rand, impi: 'u@ims', nafFqdn: 'naf.example.org', uaSecProtId: Buffer.from('010001c0a8', 'hex') });
+  beforeEach(async () => {
+    stores = createMemoryStores();
+    core = new ZnCore({ sessions: stores.sessions, zh, log: silentLogger, requests: new Counter('zn', 'zn', ['result']), now: () => NOW });
+    await stores.sessions.create({ btid, impi: 'u@ims', ks, createdAtMs: NOW - 1000, expiresAtMs: NOW + 3600_000, gbaU: false });
+  });
+  afterEach(() => stores.close());
+
+  it('N66: any spelling of the FQDN (case, trailing dot) and of the Ua id gets the key of the normal form', async () => {
+    for (const [fqdn, ua] of [['NAF.EXAMPLE.ORG', '010001c0a8'], ['naf.example.org.', '010001C0A8'], ['Naf.Example.Org.', '010001c0A8']] as const) {
+      const info = await core.retrieve(UPPER_NAF, btid, { fqdn, uaSecProtId: ua }, false);
+      expect(info.meKey.toString('hex'), `${fqdn} ${ua}`).to.equal(normalKey().toString('hex'));
+    }
+  });
+
+  it('Diameter BIR: the same core gives the same key for a NAF-Id written in capitals with a trailing dot', async () => {
+    const handle = birHandler({ provider: core, nafByHost: () => UPPER_NAF, realm: DOMAIN, log: silentLogger });
+    const wire = encodeMessage({
+      flags: FLAG_R | FLAG_P, commandCode: CMD.BI, applicationId: APP_ZN, hopByHop: 1, endToEnd: 1,
+      avps: birAvps({ sessionId: 'naf;1;1', originHost: 'naf.host', originRealm: 'example.org', destinationRealm: DOMAIN },
+        { btid, nafFqdn: 'NAF.Example.Org.', uaSecProtId: '010001c0a8', gbaUAware: false }),
+    });
+    const conn = {
+      peerHost: 'naf.host',
+      answer: (_req: DiameterMessage, rc: number | { experimental: number }, avps: Avp[]) => ({ rc, avps }),
+      errorAnswer: (_req: DiameterMessage, rc: number) => ({ rc, avps: [] }),
+    };
+    const a = await handle(decodeMessage(wire), conn as unknown as Connection) as unknown as { rc: unknown; avps: Avp[] };
+    expect(a.rc).to.equal(RC.SUCCESS);
+    expect(readBia(a.avps).meKey.toString('hex')).to.equal(normalKey().toString('hex'));
   });
 });

@@ -45,3 +45,14 @@ describe('naf/key-cache.ts NafKeys (no sockets)', () => {
     expect(first.btid).to.equal('b2@bsf');
   });
 });
+
+describe('naf/key-cache.ts NAF_Id normal form (issue 18 finding 8)', () => {
+  it('asks Zn (HTTP or Diameter alike) for the normal form, and caches every spelling under it', async () => {
+    const zn = new FakeZn();
+    const keys = new NafKeys({ zn, store: new MemoryNafKeyCache(), now: () => NOW });
+    const a = await keys.key('b3@bsf', 'NAF.Example.ORG.', '010001C0A8');
+    const b = await keys.key('b3@bsf', 'naf.example.org', '010001c0a8');
+    expect(a.keyHex).to.equal(b.keyHex);
+    expect(zn.calls).to.deep.equal([{ btid: 'b3@bsf', nafId: { fqdn: 'naf.example.org', uaSecProtId: '010001c0a8' } }]);
+  });
+});

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import {
   impiFromImsi, imsiOfUserId, bsfDomain, btidFromRand, parseBtid, pskIdentityForBtid, btidOfPskIdentity,
-  endpointImsiUrn, endpointUuidUrn, endpointName, homeNetworkOfImsi,
+  endpointImsiUrn, endpointUuidUrn, endpointName, homeNetworkOfImsi, normalizeFqdn, normalizeUaSecProtId,
 } from '../../../shared/identifiers.js';
 import { nafIdOctets } from '../../../shared/crypto/kdf.js';
 import { describeUaId, uaIdForTlsSuite, tlsSuiteOfUaId, parseUaId } from '../../../shared/ua-ids.js';
@@ -88,5 +88,14 @@ describe('GBA identifiers', () => {
       expect(endpointName('imsi', '001010123456789')).to.equal('urn:imsi:001010123456789');
       expect(() => endpointName('uuid', '001010123456789')).to.throw(InputError);
     });
+  });
+});
+
+describe('shared/identifiers.ts normal form of a NAF FQDN and Ua id (issue 18 finding 8)', () => {
+  it('lower-cases ASCII letters only and drops one trailing dot', () => {
+    expect(normalizeFqdn('NAF.Example.ORG.')).to.equal('naf.example.org');
+    expect(normalizeFqdn('naf.example.org')).to.equal('naf.example.org');
+    expect(normalizeFqdn('XN--BCHER-KVA.Example')).to.equal('xn--bcher-kva.example');
+    expect(normalizeUaSecProtId('010001C0A8')).to.equal('010001c0a8');
   });
 });
