@@ -12,6 +12,7 @@ import { registerBenchCommand } from './commands/bench.js';
 import { registerUsimCommands } from './commands/usim.js';
 import { registerConformCommands } from './commands/conform.js';
 import { registerLoadCommand } from './commands/load.js';
+import { registerNafAppCommands } from './commands/naf-app.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
@@ -20,6 +21,7 @@ const program = configureExit(new Command('gba-sim'))
 
 registerUpCommand(program, ['hss-mock', 'bsf', 'naf', 'lwm2m'], (net, signal) => runDemo(net, (s) => process.stdout.write(`${s}\n`), signal));
 registerNfCommands(program);
+registerNafAppCommands(program);
 registerSubscriberCommands(program);
 registerDeviceCommands(program);
 registerCryptoCommands(program);

@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { RotatingLog } from './rotating-log.js';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { redactConfig, type ResolvedConfig } from '../shared/config.js';
+import { nafUaTlsPorts, redactConfig, type ResolvedConfig } from '../shared/config.js';
 import { redactUrlCredentials, writePrivateFile } from '../shared/redact.js';
 import { packageRoot } from '../shared/assets.js';
 import { freePort } from '../shared/net/free-port.js';
@@ -16,6 +16,7 @@ import { newToken } from '../shared/nf/runtime.js';
 import { resolveStoreKind } from '../shared/store/open.js';
 import { Supervisor } from './supervisor.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
+import { ensureLabTls } from './lab-ca.js';
 import { humanDeviceEvent, type LogRecord } from './device-events.js';
 import { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName } from '../shared/endpoints.js';
 
@@ -71,6 +72,16 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   cfg.bsf.diameter.port = await pick(bsfDia);
 
   cfg.console.port = await pick(cfg.console.port);
+  if (nfs.includes('naf')) {
+    // C11: Ua over HTTPS with a certificate from the lab CA (unless configured), and Ua over TLS-PSK.
+    cfg.naf.uaHttps.port = await pick(nafUaTlsPorts(cfg).https);
+    cfg.naf.uaPsk.port = await pick(nafUaTlsPorts(cfg).psk);
+    cfg.naf.uaPsk.enabled = true;
+    if (!cfg.naf.uaHttps.cert || !cfg.naf.uaHttps.key) {
+      const lab = ensureLabTls(cfg.stateDir, cfg.naf.fqdn);
+      Object.assign(cfg.naf.uaHttps, { cert: lab.cert, key: lab.key, ca: lab.ca });
+    }
+  }
   const store = await resolveStoreKind(cfg.store.kind, cfg.store.redisUrl);
   cfg.store.kind = store.kind;
   cfg.store.redisUrl = store.redisUrl;
@@ -129,6 +140,9 @@ export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoi
   if (nfs.includes('naf')) {
     e.naf = { fqdn: cfg.naf.fqdn, ua: `http://${h(cfg.naf.host)}:${cfg.naf.uaPort}/`, pskLookup: `http://${h(cfg.naf.host)}:${cfg.naf.pskPort}/naf/v1/psk-lookup`, pskApiToken: cfg.naf.pskApiToken! };
     e.naf.diameter = diameterIdentity(cfg, 'naf');
+    if (cfg.naf.uaHttps.cert && cfg.naf.uaHttps.key) e.naf.uaHttps = `https://${h(cfg.naf.host)}:${nafUaTlsPorts(cfg).https}/`;
+    if (cfg.naf.uaPsk.enabled) e.naf.uaPsk = `https://${h(cfg.naf.host)}:${nafUaTlsPorts(cfg).psk}/`;
+    if (cfg.naf.uaHttps.ca) e.naf.ca = cfg.naf.uaHttps.ca;
     // C2: fqdn and uaSecProtId are NAF configuration, present as soon as the NAF is.
     e.lwm2m = { fqdn: cfg.naf.lwm2m.fqdn, uri: cfg.naf.lwm2m.uri!, uaSecProtId: cfg.naf.lwm2m.uaSecProtId };
   }

@@ -17,6 +17,7 @@ import { GussCachingZh } from './guss-cache.js';
 import { batchedStdout } from './log-sink.js';
 import { mountAdminApi, type AdminRouteRegistration } from './admin.js';
 import { scenarioHooks, scenarioRoutes } from './scenarios.js';
+import { NafDirectory } from './naf-directory.js';
 import { StoreTimeline } from './timeline.js';
 import { tokenFromConfigOrState } from '../shared/nf/runtime.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -74,8 +75,11 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
     ub.handle({ method: req.method, uri: req.url, authorization: req.headers.authorization, remoteAddress: req.remoteAddress }));
   const ubServer = await startHttpServer({ name: 'ub', router: ubRouter, log, registry, host: c.host, port: c.ubPort, health: () => stores.ping() });
 
+  // Configured NAFs and those added at run time (admin API), re-read from the store (bsf/naf-directory.ts).
+  const nafDirectory = new NafDirectory(c.nafs as NafAccess[], stores.nafApps, log.child({ iface: 'nafs' }));
+  await nafDirectory.start();
   const znCore = new ZnCore({ sessions: stores.sessions, zh, log: log.child({ iface: 'zn' }), requests: znRequests, now: Date.now });
-  const zn = new ZnHandler({ nafs: c.nafs as NafAccess[], provider: znCore, requests: znRequests });
+  const zn = new ZnHandler({ get nafs() { return nafDirectory.all; }, provider: znCore, requests: znRequests });
   const znRouter = new Router();
   const nafByHeaders = (h: IncomingHttpHeaders): NafAccess => {
     const m = /^Bearer (\S+)$/i.exec(h.authorization ?? '');
@@ -87,7 +91,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   const openapi = readAsset('bsf/openapi.yaml');
   znRouter.get('/nbsp-gba/v1/openapi.yaml', openapiHandler(openapi, () => [{ url: `${znServer.url}/nbsp-gba/v1` }]));
   const adminToken = tokenFromConfigOrState(config.admin.token, config.stateDir, 'admin-token', log);
-  mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }) },
+  mountAdminApi(znRouter, { token: adminToken, ops: stores.ops, log: log.child({ iface: 'admin' }), nafs: nafDirectory },
     [...(opts.adminRoutes ?? []), scenarioRoutes(stores.scenarios, log.child({ iface: 'admin' }))]);
   const znServer = await startHttpServer({ name: 'zn', router: znRouter, log, registry, host: c.host, port: c.znPort, health: () => stores.ping() });
 
@@ -106,6 +110,7 @@ export async function startBsf(config: ResolvedConfig, opts: { stores?: Stores; 
   return {
     ub: ubServer, zn: znServer, diameter, stores, log,
     close: async () => {
+      nafDirectory.close();
       await Promise.all([ubServer.close(), znServer.close(), diameter.close()]);
       await zh.close();
       if (!opts.stores) await stores.close();

@@ -10,7 +10,7 @@
 import { ksNaf } from '../shared/crypto/kdf.js';
 import { normalizeFqdn } from '../shared/identifiers.js';
 import { bootstrap, UbError, type Bootstrap } from './ub-client.js';
-import { fetchDeviceConfig, UaError, type DeviceConfig } from './ua-client.js';
+import { fetchDeviceConfig, fetchDeviceConfigPsk, UaError, type DeviceConfig, type UaClientOptions } from './ua-client.js';
 import { connectCoapTls } from './tls-transport.js';
 import { connectCoapDtls } from './dtls-transport.js';
 import type { CoapChannel } from './coap-channel.js';
@@ -29,6 +29,8 @@ export interface AgentOptions {
   usim: Usim;
   bsfUrl: string;
   nafUaUrl: string;
+  /** Ua over HTTPS (CA, NAF name: TS 33.222 §5.3) or over TLS-PSK (§5.4: nafUaUrl is then the PSK listener). */
+  ua?: UaClientOptions & { psk?: { nafFqdn: string } };
   /** CoAP over DTLS (UDP, the default: what modems speak) or over TLS (TCP, RFC 8323). */
   transport?: 'tls' | 'dtls';
   lifetimeSec?: number;
@@ -76,7 +78,8 @@ function operationOf(req: CoapMessage): string {
 
 export async function connectAndRegister(o: AgentOptions, step: StepFn, lifetimeSec = o.lifetimeSec ?? 300): Promise<Registered> {
   const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step, requireRspauth: o.requireRspauth });
-  const config = await fetchDeviceConfig(o.nafUaUrl, b, step, { requireRspauth: o.requireRspauth });
+  const config = o.ua?.psk ? await fetchDeviceConfigPsk(o.nafUaUrl, b, { nafFqdn: o.ua.psk.nafFqdn }, step)
+    : await fetchDeviceConfig(o.nafUaUrl, b, step, { ...o.ua, requireRspauth: o.requireRspauth });
   const transport = o.transport ?? 'dtls';
   const uri = new URL(transport === 'dtls' ? (config.serverUriDtls ?? '') : config.serverUri);
   if (!uri.hostname) throw new Error(`the NAF gave no ${transport === 'dtls' ? 'coaps://' : 'coaps+tcp://'} URI for the LwM2M server`);

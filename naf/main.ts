@@ -1,5 +1,5 @@
 /** The NAF process: Ua provisioning endpoint (8083) and the PSK API for LwM2M servers (8084), Zn client to the BSF. */
-import { ConfigError, type ResolvedConfig } from '../shared/config.js';
+import { ConfigError, nafUaTlsPorts, type ResolvedConfig } from '../shared/config.js';
 import { bearerAuthorizer, Router, startHttpServer, type RunningServer } from '../shared/http/server.js';
 import { Counter } from '../shared/metrics.js';
 import { nfContext, runUntilSignalled, tokenFromConfigOrState } from '../shared/nf/runtime.js';
@@ -22,8 +22,14 @@ import type { DeviceConfig } from '../shared/wire/sbi/ua.js';
 import { pskLookup } from './psk-api.js';
 import { endpointForImpi } from './endpoint-policy.js';
 import { pushSecurityInfo } from './push.js';
+import { startUaHttps, startUaPsk, UA_HTTPS_ID, type RunningTlsListener } from './ua-tls.js';
 
-export interface RunningNaf { ua: RunningServer; psk: RunningServer; stores: Stores; close(): Promise<void> }
+export interface RunningNaf {
+  ua: RunningServer; psk: RunningServer; stores: Stores;
+  /** Ua over HTTPS (TS 33.222 §5.3) and over TLS-PSK (§5.4), when configured. */
+  uaHttps?: RunningTlsListener; uaPsk?: RunningTlsListener;
+  close(): Promise<void>;
+}
 
 export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores } = {}): Promise<RunningNaf> {
   const { log, registry } = nfContext('naf', config);
@@ -86,10 +92,24 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
   const health = () => stores.ping();
   const uaServer = await startHttpServer({ name: 'ua', router: uaRouter, log, registry, host: c.host, port: c.uaPort, health });
   const pskServer = await startHttpServer({ name: 'psk', router: pskRouter, log, registry, host: c.host, port: c.pskPort, health });
+  // Ua over HTTPS: the same Digest flow, with the key for fqdn ‖ the TLS suite's Ua id (TS 33.222 §5.3).
+  const uaTlsLog = log.child({ iface: 'ua-tls' });
+  const uaOverTls = new UaHandler({ ...ua.d, uaSecProtId: UA_HTTPS_ID });
+  const uaHttps = c.uaHttps.cert && c.uaHttps.key ? await startUaHttps({
+    host: c.host, port: nafUaTlsPorts(config).https, cert: c.uaHttps.cert, key: c.uaHttps.key, log: uaTlsLog, registry, health,
+    router: new Router().get('/device/v1/config', (req) => uaOverTls.handle(req)).get('/naf/v1/openapi.yaml', serveOpenapi),
+  }) : undefined;
+  // Ua over TLS-PSK: the handshake authenticated the UE by its B-TID (TS 33.222 §5.4).
+  const uaPsk = c.uaPsk.enabled ? await startUaPsk({
+    host: c.host, port: nafUaTlsPorts(config).psk, fqdn: c.fqdn, uaSecProtId: c.uaPsk.uaSecProtId, key, log: uaTlsLog, registry, health,
+    routerFor: (btid, entry) => new Router()
+      .get('/device/v1/config', () => ({ status: 200, headers: { 'Cache-Control': 'no-store' }, json: deviceConfig(btid, entry.impi, entry.expiresAtMs) }))
+      .get('/naf/v1/openapi.yaml', serveOpenapi),
+  }) : undefined;
   return {
-    ua: uaServer, psk: pskServer, stores,
+    ua: uaServer, psk: pskServer, stores, uaHttps, uaPsk,
     close: async () => {
-      await Promise.all([uaServer.close(), pskServer.close()]);
+      await Promise.all([uaServer.close(), pskServer.close(), uaHttps?.close(), uaPsk?.close()]);
       await stopRevocations();
       await zn.close();
       if (!opts.stores) await stores.close();
@@ -100,5 +120,8 @@ export async function startNaf(config: ResolvedConfig, opts: { stores?: Stores }
 export async function runNaf(config: ResolvedConfig): Promise<void> {
   const naf = await startNaf(config);
   const { log } = nfContext('naf', config);
-  runUntilSignalled(log, { ua: `${naf.ua.url}/`, pskLookup: `${naf.psk.url}/naf/v1/psk-lookup`, fqdn: config.naf.fqdn }, naf.close);
+  runUntilSignalled(log, {
+    ua: `${naf.ua.url}/`, pskLookup: `${naf.psk.url}/naf/v1/psk-lookup`, fqdn: config.naf.fqdn,
+    ...(naf.uaHttps ? { uaHttps: naf.uaHttps.url } : {}), ...(naf.uaPsk ? { uaPsk: naf.uaPsk.url } : {}),
+  }, naf.close);
 }

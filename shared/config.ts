@@ -111,6 +111,24 @@ export const ConfigSchema = z.strictObject({
     endpointPolicy: z.enum(['uuid', 'imsi']).default('uuid'),
     tenantSecretFile: z.string().optional(),
     nonceTtlSec: z.number().int().min(1).max(3600).default(60),
+    /** Ua over HTTPS (TS 33.222 §5.3): server certificate, then GBA HTTP Digest; on when cert and key are given. */
+    uaHttps: z.strictObject({
+      /** Default 8087; any free port when naf.uaPort is 0. */
+      port: Port.optional(),
+      /** PEM files: the NAF's certificate (chain) and key; `up` generates a lab CA and both into <stateDir>/tls/. */
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      /** The CA certificate devices trust (written into endpoints.json as naf.ca). */
+      ca: z.string().optional(),
+    }).prefault({}),
+    /** Ua over TLS-PSK (TS 33.222 §5.4): PSK identity = B-TID, key Ks_NAF for fqdn ‖ 01 00 01 ‖ suite. */
+    uaPsk: z.strictObject({
+      enabled: z.boolean().default(false),
+      /** Default 8088; any free port when naf.uaPort is 0. */
+      port: Port.optional(),
+      /** The one TLS 1.2 PSK suite, by its Ua id (default 01000100a8 = TLS_PSK_WITH_AES_128_GCM_SHA256). */
+      uaSecProtId: UaId.default('01000100a8'),
+    }).prefault({}),
     /** How the NAF reaches the BSF: N66 JSON (http) or Zn Diameter BIR/BIA (diameter). */
     znTransport: z.enum(['http', 'diameter']).default('http'),
     diameter: z.strictObject({ ...DiameterIdentity, bsfUri: AaaUri.optional(), bsfHost: Fqdn.optional(), bsfRealm: Fqdn.optional() }).prefault({}),
@@ -283,6 +301,12 @@ export function derive(c: Config): ResolvedConfig {
     },
   };
 }
+
+/** The Ua HTTPS and TLS-PSK ports (C11): 8087 and 8088 by default, any free port (0) when naf.uaPort is 0. */
+export const nafUaTlsPorts = (c: Pick<Config, 'naf'>): { https: number; psk: number } => ({
+  https: c.naf.uaHttps.port ?? (c.naf.uaPort === 0 ? 0 : 8087),
+  psk: c.naf.uaPsk.port ?? (c.naf.uaPort === 0 ? 0 : 8088),
+});
 
 const SECRET_KEYS = new Set(['adminToken', 'zhTokens', 'hssToken', 'token', 'znToken', 'pskApiToken']);
 

@@ -9,6 +9,8 @@ export const UA_TLS_PSK_AES128_CCM8 = '010001c0a8';    // TLS_PSK_WITH_AES_128_C
 export const UA_TLS_PSK_AES128_GCM = '01000100a8';     // TLS_PSK_WITH_AES_128_GCM_SHA256
 export const UA_TLS_PSK_AES128_CBC_SHA256 = '01000100ae'; // TLS_PSK_WITH_AES_128_CBC_SHA256
 export const UA_TLS13_SHARED_KEY = '0100000007';       // TS 33.222 §5.4.0.2
+/** HTTP Digest inside server-certificate TLS 1.2 with TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (TS 33.222 §5.3). */
+export const UA_HTTPS_ECDHE_ECDSA_AES128_GCM = '010001c02b';
 
 const FIXED: Readonly<Record<string, string>> = {
   '0000000000': 'default (protocols not separated), Annex H.2',
@@ -34,7 +36,23 @@ export const TLS_SUITES: Readonly<Record<number, string>> = {
   0xc0a4: 'TLS_PSK_WITH_AES_128_CCM',
   0x008c: 'TLS_PSK_WITH_AES_128_CBC_SHA',
   0x002f: 'TLS_RSA_WITH_AES_128_CBC_SHA',
+  0xc02b: 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+  0xc02c: 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
+  0xc02f: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+  0xc030: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+  0xcca8: 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
+  0xcca9: 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256',
 };
+
+/**
+ * The Ua id `01 00 01 yy zz` of a TLS 1.2 connection (TS 33.222 §5.3/§5.4), from the IANA name Node reports
+ * (`tlsSocket.getCipher().standardName`); undefined for a suite not in TLS_SUITES or for TLS 1.3.
+ */
+export function uaIdOfNegotiatedSuite(standardName: string | undefined, protocol: string | null | undefined): string | undefined {
+  if (protocol !== 'TLSv1.2' || !standardName) return undefined;
+  const entry = Object.entries(TLS_SUITES).find(([, name]) => name === standardName);
+  return entry ? uaIdForTlsSuite(Number(entry[0])) : undefined;
+}
 
 /** OpenSSL names of the TLS 1.2 PSK suites a GBA (D)TLS listener may use, by IANA code. */
 export const OPENSSL_PSK_SUITE_NAMES: Readonly<Record<number, string>> = {

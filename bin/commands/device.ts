@@ -1,6 +1,7 @@
 /** `gba-sim device bootstrap|run` — the device agent with a software USIM or a real card (contracts C1, C7). */
 import type { Command } from 'commander';
-import { ArgChecker, softUsimSecrets, printJson } from '../cli-util.js';
+import { readFileSync } from 'node:fs';
+import { ArgChecker, exitWithProblems, softUsimSecrets, printJson } from '../cli-util.js';
 import { readEndpoints } from '../endpoints-file.js';
 import { SoftUsim, type Usim, type UsimOptions } from '../../device/usim.js';
 import { openCardUsim, parseUsimSpec } from '../../device/usim/open.js';
@@ -8,6 +9,7 @@ import { CardError } from '../../device/usim/apdu.js';
 import { bootstrap, UbError } from '../../device/ub-client.js';
 import { bsfDomain, homeNetworkOfImsi, impiFromImsi } from '../../shared/identifiers.js';
 import { runAgent } from '../../device/agent.js';
+import { gbaFetch } from '../../device/ua-client.js';
 
 export interface DeviceIdentity { imsi: string; impi: string; realm: string; usim: UsimOptions; mncDigits: 2 | 3 }
 
@@ -97,6 +99,9 @@ export function registerDeviceCommands(program: Command): void {
 
   addDeviceOptions(device.command('run').description('the whole flow: bootstrap (Ub) → provisioning (Ua) → LwM2M register over (D)TLS-PSK, then stay registered'))
     .option('--naf <url>', 'NAF Ua URL instead of endpoints.json, e.g. http://127.0.0.1:8083/')
+    .option('--ua <mode>', 'how to reach the NAF: http (default), https (server certificate, TS 33.222 §5.3) or psk (TLS-PSK, §5.4)', 'http')
+    .option('--ca <file>', 'CA certificate (PEM) that signed the NAF\'s HTTPS certificate (default: naf.ca of endpoints.json)')
+    .option('--naf-fqdn <fqdn>', 'the NAF name its certificate must carry, and the NAF_Id for TLS-PSK (default: naf.fqdn of endpoints.json)')
     .option('--transport <t>', 'dtls (CoAP over DTLS, RFC 7252 — the default) or tls (CoAP over TLS, RFC 8323)', 'dtls')
     .option('--lifetime <s>', 'LwM2M registration lifetime in seconds', '300')
     .option('--once', 'register, de-register and exit 0')
@@ -110,14 +115,24 @@ export function registerDeviceCommands(program: Command): void {
       const id = await resolveUsim(o, c, step);
       const e = o.bsf && o.naf && !o.endpoints ? undefined : readEndpoints(o.endpoints);
       const bsfUrl = o.bsf ?? e!.bsf.ub;
-      const nafUaUrl = o.naf ?? e?.naf?.ua;
-      if (!nafUaUrl) { process.stderr.write('gba-sim: endpoints.json has no naf object; is the NAF running?\n'); process.exit(2); }
+      const mode = o.ua ?? 'http';
+      if (mode !== 'http' && mode !== 'https' && mode !== 'psk') exitWithProblems(['--ua: must be http, https or psk']);
+      const nafUaUrl = o.naf ?? (mode === 'https' ? e?.naf?.uaHttps : mode === 'psk' ? e?.naf?.uaPsk : e?.naf?.ua);
+      if (!nafUaUrl) { process.stderr.write(`gba-sim: endpoints.json names no NAF ${mode === 'http' ? 'Ua' : mode === 'https' ? 'uaHttps' : 'uaPsk'} listener; is the NAF running?\n`); process.exit(2); }
+      const nafFqdn = o.nafFqdn ?? e?.naf?.fqdn;
+      const caFile = o.ca ?? e?.naf?.ca;
+      if (mode === 'psk' && !nafFqdn) exitWithProblems(['--ua psk needs --naf-fqdn (or endpoints.json)']);
+      let ca: Buffer | undefined;
+      if (mode === 'https' && caFile) {
+        try { ca = readFileSync(caFile); } catch (err) { exitWithProblems([`--ca: ${(err as Error).message}`]); }
+      }
+      const ua = mode === 'psk' ? { psk: { nafFqdn: nafFqdn! } } : mode === 'https' ? { ca, servername: nafFqdn } : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       process.once('SIGTERM', () => ac.abort());
       try {
         await runAgent({
-          imsi: id.imsi, impi: id.impi, realm: id.realm, usim: id.usim, bsfUrl, nafUaUrl,
+          imsi: id.imsi, impi: id.impi, realm: id.realm, usim: id.usim, bsfUrl, nafUaUrl, ua,
           transport: o.transport as 'tls' | 'dtls', lifetimeSec, once: !!o.once, signal: ac.signal,
           onStep: step, requireRspauth: !!o.requireRspauth,
         });
@@ -125,6 +140,38 @@ export function registerDeviceCommands(program: Command): void {
         process.exit(0);
       } catch (err) {
         process.stderr.write(`gba-sim: device failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+    });
+
+  addDeviceOptions(device.command('fetch').description('bootstrap (Ub), then request a resource behind GBA HTTP Digest (an application using gbaAuth(), or the NAF) and print the answer'))
+    .argument('<url>', 'e.g. http://127.0.0.1:3000/hello or https://app.example.org:8443/')
+    .option('--method <m>', 'HTTP method (default GET)', 'GET')
+    .option('--data <body>', 'request body (sent as application/json unless --content-type)')
+    .option('--content-type <type>', 'Content-Type of --data')
+    .option('--ca <file>', 'CA certificate (PEM) for an https:// URL (default: naf.ca of endpoints.json, if any)')
+    .option('--servername <name>', 'the name the server certificate must carry (default: the URL host)')
+    .option('--quiet', 'no step lines on stderr')
+    .action(async (target: string, o: Record<string, string | undefined>) => {
+      const c = new ArgChecker();
+      let url: URL | undefined;
+      try { url = new URL(target); } catch { c.problem(`<url>: not a URL: ${JSON.stringify(target)}`); }
+      if (url && url.protocol !== 'http:' && url.protocol !== 'https:') c.problem('<url>: must be http:// or https://');
+      const step = stepPrinter(!o.quiet);
+      const id = await resolveUsim(o, c, step);
+      c.done();
+      const e = o.bsf ? undefined : readEndpoints(o.endpoints);
+      const caFile = o.ca ?? (url?.protocol === 'https:' ? e?.naf?.ca : undefined);
+      let ca: Buffer | undefined;
+      if (caFile) { try { ca = readFileSync(caFile); } catch (err) { exitWithProblems([`--ca: ${(err as Error).message}`]); } }
+      try {
+        const b = await bootstrap({ bsfUrl: o.bsf ?? e!.bsf.ub, impi: id.impi, realm: id.realm, usim: id.usim, onStep: step });
+        const r = await gbaFetch(target, b, { method: o.method, body: o.data, contentType: o.contentType, ca, servername: o.servername }, step);
+        await id.close().catch(() => undefined);
+        process.stdout.write(r.body.endsWith('\n') ? r.body : `${r.body}\n`);
+        process.exit(r.status >= 200 && r.status < 300 ? 0 : 1);
+      } catch (err) {
+        process.stderr.write(`gba-sim: fetch failed: ${(err as Error).message}\n`);
         process.exit(1);
       }
     });

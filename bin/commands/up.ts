@@ -8,7 +8,7 @@ import { exitWithProblems } from '../cli-util.js';
 import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../network.js';
 
 const UP_FLAGS: FlagSpec[] = [
-  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console', type: 'number' },
+  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console, N+10 NAF Ua HTTPS, N+11 NAF Ua TLS-PSK', type: 'number' },
   { flag: '--zh <transport>', path: 'bsf.zhTransport', description: 'how the BSF reaches the HSS: http (N65) | diameter (MAR/MAA); default http' },
   { flag: '--workers <n>', path: 'workers', description: 'worker processes per HTTP NF (hss-mock, bsf, naf) on the same ports, node:cluster; default 1', type: 'number' },
   { flag: '--zn <transport>', path: 'naf.znTransport', description: 'how the NAF reaches the BSF: http (N66) | diameter (BIR/BIA); default http' },
@@ -20,6 +20,7 @@ export function portsFromBase(base: number): Record<string, number> {
     'naf.pskPort': base + 4, 'lwm2m.port': base + 5, 'lwm2m.apiPort': base + 6,
     'hss.diameter.port': base + 7, 'bsf.diameter.port': base + 8,
     'console.port': base + 9,
+    'naf.uaHttps.port': base + 10, 'naf.uaPsk.port': base + 11,
   };
 }
 
@@ -33,6 +34,8 @@ export function endpointTable(e: Endpoints): string {
   if (e.hss.diameter) rows.push(['HSS Diameter Zh', `${e.hss.diameter.uri}  (${e.hss.diameter.host})`]);
   if (e.bsf.diameter) rows.push(['BSF Diameter Zn', `${e.bsf.diameter.uri}  (${e.bsf.diameter.host})`]);
   if (e.naf) rows.push(['NAF Ua', `${e.naf.ua}device/v1/config  (${e.naf.fqdn})`], ['NAF PSK API', e.naf.pskLookup]);
+  if (e.naf?.uaHttps) rows.push(['NAF Ua HTTPS', `${e.naf.uaHttps}  (CA ${e.naf.ca ?? 'as configured'})`]);
+  if (e.naf?.uaPsk) rows.push(['NAF Ua TLS-PSK', e.naf.uaPsk]);
   if (e.lwm2m) {
     rows.push(['LwM2M server', `${e.lwm2m.uri}  (${e.lwm2m.fqdn}, Ua id ${e.lwm2m.uaSecProtId})`]);
     if (e.lwm2m.uriDtls) rows.push(['LwM2M DTLS', e.lwm2m.uriDtls]);
@@ -53,7 +56,7 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     const extra: Record<string, unknown> = {};
     if (opts.basePort !== undefined) {
       const base = Number(opts.basePort);
-      if (!/^\d+$/.test(String(opts.basePort)) || base < 1 || base + 9 > 65535) exitWithProblems([`--base-port: must be 1..65526, got ${JSON.stringify(opts.basePort)}`]);
+      if (!/^\d+$/.test(String(opts.basePort)) || base < 1 || base + 11 > 65535) exitWithProblems([`--base-port: must be 1..65524, got ${JSON.stringify(opts.basePort)}`]);
       Object.assign(extra, portsFromBase(base));
       delete opts.basePort;
     }

@@ -26,6 +26,7 @@ export interface KeyNames {
   lwm2mRegistration(id: string): string; // LwM2M registration (JSON)
   lwm2mRegistrationIndex(): string;     // sorted set of registration ids by expiry
   scenarios(): string;                  // hash IMPI → device fault scenario (C8)
+  nafApps(): string;                    // hash: NAF name → NAF added at run time (JSON)
 }
 
 /**
@@ -56,5 +57,6 @@ export function keyNames(prefix = 'gba:'): KeyNames {
     lwm2mRegistration: (id) => `${prefix}lwm2m:reg:${t(id)}`,
     lwm2mRegistrationIndex: () => `${prefix}lwm2m:regs`,
     scenarios: () => `${prefix}scenarios`,
+    nafApps: () => `${prefix}nafapps`,
   };
 }

@@ -10,6 +10,7 @@ import type {
 } from './types.js';
 import { MemoryOpsStore } from './ops.js';
 import { MemoryScenarioStore } from './scenarios.js';
+import { MemoryNafAppStore } from './naf-apps.js';
 
 /** A Map whose entries expire; expired entries are dropped on read and by a periodic sweep. */
 class ExpiringMap<V> {
@@ -138,6 +139,7 @@ export function createMemoryStores(): Stores {
     challenges, sessions, nafKeys, nonces, ops,
     lwm2mRegistrations: new MemoryLwm2mRegistrationStore(),
     scenarios: new MemoryScenarioStore(),
+    nafApps: new MemoryNafAppStore(),
     ping: async () => true,
     close: async () => { challenges.m.close(); sessions.m.close(); nafKeys.m.close(); nonces.m.close(); },
   };

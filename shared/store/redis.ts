@@ -18,6 +18,7 @@ import type {
 import { RedisOpsStore } from './ops.js';
 import { RedisScenarioStore } from './scenarios.js';
 import { connectRedisCluster } from './redis-cluster.js';
+import { RedisNafAppStore } from './naf-apps.js';
 
 export type Reply = Buffer | string | number | null | Reply[];
 
@@ -345,6 +346,7 @@ export async function createRedisStores(url: string, prefix = 'gba:', o: { clust
     nonces: new RedisNonceStore(r, keys),
     lwm2mRegistrations: new RedisLwm2mRegistrationStore(r, keys),
     scenarios: new RedisScenarioStore(r, keys.scenarios(), LuaScript),
+    nafApps: new RedisNafAppStore(r, keys.nafApps()),
     ping: async () => { try { return (await r.cmd(['PING'])) === 'PONG'; } catch { return false; } },
     close: () => r.close(),
   };

@@ -6,6 +6,7 @@ import type { AlgorithmName } from '../crypto/aka-algorithm.js';
 import type { OpsStore } from './ops.js';
 import type { Lwm2mRegistrationStore } from './lwm2m-registrations.js';
 import type { ScenarioStore } from './scenarios.js';
+import type { NafAppStore } from './naf-apps.js';
 
 /** GBA User Security Settings in the TS 29.562 / TS 29.309 JSON shape. */
 export interface Guss {
@@ -136,6 +137,8 @@ export interface Stores {
   lwm2mRegistrations: Lwm2mRegistrationStore;
   /** Device fault scenarios (C8), applied by the BSF. */
   scenarios: ScenarioStore;
+  /** NAFs (Zn tokens) added at run time through the BSF admin API. */
+  nafApps: NafAppStore;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

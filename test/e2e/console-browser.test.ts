@@ -26,7 +26,7 @@ describe('web console in headless Chromium (gba-sim up --demo)', function () {
 
   it('lists the subscriber and the registered device at console.url, revokes a session, adds a subscriber, with no browser errors', async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} (Debian package chromium)`).to.equal(true);
-    const base = await freePortRange(10);
+    const base = await freePortRange(12);
     up = await runUp(['--base-port', String(base), '--demo', '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('console') }, timeoutMs: 60_000 });
     const e = up.endpoints;
     expect(e.console!.url).to.equal(`http://127.0.0.1:${base + 9}/`);

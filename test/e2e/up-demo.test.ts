@@ -18,7 +18,7 @@ describe('gba-sim up --demo (real processes)', function () {
 
   it('suggests a second subscriber, claims no SNI over DTLS, and stops quietly on Ctrl-C', async () => {
     const dir = tempDir('gba-sim-demo-');
-    const base = await freePortRange(7);
+    const base = await freePortRange(12);
     const child = spawn(process.execPath, [CLI, 'up', '--demo', '--state-dir', dir, '--base-port', String(base), '--store', 'redis', '--redis-url', await testRedisUrl()], {
       stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, GBA_STORE_PREFIX: uniquePrefix('demo') },
     });

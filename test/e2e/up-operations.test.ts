@@ -40,7 +40,7 @@ describe('gba-sim up: embedded store and supervision (real processes)', function
   afterEach(async () => { await up?.stop('SIGTERM'); up = undefined; });
 
   it('--store auto starts its own redis-server (AOF in <stateDir>/redis), restarts a killed NF under load with sessions intact, and keeps subscribers across an up restart', async () => {
-    const base = await freePortRange(10);
+    const base = await freePortRange(12);
     up = await runUp(['--base-port', String(base)], { env, timeoutMs: 60_000 });
     const e = up.endpoints;
     const dir = up.dir;

@@ -21,7 +21,7 @@ describe('gba-sim up (real processes)', function () {
   this.timeout(90000);
 
   it('--store redis --redis-url: writes endpoints.json at --base-port, an independent Ub client bootstraps from it, SIGTERM stops every child (all 7 listeners closed)', async () => {
-    const base = await freePortRange(10);   // N+0 … N+9
+    const base = await freePortRange(12);   // N+0 … N+11
     const up = await runUp(['--base-port', String(base), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('up') } });
     try {
       const e = up.endpoints;
@@ -36,7 +36,9 @@ describe('gba-sim up (real processes)', function () {
       expect(await portOpen(base + 8)).to.equal(true);
       expect(e.store?.kind).to.equal('redis');
       expect(e.naf).to.deep.equal({ fqdn: 'naf.mnc001.mcc001.pub.3gppnetwork.org', ua: `http://127.0.0.1:${base + 3}/`, pskLookup: `http://127.0.0.1:${base + 4}/naf/v1/psk-lookup`, pskApiToken: e.naf!.pskApiToken,
-        diameter: { host: 'naf.mnc001.mcc001.3gppnetwork.org', realm: 'mnc001.mcc001.3gppnetwork.org' } });
+        diameter: { host: 'naf.mnc001.mcc001.3gppnetwork.org', realm: 'mnc001.mcc001.3gppnetwork.org' },
+        // C11: Ua over HTTPS at N+10, over TLS-PSK at N+11, and the lab CA in the state dir.
+        uaHttps: `https://127.0.0.1:${base + 10}/`, uaPsk: `https://127.0.0.1:${base + 11}/`, ca: `${up.dir}/tls/ca.pem` });
       expect(e.naf!.pskApiToken).to.match(/^[A-Za-z0-9_-]{20,}$/);
       expect(e.lwm2m).to.include({ fqdn: 'lwm2m.mnc001.mcc001.pub.3gppnetwork.org', uri: `coaps+tcp://127.0.0.1:${base + 5}`, uaSecProtId: '010001c0a8', api: `http://127.0.0.1:${base + 6}/` });
       for (const url of [e.hss.provisioning.replace('/provisioning/v1', ''), e.bsf.ub, e.bsf.zn.replace('/nbsp-gba/v1', ''), e.naf!.ua, e.naf!.pskLookup.replace('/naf/v1/psk-lookup', ''), e.lwm2m!.api!]) {

@@ -34,7 +34,7 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
   const imsiA = newImsi(), imsiB = newImsi(), imsiM = newImsi();
 
   before(async () => {
-    up = await runUp(['--base-port', String(await freePortRange(7)), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('usim') } });
+    up = await runUp(['--base-port', String(await freePortRange(12)), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('usim') } });
     const hss = up.endpoints.hss;
     await provision(hss.provisioning, hss.adminToken, imsiA, { k: SET.k, opc: SET.opc });
     await provision(hss.provisioning, hss.adminToken, imsiB, { k: SET.k, opc: SET.opc });
