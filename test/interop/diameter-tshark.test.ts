@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, FLAG_P, FLAG_R, avp, type Avp } from '../../shared/diameter/codec.js';
@@ -84,13 +84,28 @@ async function startCapture(file: string, ports: number[]): Promise<{ stop(): Pr
   }
   return {
     stderr: () => err,
-    stop: () => new Promise<void>((resolve) => {
+    stop: async () => {
+      // dumpcap writes what it holds on its own schedule, and SIGINT can lose what it has not written yet (seen:
+      // the last seconds of a capture missing): wait 2 s, then until the file has stopped growing for 1 s (at most 6 s more).
+      await new Promise((r) => setTimeout(r, 2000));
+      let last = -1;
+      for (let stable = 0, t = 0; stable < 5 && t < 30; t++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const size = existsSync(file) ? statSync(file).size : 0;
+        stable = size === last ? stable + 1 : 0;
+        last = size;
+      }
+      await stopChild();
+    },
+  };
+  function stopChild(): Promise<void> {
+    return new Promise<void>((resolve) => {
       if (child.exitCode !== null) { resolve(); return; }
       const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
       child.once('exit', () => { clearTimeout(kill); resolve(); });
       child.kill('SIGINT');
-    }),
-  };
+    });
+  }
 }
 
 describe('tshark on the wire: `gba-sim up --zh diameter --zn diameter` (live capture on lo)', function () {
