@@ -17,11 +17,14 @@ for (const what of process.argv.slice(2)) {
     if (!existsSync('node_modules/.package-lock.json')) run('npm', ['ci', '--no-audit', '--no-fund']);
   } else if (what === 'test-tools') {
     // binary → Debian package: redis-server (tests start their own), openssl and libcoap (interop peers), chromium (console browser test)
-    const need = [['redis-server', 'redis-server'], ['openssl', 'openssl'], ['coap-client-openssl', 'libcoap3-bin'], ['coap-client-gnutls', 'libcoap3-bin'], ['chromium', 'chromium'], ['tshark', 'tshark']]
+    const need = [['redis-server', 'redis-server'], ['openssl', 'openssl'], ['coap-client-openssl', 'libcoap3-bin'], ['coap-client-gnutls', 'libcoap3-bin'], ['chromium', 'chromium'], ['tshark', 'tshark'],
+      ['freeDiameterd', 'freediameterd'], ['gcc', 'gcc'], ['pkg-config', 'pkg-config']]
       .filter(([bin]) => !has(bin)).map(([, pkg]) => pkg);
     // PC/SC tests (test/interop/pcsc-pyscard, test/e2e/usim-card): a private pcscd with the vpcd driver, pyscard, ip
     for (const [file, pkg] of [['/usr/sbin/pcscd', 'pcscd'], ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', 'vsmartcard-vpcd'],
-      ['/usr/lib/python3/dist-packages/smartcard/__init__.py', 'python3-pyscard'], ['/usr/sbin/ip', 'iproute2']]) if (!existsSync(file)) need.push(pkg);
+      ['/usr/lib/python3/dist-packages/smartcard/__init__.py', 'python3-pyscard'], ['/usr/sbin/ip', 'iproute2'],
+      // freeDiameter interop (test/interop/diameter-freediameter): the test extension is compiled against these headers
+      ['/usr/include/freeDiameter/libfdcore.h', 'libfreediameter-dev']]) if (!existsSync(file)) need.push(pkg);
     const pkgs = [...new Set(need)];
     if (pkgs.length === 0) continue;
     const root = process.getuid?.() === 0;
