@@ -15,6 +15,7 @@ import { resolveStoreKind } from '../shared/store/open.js';
 import { Supervisor } from './supervisor.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { humanDeviceEvent, type LogRecord } from './device-events.js';
+import { LISTEN_FAILED_EVENT, ListenFailedError, type ListenFailure } from './listen-error.js';
 import { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName } from '../shared/endpoints.js';
 
 // endpoints.json's shape and the NF names live in shared/ so that bench/ and the tests need not import bin/.
@@ -178,6 +179,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const log = logs.get(nf) ?? createWriteStream(logFile, { flags: 'a' });
     logs.set(nf, log);
     const timer = setTimeout(() => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${logFile})`)), readyTimeoutMs);
+    let listenFailed: ListenFailure | undefined;   // the child could not take a port (bin/listen-error.ts)
     const spawnOne = (): ChildProcess => {
       // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
       const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
@@ -187,7 +189,8 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         let rec: LogRecord & { listeners?: Record<string, string> } | undefined;
         try { rec = JSON.parse(line); } catch { rec = undefined; }
         if (rec?.event === 'ready') { clearTimeout(timer); resolve(rec.listeners ?? {}); }
-        if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
+        if (rec?.event === LISTEN_FAILED_EVENT) { const f = rec as unknown as ListenFailure; listenFailed = { code: f.code, host: f.host, port: f.port, path: f.path }; }
+        else if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
         if (rec && o.onDeviceEvent) { const h = humanDeviceEvent(nf, rec); if (h) o.onDeviceEvent(h); }
       });
       createInterface({ input: child.stderr! }).on('line', (line) => { log.write(`${line}\n`); o.onEvent?.(nf as NfName, line); });
@@ -195,7 +198,12 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     };
     const sup = new Supervisor({
       name: nf, spawn: spawnOne,
-      onEarlyExit: ({ why }) => { clearTimeout(timer); reject(new Error(`${nf} exited (${why}) before it was ready; see ${logFile}`)); },
+      onEarlyExit: ({ why }) => {
+        clearTimeout(timer);
+        // 'close' follows 'exit' once the child's stdout is read to the end, so its last record has been seen.
+        sup.child.once('close', () => reject(listenFailed ? new ListenFailedError(nf, listenFailed)
+          : new Error(`${nf} exited (${why}) before it was ready; see ${logFile}`)));
+      },
       onRestart: (info) => {
         log.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), event: 'supervisor.restart', ...info })}\n`);
         o.onRestart?.(info);

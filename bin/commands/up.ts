@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { addConfigOptions, configFromFlags, type FlagSpec } from '../config-flags.js';
 import { exitWithProblems } from '../cli-util.js';
 import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../network.js';
+import { ListenFailedError, upListenMessage } from '../listen-error.js';
 
 const UP_FLAGS: FlagSpec[] = [
   { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console', type: 'number' },
@@ -21,6 +22,9 @@ export function portsFromBase(base: number): Record<string, number> {
     'console.port': base + 9,
   };
 }
+
+/** Each listener's place after --base-port, by config path. */
+const BASE_OFFSETS: Readonly<Record<string, number>> = portsFromBase(0);
 
 export function endpointTable(e: Endpoints): string {
   const rows: Array<[string, string]> = [
@@ -72,7 +76,10 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
         onRestart: ({ name, restarts, delayMs, why }) => process.stderr.write(`[${name}] exited (${why}); restarting in ${delayMs} ms (restart ${restarts})\n`),
       });
     } catch (err) {
-      process.stderr.write(`gba-sim up: ${(err as Error).message}\n`);
+      const line = err instanceof ListenFailedError
+        ? upListenMessage(err.nf, err.failure, (path) => (path in BASE_OFFSETS ? BASE_OFFSETS[path] : undefined))
+        : (err as Error).message;
+      process.stderr.write(`gba-sim up: ${line}\n`);
       process.exit(1);
     }
     process.off('SIGINT', early);
