@@ -14,7 +14,10 @@ const semver = createRequire(import.meta.url)('semver') as {
   satisfies(version: string, range: string): boolean;
 };
 
-interface LockEntry { version?: string; engines?: { node?: string } | string[] }
+interface LockEntry {
+  version?: string;
+  engines?: { node?: string } | string[];
+}
 const readJson = <T>(file: string): T => JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as T;
 
 describe('repo: the Node engines of the dependencies', () => {
