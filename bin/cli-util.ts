@@ -45,11 +45,22 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** A program whose usage errors exit 2 (commander's default is 1) and whose help exits 0. */
+/**
+ * commander's own usage errors (unknown option or command, missing argument, …) in our one-line style:
+ * `gba-sim: unknown option '--prot' (Did you mean --port?); run with --help for usage`.
+ */
+export function oneLineUsageError(commanderMessage: string): string {
+  const text = commanderMessage.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return `gba-sim: ${text}; run with --help for usage\n`;
+}
+
+/** A program whose usage errors are one line and exit 2 (commander's default is 1) and whose help exits 0. */
 export function configureExit(program: Command): Command {
-  return program.exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
+  return program
+    .configureOutput({ outputError: (str, write) => write(oneLineUsageError(str)) })
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
 }
 
 /** The software USIM's secrets from `--k`, `--algorithm`, `--opc|--op` and `--res-length` (device and usim commands). */

@@ -1,6 +1,6 @@
 /** `gba-sim hss-mock|bsf|naf|lwm2m` — one network function as its own process (for real deployments). */
 import type { Command } from 'commander';
-import { addConfigOptions, configFromFlags, type FlagSpec } from '../config-flags.js';
+import { addConfigOptions, COMMON_FLAGS, configFromFlags, inFlagTerms, typedByPath, type FlagSpec } from '../config-flags.js';
 import { ConfigError } from '../../shared/config.js';
 import { exitWithProblems } from '../cli-util.js';
 import { LISTEN_FAILED_EVENT, listenFailureOf, nfListenMessage, ownerOf, type ListenFailure } from '../listen-error.js';
@@ -91,7 +91,7 @@ export function registerNfCommands(program: Command): void {
         try {
           await nf.run(config);
         } catch (err) {
-          if (err instanceof ConfigError) exitWithProblems(err.problems);
+          if (err instanceof ConfigError) exitWithProblems(inFlagTerms(err, [...COMMON_FLAGS, ...nf.flags], typedByPath(opts, nf.flags)));
           const failure = listenFailureOf(err);
           if (failure) exitListenFailed(nf, { ...failure, path: ownerOf(config, nf.name, failure.port)?.path });
           throw err;
