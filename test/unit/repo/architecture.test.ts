@@ -1,4 +1,4 @@
-/** ARCHITECTURE §2: network functions never import each other; shared/ imports only itself. */
+/** Import boundaries: network functions never import each other; shared/ imports only itself. */
 import { expect } from 'chai';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
