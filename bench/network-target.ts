@@ -44,7 +44,7 @@ export interface NetworkTarget {
   stop(): Promise<void>;
 }
 
-export interface OwnNetworkOptions {
+interface OwnNetworkOptions {
   redisUrl: string;
   prefix: string;
   nfs: readonly NfName[];

@@ -1,10 +1,6 @@
 /** Helpers every CLI command shares: exit code 2 with one line per problem (contract C1). */
 import { Command } from 'commander';
 
-export class UsageError extends Error {
-  constructor(readonly problems: string[]) { super(problems.join('; ')); }
-}
-
 /** Prints each problem on its own stderr line and exits 2. */
 export function exitWithProblems(problems: readonly string[]): never {
   for (const p of problems) process.stderr.write(`gba-sim: ${p}\n`);
@@ -49,7 +45,7 @@ export function printJson(value: unknown): void {
  * commander's own usage errors (unknown option or command, missing argument, …) in our one-line style:
  * `gba-sim: unknown option '--prot' (Did you mean --port?); run with --help for usage`.
  */
-export function oneLineUsageError(commanderMessage: string): string {
+function oneLineUsageError(commanderMessage: string): string {
   const text = commanderMessage.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
   return `gba-sim: ${text}; run with --help for usage\n`;
 }

@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../shared/config.js';
 import { bsfDiameterPort, hssDiameterPort } from '../shared/diameter/identity.js';
 
 /** The config path of each listening port, who listens there, and what for. */
-export const LISTENER_PORTS: ReadonlyArray<{
+const LISTENER_PORTS: ReadonlyArray<{
   path: string;
   nf: string;
   listener: string;

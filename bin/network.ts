@@ -22,7 +22,7 @@ import { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName } from '..
 export { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName };
 import { bsfDiameterPort, diameterIdentity, hssDiameterPort } from '../shared/diameter/identity.js';
 
-export interface NetworkOptions {
+interface NetworkOptions {
   config: ResolvedConfig;
   /** Which NFs to start (default: all that exist). */
   nfs?: readonly NfName[];
@@ -53,7 +53,7 @@ export interface RunningNetwork {
 }
 
 /** Fills in ports (0 → a free one), tokens, URLs and the BSF's NAF allow-list, so children agree. */
-export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Promise<{ config: ResolvedConfig; storeReason: string }> {
+async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Promise<{ config: ResolvedConfig; storeReason: string }> {
   const cfg = structuredClone(c) as ResolvedConfig;
   const pick = async (p: number) => (p === 0 ? freePort() : p);
   cfg.hss.port = await pick(cfg.hss.port);
@@ -112,7 +112,7 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   return { config: cfg, storeReason: store.reason };
 }
 
-export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
+function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
   const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
   const e: Endpoints = {
     hss: { provisioning: `http://${h(cfg.hss.host)}:${cfg.hss.port}/provisioning/v1`, adminToken: cfg.hss.adminToken! },

@@ -5,7 +5,7 @@ import { ConfigError } from '../../shared/config.js';
 import { exitWithProblems } from '../cli-util.js';
 import { LISTEN_FAILED_EVENT, listenFailureOf, nfListenMessage, ownerOf, type ListenFailure } from '../listen-error.js';
 
-export interface NfCommand {
+interface NfCommand {
   name: string;
   description: string;
   flags: FlagSpec[];

@@ -26,7 +26,7 @@ export function portsFromBase(base: number): Record<string, number> {
 /** Each listener's place after --base-port, by config path. */
 const BASE_OFFSETS: Readonly<Record<string, number>> = portsFromBase(0);
 
-export function endpointTable(e: Endpoints): string {
+function endpointTable(e: Endpoints): string {
   const rows: Array<[string, string]> = [
     ['HSS provisioning', e.hss.provisioning],
     ['BSF Ub', `${e.bsf.ub}  (realm ${e.bsf.realm})`],
@@ -47,7 +47,7 @@ export function endpointTable(e: Endpoints): string {
 }
 
 /** A demo run after start-up; `signal` stops it (quietly), and `stopped` settles once it has. */
-export type UpDemo = (net: RunningNetwork, signal: AbortSignal) => Promise<{ stopped: Promise<void> }>;
+type UpDemo = (net: RunningNetwork, signal: AbortSignal) => Promise<{ stopped: Promise<void> }>;
 
 export function registerUpCommand(program: Command, nfsThatExist: readonly (typeof NF_ORDER)[number][], demo?: UpDemo): void {
   const cmd = addConfigOptions(program.command('up').description('start every network function as a child process and write <state-dir>/endpoints.json'), UP_FLAGS);

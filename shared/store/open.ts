@@ -9,8 +9,6 @@ import type { Stores } from './types.js';
 import type { Logger } from '../log.js';
 import { createConnection } from 'node:net';
 
-export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
-
 /** True if something answers PING at the URL's host and port within `timeoutMs`. */
 export function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
