@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export type BaselineKind = 'express' | 'node_http';
 
-export interface BaselineServer { kind: BaselineKind; host: string; port: number; pid?: number; stop(): Promise<void> }
+interface BaselineServer { kind: BaselineKind; host: string; port: number; pid?: number; stop(): Promise<void> }
 
 const FILES: Record<BaselineKind, string> = { express: 'express-hello', node_http: 'node-http-hello' };
 

@@ -4,7 +4,7 @@
  */
 const SUB = 32;                 // buckets per power of two
 const POWERS = 27;              // up to 2^31 µs
-export const HISTOGRAM_SIZE = SUB * POWERS;
+const HISTOGRAM_SIZE = SUB * POWERS;
 
 export class Histogram {
   readonly counts: Float64Array;

@@ -24,7 +24,7 @@ export interface Lwm2mCycleParams {
   devices: Array<{ pskIdentity: string; pskHex: string; endpoint: string }>;
 }
 
-export interface Lwm2mVariant {
+interface Lwm2mVariant {
   /** The key under "lwm2m" in the JSON report. */
   key: 'per_s' | 'dtls_per_s';
   transport: 'tls' | 'dtls';

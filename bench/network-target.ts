@@ -47,7 +47,7 @@ export interface NetworkTarget {
   stop(): Promise<void>;
 }
 
-export interface OwnNetworkOptions {
+interface OwnNetworkOptions {
   redisUrl: string;
   /** redisUrl is a Redis Cluster seed node. */
   cluster?: boolean;

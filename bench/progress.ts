@@ -3,7 +3,7 @@
  * otherwise (CI logs, pipes) it prints one line when a phase starts and one when it ends, never a stream
  * of carriage returns.
  */
-export interface ProgressSink {
+interface ProgressSink {
   write(s: string): void;
   isTTY?: boolean;
   columns?: number;

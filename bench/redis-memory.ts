@@ -9,7 +9,7 @@ import { connectRedis, RedisSessionStore, type RedisPort } from '../shared/store
 import { keyNames } from '../shared/store/keys.js';
 import { btidFromRand, impiFromImsi, type HomeNetwork } from '../shared/identifiers.js';
 
-export interface SessionMemoryOptions {
+interface SessionMemoryOptions {
   redisUrl: string;
   prefix: string;
   sessions: number;

@@ -43,7 +43,7 @@ export interface Target {
   unit?: string;
 }
 
-export function targetsOf(r: BenchResults): Target[] {
+function targetsOf(r: BenchResults): Target[] {
   const t: Target[] = [];
   const express = r.express?.per_s, nodeHttp = r.nodeHttp?.per_s;
   if (r.bootstrap && express) {

@@ -25,7 +25,7 @@ import { bsfDomain, impiFromImsi } from '../shared/identifiers.js';
 import { parseAaaUri } from '../shared/diameter/identity.js';
 import type { NfName } from '../shared/endpoints.js';
 
-export interface BenchOptions {
+interface BenchOptions {
   concurrency: number;
   durationSec: number;
   endpointsFile?: string;
@@ -41,7 +41,7 @@ export interface BenchOptions {
 }
 
 /** Concurrency of the latency phase (TS: "p50/p99 at c=4"). */
-export const LATENCY_CONCURRENCY = 4;
+const LATENCY_CONCURRENCY = 4;
 /** bench/crypto.ts time per case, spread over interleaved slices (the best slice counts): 7 cases ≈ 7 s. */
 const CRYPTO_MS_PER_CASE = 1000;
 /** TCP connections each load-generator worker opens to a Diameter listener. */
@@ -67,7 +67,7 @@ async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
 }
 
 /** Environment that makes a child Node process profile itself (see cpu-profile-hook.ts). */
-export function cpuProfileEnv(dir: string): Record<string, string> {
+function cpuProfileEnv(dir: string): Record<string, string> {
   const abs = resolve(dir);
   mkdirSync(abs, { recursive: true });
   const hook = siblingScript('./cpu-profile-hook');

@@ -1,10 +1,6 @@
 /** Helpers every CLI command shares: exit code 2 with one line per problem (contract C1). */
 import { Command } from 'commander';
 
-export class UsageError extends Error {
-  constructor(readonly problems: string[]) { super(problems.join('; ')); }
-}
-
 /** Prints each problem on its own stderr line and exits 2. */
 export function exitWithProblems(problems: readonly string[]): never {
   for (const p of problems) process.stderr.write(`gba-sim: ${p}\n`);
@@ -45,11 +41,22 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** A program whose usage errors exit 2 (commander's default is 1) and whose help exits 0. */
+/**
+ * commander's own usage errors (unknown option or command, missing argument, …) in our one-line style:
+ * `gba-sim: unknown option '--prot' (Did you mean --port?); run with --help for usage`.
+ */
+function oneLineUsageError(commanderMessage: string): string {
+  const text = commanderMessage.replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return `gba-sim: ${text}; run with --help for usage\n`;
+}
+
+/** A program whose usage errors are one line and exit 2 (commander's default is 1) and whose help exits 0. */
 export function configureExit(program: Command): Command {
-  return program.exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 2);
-  });
+  return program
+    .configureOutput({ outputError: (str, write) => write(oneLineUsageError(str)) })
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
 }
 
 /** The software USIM's secrets from `--k`, `--algorithm`, `--opc|--op` and `--res-length` (device and usim commands). */

@@ -1,6 +1,6 @@
 /** Turns command-line flags into config paths and loads the configuration, exiting 2 on any problem. */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig, type ResolvedConfig } from '../shared/config.js';
+import { ConfigError, loadConfig, type ConfigIssue, type ResolvedConfig } from '../shared/config.js';
 import { exitWithProblems } from './cli-util.js';
 
 export interface FlagSpec { flag: string; path: string; description: string; type?: 'string' | 'number' | 'boolean' }
@@ -39,7 +39,52 @@ export function configFromFlags(opts: Record<string, unknown>, flags: FlagSpec[]
   try {
     return loadConfig({ file: opts.config as string | undefined, flags: values });
   } catch (err) {
-    if (err instanceof ConfigError) exitWithProblems(err.problems);
+    if (err instanceof ConfigError) exitWithProblems(inFlagTerms(err, [...COMMON_FLAGS, ...flags], values));
     throw err;
   }
+}
+
+const flagName = (f: FlagSpec) => f.flag.split(' ')[0]!;
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+
+/** What is wrong with a value, in our words: `expected one of auto, redis, memory (got "foo")`. */
+function describeIssue(i: ConfigIssue): string {
+  const got = /token/i.test(i.path) ? '' : ` (got ${JSON.stringify(i.value)})`;   // never echo a secret
+  if (i.code === 'invalid_value' && i.values) return `expected one of ${i.values.map(String).join(', ')}${got}`;
+  if (i.code === 'too_small' && i.minimum !== undefined) return `must be at least ${String(i.minimum)}${i.origin === 'string' ? ' characters long' : ''}${got}`;
+  if (i.code === 'too_big' && i.maximum !== undefined) return `must be at most ${String(i.maximum)}${i.origin === 'string' ? ' characters long' : ''}${got}`;
+  if (i.code === 'invalid_type' && i.expected !== undefined) return `expected a ${String(i.expected)}${got}`;
+  return `${lowerFirst(i.message)}${got}`;
+}
+
+/**
+ * Configuration problems named the way the user gave the value: a flag they typed (or, for a required value,
+ * the flag this command has for it) instead of the config path, and in our words rather than the schema's;
+ * a value from the config file or the environment keeps its config path. `typed` holds the typed flags' values by config path.
+ */
+export function inFlagTerms(err: ConfigError, flags: readonly FlagSpec[], typed: Readonly<Record<string, unknown>>): string[] {
+  const flagOf = (path: string) => flags.find((f) => f.path === path);
+  const fromFlag = (path: string, value: unknown) => path in typed && typed[path] === value;
+  if (err.issues.length) {
+    return err.issues.map((i) => {
+      const f = flagOf(i.path);
+      return `${f && fromFlag(i.path, i.value) ? flagName(f) : i.path || '(top level)'}: ${describeIssue(i)}`;
+    });
+  }
+  // Problems found after validation (derived values, an NF's own checks) are "path: text".
+  return err.problems.map((p) => {
+    const m = /^([\w.]+): (.*)$/s.exec(p);
+    const f = m ? flagOf(m[1]!) : undefined;
+    return f && (m![1]! in typed || /^required\b/.test(m![2]!)) ? `${flagName(f)}: ${m![2]}` : p;
+  });
+}
+
+/** The typed flags' values by config path (as configFromFlags passes them on), for inFlagTerms. */
+export function typedByPath(opts: Record<string, unknown>, flags: readonly FlagSpec[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of [...COMMON_FLAGS, ...flags]) {
+    const v = opts[camel(f.flag)];
+    if (v !== undefined) out[f.path] = f.type === 'number' ? Number(v) : v;
+  }
+  return out;
 }

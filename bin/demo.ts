@@ -15,7 +15,7 @@ import type { RunningNetwork } from './network.js';
 // 3GPP TS 35.208 test set 1 (K, OPc) on a lab IMSI in the default home network 001/01.
 const DEMO = { imsi: '001010123456789', k: '465b5ce8b199b49faa5f0a2ee238a6bc', opc: 'cd63cb71954a9f4e48a5994e37a02baf' };
 
-export const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
+const STEP_TEXT: Record<string, (d: Record<string, unknown>) => string> = {
   'ub.request': (d) => `Ub    → BSF ${d.bsf}: GET / with Authorization: Digest username="${d.impi}"`,
   'ub.challenge': (d) => `Ub    ← 401 challenge (${d.algorithm}, qop ${d.qop}); the USIM checks AUTN and computes RES, CK, IK`,
   'usim.sync_failure': (d) => `USIM  sequence number out of range: answering with AUTS (SQN_MS ${d.sqnMs})`,

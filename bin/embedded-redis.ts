@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { freePort } from '../shared/net/free-port.js';
 import { redisAnswers } from '../shared/store/open.js';
 
-export interface EmbeddedRedis { url: string; port: number; pid: number; dir: string; stop(): Promise<void> }
+interface EmbeddedRedis { url: string; port: number; pid: number; dir: string; stop(): Promise<void> }
 
 /** Resolves undefined when there is no redis-server on the PATH (the caller falls back to memory and says so). */
 export async function startEmbeddedRedis(stateDir: string, opts: { readyTimeoutMs?: number } = {}): Promise<EmbeddedRedis | undefined> {

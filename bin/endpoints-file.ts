@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { exitWithProblems } from './cli-util.js';
 import type { Endpoints } from './network.js';
 
-export const DEFAULT_ENDPOINTS = './.gba-sim/endpoints.json';
+const DEFAULT_ENDPOINTS = './.gba-sim/endpoints.json';
 
 export function readEndpoints(file = DEFAULT_ENDPOINTS): Endpoints {
   try {

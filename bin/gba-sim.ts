@@ -16,8 +16,7 @@ import { registerNafAppCommands } from './commands/naf-app.js';
 
 const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
-  .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)');
+  .version('0.1.0');
 
 registerUpCommand(program, ['hss-mock', 'bsf', 'naf', 'lwm2m'], (net, signal) => runDemo(net, (s) => process.stdout.write(`${s}\n`), signal));
 registerNfCommands(program);

@@ -18,13 +18,14 @@ import { Supervisor } from './supervisor.js';
 import { startEmbeddedRedis } from './embedded-redis.js';
 import { ensureLabTls } from './lab-ca.js';
 import { humanDeviceEvent, type LogRecord } from './device-events.js';
+import { LISTEN_FAILED_EVENT, ListenFailedError, type ListenFailure } from './listen-error.js';
 import { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName } from '../shared/endpoints.js';
 
 // endpoints.json's shape and the NF names live in shared/ so that bench/ and the tests need not import bin/.
 export { NF_ORDER, type DiameterEndpoint, type Endpoints, type NfName };
 import { bsfDiameterPort, diameterIdentity, hssDiameterPort } from '../shared/diameter/identity.js';
 
-export interface NetworkOptions {
+interface NetworkOptions {
   config: ResolvedConfig;
   /** Which NFs to start (default: all that exist). */
   nfs?: readonly NfName[];
@@ -127,7 +128,7 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   return { config: cfg, storeReason: `${store.reason}${cfg.store.cluster ? ' (Redis Cluster seed node)' : ''}${cfg.workers > 1 ? `; ${cfg.workers} workers per HTTP NF` : ''}` };
 }
 
-export function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
+function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
   const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
   const e: Endpoints = {
     hss: { provisioning: `http://${h(cfg.hss.host)}:${cfg.hss.port}/provisioning/v1`, adminToken: cfg.hss.adminToken! },
@@ -199,6 +200,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const log = logs.get(nf) ?? new RotatingLog(logFile, { maxBytes: config.log.maxFileBytes, keep: config.log.keepFiles });
     logs.set(nf, log);
     const timer = setTimeout(() => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${logFile})`)), readyTimeoutMs);
+    let listenFailed: ListenFailure | undefined;   // the child could not take a port (bin/listen-error.ts)
     const spawnOne = (): ChildProcess => {
       // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
       const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
@@ -210,7 +212,8 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         let rec: LogRecord & { listeners?: Record<string, string> } | undefined;
         try { rec = JSON.parse(line); } catch { rec = undefined; }
         if (rec?.event === 'ready') { clearTimeout(timer); resolve(rec.listeners ?? {}); }
-        if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
+        if (rec?.event === LISTEN_FAILED_EVENT) { const f = rec as unknown as ListenFailure; listenFailed = { code: f.code, host: f.host, port: f.port, path: f.path }; }
+        else if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
         if (rec && o.onDeviceEvent) { const h = humanDeviceEvent(nf, rec); if (h) o.onDeviceEvent(h); }
       });
       createInterface({ input: child.stderr! }).on('line', (raw) => { const line = redactUrlCredentials(raw); log.write(`${line}\n`); o.onEvent?.(nf as NfName, line); });
@@ -218,7 +221,12 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     };
     const sup = new Supervisor({
       name: nf, spawn: spawnOne,
-      onEarlyExit: ({ why }) => { clearTimeout(timer); reject(new Error(`${nf} exited (${why}) before it was ready; see ${logFile}`)); },
+      onEarlyExit: ({ why }) => {
+        clearTimeout(timer);
+        // 'close' follows 'exit' once the child's stdout is read to the end, so its last record has been seen.
+        sup.child.once('close', () => reject(listenFailed ? new ListenFailedError(nf, listenFailed)
+          : new Error(`${nf} exited (${why}) before it was ready; see ${logFile}`)));
+      },
       onRestart: (info) => {
         log.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), event: 'supervisor.restart', ...info })}\n`);
         o.onRestart?.(info);

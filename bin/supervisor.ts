@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 
-export interface RestartPolicyOptions {
+interface RestartPolicyOptions {
   /** Deaths within windowMs that make the supervisor give up (default 5 in 60 s). */
   maxDeaths: number;
   windowMs: number;
@@ -14,9 +14,9 @@ export interface RestartPolicyOptions {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RESTART_POLICY: RestartPolicyOptions = { maxDeaths: 5, windowMs: 60_000, baseDelayMs: 250, maxDelayMs: 5_000 };
+const DEFAULT_RESTART_POLICY: RestartPolicyOptions = { maxDeaths: 5, windowMs: 60_000, baseDelayMs: 250, maxDelayMs: 5_000 };
 
-export type RestartDecision = { restart: true; delayMs: number; deathsInWindow: number } | { restart: false; deathsInWindow: number };
+type RestartDecision = { restart: true; delayMs: number; deathsInWindow: number } | { restart: false; deathsInWindow: number };
 
 export class RestartPolicy {
   readonly #deaths: number[] = [];
@@ -32,7 +32,7 @@ export class RestartPolicy {
   }
 }
 
-export interface SupervisorOptions {
+interface SupervisorOptions {
   name: string;
   /** Starts the child; called again, identically, for each restart. */
   spawn: () => ChildProcess;

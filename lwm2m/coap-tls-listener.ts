@@ -1,5 +1,5 @@
 /**
- * CoAP over TLS-PSK over TCP (RFC 8323) for the LwM2M server (ARCHITECTURE C3, "LwM2M TLS listener"):
+ * CoAP over TLS-PSK over TCP (RFC 8323) for the LwM2M server (docs/contracts.md C3, "LwM2M TLS listener"):
  * TLS 1.2 with exactly the PSK suite `lwm2m.uaSecProtId` names, identity hint `3GPP-bootstrapping`, ALPN `coap`
  * (clients offering none are accepted, RFC 8323 §8.2), TLS 1.3 only when configured. Keys come from the NAF's PSK
  * API through PskSource, asked for the listener's Ua id (or 0100000007 under TLS 1.3, TS 33.222 §5.4.0.2).

@@ -1,5 +1,5 @@
 /**
- * A Read answer (LwM2M Core 1.1 §6.3.1, §7.4; digest §3.3) as plain JSON, relative to the path that was read:
+ * A Read answer (LwM2M Core 1.1 §6.3.1, §7.4; docs/standards-notes/lwm2m-coap-dtls.md §3.3) as plain JSON, relative to the path that was read:
  *
  *   /3/0/0  → "Open Mobile Alliance"                        a resource: its value
  *   /3/0/11 → {"0": 0}                                      a multiple resource: instance id → value

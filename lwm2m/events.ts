@@ -1,5 +1,5 @@
 /**
- * The server's event stream (ARCHITECTURE C10): `registration`, `update`, `deregistration` and `notification`,
+ * The server's event stream (docs/contracts.md C10): `registration`, `update`, `deregistration` and `notification`,
  * served as Server-Sent Events (WHATWG HTML §9.2) on GET /api/events[?ep=].
  *
  * A slow reader never blocks the server: each subscriber has a bounded queue that is written only while its

@@ -1,5 +1,5 @@
 /**
- * Server-initiated Device Management operations (LwM2M Core 1.1 §6.3, digest §3.3) over a registered client's own
+ * Server-initiated Device Management operations (LwM2M Core 1.1 §6.3, docs/standards-notes/lwm2m-coap-dtls.md §3.3) over a registered client's own
  * connection, any transport (Lwm2mPeer): Write (Replace, PUT), Execute (POST), Discover (GET Accept 40),
  * Write-Attributes (PUT with Uri-Query), Create (POST /o), Delete (DELETE /o/i), and the Information Reporting
  * interface's Observe / Cancel Observation (Core 1.1 §6.4; RFC 7641 over UDP, RFC 8323 §7 over TCP).

@@ -1,7 +1,7 @@
 /**
  * The one binding between a secure CoAP channel and the registration logic, for both listeners: a CoAP over
  * TLS connection (RFC 8323, coap-tls-listener.ts) and a CoAP over DTLS association (RFC 7252 §9.1,
- * coap-dtls-listener.ts). It asks the PSK API what the handshake's identity may do (ARCHITECTURE C3), turns the
+ * coap-dtls-listener.ts). It asks the PSK API what the handshake's identity may do (docs/contracts.md C3), turns the
  * channel into an Lwm2mPeer, ends the peer when the bootstrapping key expires (TS 33.220 §4.5.2), and logs the
  * same events for both transports:
  *

@@ -5,7 +5,7 @@
  */
 import type { CoapMessage, CoapOption, CoapResponse } from '../shared/coap/message.js';
 
-/** What the NAF's PSK API said about the key this peer authenticated with (ARCHITECTURE C3). Never the key. */
+/** What the NAF's PSK API said about the key this peer authenticated with (docs/contracts.md C3). Never the key. */
 export interface PeerSecurity {
   /** As sent in the handshake: `3GPP-bootstrapping.<B-TID>` (or a bare B-TID). */
   pskIdentity: string;

@@ -1,5 +1,5 @@
 /**
- * The LwM2M server's client of the NAF's PSK API (ARCHITECTURE C3):
+ * The LwM2M server's client of the NAF's PSK API (docs/contracts.md C3):
  *
  *   POST {pskLookupUrl}  Authorization: Bearer <pskApiToken>
  *   {"pskIdentity": "<as sent in the handshake>", "uaSecProtId": hex10}

@@ -1,11 +1,11 @@
 /**
- * Server-initiated Read (LwM2M Core 1.1 §6.3.1; digest §3.3): GET /o/i[/r[/ri]] over the registered client's own
+ * Server-initiated Read (LwM2M Core 1.1 §6.3.1; docs/standards-notes/lwm2m-coap-dtls.md §3.3): GET /o/i[/r[/ri]] over the registered client's own
  * connection, with an Accept the client can answer, decoded to plain JSON (content-decoder.ts).
  *
  * Accept by default: TLV (11542) for LwM2M 1.0, where it is mandatory for clients. For 1.1+, SenML JSON (110)
  * unless the client's root link `ct` lists TLV and not SenML JSON; a 4.06 to the default is retried once with
  * the other of the two (TLV is mandatory for 1.1 servers; which one a 1.1 client must support is an open
- * question, digest §3.3). An answer split with Block2 (RFC 7959 §2.4, BERT per RFC 8323 §6) is fetched whole.
+ * question, docs/standards-notes/lwm2m-coap-dtls.md §3.3). An answer split with Block2 (RFC 7959 §2.4, BERT per RFC 8323 §6) is fetched whole.
  */
 import {
   Code, CoapExchangeError, type CoapMessage, type CoapOption, codeClass, codeToString, decodeUint, encodeUint,

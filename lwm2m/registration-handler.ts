@@ -1,5 +1,5 @@
 /**
- * The LwM2M Registration interface, server side (LwM2M Core 1.1 §6.2; digest §3.1, §3.2), independent of the
+ * The LwM2M Registration interface, server side (LwM2M Core 1.1 §6.2; docs/standards-notes/lwm2m-coap-dtls.md §3.1, §3.2), independent of the
  * transport: it takes a parsed CoAP request and the peer it came from, and returns the CoAP response.
  *
  *   Register    POST   /rd?ep=&lt=&lwm2m=&b=   → 2.01 Location-Path rd, <id>   (4.00, 4.03, 4.12)
@@ -28,7 +28,7 @@ import type { Lwm2mMetrics } from './metrics.js';
 import type { Lwm2mPeer } from './peer.js';
 import { ClientRegistry, isExpired, type Registration, type RemovalReason } from './registry.js';
 
-/** The resource directory path; Location-Path is `rd/<id>` (Leshan, digest §3.1). */
+/** The resource directory path; Location-Path is `rd/<id>` (Leshan, docs/standards-notes/lwm2m-coap-dtls.md §3.1). */
 const RD = 'rd';
 /** Security (0) and OSCORE (21) MUST NOT be listed at Register (Core 1.1 §6.2.1); we drop them rather than refuse. */
 const NOT_REPORTED = new Set([0, 21]);

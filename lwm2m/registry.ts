@@ -1,6 +1,6 @@
 /**
  * The registered LwM2M clients, by registration id and by endpoint client name (unique on the server: LwM2M Core
- * 1.1 §7.3.1, digest §3.6). In memory: a registration lives no longer than the server process, like the
+ * 1.1 §7.3.1, docs/standards-notes/lwm2m-coap-dtls.md §3.6). In memory: a registration lives no longer than the server process, like the
  * connection it is bound to. Only the registration handler changes it.
  */
 import type { Link, RegisteredObject } from '../shared/lwm2m/link-format.js';
@@ -32,7 +32,7 @@ export interface Registration {
 
 export type RemovalReason = 'deregistered' | 'expired' | 'replaced' | 'connection-closed' | 'psk-expired';
 
-/** Registration lifetime is over: now > lastUpdate + lt (Leshan Registration.isAlive, grace 0; digest §3.2). */
+/** Registration lifetime is over: now > lastUpdate + lt (Leshan Registration.isAlive, grace 0; docs/standards-notes/lwm2m-coap-dtls.md §3.2). */
 export const isExpired = (r: Registration, nowMs: number): boolean => nowMs > r.lastUpdateMs + r.lifetimeSec * 1000;
 
 export const expiresAtMs = (r: Registration): number => r.lastUpdateMs + r.lifetimeSec * 1000;

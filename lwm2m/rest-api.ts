@@ -6,7 +6,7 @@
  *   GET /api/clients/{endpoint}/{o}/{i}[/{r}]?accept=  Read from the device → {"status", "contentFormat", "content"}
  *   GET /api/openapi.yaml
  *
- * Device management (ARCHITECTURE C10; operations.ts), each answering {"status": "<CoAP code>", …}:
+ * Device management (docs/contracts.md C10; operations.ts), each answering {"status": "<CoAP code>", …}:
  *   PUT    /api/clients/{endpoint}/{o}/{i}/{r}              {"value": v}  Write (typed by the object model)
  *   PUT    /api/clients/{endpoint}/{o}/{i}                  {"value": {"<r>": v, …}}  Write of an instance
  *   POST   /api/clients/{endpoint}/{o}/{i}/{r}/execute      optional text body = arguments

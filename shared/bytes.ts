@@ -1,22 +1,6 @@
-/** Octet-string helpers: hex and base64 in the exact forms the standards use. */
+/** Octet-string helpers: strict base64 and constant-time comparison, in the exact forms the standards use. */
 import { timingSafeEqual } from 'node:crypto';
 import { InputError } from './errors.js';
-
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
-
-/** Parses hex (either case, no separators). With `octets`, the length must match exactly. */
-export function fromHex(hex: string, octets?: number, name = 'value'): Buffer {
-  if (!HEX.test(hex)) throw new InputError(`${name}: not a hex string`);
-  if (octets !== undefined && hex.length !== octets * 2) {
-    throw new InputError(`${name}: expected ${octets} octets (${octets * 2} hex digits), got ${hex.length} hex digits`);
-  }
-  return Buffer.from(hex, 'hex');
-}
-
-export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-
-/** Standard base64 (RFC 4648 §4, with padding), as used in B-TIDs, nonces and digest passwords. */
-export const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

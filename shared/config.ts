@@ -196,9 +196,18 @@ export interface ResolvedConfig extends Config {
   lwm2m: Config['lwm2m'] & { fqdn: string; uaSecProtId: string };
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) { super(problems.join('\n')); }
+/** One schema problem, for callers that name the value the way the user gave it (the CLI's flags). */
+export interface ConfigIssue {
+  path: string; code: string; message: string; value: unknown;
+  values?: readonly unknown[]; origin?: unknown; expected?: unknown; minimum?: unknown; maximum?: unknown;
 }
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[], readonly issues: readonly ConfigIssue[] = []) { super(problems.join('\n')); }
+}
+
+const valueAt = (o: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), o);
 
 /** Reads a JSON or YAML file (by content: JSON is valid YAML, but JSON errors read better from JSON.parse). */
 export function readConfigFile(file: string): unknown {
@@ -266,7 +275,11 @@ export function loadConfig(input: LoadConfigInput = {}): ResolvedConfig {
   for (const o of ENV_OVERRIDES) if (env[o.env] !== undefined && env[o.env] !== '') setPath(raw, o.path, envValue(env[o.env]!, o.type));
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
-    throw new ConfigError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`));
+    throw new ConfigError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
+      r.error.issues.map((i) => ({
+        path: i.path.join('.'), code: i.code, message: i.message, value: valueAt(raw, i.path),
+        ...('values' in i ? { values: i.values } : {}), ...('origin' in i ? { origin: i.origin } : {}), ...('expected' in i ? { expected: i.expected } : {}), ...('minimum' in i ? { minimum: i.minimum } : {}), ...('maximum' in i ? { maximum: i.maximum } : {}),
+      })));
   }
   return derive(r.data);
 }

@@ -1,5 +1,5 @@
 /**
- * endpoints.json (ARCHITECTURE.md contract C2): where each running NF listens and the tokens a client needs.
+ * endpoints.json (docs/contracts.md C2): where each running NF listens and the tokens a client needs.
  * `gba-sim up` (bin/network.ts) writes it; the client commands, the bench and the tests read it.
  */
 

@@ -10,11 +10,6 @@ export const PSK_IDENTITY_HINT = '3GPP-bootstrapping';
 
 export interface HomeNetwork { mcc: string; mnc: string }
 
-export function checkHomeNetwork(h: HomeNetwork): void {
-  if (!/^\d{3}$/.test(h.mcc)) throw new InputError('MCC must be 3 digits');
-  if (!/^\d{2,3}$/.test(h.mnc)) throw new InputError('MNC must be 2 or 3 digits');
-}
-
 /** IMSI: MCC (3) ‖ MNC (2 or 3) ‖ MSIN, at most 15 digits (TS 23.003 §2.2). */
 export function checkImsi(imsi: string): void {
   if (!/^\d{6,15}$/.test(imsi)) throw new InputError('IMSI must be 6 to 15 digits');

@@ -21,11 +21,11 @@ export interface CycleJob {
   drainMs?: number;
 }
 
-export const DRAIN_MS = 500;
+const DRAIN_MS = 500;
 
 /** One cycle for loop `loop` (0 … concurrency-1); `n` counts that loop's cycles. Rejects on failure. */
 export type Cycle = (loop: number, n: number) => Promise<void>;
-export type CycleFactory = (params: unknown) => Promise<{ cycle: Cycle; close?: () => Promise<void> }>;
+type CycleFactory = (params: unknown) => Promise<{ cycle: Cycle; close?: () => Promise<void> }>;
 
 export async function runCycleLoad(job: CycleJob, ctl: RunControl = {}): Promise<LoadCounts> {
   const mod = (await import(job.module)) as { createCycle?: CycleFactory };

@@ -14,7 +14,7 @@ import { renderScale, runScaleBench } from '../../bench/sessions.js';
 import { NF_ORDER, startNetwork } from '../network.js';
 import { NF_COMMANDS } from './nf.js';
 
-export const MIN_SESSIONS = 100_000;
+const MIN_SESSIONS = 100_000;
 
 interface BenchFlags {
   concurrency: string;

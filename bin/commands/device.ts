@@ -11,9 +11,9 @@ import { bsfDomain, homeNetworkOfImsi, impiFromImsi } from '../../shared/identif
 import { runAgent } from '../../device/agent.js';
 import { gbaFetch } from '../../device/ua-client.js';
 
-export interface DeviceIdentity { imsi: string; impi: string; realm: string; usim: UsimOptions; mncDigits: 2 | 3 }
+interface DeviceIdentity { imsi: string; impi: string; realm: string; usim: UsimOptions; mncDigits: 2 | 3 }
 
-export function addDeviceOptions(c: Command): Command {
+function addDeviceOptions(c: Command): Command {
   return c
     .option('--imsi <imsi>', 'IMSI of the (software) USIM').option('--k <hex>', 'K, 16 octets')
     .option('--opc <hex>', 'OPc, 16 octets').option('--op <hex>', 'OP, 16 octets')
@@ -28,7 +28,7 @@ export function addDeviceOptions(c: Command): Command {
     .option('--require-rspauth', 'refuse a 200 OK without Authentication-Info rspauth (by default accepted with a warning; rspauth is verified whenever present)');
 }
 
-export function deviceIdentity(o: Record<string, string | undefined>, c: ArgChecker): DeviceIdentity {
+function deviceIdentity(o: Record<string, string | undefined>, c: ArgChecker): DeviceIdentity {
   const imsi = c.required('imsi', o.imsi);
   if (o.imsi !== undefined && !/^\d{6,15}$/.test(o.imsi)) c.problem('--imsi: must be 6 to 15 digits');
   const mncDigits = Number(o.mncDigits);
@@ -46,7 +46,7 @@ export function deviceIdentity(o: Record<string, string | undefined>, c: ArgChec
 }
 
 /** The USIM of `--usim`, with the identity it gives; exits 2 on bad arguments, 1 when the card cannot be used. */
-export async function resolveUsim(o: Record<string, string | undefined>, c: ArgChecker, step: StepFn):
+async function resolveUsim(o: Record<string, string | undefined>, c: ArgChecker, step: StepFn):
     Promise<{ imsi: string; impi: string; realm: string; usim: Usim; close: () => Promise<void> }> {
   const spec = parseUsimSpec(o.usim ?? 'soft');
   if (typeof spec === 'string') c.problem(spec);
@@ -72,7 +72,7 @@ export async function resolveUsim(o: Record<string, string | undefined>, c: ArgC
 
 type StepFn = (step: string, detail?: Record<string, unknown>) => void;
 
-export const stepPrinter = (enabled = true, out: NodeJS.WritableStream = process.stderr) => (step: string, detail?: Record<string, unknown>) => {
+const stepPrinter = (enabled = true, out: NodeJS.WritableStream = process.stderr) => (step: string, detail?: Record<string, unknown>) => {
   if (enabled) out.write(`${new Date().toISOString().slice(11, 23)}  ${step.padEnd(22)}${detail ? ' ' + Object.entries(detail).map(([k, v]) => `${k}=${String(v)}`).join(' ') : ''}\n`);
 };
 

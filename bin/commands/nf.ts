@@ -1,11 +1,12 @@
 /** `gba-sim hss-mock|bsf|naf|lwm2m` — one network function as its own process (for real deployments). */
 import type { Command } from 'commander';
-import { addConfigOptions, configFromFlags, type FlagSpec } from '../config-flags.js';
+import { addConfigOptions, COMMON_FLAGS, configFromFlags, inFlagTerms, typedByPath, type FlagSpec } from '../config-flags.js';
 import { ConfigError } from '../../shared/config.js';
 import { exitWithProblems } from '../cli-util.js';
 import { runWorkerPrimary, shouldRunWorkers } from '../../shared/nf/workers.js';
+import { LISTEN_FAILED_EVENT, listenFailureOf, nfListenMessage, ownerOf, type ListenFailure } from '../listen-error.js';
 
-export interface NfCommand {
+interface NfCommand {
   name: string;
   description: string;
   flags: FlagSpec[];
@@ -95,9 +96,26 @@ export function registerNfCommands(program: Command): void {
         try {
           await nf.run(config);
         } catch (err) {
-          if (err instanceof ConfigError) exitWithProblems(err.problems);
+          if (err instanceof ConfigError) exitWithProblems(inFlagTerms(err, [...COMMON_FLAGS, ...nf.flags], typedByPath(opts, nf.flags)));
+          const failure = listenFailureOf(err);
+          if (failure) exitListenFailed(nf, { ...failure, path: ownerOf(config, nf.name, failure.port)?.path });
           throw err;
         }
       });
   }
+}
+
+/**
+ * A port this NF cannot take: one stderr line naming the port, the listener and the flag that moves it, exit 1.
+ * Started by `gba-sim up`, the NF says it as one JSON log record instead, and up says it in terms of --base-port.
+ */
+function exitListenFailed(nf: NfCommand, failure: ListenFailure): never {
+  if (process.env.GBA_SIM_SUPERVISED === '1') {
+    const record = { time: new Date().toISOString(), level: 'error', nf: nf.name, event: LISTEN_FAILED_EVENT, msg: 'cannot listen', ...failure };
+    process.stdout.write(`${JSON.stringify(record)}\n`);
+  } else {
+    const flagOf = (path: string) => nf.flags.find((f) => f.path === path)?.flag.split(' ')[0];
+    process.stderr.write(`gba-sim: ${nfListenMessage(nf.name, failure, flagOf)}\n`);
+  }
+  process.exit(1);
 }

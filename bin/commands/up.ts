@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { addConfigOptions, configFromFlags, type FlagSpec } from '../config-flags.js';
 import { exitWithProblems } from '../cli-util.js';
 import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../network.js';
+import { ListenFailedError, upListenMessage } from '../listen-error.js';
 
 const UP_FLAGS: FlagSpec[] = [
   { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console, N+10 NAF Ua HTTPS, N+11 NAF Ua TLS-PSK', type: 'number' },
@@ -24,7 +25,10 @@ export function portsFromBase(base: number): Record<string, number> {
   };
 }
 
-export function endpointTable(e: Endpoints): string {
+/** Each listener's place after --base-port, by config path. */
+const BASE_OFFSETS: Readonly<Record<string, number>> = portsFromBase(0);
+
+function endpointTable(e: Endpoints): string {
   const rows: Array<[string, string]> = [
     ['HSS provisioning', e.hss.provisioning],
     ['BSF Ub', `${e.bsf.ub}  (realm ${e.bsf.realm})`],
@@ -47,7 +51,7 @@ export function endpointTable(e: Endpoints): string {
 }
 
 /** A demo run after start-up; `signal` stops it (quietly), and `stopped` settles once it has. */
-export type UpDemo = (net: RunningNetwork, signal: AbortSignal) => Promise<{ stopped: Promise<void> }>;
+type UpDemo = (net: RunningNetwork, signal: AbortSignal) => Promise<{ stopped: Promise<void> }>;
 
 export function registerUpCommand(program: Command, nfsThatExist: readonly (typeof NF_ORDER)[number][], demo?: UpDemo): void {
   const cmd = addConfigOptions(program.command('up').description('start every network function as a child process and write <state-dir>/endpoints.json'), UP_FLAGS);
@@ -78,7 +82,10 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
         onRestart: ({ name, restarts, delayMs, why }) => process.stderr.write(`[${name}] exited (${why}); restarting in ${delayMs} ms (restart ${restarts})\n`),
       });
     } catch (err) {
-      process.stderr.write(`gba-sim up: ${(err as Error).message}\n`);
+      const line = err instanceof ListenFailedError
+        ? upListenMessage(err.nf, err.failure, (path) => (path in BASE_OFFSETS ? BASE_OFFSETS[path] : undefined))
+        : (err as Error).message;
+      process.stderr.write(`gba-sim up: ${line}\n`);
       process.exit(1);
     }
     process.off('SIGINT', early);

@@ -1,6 +1,6 @@
 /**
  * CoRE Link Format (RFC 6690) as LwM2M Register/Update carries it (Content-Format 40), and the LwM2M reading of a
- * Register payload (LwM2M Core 1.1 §6.2.1; digest §3.1):
+ * Register payload (LwM2M Core 1.1 §6.2.1; docs/standards-notes/lwm2m-coap-dtls.md §3.1):
  *
  *   </>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</5>,</3303>;ver=1.1
  */
@@ -148,7 +148,7 @@ function quotedString(s: Scanner): string {
 /**
  * Writes links. A value is written bare when it is a ptoken, and quoted otherwise or when its name is in `quoted`
  * (default rt, if, anchor, title: the relation-type style parameters conventionally quoted). For LwM2M 1.0,
- * which quotes `ver` (digest §3.1), pass `quoted: [...DEFAULT_QUOTED, 'ver']`.
+ * which quotes `ver` (docs/standards-notes/lwm2m-coap-dtls.md §3.1), pass `quoted: [...DEFAULT_QUOTED, 'ver']`.
  */
 export const DEFAULT_QUOTED: readonly string[] = ['rt', 'if', 'anchor', 'title'];
 
@@ -168,7 +168,7 @@ export function serializeLinkFormat(links: readonly Link[], opts: { quoted?: rea
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// LwM2M Register payload (LwM2M Core 1.1 §6.2.1; digest §3.1)
+// LwM2M Register payload (LwM2M Core 1.1 §6.2.1; docs/standards-notes/lwm2m-coap-dtls.md §3.1)
 
 export interface RegisteredObject {
   objectId: number;
@@ -201,7 +201,7 @@ const VERSION = /^[0-9]+\.[0-9]+$/;
  * Reads the root link, alternate path, object and instance links. The root link is the first with `rt` naming
  * oma.lwm2m, else a </> link (as Leshan's DefaultRegistrationDataExtractor). Every other link must be
  * <root>oid or <root>oid/iid; anything else (resource links, links outside the root, bad ids or `ver`) and an empty
- * object list are DecodeErrors, which a server answers 4.00 (digest §3.1).
+ * object list are DecodeErrors, which a server answers 4.00 (docs/standards-notes/lwm2m-coap-dtls.md §3.1).
  */
 export function extractRegistrationLinks(links: readonly Link[]): RegistrationLinks {
   const root = links.find((l) => typeof l.params.rt === 'string' && l.params.rt.split(' ').includes('oma.lwm2m'))

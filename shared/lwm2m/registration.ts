@@ -1,6 +1,6 @@
 /**
  * LwM2M Registration interface on the wire: the Register (`POST /rd?…`) and Update (`POST /rd/<id>?…`) query
- * parameters and payload (LwM2M Core 1.1 §6.2.1, §6.2.2; digest §3.1, §3.2).
+ * parameters and payload (LwM2M Core 1.1 §6.2.1, §6.2.2; docs/standards-notes/lwm2m-coap-dtls.md §3.1, §3.2).
  *
  * Parsers return outcomes as values; a failure carries the CoAP code the server answers: 4.00 for anything
  * malformed, 4.12 for an LwM2M version the server does not support (as Leshan and Wakaama).
@@ -54,7 +54,7 @@ const LWM2M_VERSION = /^[0-9]+\.[0-9]+$/;
 const LWM2M_1_0_BINDINGS = ['U', 'UQ', 'S', 'SQ', 'US', 'UQS']; // Anjay is_valid_lwm2m_1_0_binding_mode
 
 /**
- * Binding letters per version (digest §3.1): 1.0 allows the six modes above (Q inside b); 1.1 and 1.2 allow any
+ * Binding letters per version (docs/standards-notes/lwm2m-coap-dtls.md §3.1): 1.0 allows the six modes above (Q inside b); 1.1 and 1.2 allow any
  * set of distinct letters from U, T, S, N, with queue mode moved to the `Q` parameter. (Whether 1.2 adds letters
  * for its MQTT/HTTP transports is open: neither Anjay nor Leshan has one.)
  */
@@ -85,7 +85,7 @@ function nonEmpty(name: string, v: string | true): Outcome<string> {
   return v === true || v === '' ? bad(`${name} needs a value`) : { ok: true, value: v };
 }
 
-/** Register query (Core 1.1 §6.2.1; digest §3.1 for the codes). Parameter order does not matter. */
+/** Register query (Core 1.1 §6.2.1; docs/standards-notes/lwm2m-coap-dtls.md §3.1 for the codes). Parameter order does not matter. */
 export function parseRegisterQuery(queries: readonly string[]): Outcome<RegisterQuery> {
   const split = splitQuery(queries);
   if (!split.ok) return split;
@@ -166,7 +166,7 @@ export interface RegisterRequest {
 }
 
 /**
- * Register request checks beyond routing (digest §3.1): it must be confirmable over UDP (Leshan: 4.00 "CON CoAP
+ * Register request checks beyond routing (docs/standards-notes/lwm2m-coap-dtls.md §3.1): it must be confirmable over UDP (Leshan: 4.00 "CON CoAP
  * type expected"), Content-Format 40 or absent, a well-formed link-format payload with at least one object.
  */
 export function parseRegisterRequest(msg: CoapMessage): Outcome<RegisterRequest> {

@@ -1,6 +1,6 @@
 /**
  * SenML JSON (RFC 8428), Content-Format 110, as LwM2M 1.1 uses it for resource values (Core 1.1 §7.4.4;
- * digest §3.4):
+ * docs/standards-notes/lwm2m-coap-dtls.md §3.4):
  *
  *   [{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"}]
  *

@@ -1,5 +1,5 @@
 /**
- * OMA LwM2M TLV, Content-Format 11542 (LwM2M 1.0 TS §6.4.3, Core 1.1 §7.4.3; digest §3.4).
+ * OMA LwM2M TLV, Content-Format 11542 (LwM2M 1.0 TS §6.4.3, Core 1.1 §7.4.3; docs/standards-notes/lwm2m-coap-dtls.md §3.4).
  *
  * Type byte: bits 7–6 kind (00 Object Instance, 01 Resource Instance, 10 Multiple Resource, 11 Resource with value),
  * bit 5 identifier length (0 → 8 bits, 1 → 16 bits), bits 4–3 length type (00 → length in bits 2–0, 01/10/11 → an

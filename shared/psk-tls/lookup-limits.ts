@@ -1,6 +1,6 @@
 /**
  * Bounds on PSK lookups, shared by the TLS and DTLS listeners. A lookup is a request to the NAF's PSK API and,
- * behind it, a Zn request to the BSF (ARCHITECTURE C3), so a client must not be able to multiply them.
+ * behind it, a Zn request to the BSF (docs/contracts.md C3), so a client must not be able to multiply them.
  */
 
 /**

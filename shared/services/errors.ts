@@ -2,7 +2,7 @@
  * Domain errors of the inter-NF services (Zh, Zn), whatever the binding (HTTP/SBI or Diameter). Each binding
  * maps them to its own wire form: on N65/N66 a problem+json status, on Diameter an Experimental-Result
  * (TS 29.109 §6.3: 5401 DIAMETER_ERROR_USER_UNKNOWN, 5402 DIAMETER_ERROR_NOT_AUTHORIZED,
- * 5403 DIAMETER_ERROR_TRANSACTION_IDENTIFIER_INVALID).
+ * 5403 DIAMETER_ERROR_TRANSACTION_IDENTIFIER_INVALID) — see docs/standards-notes/gba.md §4.
  */
 
 /** The HSS has no subscriber for the IMPI (N65 404 USER_NOT_FOUND; Zh 5401). */

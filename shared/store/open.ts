@@ -10,8 +10,6 @@ import type { Logger } from '../log.js';
 import { createConnection } from 'node:net';
 import { redactUrlCredentials } from '../redact.js';
 
-export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
-
 /** True if something answers PING at the URL's host and port within `timeoutMs`. */
 export function redisAnswers(url: string, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,4 +1,4 @@
-/** The LwM2M server's PSK API client against a fake NAF PSK API on a real socket (ARCHITECTURE C3). */
+/** The LwM2M server's PSK API client against a fake NAF PSK API on a real socket (docs/contracts.md C3). */
 import { expect } from 'chai';
 import { createLogger } from '../../shared/log.js';
 import { Counter } from '../../shared/metrics.js';

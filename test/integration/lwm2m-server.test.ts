@@ -39,7 +39,7 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, timeo
   }
 }
 
-/** The device's Device object /3/0 as TLV (digest §3.4 values). */
+/** The device's Device object /3/0 as TLV (docs/standards-notes/lwm2m-coap-dtls.md §3.4 values). */
 const DEVICE_TLV: Tlv[] = [
   tlvResource(0, tlvString('Open Mobile Alliance')), tlvResource(1, tlvString('Lightweight M2M Client')),
   tlvResource(2, tlvString('345000123')), tlvResource(3, tlvString('1.0')), tlvResource(9, tlvInteger(100)),

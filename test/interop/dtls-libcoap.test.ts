@@ -39,7 +39,7 @@ describe('dtls interop: libcoap coap-client', function () {
       expect(server.resolverCalls[0]).to.deep.include({ identity: IDENTITY, suite: 0xc0a8 });
       expect(server.received).to.have.length.at.least(1);
       expect(server.received[0]![1]).to.equal(0x01); // GET
-      // libcoap sends SNI "127.0.0.1" even for an IP literal (digest §6.1)
+      // libcoap sends SNI "127.0.0.1" even for an IP literal (docs/standards-notes/lwm2m-coap-dtls.md §6.1)
       expect(server.sessions[0]!.serverName).to.equal('127.0.0.1');
     });
   }

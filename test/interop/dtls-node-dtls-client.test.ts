@@ -27,7 +27,7 @@ describe('dtls interop: node-dtls-client 2.0.3', function () {
   let sockClosed: Promise<void> | undefined;
   afterEach(async () => {
     // Close from the server side: the library closes its socket on our close_notify. Calling its close() after
-    // the peer's close_notify can throw from a timer (digest §6.3 #14), so it is not called here.
+    // the peer's close_notify can throw from a timer (docs/standards-notes/lwm2m-coap-dtls.md §6.3 #14), so it is not called here.
     await server?.close();
     if (sockClosed) await Promise.race([sockClosed, new Promise((r) => setTimeout(r, 1000))]);
     await proxy?.close();

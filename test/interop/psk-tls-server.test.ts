@@ -14,7 +14,7 @@ import { clientHello, flights, hs, record, vec16 } from '../support/psk-tls.js';
 
 const BTID = 'I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const IDENTITY = `3GPP-bootstrapping.${BTID}`;
-/** 32 printable octets: libcoap 4.3.1 takes -k as literal text (toolchain-notes §6.3). */
+/** 32 printable octets: libcoap 4.3.1 takes -k as literal text (docs/toolchain-notes.md §6.3). */
 const KEY_TEXT = 'gba-sim-test-key-0123456789abcde';
 const KEY = Buffer.from(KEY_TEXT);
 const HINT = '3GPP-bootstrapping';
@@ -86,7 +86,7 @@ async function start(o: StartOptions = {}): Promise<Harness> {
 
 interface ClientResult { cipher: string; protocol: string | null; alpn: string | false; echo: string; ms: number }
 
-/** A Node tls PSK client (toolchain-notes §6.2): handshake, send a line, wait for its echo. */
+/** A Node tls PSK client (docs/toolchain-notes.md §6.2): handshake, send a line, wait for its echo. */
 function nodeClient(port: number, o: { identity?: string; key?: Buffer; ciphers?: string; minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; alpn?: string[] } = {}): Promise<ClientResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {

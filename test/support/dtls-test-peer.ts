@@ -1,7 +1,7 @@
 /**
  * A deliberately small DTLS 1.2 PSK *client* for tests of shared/psk-tls/dtls: it drives the server through the cookie
  * exchange and a full handshake, and exposes the raw datagrams so tests can replay, drop, fragment or corrupt them.
- * It reuses the server's codecs (their bytes are pinned by the digest §5 vectors in the unit tests); interop with
+ * It reuses the server's codecs (their bytes are pinned by the docs/standards-notes/lwm2m-coap-dtls.md §5 vectors in the unit tests); interop with
  * independent implementations is covered by test/interop/dtls-*.test.ts.
  */
 import { randomBytes } from 'node:crypto';

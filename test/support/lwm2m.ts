@@ -41,7 +41,7 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-/** POST /naf/v1/psk-lookup as the NAF answers it (ARCHITECTURE C3): 200 / 400 / 401 / 404. */
+/** POST /naf/v1/psk-lookup as the NAF answers it (docs/contracts.md C3): 200 / 400 / 401 / 404. */
 export async function startFakePskApi(token: string, entries = new Map<string, FakePskEntry>()): Promise<FakePskApi> {
   const requests: FakePskApi['requests'] = [];
   const sockets = new Set<Socket>();

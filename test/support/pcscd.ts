@@ -2,7 +2,7 @@
  * A private pcscd with vsmartcard's vpcd driver (two readers, `Test vUSIM 00 00` and `… 00 01`), run in its
  * own mount namespace (pcscd writes /run/pcscd) and network namespace (vpcd listens on 0.0.0.0: inside the
  * namespace only loopback exists), with a socket-activated client socket that PCSCLITE_CSOCK_NAME points to
- * (the daemon ignores that variable; see the shared lab-peers notes). Virtual cards (`gba-sim usim serve`) are
+ * (the daemon ignores that variable; docs/lab-peers.md, "A private pcscd"). Virtual cards (`gba-sim usim serve`) are
  * plugged in with nsenter into the same network namespace. Needs root (CI runs as root).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';

@@ -2,7 +2,7 @@
  * One peer's DTLS 1.2 PSK association: the server side of the handshake (RFC 6347 §4.2, RFC 5246 §7.4, RFC 4279 §2)
  * after the cookie exchange, then record protection for application data.
  *
- * Flights (RFC 6347 §4.2.4, digest §4.3):   3 ClientHello+cookie →  4 ServerHello, ServerKeyExchange(hint), ServerHelloDone
+ * Flights (RFC 6347 §4.2.4, docs/standards-notes/lwm2m-coap-dtls.md §4.3):   3 ClientHello+cookie →  4 ServerHello, ServerKeyExchange(hint), ServerHelloDone
  *                                            5 ClientKeyExchange, CCS, Finished  →  6 CCS, Finished
  * Flight 4 is retransmitted on a timer and when ClientHello#2 is retransmitted. Flight 6 (the last) has no timer:
  * it is kept and resent when the client retransmits its Finished.
@@ -43,7 +43,7 @@ export interface AssociationConfig {
   cipherSuites: number[];
   connectionId: boolean;
   retransmit: RetransmitOptions;
-  /** Datagram budget for our flights (digest §4.12: 1280 − 48 for IPv6/UDP). */
+  /** Datagram budget for our flights (docs/standards-notes/lwm2m-coap-dtls.md §4.12: 1280 − 48 for IPv6/UDP). */
   mtu: number;
   reassembly: ReassemblyLimits;
   handshakeTimeoutMs: number;
@@ -140,7 +140,7 @@ export class Association implements SessionBackend {
     // Digest §4.3: our epoch-0 records continue from ClientHello#2's record seq, so the ServerHello never
     // reuses the sequence number that the stateless HelloVerifyRequest echoed (clients run a replay window).
     this.write.startEpoch0At(Math.min(rec.seq, 2 ** 40));
-    this.nextServerSeq = frag.messageSeq; // ServerHello message_seq = ClientHello#2's (digest §4.4)
+    this.nextServerSeq = frag.messageSeq; // ServerHello message_seq = ClientHello#2's (docs/standards-notes/lwm2m-coap-dtls.md §4.4)
     this.transcript.push(encodeHandshake(HandshakeType.clientHello, frag.messageSeq, frag.body));
     this.run(() => {
       // RFC 6347 §4.2.2: message_seq is 16 bits, and both sides count up from this ClientHello's (ServerHello takes
@@ -161,7 +161,7 @@ export class Association implements SessionBackend {
   /** CID we asked the peer to put in records to us (RFC 9146), if negotiated. */
   get ownCid(): Buffer | undefined { return this.read.ownCid; }
 
-  /** Picks the suite and the extensions to echo (RFC 5246 §7.4.1.3; digest §4.5). */
+  /** Picks the suite and the extensions to echo (RFC 5246 §7.4.1.3; docs/standards-notes/lwm2m-coap-dtls.md §4.5). */
   private negotiate(ch: ClientHello): Extension[] {
     // Versions are inverted (RFC 6347 §4.1): a larger value is an older DTLS.
     if (ch.clientVersion > DTLS_1_2) throw new FatalAlert(AlertDescription.protocolVersion, 'client does not offer DTLS 1.2');
@@ -332,7 +332,7 @@ export class Association implements SessionBackend {
         if (m.msgType !== HandshakeType.finished || m.epoch !== 1) throw this.unexpected(m, 'Finished');
         return this.onFinished(m);
       case 'established':
-        // RFC 7925 §17 / digest §4.12: no renegotiation; answer with a warning and keep the association.
+        // RFC 7925 §17 / docs/standards-notes/lwm2m-coap-dtls.md §4.12: no renegotiation; answer with a warning and keep the association.
         if (m.msgType === HandshakeType.clientHello) this.sendAlert(AlertLevel.warning, AlertDescription.noRenegotiation);
         return;
       default:

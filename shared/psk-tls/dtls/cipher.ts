@@ -78,7 +78,7 @@ class AeadCipher implements RecordCipher {
 
   open(ctx: ProtectionContext, fragment: Buffer): Buffer {
     if (fragment.length < 8 + this.tagLength) throw authFailure();
-    // The explicit nonce is taken from the fragment, not rebuilt from the header (digest §4.10).
+    // The explicit nonce is taken from the fragment, not rebuilt from the header (docs/standards-notes/lwm2m-coap-dtls.md §4.10).
     const nonce = aeadNonce(this.keys.iv, fragment.subarray(0, 8));
     const ct = fragment.subarray(8, fragment.length - this.tagLength);
     const tag = fragment.subarray(fragment.length - this.tagLength);

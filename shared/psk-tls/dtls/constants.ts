@@ -27,7 +27,7 @@ export const DTLS_1_2 = 0xfefd;
 
 /**
  * Version placed in the HelloVerifyRequest record and body. RFC 6347 §4.2.1 says a DTLS 1.2 server SHOULD use
- * DTLS 1.0 there; OpenSSL and GnuTLS do, and all common clients accept it (digest §4.4).
+ * DTLS 1.0 there; OpenSSL and GnuTLS do, and all common clients accept it (docs/standards-notes/lwm2m-coap-dtls.md §4.4).
  */
 export const HVR_VERSION = DTLS_1_0;
 

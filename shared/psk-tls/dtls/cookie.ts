@@ -1,7 +1,7 @@
 /**
  * Stateless HelloVerifyRequest cookies (RFC 6347 §4.2.1). The cookie is an HMAC over the client's address and the
  * ClientHello fields that must not change between the two hellos, so verifying it needs no per-client state.
- * The recipe follows Californium's CookieGenerator and tinydtls (digest §4.4); the secret rotates, and the
+ * The recipe follows Californium's CookieGenerator and tinydtls (docs/standards-notes/lwm2m-coap-dtls.md §4.4); the secret rotates, and the
  * previous secret stays valid for one more period so a hello that straddles a rotation still succeeds.
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -18,7 +18,7 @@ export interface Peer {
 /** Cookies are 32 octets: the most tinydtls-based clients accept (DTLS_COOKIE_LENGTH_MAX). */
 export const COOKIE_LENGTH = 32;
 
-/** IPv4 as its 4 octets (as in digest §5.2); other addresses as their length-prefixed canonical text. */
+/** IPv4 as its 4 octets (as in docs/standards-notes/lwm2m-coap-dtls.md §5.2); other addresses as their length-prefixed canonical text. */
 function addressBytes(address: string): Buffer {
   if (isIPv4(address)) return Buffer.from(address.split('.').map(Number));
   return vector8(Buffer.from(address, 'utf8'));

@@ -35,7 +35,7 @@ export interface DtlsServerOptions {
    */
   resolvePsk: PskResolver;
   /**
-   * Admission (digest §6.3 #13; a cookie only proves the source address is reachable). Half-open handshakes and
+   * Admission (docs/standards-notes/lwm2m-coap-dtls.md §6.3 #13; a cookie only proves the source address is reachable). Half-open handshakes and
    * established associations have separate budgets, and a full budget evicts rather than refuses, so that no
    * address, however busy, can lock out another.
    */
@@ -75,7 +75,7 @@ export interface DtlsServerOptions {
 
 /** Extra knobs for tests and embedding; not part of the public server options. */
 export interface EndpointOptions extends DtlsServerOptions {
-  /** Datagram budget for our flights. Default 1232 (1280 − 48, digest §4.12). */
+  /** Datagram budget for our flights. Default 1232 (1280 − 48, docs/standards-notes/lwm2m-coap-dtls.md §4.12). */
   mtu?: number;
   cookieSecret?: Buffer;
   cookieRotateMs?: number;
@@ -253,7 +253,7 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   }
 
   /**
-   * Half-open budgets (the cookie only proves the address is reachable; digest §6.3 #13). A new handshake is
+   * Half-open budgets (the cookie only proves the address is reachable; docs/standards-notes/lwm2m-coap-dtls.md §6.3 #13). A new handshake is
    * always admitted: a full per-address budget costs that address its own oldest handshake, a full global budget
    * costs the address holding the most. A flood from a few addresses thus churns only its own entries.
    */

@@ -1,8 +1,6 @@
 /**
  * DTLS handshake message header codec, fragmentation and reassembly (RFC 6347 §4.2.2, §4.2.3).
  */
-import { DecodeError } from '../../errors.js';
-import { HANDSHAKE_HEADER_LENGTH } from './constants.js';
 import { Reader, u16, u24, u8 } from '../wire.js';
 
 export interface HandshakeFragment {
@@ -68,8 +66,6 @@ export function fragmentHandshake(msgType: number, messageSeq: number, body: Buf
   } while (offset < body.length);
   return out;
 }
-
-export const handshakeOverhead = HANDSHAKE_HEADER_LENGTH;
 
 export interface ReassemblyLimits {
   /** Largest message body accepted. */
@@ -149,8 +145,3 @@ export class Reassembler {
 
 /** True for a fragment that carries a whole message. */
 export const isWhole = (f: HandshakeFragment): boolean => f.fragmentOffset === 0 && f.body.length === f.length;
-
-/** Throws unless the fragment is a whole message (used where no state may be kept, e.g. a cookie-less ClientHello). */
-export function requireWhole(f: HandshakeFragment): void {
-  if (!isWhole(f)) throw new DecodeError('DTLS handshake', 'fragmented message where a whole one is required');
-}

@@ -26,7 +26,6 @@ const SUITES: ReadonlyMap<number, SuiteInfo> = new Map([
 ] as const);
 
 export const suiteInfo = (code: number): SuiteInfo | undefined => SUITES.get(code);
-export const supportedSuites = (): number[] => [...SUITES.keys()];
 
 export interface DirectionKeys {
   macKey: Buffer;

@@ -1,6 +1,6 @@
 /**
  * A Duplex placed between the client's TCP socket and the server-side TLSSocket, so that the PSK can come from
- * an asynchronous lookup although Node's `pskCallback` is synchronous (toolchain-notes §6.2).
+ * an asynchronous lookup although Node's `pskCallback` is synchronous (docs/toolchain-notes.md §6.2).
  *
  *   client → raw socket → [sniff records; hold back the record that would make OpenSSL ask for the key] → TLS engine
  *   TLS engine → [as is] → raw socket → client

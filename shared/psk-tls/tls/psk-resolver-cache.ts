@@ -1,5 +1,5 @@
 /**
- * Short-lived cache in front of the PSK lookup (the NAF's PSK API, ARCHITECTURE C3).
+ * Short-lived cache in front of the PSK lookup (the NAF's PSK API, docs/contracts.md C3).
  *
  * - One request in flight per (TLS version, identity): concurrent first handshakes share it.
  * - Answers are cached for `ttlMs`, the negative ones (null: unknown or expired B-TID) too, so a burst of

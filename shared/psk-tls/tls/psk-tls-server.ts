@@ -1,15 +1,15 @@
 /**
- * The LwM2M TLS listener (ARCHITECTURE C3): CoAP over TLS 1.2 (RFC 8323) with exactly one PSK suite,
+ * The LwM2M TLS listener (docs/contracts.md C3): CoAP over TLS 1.2 (RFC 8323) with exactly one PSK suite,
  * PSK identity `3GPP-bootstrapping.<B-TID>`, identity hint `3GPP-bootstrapping`, key Ks_NAF from an
  * asynchronous lookup (the NAF's PSK API).
  *
- * Node's server pskCallback is synchronous (toolchain-notes §6.2), so every connection runs through a
+ * Node's server pskCallback is synchronous (docs/toolchain-notes.md §6.2), so every connection runs through a
  * PskPrefetchDuplex that learns the identity from the client's plaintext records and holds the record that
  * would make OpenSSL ask for the key until the lookup has answered. The first handshake of a new identity
  * therefore succeeds without a client retry, and the event loop is never blocked.
  *
  * Choices:
- * - One suite, server preference: pskCallback cannot see the suite (lwm2m-coap-dtls-digest §2.4), and Ks_NAF
+ * - One suite, server preference: pskCallback cannot see the suite (docs/standards-notes/lwm2m-coap-dtls.md §2.4), and Ks_NAF
  *   depends on it through the Ua security protocol id `01 00 01 yy zz` (TS 33.222 §5.4).
  * - No session tickets (SSL_OP_NO_TICKET) and no session cache: every connection does a full PSK handshake,
  *   so every connection is checked against the lookup (B-TIDs expire, TS 33.220 §4.5.2).

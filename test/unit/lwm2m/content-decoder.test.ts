@@ -6,7 +6,7 @@ import { decodeContent } from '../../../lwm2m/content-decoder.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-// Source: lwm2m-coap-dtls-digest.md §3.4 (the OMA 1.0 TS §6.4.3 example: GET /3/0, resources 0–3, 65 bytes)
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §3.4 (the OMA 1.0 TS §6.4.3 example: GET /3/0, resources 0–3, 65 bytes)
 const DEVICE_0_TO_3 = hex(`
   c8 00 14 4f 70 65 6e 20 4d 6f 62 69 6c 65 20 41 6c 6c 69 61 6e 63 65
   c8 01 16 4c 69 67 68 74 77 65 69 67 68 74 20 4d 32 4d 20 43 6c 69 65 6e 74
@@ -27,7 +27,7 @@ describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
     });
 
     it('unwraps an Object Instance TLV answering /3/0, and nests instances answering /3', () => {
-      const wrapped = Buffer.concat([hex('08 00 41'), DEVICE_0_TO_3]); // digest §3.4: object instance 0, length 0x41
+      const wrapped = Buffer.concat([hex('08 00 41'), DEVICE_0_TO_3]); // docs/standards-notes/lwm2m-coap-dtls.md §3.4: object instance 0, length 0x41
       expect(decodeContent(11542, wrapped, [3, 0])).to.deep.equal({ 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0' });
       expect(decodeContent(11542, wrapped, [3])).to.deep.equal({ 0: { 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0' } });
     });

@@ -51,7 +51,7 @@ const request = (code: number, path: string[], queries: string[] = [], payload =
   payload: Buffer.from(payload),
 });
 
-describe('LwM2M registration handler (Core 1.1 §6.2; digest §3.1, §3.2)', () => {
+describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m-coap-dtls.md §3.1, §3.2)', () => {
   let now: number;
   let registry: ClientRegistry;
   let handler: RegistrationHandler;

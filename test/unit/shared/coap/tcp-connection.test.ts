@@ -73,7 +73,7 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     return { client: conn(x, aOpts), server: conn(y, bOpts) };
   }
 
-  it('sends its CSM as the first frame: 40 e1 22 04 80 20 by default (digest §2.1)', async () => {
+  it('sends its CSM as the first frame: 40 e1 22 04 80 20 by default (docs/standards-notes/lwm2m-coap-dtls.md §2.1)', async () => {
     const [x, y] = duplexPair();
     const peer = rawPeer(y);
     conn(x);

@@ -19,14 +19,14 @@ function* chunkings(bytes: Buffer): Generator<[label: string, chunks: Buffer[]]>
 
 const feedAll = (decoder: CoapTcpDecoder, chunks: Buffer[]): CoapMessage[] => chunks.flatMap((c) => decoder.push(c));
 
-// The §5.5 Register, re-framed for TCP (no type, no MID): digest §2.1 / §5.6 give its first bytes.
+// The §5.5 Register, re-framed for TCP (no type, no MID): docs/standards-notes/lwm2m-coap-dtls.md §2.1 / §5.6 give its first bytes.
 const REGISTER_UDP = hex('44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839'
   + '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e');
 const REGISTER_TCP = Buffer.concat([hex('d4 60 02 a1b2c3d4'), REGISTER_UDP.subarray(8)]);
 
 interface Vector { name: string; bytes: Buffer; check(m: CoapMessage): void }
 
-// Source: lwm2m-coap-dtls-digest.md §2.1 frame table [V]
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §2.1 frame table [V]
 const VECTORS: Vector[] = [
   { name: 'Ping, token 42', bytes: hex('01 e2 42'), check: (m) => expect([m.code, m.token.toString('hex')]).to.deep.equal([Code.PING, '42']) },
   { name: 'Pong, token 42', bytes: hex('01 e3 42'), check: (m) => expect([m.code, m.token.toString('hex')]).to.deep.equal([Code.PONG, '42']) },
@@ -60,7 +60,7 @@ const VECTORS: Vector[] = [
 ];
 
 describe('CoAP over TCP framing (RFC 8323 §3.2)', () => {
-  describe('digest §2.1 frames', () => {
+  describe('docs/standards-notes/lwm2m-coap-dtls.md §2.1 frames', () => {
     for (const v of VECTORS) {
       it(`decodes and re-encodes: ${v.name}`, () => {
         const m = decodeTcpFrame(v.bytes);

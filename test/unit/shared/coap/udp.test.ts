@@ -9,9 +9,9 @@ import { decodeUdp, encodeUdp } from '../../../../shared/coap/udp.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 
-// Source: lwm2m-coap-dtls-digest.md §1.3 (GET /3/0, Accept TLV, CON, MID 0x0001, token 01) [V]
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §1.3 (GET /3/0, Accept TLV, CON, MID 0x0001, token 01) [V]
 const GET_3_0 = '41 01 00 01 01 | b1 33 | 01 30 | 62 2d 16';
-// Source: digest §5.5, the LwM2M Register plaintext (117 B) and the piggybacked 2.01 answer
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §5.5, the LwM2M Register plaintext (117 B) and the piggybacked 2.01 answer
 const REGISTER = '44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839'
   + '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e';
 const CREATED_ACK = '64411234a1b2c3d4 827264 0435613366';

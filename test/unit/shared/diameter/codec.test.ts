@@ -1,4 +1,4 @@
-/** The Diameter codec against the encoding examples of gba-spec-digest §4.9, and hostile input. */
+/** The Diameter codec against the encoding examples of docs/standards-notes/gba.md §4.9, and hostile input. */
 import { expect } from 'chai';
 import { avp, checkAvps, decodeAvps, decodeMessage, DiameterDecodeError, encodeAvp, encodeMessage, FLAG_P, FLAG_R, messageLength, value } from '../../../../shared/diameter/codec.js';
 import { APP_ZN, RC } from '../../../../shared/diameter/dictionary.js';
@@ -7,7 +7,7 @@ import { birAvps, readBir, MissingAvp, encodeNafId, gussFromXml, gussToXml } fro
 const h = (s: string) => s.replace(/\s+/g, '');
 const rc = (f: () => unknown): number => { try { f(); } catch (e) { if (e instanceof DiameterDecodeError) return e.resultCode; throw e; } return -1; };
 
-describe('Diameter codec (RFC 6733 §3–4; gba-spec-digest §4.9)', () => {
+describe('Diameter codec (RFC 6733 §3–4; docs/standards-notes/gba.md §4.9)', () => {
   it('encodes the §4.9 examples octet for octet', () => {
     expect(encodeAvp(avp('Vendor-Specific-Application-Id', [avp('Vendor-Id', 10415), avp('Auth-Application-Id', APP_ZN)])).toString('hex'))
       .to.equal(h('00000104 40 000020 0000010a 40 00000c 000028af 00000102 40 00000c 01000004'));

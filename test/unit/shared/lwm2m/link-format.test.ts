@@ -4,11 +4,11 @@ import {
   DEFAULT_QUOTED, extractRegistrationLinks, parseLinkFormat, registrationLinks, serializeLinkFormat,
 } from '../../../../shared/lwm2m/link-format.js';
 
-// Source: lwm2m-coap-dtls-digest.md §3.1 (Register payload)
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §3.1 (Register payload)
 const REGISTER_PAYLOAD = '</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</5>,</3303>;ver=1.1,</3303/0>';
 
 describe('CoRE Link Format (RFC 6690)', () => {
-  it('parses the digest §3.1 Register payload', () => {
+  it('parses the docs/standards-notes/lwm2m-coap-dtls.md §3.1 Register payload', () => {
     expect(parseLinkFormat(REGISTER_PAYLOAD)).to.deep.equal([
       { path: '/', params: { rt: 'oma.lwm2m', ct: '11543' } },
       { path: '/1/0', params: {} },
@@ -77,7 +77,7 @@ describe('CoRE Link Format (RFC 6690)', () => {
   });
 });
 
-describe('LwM2M Register object links (Core 1.1 §6.2.1, digest §3.1)', () => {
+describe('LwM2M Register object links (Core 1.1 §6.2.1, docs/standards-notes/lwm2m-coap-dtls.md §3.1)', () => {
   it('extracts root path, supported Content-Formats, objects, instances and versions from the §3.1 payload', () => {
     expect(extractRegistrationLinks(parseLinkFormat(REGISTER_PAYLOAD))).to.deep.equal({
       rootPath: '/',

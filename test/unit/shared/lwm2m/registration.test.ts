@@ -10,7 +10,7 @@ import {
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 
-// Source: lwm2m-coap-dtls-digest.md §5.5 (the LwM2M Register plaintext, CON, MID 0x1234, token a1b2c3d4)
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §5.5 (the LwM2M Register plaintext, CON, MID 0x1234, token a1b2c3d4)
 const REGISTER = hex('44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839'
   + '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e');
 const EP = 'urn:imei-imsi:490154203237518-001010123456789';
@@ -20,7 +20,7 @@ function ok<T>(r: Outcome<T>): T {
   return r.value;
 }
 
-describe('LwM2M Register query (Core 1.1 §6.2.1, digest §3.1)', () => {
+describe('LwM2M Register query (Core 1.1 §6.2.1, docs/standards-notes/lwm2m-coap-dtls.md §3.1)', () => {
   it('applies the defaults: lt 86400, lwm2m 1.0, b U, no queue mode', () => {
     expect(ok(parseRegisterQuery(['ep=dev1']))).to.deep.equal({
       endpoint: 'dev1', lifetimeSec: 86400, lwm2mVersion: '1.0', binding: 'U', queueMode: false, extra: {},
@@ -84,7 +84,7 @@ describe('LwM2M Register query (Core 1.1 §6.2.1, digest §3.1)', () => {
   }
 });
 
-describe('LwM2M Update query (Core 1.1 §6.2.2, digest §3.2)', () => {
+describe('LwM2M Update query (Core 1.1 §6.2.2, docs/standards-notes/lwm2m-coap-dtls.md §3.2)', () => {
   it('takes every parameter as optional, absent meaning unchanged', () => {
     expect(ok(parseUpdateQuery([], '1.1'))).to.deep.equal({ extra: {} });
     expect(ok(parseUpdateQuery(['lt=600', 'b=T', 'sms=123'], '1.1'))).to.deep.equal({ lifetimeSec: 600, binding: 'T', sms: '123', extra: {} });

@@ -3,7 +3,7 @@ import { DecodeError, InputError } from '../../../../shared/errors.js';
 import { ContentFormat, contentFormatName } from '../../../../shared/lwm2m/content-formats.js';
 import { decodeSenmlJson, encodeSenmlJson, isObjectLink, type SenmlEntry } from '../../../../shared/lwm2m/senml-json.js';
 
-// Source: lwm2m-coap-dtls-digest.md §3.4, SenML JSON (CF 110) for GET /3/0 resources 0–3
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §3.4, SenML JSON (CF 110) for GET /3/0 resources 0–3
 const DEVICE_JSON = '[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},'
   + '{"n":"2","vs":"345000123"},{"n":"3","vs":"1.0"}]';
 const DEVICE_ENTRIES: SenmlEntry[] = [
@@ -14,7 +14,7 @@ const DEVICE_ENTRIES: SenmlEntry[] = [
 ];
 
 describe('SenML JSON (RFC 8428, CF 110)', () => {
-  it('encodes the digest §3.4 Device read exactly', () => {
+  it('encodes the docs/standards-notes/lwm2m-coap-dtls.md §3.4 Device read exactly', () => {
     expect(encodeSenmlJson(DEVICE_ENTRIES, '/3/0/')).to.equal(DEVICE_JSON);
   });
 

@@ -8,7 +8,7 @@ import {
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-// Source: lwm2m-coap-dtls-digest.md §3.4 — GET /3/0, Accept 11542, resources 0–3 (OMA LwM2M 1.0 TS §6.4.3 example)
+// Source: docs/standards-notes/lwm2m-coap-dtls.md §3.4 — GET /3/0, Accept 11542, resources 0–3 (OMA LwM2M 1.0 TS §6.4.3 example)
 const DEVICE_0_3 = hex(`
   c8 00 14 4f 70 65 6e 20 4d 6f 62 69 6c 65 20 41 6c 6c 69 61 6e 63 65
   c8 01 16 4c 69 67 68 74 77 65 69 67 68 74 20 4d 32 4d 20 43 6c 69 65 6e 74
@@ -24,7 +24,7 @@ function onlyValue(tlvs: Tlv[]): Buffer {
 
 const DEVICE_VALUES: [number, string][] = [[0, 'Open Mobile Alliance'], [1, 'Lightweight M2M Client'], [2, '345000123'], [3, '1.0']];
 
-describe('LwM2M TLV (digest §3.4)', () => {
+describe('LwM2M TLV (docs/standards-notes/lwm2m-coap-dtls.md §3.4)', () => {
   describe('the OMA Device example', () => {
     it('is 65 bytes and decodes to resources 0–3 with their strings', () => {
       expect(DEVICE_0_3.length).to.equal(65);

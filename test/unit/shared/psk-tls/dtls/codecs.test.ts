@@ -152,7 +152,7 @@ describe('dtls extensions and handshake messages', () => {
     expect(ext.maxFragmentLength(512).data).to.deep.equal(hex('01'));
   });
 
-  it('decodes a ClientHello without an extensions block (node-dtls-client, digest §6.1)', () => {
+  it('decodes a ClientHello without an extensions block (node-dtls-client, docs/standards-notes/lwm2m-coap-dtls.md §6.1)', () => {
     const datagram = hex('16feff0000000000000000004a0100003e000000000000003efefd' + '11'.repeat(32) + '00000016008b008c008d00ae00af00a800a9c0a4c0a5c0a8c0a90100');
     const rec = parseDatagram(datagram).records[0]!;
     const ch = decodeClientHello(decodeHandshakeFragments(rec.fragment)[0]!.body);

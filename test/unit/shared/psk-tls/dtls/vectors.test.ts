@@ -1,5 +1,5 @@
 /**
- * Every value of the worked DTLS 1.2 PSK example (digest §5.1–§5.5) and the OpenSSL capture (§5.7), checked against
+ * Every value of the worked DTLS 1.2 PSK example (docs/standards-notes/lwm2m-coap-dtls.md §5.1–§5.5) and the OpenSSL capture (§5.7), checked against
  * shared/psk-tls/dtls: cookie, handshake messages as hashed, PRF / master secret / EMS / key block / Finished, and the
  * AES-128-CCM_8 and GCM records.
  */
@@ -52,7 +52,7 @@ function schedule() {
   return { pms, transcript, sessionHash, master, block, keys: splitKeyBlock(ccm8, block) };
 }
 
-describe('dtls worked example (digest §5)', () => {
+describe('dtls worked example (docs/standards-notes/lwm2m-coap-dtls.md §5)', () => {
   describe('§5.2 cookie and handshake messages', () => {
     const ch1 = decodeClientHello(body(msg('ch1')));
 
