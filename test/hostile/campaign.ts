@@ -334,7 +334,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   return report;
 }
 
-/** The report as Markdown table rows (for docs/readme). */
+/** The report as Markdown table rows (README "The hostile-input campaign"). */
 export function reportMarkdown(r: CampaignReport): string {
   const rows = Object.entries(r.targets).map(([t, v]) => `| ${t} | ${v.inputs} | ${Object.entries(v.outcomes).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ')} |`);
   const mem = Object.entries(r.memory).map(([nf, m]) => `| ${nf} | ${(m.beforeBytes / 2 ** 20).toFixed(1)} MiB | ${(m.afterBytes / 2 ** 20).toFixed(1)} MiB |`);
