@@ -1,7 +1,7 @@
 /**
  * The seeded, bounded slice of the hostile-input campaign (issue 18): a real network (every NF a process, a real
  * Redis) gets a few thousand inputs across every listener; no server error, no NF restart, bounded memory.
- * The longer run is test/hostile/run.ts (docs: ISSUE-18-hostile.md).
+ * The longer run is test/hostile/run.ts (README, "The hostile-input campaign").
  */
 import { expect } from 'chai';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
  * freeDiameter 1.2.1 (Debian `freediameterd`) as an independent Diameter peer: compiles the Zh/Zn test
  * extension (test/interop/fixtures/zhzn.c) against `libfreediameter-dev`, writes a loopback-only, TCP-only,
  * TLS-less configuration, runs `freeDiameterd` and reads back what the extension recorded. Recipe:
- * shared/reference/lab-peers.md.
+ * docs/lab-peers.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

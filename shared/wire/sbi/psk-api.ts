@@ -1,5 +1,5 @@
 /**
- * The NAF's PSK API (ARCHITECTURE C3), produced by the NAF and consumed by LwM2M servers:
+ * The NAF's PSK API (docs/contracts.md C3), produced by the NAF and consumed by LwM2M servers:
  *
  *   POST {pskLookup}  Authorization: Bearer <pskApiToken>
  *   {"pskIdentity": "<as sent in the handshake>", "uaSecProtId"?: hex10}

@@ -1,5 +1,5 @@
 /**
- * The device configuration the NAF serves on Ua behind GBA HTTP Digest (ARCHITECTURE C3; TS 24.109 clause 5):
+ * The device configuration the NAF serves on Ua behind GBA HTTP Digest (docs/contracts.md C3; TS 24.109 clause 5):
  *
  *   GET {ua}device/v1/config → 200 {"endpoint", "serverUri", "serverFqdn", "pskIdentity", "uaSecProtId",
  *                                   "expiresAt", "serverUriDtls"?}

@@ -9,7 +9,7 @@ import { basename, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../support/cli.js';
 
 // bsf/, naf/, hss-mock/ and device/ join this list once their comments are rewritten (another change).
-const FOLDERS = ['bin', 'bench', 'shared', 'lwm2m', 'console', 'scripts', 'test'] as const;
+const FOLDERS = ['bin', 'bench', 'shared', 'lwm2m', 'console', 'scripts', 'test', 'bsf', 'naf', 'hss-mock', 'device', 'conform', 'examples'] as const;
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
 function files(dir: string): string[] {
