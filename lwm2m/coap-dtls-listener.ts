@@ -32,6 +32,8 @@ export interface CoapDtlsListenerOptions {
   log: Logger;
   metrics?: Lwm2mMetrics;
   requestTimeoutMs?: number;
+  /** CoAP requests of one association handled at once; more get 5.03 (shared/coap/udp-endpoint.ts, default 16). */
+  maxRequestsInProgress?: number;
   now?: () => number;
   /**
    * Admission and lookup limits (see DtlsServerOptions). `idleTimeoutMs` applies until the device registers; a
@@ -99,6 +101,7 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
     const endpoint = new CoapUdpEndpoint({
       send: (d) => session.send(d),
       responseTimeoutMs: o.requestTimeoutMs ?? 10_000,
+      ...(o.maxRequestsInProgress !== undefined ? { maxRequestsInProgress: o.maxRequestsInProgress } : {}),
       onError: (err) => log.warn({ event: 'coap.error', peer: id, err }, 'CoAP error'),
     });
     session.on('data', (d: Buffer) => endpoint.receive(d));

@@ -46,6 +46,8 @@ export interface CoapTlsListenerOptions {
   requestTimeoutMs?: number;
   /** Our Max-Message-Size (RFC 8323 §5.3.1). Default 16384 octets. */
   maxMessageSize?: number;
+  /** Per-connection flow control (shared/coap/tcp-connection.ts TCP_FLOW_DEFAULTS when absent). */
+  flow?: { maxRequestsInProgress?: number; writeStallTimeoutMs?: number; maxQueuedOutputBytes?: number };
   now?: () => number;
   /** Passed to the PSK listener (handshake timeout, connection cap, lookup timeout) and its key cache TTL. */
   limits?: PskTlsServerOptions['limits'];
@@ -80,6 +82,7 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
       // Block1 on incoming requests is not implemented, so we do not claim block-wise support (§5.3.2).
       blockWiseTransfer: false,
       releaseTimeoutMs: 2_000,
+      ...o.flow,
       onError: (err) => log.warn({ event: 'coap.error', peer: id, err }, 'CoAP connection error'),
     });
     conns.add(conn);

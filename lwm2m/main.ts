@@ -121,6 +121,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
     host: c.host, port: c.port, uaSecProtId: c.uaSecProtId, tls13: c.tls13, pskSource, handler: peers, now,
     log: log.child({ iface: 'coap-tls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
     limits: { lookupRatePerSource: c.pskLookupRatePerSource, lookupBurstPerSource: c.pskLookupBurstPerSource, ...opts.tlsLimits },
+    flow: { maxRequestsInProgress: c.coapMaxRequestsInProgress, writeStallTimeoutMs: c.coapWriteStallTimeoutSec * 1000, maxQueuedOutputBytes: c.coapMaxQueuedOutputBytes },
     ...(opts.pskCacheTtlMs !== undefined ? { pskCacheTtlMs: opts.pskCacheTtlMs } : {}),
   });
   let dtls: CoapDtlsListener | undefined;
@@ -132,6 +133,7 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
       dtls = await startCoapDtlsListener({
         host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler: peers, now,
         log: log.child({ iface: 'coap-dtls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
+        maxRequestsInProgress: c.coapMaxRequestsInProgress,
         limits: {
           maxHalfOpen: c.dtlsMaxHalfOpen, maxHalfOpenPerAddress: c.dtlsMaxHalfOpenPerAddress,
           handshakeTimeoutMs: c.dtlsHandshakeTimeoutSec * 1000, maxAssociations: c.dtlsMaxAssociations,

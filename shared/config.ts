@@ -176,6 +176,12 @@ export const ConfigSchema = z.strictObject({
     pskLookupRatePerSource: z.number().positive().default(1000),
     /** Lookups a source address may cause at once (token bucket size). */
     pskLookupBurstPerSource: z.number().int().min(1).default(1000),
+    /** CoAP requests of one peer (TLS connection or DTLS association) handled at once; over it reading pauses (TCP) or 5.03 (UDP). */
+    coapMaxRequestsInProgress: z.number().int().min(1).max(1024).default(16),
+    /** A CoAP over TLS peer whose output stays backed up (it does not read) this long is closed. */
+    coapWriteStallTimeoutSec: z.number().int().min(1).max(3600).default(30),
+    /** Octets queued for one CoAP over TLS peer beyond which it is closed at once. */
+    coapMaxQueuedOutputBytes: z.number().int().min(16_384).default(1024 * 1024),
   }).prefault({}),
   /** Contract C5: one Bearer token opens every admin API (BSF admin, console's upstreams); `up` generates it. */
   admin: z.strictObject({ token: Token.optional() }).prefault({}),

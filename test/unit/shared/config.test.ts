@@ -24,6 +24,15 @@ describe('configuration (contract C1)', () => {
     expect(c.naf.lwm2m.uaSecProtId).to.equal('010001c0a8');
   });
 
+  it('CoAP flow-control limits (issue 18 finding 1): defaults 16 requests, 30 s stall, 1 MiB queued; configurable, bounded', () => {
+    const c = loadConfig({ env: {} });
+    expect([c.lwm2m.coapMaxRequestsInProgress, c.lwm2m.coapWriteStallTimeoutSec, c.lwm2m.coapMaxQueuedOutputBytes]).to.deep.equal([16, 30, 1024 * 1024]);
+    const d = loadConfig({ env: {}, flags: { 'lwm2m.coapMaxRequestsInProgress': 4, 'lwm2m.coapWriteStallTimeoutSec': 5 } });
+    expect([d.lwm2m.coapMaxRequestsInProgress, d.lwm2m.coapWriteStallTimeoutSec]).to.deep.equal([4, 5]);
+    expect(() => loadConfig({ env: {}, flags: { 'lwm2m.coapMaxRequestsInProgress': 0 } })).to.throw(ConfigError);
+    expect(() => loadConfig({ env: {}, flags: { 'lwm2m.coapMaxQueuedOutputBytes': 100 } })).to.throw(ConfigError);
+  });
+
   it('YAML and JSON files; flags override the file; the environment overrides flags', () => {
     const yaml = file('a.yaml', 'homeNetwork: { mcc: "310", mnc: "410" }\nbsf:\n  lifetimeSec: 100\n  ubPort: 9000\n');
     const c1 = loadConfig({ file: yaml, env: {} });
