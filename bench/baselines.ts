@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 export type BaselineKind = 'express' | 'node_http';
 
-interface BaselineServer { kind: BaselineKind; host: string; port: number; pid?: number; stop(): Promise<void> }
+interface BaselineServer {
+  kind: BaselineKind;
+  host: string;
+  port: number;
+  pid?: number;
+  stop(): Promise<void>;
+}
 
 const FILES: Record<BaselineKind, string> = { express: 'express-hello', node_http: 'node-http-hello' };
 
@@ -16,23 +22,41 @@ const FILES: Record<BaselineKind, string> = { express: 'express-hello', node_htt
 export function siblingScript(rel: string): { file: string; execArgv: string[] } {
   const ts = import.meta.url.endsWith('.ts');
   // Under tsx the child needs tsx's loader too, named by its resolved URL so that any working directory works.
-  return { file: fileURLToPath(new URL(`${rel}${ts ? '.ts' : '.js'}`, import.meta.url)), execArgv: ts ? ['--import', import.meta.resolve('tsx')] : [] };
+  return {
+    file: fileURLToPath(new URL(`${rel}${ts ? '.ts' : '.js'}`, import.meta.url)),
+    execArgv: ts ? ['--import', import.meta.resolve('tsx')] : [],
+  };
 }
 
 export function startBaseline(kind: BaselineKind, env: NodeJS.ProcessEnv = process.env): Promise<BaselineServer> {
   const { file, execArgv } = siblingScript(`./servers/${FILES[kind]}`);
   const child: ChildProcess = spawn(process.execPath, [...execArgv, file], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
-  const stop = () => new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => { clearTimeout(kill); resolve(); });
-    child.kill('SIGTERM');
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
   });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve();
+        return;
+      }
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { void stop(); reject(new Error(`${kind} baseline did not start: ${stderr}`)); }, 20_000);
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${kind} baseline exited (${code}): ${stderr}`)); });
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${kind} baseline did not start: ${stderr}`));
+    }, 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} baseline exited (${code}): ${stderr}`));
+    });
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer);
       try {

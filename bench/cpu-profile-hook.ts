@@ -15,7 +15,10 @@ if (dir) {
   session.post('Profiler.setSamplingInterval', { interval: 500 });
   session.post('Profiler.start');
   // The NF's command (`gba-sim bsf …`) or the script's name says whose profile it is.
-  const name = process.argv[2] && !process.argv[2].startsWith('-') ? process.argv[2] : basename(process.argv[1] ?? 'node').replace(/\.[jt]s$/, '');
+  const name =
+    process.argv[2] && !process.argv[2].startsWith('-')
+      ? process.argv[2]
+      : basename(process.argv[1] ?? 'node').replace(/\.[jt]s$/, '');
   process.on('exit', () => {
     // The in-process inspector session answers synchronously, so this completes before the process is gone.
     session.post('Profiler.stop', (err, r) => {

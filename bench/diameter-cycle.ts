@@ -32,8 +32,15 @@ export interface DiameterCycleParams {
 
 async function open(p: DiameterCycleParams, applicationId: number): Promise<Connection> {
   const socket = createConnection({ host: p.host, port: p.port });
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
-  const c = new Connection(socket, 'client', { local: { ...p.local, applicationId, productName: 'gba-sim bench' }, log: silentLogger, requestTimeoutMs: 10_000 });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const c = new Connection(socket, 'client', {
+    local: { ...p.local, applicationId, productName: 'gba-sim bench' },
+    log: silentLogger,
+    requestTimeoutMs: 10_000,
+  });
   await c.exchangeCapabilities();
   return c;
 }
@@ -42,16 +49,38 @@ export async function createCycle(params: unknown): Promise<{ cycle: Cycle; clos
   const p = params as DiameterCycleParams;
   const app = p.kind === 'mar' ? APP_ZH : APP_ZN;
   const conns = await Promise.all(Array.from({ length: Math.max(1, p.connections) }, () => open(p, app)));
-  const routing = () => ({ sessionId: newSessionId(p.local.host), originHost: p.local.host, originRealm: p.local.realm, destinationRealm: p.peer.realm, destinationHost: p.peer.host });
+  const routing = () => ({
+    sessionId: newSessionId(p.local.host),
+    originHost: p.local.host,
+    originRealm: p.local.realm,
+    destinationRealm: p.peer.realm,
+    destinationHost: p.peer.host,
+  });
   const cycle: Cycle = async (loop, n) => {
     const c = conns[loop % conns.length]!;
     const item = p.items[(loop * 7919 + n) % p.items.length]!;
-    const avps = p.kind === 'mar'
-      ? marAvps(routing(), { impi: item })
-      : birAvps(routing(), { btid: item, nafFqdn: p.nafFqdn!, uaSecProtId: p.uaSecProtId ?? '0100000002', gbaUAware: false });
-    const a = await c.request({ flags: FLAG_P, commandCode: p.kind === 'mar' ? CMD.MA : CMD.BI, applicationId: app, avps });
+    const avps =
+      p.kind === 'mar'
+        ? marAvps(routing(), { impi: item })
+        : birAvps(routing(), {
+            btid: item,
+            nafFqdn: p.nafFqdn!,
+            uaSecProtId: p.uaSecProtId ?? '0100000002',
+            gbaUAware: false,
+          });
+    const a = await c.request({
+      flags: FLAG_P,
+      commandCode: p.kind === 'mar' ? CMD.MA : CMD.BI,
+      applicationId: app,
+      avps,
+    });
     const rc = resultOf(a);
     if (rc !== RC.SUCCESS) throw new Error(`${p.kind === 'mar' ? 'MAA' : 'BIA'} ${rc ?? 'without a result code'}`);
   };
-  return { cycle, close: async () => { await Promise.all(conns.map((c) => c.disconnect())); } };
+  return {
+    cycle,
+    close: async () => {
+      await Promise.all(conns.map((c) => c.disconnect()));
+    },
+  };
 }

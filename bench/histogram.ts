@@ -2,8 +2,8 @@
  * Latency histogram: log-linear buckets (32 per power of two, so any value is off by at most ~3 %), in
  * microseconds up to ~35 min. Fixed size, allocation-free to record, mergeable across workers.
  */
-const SUB = 32;                 // buckets per power of two
-const POWERS = 27;              // up to 2^31 µs
+const SUB = 32; // buckets per power of two
+const POWERS = 27; // up to 2^31 µs
 const HISTOGRAM_SIZE = SUB * POWERS;
 
 export class Histogram {
@@ -14,7 +14,10 @@ export class Histogram {
 
   constructor(counts?: ArrayLike<number>) {
     this.counts = new Float64Array(HISTOGRAM_SIZE);
-    if (counts) { this.counts.set(counts); for (let i = 0; i < HISTOGRAM_SIZE; i++) this.total += this.counts[i]!; }
+    if (counts) {
+      this.counts.set(counts);
+      for (let i = 0; i < HISTOGRAM_SIZE; i++) this.total += this.counts[i]!;
+    }
   }
 
   /** Region 0 is [0, 32) µs in steps of 1; region p ≥ 1 is [32·2^(p-1), 32·2^p) in 32 steps of 2^(p-1). */
@@ -22,7 +25,7 @@ export class Histogram {
     const n = Math.floor(us);
     if (n < SUB) return Math.max(0, n);
     if (n >= 2 ** 31) return HISTOGRAM_SIZE - 1;
-    const p = 31 - Math.clz32(n) - 4;                       // 1 for [32, 64)
+    const p = 31 - Math.clz32(n) - 4; // 1 for [32, 64)
     if (p >= POWERS) return HISTOGRAM_SIZE - 1;
     return p * SUB + Math.floor(n / 2 ** (p - 1)) - SUB;
   }
@@ -60,7 +63,9 @@ export class Histogram {
     return this.maxUs / 1000;
   }
 
-  meanMs(): number { return this.total ? this.sumUs / this.total / 1000 : NaN; }
+  meanMs(): number {
+    return this.total ? this.sumUs / this.total / 1000 : NaN;
+  }
 
   toJSON(): { counts: number[]; sumUs: number; maxUs: number } {
     return { counts: Array.from(this.counts), sumUs: this.sumUs, maxUs: this.maxUs };

@@ -22,7 +22,14 @@ export async function createCycle(raw: unknown): Promise<{ cycle: Cycle }> {
   const devices = p.devices.map((d, i) => ({
     ...d,
     psk: Buffer.from(d.pskHex, 'hex'),
-    objects: new DeviceObjects({ manufacturer: 'gba-sim', model: 'bench device', serial: `bench-${i}`, firmware: '0.1.0', binding, lifetimeSec: () => LIFETIME_SEC }),
+    objects: new DeviceObjects({
+      manufacturer: 'gba-sim',
+      model: 'bench device',
+      serial: `bench-${i}`,
+      firmware: '0.1.0',
+      binding,
+      lifetimeSec: () => LIFETIME_SEC,
+    }),
   }));
   if (devices.length < p.loops) throw new Error(`${devices.length} LwM2M devices for ${p.loops} loops`);
   const cycle: Cycle = async (loop, n) => {
@@ -32,8 +39,13 @@ export async function createCycle(raw: unknown): Promise<{ cycle: Cycle }> {
     const o = { host, port, serverFqdn: p.fqdn, pskIdentity: d.pskIdentity, psk: d.psk, uaSecProtId: p.uaSecProtId };
     const ch: CoapChannel = p.transport === 'dtls' ? await connectCoapDtls(o) : await connectCoapTls(o);
     try {
-      ch.onRequest((req) => d.objects.handle(req));   // the server may read the device while it is registered
-      const location = await register(ch, { endpoint: d.endpoint, lifetimeSec: LIFETIME_SEC, binding, objects: d.objects });
+      ch.onRequest((req) => d.objects.handle(req)); // the server may read the device while it is registered
+      const location = await register(ch, {
+        endpoint: d.endpoint,
+        lifetimeSec: LIFETIME_SEC,
+        binding,
+        objects: d.objects,
+      });
       await deregister(ch, location);
     } finally {
       await ch.close();

@@ -16,11 +16,11 @@ import type { PhaseTiming } from './phases.js';
 /** What a cycle module gets: the server, and per device its PSK identity, PSK and endpoint name. */
 export interface Lwm2mCycleParams {
   transport: 'tls' | 'dtls';
-  uri: string;                 // coaps+tcp://host:port (TLS) or coaps://host:port (DTLS)
+  uri: string; // coaps+tcp://host:port (TLS) or coaps://host:port (DTLS)
   /** Concurrent loops in all (devices are split between them). */
   loops: number;
-  fqdn: string;                // SNI and NAF_Id FQDN
-  uaSecProtId: string;         // hex10: the suite, and the NAF_Id's Ua id
+  fqdn: string; // SNI and NAF_Id FQDN
+  uaSecProtId: string; // hex10: the suite, and the NAF_Id's Ua id
   devices: Array<{ pskIdentity: string; pskHex: string; endpoint: string }>;
 }
 
@@ -36,8 +36,20 @@ interface Lwm2mVariant {
 }
 
 export const LWM2M_VARIANTS: readonly Lwm2mVariant[] = [
-  { key: 'per_s', transport: 'tls', label: 'LwM2M TLS-PSK handshake + Register + De-register', cycleModule: './lwm2m-cycle', uri: (e) => (e.lwm2m?.api ? e.lwm2m.uri : undefined) },
-  { key: 'dtls_per_s', transport: 'dtls', label: 'LwM2M DTLS-PSK handshake + Register + De-register', cycleModule: './lwm2m-cycle', uri: (e) => (e.lwm2m?.api ? e.lwm2m.uriDtls : undefined) },
+  {
+    key: 'per_s',
+    transport: 'tls',
+    label: 'LwM2M TLS-PSK handshake + Register + De-register',
+    cycleModule: './lwm2m-cycle',
+    uri: (e) => (e.lwm2m?.api ? e.lwm2m.uri : undefined),
+  },
+  {
+    key: 'dtls_per_s',
+    transport: 'dtls',
+    label: 'LwM2M DTLS-PSK handshake + Register + De-register',
+    cycleModule: './lwm2m-cycle',
+    uri: (e) => (e.lwm2m?.api ? e.lwm2m.uriDtls : undefined),
+  },
 ];
 
 /** Why a variant cannot be measured against this network, or undefined when it can. */
@@ -53,13 +65,30 @@ export function lwm2mUnavailable(v: Lwm2mVariant, e: Endpoints): string | undefi
  * The devices' side of the key: Ks_NAF for NAF_Id = LwM2M FQDN ‖ Ua id, derived from Ks as the device does
  * (TS 33.220 Annex B.3), and the endpoint name the NAF assigns (from the PSK API, as the server will see it).
  */
-export async function lwm2mParams(v: Lwm2mVariant, e: Endpoints, sessions: readonly MadeSession[], loops: number, count: number): Promise<Lwm2mCycleParams> {
-  const lw = e.lwm2m!, naf = e.naf!;
+export async function lwm2mParams(
+  v: Lwm2mVariant,
+  e: Endpoints,
+  sessions: readonly MadeSession[],
+  loops: number,
+  count: number,
+): Promise<Lwm2mCycleParams> {
+  const lw = e.lwm2m!,
+    naf = e.naf!;
   const devices: Lwm2mCycleParams['devices'] = [];
   for (const s of sessions.slice(0, count)) {
     const pskIdentity = `3GPP-bootstrapping.${s.btid}`;
-    const psk = ksNaf({ ks: Buffer.from(s.ks, 'hex'), rand: Buffer.from(s.rand, 'hex'), impi: s.impi, nafFqdn: lw.fqdn, uaSecProtId: Buffer.from(lw.uaSecProtId, 'hex') });
-    const r = await fetch(naf.pskLookup, { method: 'POST', headers: { authorization: `Bearer ${naf.pskApiToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ pskIdentity }) });
+    const psk = ksNaf({
+      ks: Buffer.from(s.ks, 'hex'),
+      rand: Buffer.from(s.rand, 'hex'),
+      impi: s.impi,
+      nafFqdn: lw.fqdn,
+      uaSecProtId: Buffer.from(lw.uaSecProtId, 'hex'),
+    });
+    const r = await fetch(naf.pskLookup, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${naf.pskApiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ pskIdentity }),
+    });
     if (r.status !== 200) throw new Error(`PSK lookup for the LwM2M devices answered ${r.status}`);
     const { endpoint } = (await r.json()) as { endpoint: string };
     devices.push({ pskIdentity, pskHex: psk.toString('hex'), endpoint });

@@ -66,16 +66,24 @@ interface OwnNetworkOptions {
 export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarget> {
   const stateDir = mkdtempSync(join(tmpdir(), 'gba-sim-bench-'));
   o.onStateDir?.(stateDir);
-  const config: ResolvedConfig = derive(ConfigSchema.parse({
-    stateDir,
-    store: { kind: 'redis', redisUrl: o.redisUrl, prefix: o.prefix, cluster: !!o.cluster },
-    log: { level: o.logLevel },
-    // Every listener on a free port, the Diameter ones too (their defaults are the fixed 3868/3869).
-    hss: { port: 0, diameter: { port: 0 } }, bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 },
-  }));
+  const config: ResolvedConfig = derive(
+    ConfigSchema.parse({
+      stateDir,
+      store: { kind: 'redis', redisUrl: o.redisUrl, prefix: o.prefix, cluster: !!o.cluster },
+      log: { level: o.logLevel },
+      // Every listener on a free port, the Diameter ones too (their defaults are the fixed 3868/3869).
+      hss: { port: 0, diameter: { port: 0 } },
+      bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } },
+      naf: { uaPort: 0, pskPort: 0 },
+      lwm2m: { port: 0, apiPort: 0 },
+    }),
+  );
   // startNetwork passes its own environment on to the children: set the extras only while it spawns them.
   const saved = new Map<string, string | undefined>();
-  for (const [k, v] of Object.entries(o.childEnv ?? {})) { saved.set(k, process.env[k]); process.env[k] = v; }
+  for (const [k, v] of Object.entries(o.childEnv ?? {})) {
+    saved.set(k, process.env[k]);
+    process.env[k] = v;
+  }
   let net: Awaited<ReturnType<StartNetwork>>;
   try {
     net = await o.startNetwork({ config, nfs: o.nfs, onEvent: o.onEvent, readyTimeoutMs: 30_000 });
@@ -83,7 +91,10 @@ export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarg
     rmSync(stateDir, { recursive: true, force: true });
     throw err;
   } finally {
-    for (const [k, v] of saved) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
   const pids: Record<string, number | undefined> = {};
   for (const [nf, child] of net.children) pids[nf === 'hss-mock' ? 'hss' : nf] = child.pid;
@@ -109,7 +120,8 @@ export async function startOwnNetwork(o: OwnNetworkOptions): Promise<NetworkTarg
  */
 export function existingNetwork(endpointsFile: string): NetworkTarget {
   const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as Endpoints;
-  if (!endpoints.hss?.provisioning || !endpoints.bsf?.ub) throw new Error(`${endpointsFile}: not a gba-sim endpoints.json (hss.provisioning and bsf.ub are required)`);
+  if (!endpoints.hss?.provisioning || !endpoints.bsf?.ub)
+    throw new Error(`${endpointsFile}: not a gba-sim endpoints.json (hss.provisioning and bsf.ub are required)`);
   let znToken: string | undefined;
   let znTokenProblem: string | undefined;
   let hssToken: string | undefined;
@@ -131,10 +143,16 @@ export function existingNetwork(endpointsFile: string): NetworkTarget {
   return {
     endpoints,
     homeNetwork: endpoints.homeNetwork ?? { mcc: '001', mnc: '01' },
-    znToken, znTokenProblem, hssToken, lifetimeSec,
+    znToken,
+    znTokenProblem,
+    hssToken,
+    lifetimeSec,
     pids: {},
     own: false,
-    storeReason: endpoints.store?.kind === 'redis' ? `Redis at ${redactUrlCredentials(endpoints.store.redisUrl ?? '')}` : (endpoints.store?.kind ?? 'unknown store'),
+    storeReason:
+      endpoints.store?.kind === 'redis'
+        ? `Redis at ${redactUrlCredentials(endpoints.store.redisUrl ?? '')}`
+        : (endpoints.store?.kind ?? 'unknown store'),
     stop: async () => {},
   };
 }

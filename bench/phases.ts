@@ -25,7 +25,10 @@ export interface PhaseResult {
   sessions?: MadeSession[];
 }
 
-export interface PhaseTiming { warmupMs: number; durationMs: number }
+export interface PhaseTiming {
+  warmupMs: number;
+  durationMs: number;
+}
 
 /**
  * A phase lasts `--duration` in all: its first quarter (at most 3 s) is a warm-up at full load, the rest is
@@ -38,46 +41,93 @@ export function timing(durationSec: number): PhaseTiming {
   return { warmupMs, durationMs: totalMs - warmupMs };
 }
 
-export async function runPhase(gen: LoadGenerator, progress: Progress, name: string, job: LoadJob, pids: Record<string, number | undefined>): Promise<PhaseResult> {
+export async function runPhase(
+  gen: LoadGenerator,
+  progress: Progress,
+  name: string,
+  job: LoadJob,
+  pids: Record<string, number | undefined>,
+): Promise<PhaseResult> {
   const total = job.warmupMs + job.durationMs;
   progress.start(name, total);
   const cpu = new CpuMeter(pids);
-  let measuringSince = 0, atStart = 0;
+  let measuringSince = 0,
+    atStart = 0;
   const r: LoadResult = await gen.run(job, (completed, measuring) => {
-    if (measuring && !measuringSince) { measuringSince = performance.now(); atStart = completed; cpu.start(); }
-    const rate = measuringSince ? (completed - atStart) / Math.max(0.001, (performance.now() - measuringSince) / 1000) : 0;
+    if (measuring && !measuringSince) {
+      measuringSince = performance.now();
+      atStart = completed;
+      cpu.start();
+    }
+    const rate = measuringSince
+      ? (completed - atStart) / Math.max(0.001, (performance.now() - measuringSince) / 1000)
+      : 0;
     progress.update(measuring ? `${Math.round(rate)}/s` : 'warming up');
   });
   const usage = measuringSince ? cpu.stop() : {};
   const concurrency = job.kind === 'http' ? job.connections : job.concurrency;
   const res: PhaseResult = {
-    per_s: r.ok / r.seconds, ok: r.ok, errors: r.errors, errorSamples: r.errorSamples,
-    p50_ms: r.histogram.quantileMs(0.5), p99_ms: r.histogram.quantileMs(0.99), mean_ms: r.histogram.meanMs(),
-    concurrency, seconds: r.seconds, cpu: usage, sessions: r.sessions,
+    per_s: r.ok / r.seconds,
+    ok: r.ok,
+    errors: r.errors,
+    errorSamples: r.errorSamples,
+    p50_ms: r.histogram.quantileMs(0.5),
+    p99_ms: r.histogram.quantileMs(0.99),
+    mean_ms: r.histogram.meanMs(),
+    concurrency,
+    seconds: r.seconds,
+    cpu: usage,
+    sessions: r.sessions,
   };
-  progress.done(`${Math.round(res.per_s)}/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms${res.errors ? `, ${res.errors} errors (${res.errorSamples[0]})` : ''}`);
-  if (res.ok === 0) throw new Error(`${name}: nothing completed${res.errorSamples.length ? `: ${res.errorSamples.join('; ')}` : ''}`);
+  progress.done(
+    `${Math.round(res.per_s)}/s, p50 ${fmtMs(res.p50_ms)} ms, p99 ${fmtMs(res.p99_ms)} ms${res.errors ? `, ${res.errors} errors (${res.errorSamples[0]})` : ''}`,
+  );
+  if (res.ok === 0)
+    throw new Error(`${name}: nothing completed${res.errorSamples.length ? `: ${res.errorSamples.join('; ')}` : ''}`);
   return res;
 }
 
 const fmtMs = (v: number): string => (Number.isFinite(v) ? v.toFixed(v < 10 ? 2 : 1) : '–');
 
-export function httpJob(url: string, specs: HttpRequestSpec[], connections: number, t: PhaseTiming, expectStatus = 200): LoadJob {
+export function httpJob(
+  url: string,
+  specs: HttpRequestSpec[],
+  connections: number,
+  t: PhaseTiming,
+  expectStatus = 200,
+): LoadJob {
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const port = Number(u.port || 80);
-  return { kind: 'http', host, port, requests: specs.map((s) => buildRequest(host, port, s)), connections, expectStatus, ...t };
+  return {
+    kind: 'http',
+    host,
+    port,
+    requests: specs.map((s) => buildRequest(host, port, s)),
+    connections,
+    expectStatus,
+    ...t,
+  };
 }
 
-export function bootstrapJob(o: { bsfUrl: string; realm: string; mncDigits: 2 | 3; devices: DeviceSpec[]; concurrency: number; keep: number }, t: PhaseTiming): LoadJob {
+export function bootstrapJob(
+  o: { bsfUrl: string; realm: string; mncDigits: 2 | 3; devices: DeviceSpec[]; concurrency: number; keep: number },
+  t: PhaseTiming,
+): LoadJob {
   return { kind: 'bootstrap', ...o, ...t };
 }
 
 /** Zn (TS 29.309 Nbsp_GBA) requests as the NAF sends them, for its own NAF_Id (Ua id of HTTP Digest, 0100000002). */
-export function znRequests(znBase: string, token: string, nafFqdn: string, btids: readonly string[]): HttpRequestSpec[] {
+export function znRequests(
+  znBase: string,
+  token: string,
+  nafFqdn: string,
+  btids: readonly string[],
+): HttpRequestSpec[] {
   const path = `${new URL(znBase).pathname.replace(/\/$/, '')}/bootstrapping-info-retrieval`;
   return btids.map((btId) => ({
-    method: 'POST', path,
+    method: 'POST',
+    path,
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify({ btId, nafId: { nafFqdn, uaSecProtId: '0100000002' } }),
   }));
@@ -86,7 +136,8 @@ export function znRequests(znBase: string, token: string, nafFqdn: string, btids
 /** N65 (TS 29.562 Nhss_gbaUEAU generate-auth-data) requests as the BSF sends them, one vector each: the HTTP twin of MAR. */
 export function n65Requests(hssProvisioningUrl: string, token: string, impis: readonly string[]): HttpRequestSpec[] {
   return impis.map((impi) => ({
-    method: 'POST', path: `/nhss-gba-ueau/v1/${encodeURIComponent(impi)}/security-information/generate-auth-data`,
+    method: 'POST',
+    path: `/nhss-gba-ueau/v1/${encodeURIComponent(impi)}/security-information/generate-auth-data`,
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify({ authenticationScheme: 'DIGEST_AKAV1_MD5' }),
   }));
@@ -102,23 +153,39 @@ export function diameterJob(params: DiameterCycleParams, concurrency: number, t:
 export function pskRequests(pskLookupUrl: string, token: string, btids: readonly string[]): HttpRequestSpec[] {
   const path = new URL(pskLookupUrl).pathname;
   return btids.map((btid) => ({
-    method: 'POST', path,
+    method: 'POST',
+    path,
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify({ pskIdentity: `3GPP-bootstrapping.${btid}` }),
   }));
 }
 
 /** Looks every identity up once (so the NAF's key cache holds them all), `concurrency` at a time. */
-export async function warmPskCache(pskLookupUrl: string, token: string, btids: readonly string[], concurrency: number, onProgress?: (n: number) => void): Promise<{ failed: number; first?: string }> {
-  let next = 0, done = 0, failed = 0;
+export async function warmPskCache(
+  pskLookupUrl: string,
+  token: string,
+  btids: readonly string[],
+  concurrency: number,
+  onProgress?: (n: number) => void,
+): Promise<{ failed: number; first?: string }> {
+  let next = 0,
+    done = 0,
+    failed = 0;
   let first: string | undefined;
   const loop = async () => {
     while (next < btids.length) {
       const btid = btids[next++]!;
       try {
-        const r = await fetch(pskLookupUrl, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ pskIdentity: `3GPP-bootstrapping.${btid}` }) });
+        const r = await fetch(pskLookupUrl, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ pskIdentity: `3GPP-bootstrapping.${btid}` }),
+        });
         const text = await r.text();
-        if (r.status !== 200) { failed++; first ??= `HTTP ${r.status}: ${text.slice(0, 200)}`; }
+        if (r.status !== 200) {
+          failed++;
+          first ??= `HTTP ${r.status}: ${text.slice(0, 200)}`;
+        }
       } catch (err) {
         failed++;
         first ??= (err as Error).message;

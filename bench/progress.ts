@@ -16,9 +16,14 @@ export class Progress {
   #lastDraw = 0;
   #drawn = false;
 
-  constructor(readonly out: ProgressSink = process.stderr, readonly enabled = true) {}
+  constructor(
+    readonly out: ProgressSink = process.stderr,
+    readonly enabled = true,
+  ) {}
 
-  get tty(): boolean { return !!this.out.isTTY; }
+  get tty(): boolean {
+    return !!this.out.isTTY;
+  }
 
   /** A phase of about `totalMs` (0 when its length is unknown). */
   start(phase: string, totalMs = 0): void {
@@ -51,7 +56,10 @@ export class Progress {
 
   /** Ends the current phase with a one-line summary. */
   done(summary: string): void {
-    if (!this.enabled) { this.#phase = ''; return; }
+    if (!this.enabled) {
+      this.#phase = '';
+      return;
+    }
     const secs = ((Date.now() - this.#startedAt) / 1000).toFixed(1);
     if (this.tty) this.out.write(`\r\x1b[2K${this.#phase.padEnd(22)} ${summary}  (${secs} s)\n`);
     else this.out.write(`bench: ${this.#phase}: ${summary} (${secs} s)\n`);
@@ -67,7 +75,10 @@ export class Progress {
   /** A message between phases (clears the bar line first). */
   note(s: string): void {
     if (!this.enabled) return;
-    if (this.tty && this.#drawn) { this.out.write('\r\x1b[2K'); this.#drawn = false; }
+    if (this.tty && this.#drawn) {
+      this.out.write('\r\x1b[2K');
+      this.#drawn = false;
+    }
     this.out.write(`${s}\n`);
   }
 }

@@ -33,7 +33,10 @@ export interface SessionMemoryResult {
 async function info(r: RedisPort, section: string): Promise<Map<string, string>> {
   const text = String(await r.cmd(['INFO', section]));
   const m = new Map<string, string>();
-  for (const line of text.split('\r\n')) { const i = line.indexOf(':'); if (i > 0) m.set(line.slice(0, i), line.slice(i + 1)); }
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 1));
+  }
   return m;
 }
 
@@ -70,24 +73,39 @@ export async function measureSessionMemory(o: SessionMemoryOptions): Promise<Ses
     for (let done = 0; done < o.sessions; done += BATCH) {
       const n = Math.min(BATCH, o.sessions - done);
       const batch = Array.from({ length: n }, () => {
-        const imsi = o.homeNetwork.mcc + o.homeNetwork.mnc + String(randomInt(0, 10 ** msinDigits)).padStart(msinDigits, '0');
-        return { btid: btidFromRand(randomBytes(16), o.bsfDomain), impi: impiFromImsi(imsi, mncDigits), ks: randomBytes(32), createdAtMs, expiresAtMs, gbaU: false };
+        const imsi =
+          o.homeNetwork.mcc + o.homeNetwork.mnc + String(randomInt(0, 10 ** msinDigits)).padStart(msinDigits, '0');
+        return {
+          btid: btidFromRand(randomBytes(16), o.bsfDomain),
+          impi: impiFromImsi(imsi, mncDigits),
+          ks: randomBytes(32),
+          createdAtMs,
+          expiresAtMs,
+          gbaU: false,
+        };
       });
       const created = await Promise.all(batch.map((s) => store.create(s)));
       if (created.some((c) => !c)) throw new Error('a session already existed (B-TID collision?)');
       for (const s of batch) written.push(keys.session(s.btid));
-      if (!example.key) example = { key: keys.session(batch[0]!.btid), valueOctets: 42 + Buffer.byteLength(batch[0]!.impi) };
+      if (!example.key)
+        example = { key: keys.session(batch[0]!.btid), valueOctets: 42 + Buffer.byteLength(batch[0]!.impi) };
       o.onProgress?.(done + n);
     }
     await settle(r);
     const after = await usedMemory(r);
     const keysAfter = await dbSize(r);
     return {
-      bytes_per_session: (after - before) / o.sessions, sessions: o.sessions, used_memory_before: before, used_memory_after: after,
-      other_keys_written: keysAfter - keysBefore - o.sessions, key_example: example.key, value_octets_example: example.valueOctets,
+      bytes_per_session: (after - before) / o.sessions,
+      sessions: o.sessions,
+      used_memory_before: before,
+      used_memory_after: after,
+      other_keys_written: keysAfter - keysBefore - o.sessions,
+      key_example: example.key,
+      value_octets_example: example.valueOctets,
     };
   } finally {
-    for (let i = 0; i < written.length; i += 1000) await r.cmd(['UNLINK', ...written.slice(i, i + 1000)]).catch(() => undefined);
+    for (let i = 0; i < written.length; i += 1000)
+      await r.cmd(['UNLINK', ...written.slice(i, i + 1000)]).catch(() => undefined);
     await r.close();
   }
 }

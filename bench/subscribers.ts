@@ -19,22 +19,39 @@ export function makeDevices(count: number, home: { mcc: string; mnc: string }): 
   }));
 }
 
-export async function importDevices(provisioning: string, adminToken: string, devices: readonly DeviceSpec[], onProgress?: (n: number) => void): Promise<void> {
+export async function importDevices(
+  provisioning: string,
+  adminToken: string,
+  devices: readonly DeviceSpec[],
+  onProgress?: (n: number) => void,
+): Promise<void> {
   for (let i = 0; i < devices.length; i += IMPORT_CHUNK) {
     const chunk = devices.slice(i, i + IMPORT_CHUNK).map((d) => ({ imsi: d.imsi, k: d.k, opc: d.opc }));
     const r = await fetch(`${provisioning}/subscribers:import`, {
-      method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(chunk),
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(chunk),
     });
     if (r.status !== 200) throw new Error(`bulk import answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
     onProgress?.(i + chunk.length);
   }
 }
 
-export async function deleteDevices(provisioning: string, adminToken: string, devices: readonly DeviceSpec[]): Promise<void> {
+export async function deleteDevices(
+  provisioning: string,
+  adminToken: string,
+  devices: readonly DeviceSpec[],
+): Promise<void> {
   const queue = [...devices];
   const worker = async () => {
     for (let d = queue.pop(); d; d = queue.pop()) {
-      await fetch(`${provisioning}/subscribers/${d.imsi}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } }).then((r) => r.arrayBuffer(), () => undefined);
+      await fetch(`${provisioning}/subscribers/${d.imsi}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${adminToken}` },
+      }).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));

@@ -3,13 +3,23 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig, type ConfigIssue, type ResolvedConfig } from '../shared/config.js';
 import { exitWithProblems } from './cli-util.js';
 
-export interface FlagSpec { flag: string; path: string; description: string; type?: 'string' | 'number' | 'boolean' }
+export interface FlagSpec {
+  flag: string;
+  path: string;
+  description: string;
+  type?: 'string' | 'number' | 'boolean';
+}
 
 /** Flags every NF command (and `up`) takes. */
 export const COMMON_FLAGS: FlagSpec[] = [
   { flag: '--store <kind>', path: 'store.kind', description: 'auto | redis | memory (default auto)' },
   { flag: '--redis-url <url>', path: 'store.redisUrl', description: 'Redis URL (or REDIS_URL)' },
-  { flag: '--redis-cluster', path: 'store.cluster', description: '--redis-url is a seed node of a Redis Cluster (store.cluster)', type: 'boolean' },
+  {
+    flag: '--redis-cluster',
+    path: 'store.cluster',
+    description: '--redis-url is a seed node of a Redis Cluster (store.cluster)',
+    type: 'boolean',
+  },
   { flag: '--state-dir <dir>', path: 'stateDir', description: 'state directory (default ./.gba-sim)' },
   { flag: '--log-level <level>', path: 'log.level', description: 'debug | info | warn | error' },
 ];
@@ -20,10 +30,18 @@ export function addConfigOptions(cmd: Command, flags: FlagSpec[]): Command {
   return cmd;
 }
 
-const camel = (flag: string): string => flag.replace(/^--/, '').split(' ')[0]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const camel = (flag: string): string =>
+  flag
+    .replace(/^--/, '')
+    .split(' ')[0]!
+    .replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Loads the configuration from --config, the given flags and the environment; exits 2 listing every problem. */
-export function configFromFlags(opts: Record<string, unknown>, flags: FlagSpec[], extra: Record<string, unknown> = {}): ResolvedConfig {
+export function configFromFlags(
+  opts: Record<string, unknown>,
+  flags: FlagSpec[],
+  extra: Record<string, unknown> = {},
+): ResolvedConfig {
   const values: Record<string, unknown> = { ...extra };
   const problems: string[] = [];
   for (const f of [...COMMON_FLAGS, ...flags]) {
@@ -31,7 +49,8 @@ export function configFromFlags(opts: Record<string, unknown>, flags: FlagSpec[]
     if (v === undefined) continue;
     if (f.type === 'number') {
       const n = Number(v);
-      if (!/^\d+$/.test(String(v))) problems.push(`${f.flag.split(' ')[0]}: must be a whole number, got ${JSON.stringify(v)}`);
+      if (!/^\d+$/.test(String(v)))
+        problems.push(`${f.flag.split(' ')[0]}: must be a whole number, got ${JSON.stringify(v)}`);
       values[f.path] = n;
     } else values[f.path] = v;
   }
@@ -49,10 +68,12 @@ const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** What is wrong with a value, in our words: `expected one of auto, redis, memory (got "foo")`. */
 function describeIssue(i: ConfigIssue): string {
-  const got = /token/i.test(i.path) ? '' : ` (got ${JSON.stringify(i.value)})`;   // never echo a secret
+  const got = /token/i.test(i.path) ? '' : ` (got ${JSON.stringify(i.value)})`; // never echo a secret
   if (i.code === 'invalid_value' && i.values) return `expected one of ${i.values.map(String).join(', ')}${got}`;
-  if (i.code === 'too_small' && i.minimum !== undefined) return `must be at least ${String(i.minimum)}${i.origin === 'string' ? ' characters long' : ''}${got}`;
-  if (i.code === 'too_big' && i.maximum !== undefined) return `must be at most ${String(i.maximum)}${i.origin === 'string' ? ' characters long' : ''}${got}`;
+  if (i.code === 'too_small' && i.minimum !== undefined)
+    return `must be at least ${String(i.minimum)}${i.origin === 'string' ? ' characters long' : ''}${got}`;
+  if (i.code === 'too_big' && i.maximum !== undefined)
+    return `must be at most ${String(i.maximum)}${i.origin === 'string' ? ' characters long' : ''}${got}`;
   if (i.code === 'invalid_type' && i.expected !== undefined) return `expected a ${String(i.expected)}${got}`;
   return `${lowerFirst(i.message)}${got}`;
 }
@@ -62,7 +83,11 @@ function describeIssue(i: ConfigIssue): string {
  * the flag this command has for it) instead of the config path, and in our words rather than the schema's;
  * a value from the config file or the environment keeps its config path. `typed` holds the typed flags' values by config path.
  */
-export function inFlagTerms(err: ConfigError, flags: readonly FlagSpec[], typed: Readonly<Record<string, unknown>>): string[] {
+export function inFlagTerms(
+  err: ConfigError,
+  flags: readonly FlagSpec[],
+  typed: Readonly<Record<string, unknown>>,
+): string[] {
   const flagOf = (path: string) => flags.find((f) => f.path === path);
   const fromFlag = (path: string, value: unknown) => path in typed && typed[path] === value;
   if (err.issues.length) {

@@ -3,7 +3,12 @@
  * time, device, step, outcome — while the JSON lines stay in <stateDir>/logs/. No secrets reach these records
  * (the NFs never log keys), and only named fields are shown.
  */
-export interface LogRecord { event?: string; level?: string; time?: string | number; [k: string]: unknown }
+export interface LogRecord {
+  event?: string;
+  level?: string;
+  time?: string | number;
+  [k: string]: unknown;
+}
 
 const s = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
 
@@ -12,12 +17,17 @@ function describe(nf: string, r: LogRecord): string | undefined {
     case 'ub': {
       const who = s(r.impi) || '(no IMPI)';
       if (r.outcome === 'ok') return `${who}  Ub bootstrap  ok, B-TID ${s(r.btid)}`;
-      if (r.outcome === 'challenge') return r.challenge === 'initial' ? `${who}  Ub challenge  sent` : `${who}  Ub challenge  sent again (${s(r.challenge).replace('_', ' ')})`;
+      if (r.outcome === 'challenge')
+        return r.challenge === 'initial'
+          ? `${who}  Ub challenge  sent`
+          : `${who}  Ub challenge  sent again (${s(r.challenge).replace('_', ' ')})`;
       if (r.challenge) return `${who}  Ub bootstrap  ${s(r.outcome)}, fresh challenge sent`;
       return `${who}  Ub bootstrap  FAILED: ${s(r.outcome)} (HTTP ${s(r.status)})`;
     }
     case 'ua':
-      return r.outcome === 'ok' ? `${s(r.endpoint)}  Ua provisioning  ok (B-TID ${s(r.btid)})` : `(device)  Ua provisioning  refused: ${s(r.outcome)} (HTTP ${s(r.status)})`;
+      return r.outcome === 'ok'
+        ? `${s(r.endpoint)}  Ua provisioning  ok (B-TID ${s(r.btid)})`
+        : `(device)  Ua provisioning  refused: ${s(r.outcome)} (HTTP ${s(r.status)})`;
     case 'lwm2m.registered':
       return `${s(r.endpoint)}  LwM2M register  ok (lifetime ${s(r.lifetimeSec)} s)`;
     case 'lwm2m.deregistered':

@@ -9,6 +9,8 @@ export function readEndpoints(file = DEFAULT_ENDPOINTS): Endpoints {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Endpoints;
   } catch (err) {
-    return exitWithProblems([`${file}: ${(err as Error).message} — run \`gba-sim up\` first, or pass --endpoints FILE`]);
+    return exitWithProblems([
+      `${file}: ${(err as Error).message} — run \`gba-sim up\` first, or pass --endpoints FILE`,
+    ]);
   }
 }

@@ -18,7 +18,9 @@ const program = configureExit(new Command('gba-sim'))
   .description('3GPP GBA lab network: HSS-mock, BSF, NAF, LwM2M server and device agent')
   .version('0.1.0');
 
-registerUpCommand(program, ['hss-mock', 'bsf', 'naf', 'lwm2m'], (net, signal) => runDemo(net, (s) => process.stdout.write(`${s}\n`), signal));
+registerUpCommand(program, ['hss-mock', 'bsf', 'naf', 'lwm2m'], (net, signal) =>
+  runDemo(net, (s) => process.stdout.write(`${s}\n`), signal),
+);
 registerNfCommands(program);
 registerNafAppCommands(program);
 registerSubscriberCommands(program);

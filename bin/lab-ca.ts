@@ -10,14 +10,21 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 
-export interface LabTls { dir: string; ca: string; cert: string; key: string }
+export interface LabTls {
+  dir: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
 
 const openssl = (args: string[]): void => {
   try {
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     const e = err as Error & { stderr?: Buffer };
-    throw new Error(`openssl ${args[0]} failed: ${(e.stderr?.toString() || e.message).split('\n')[0]} (is the openssl CLI installed?)`);
+    throw new Error(
+      `openssl ${args[0]} failed: ${(e.stderr?.toString() || e.message).split('\n')[0]} (is the openssl CLI installed?)`,
+    );
   }
 };
 
@@ -27,8 +34,13 @@ function usable(file: string, caFile: string, fqdn: string): boolean {
     const cert = new X509Certificate(readFileSync(file));
     const ca = new X509Certificate(readFileSync(caFile));
     const now = Date.now();
-    return cert.checkHost(fqdn) !== undefined && cert.checkIssued(ca) && cert.verify(ca.publicKey)
-      && Date.parse(cert.validTo) > now + 86_400_000 && Date.parse(ca.validTo) > now + 86_400_000;
+    return (
+      cert.checkHost(fqdn) !== undefined &&
+      cert.checkIssued(ca) &&
+      cert.verify(ca.publicKey) &&
+      Date.parse(cert.validTo) > now + 86_400_000 &&
+      Date.parse(ca.validTo) > now + 86_400_000
+    );
   } catch {
     return false;
   }
@@ -38,11 +50,35 @@ function usable(file: string, caFile: string, fqdn: string): boolean {
 export function ensureLabTls(stateDir: string, nafFqdn: string): LabTls {
   const dir = join(stateDir, 'tls');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const f = { ca: join(dir, 'ca.pem'), caKey: join(dir, 'ca-key.pem'), cert: join(dir, 'naf.pem'), key: join(dir, 'naf-key.pem') };
+  const f = {
+    ca: join(dir, 'ca.pem'),
+    caKey: join(dir, 'ca-key.pem'),
+    cert: join(dir, 'naf.pem'),
+    key: join(dir, 'naf-key.pem'),
+  };
   if (!existsSync(f.ca) || !existsSync(f.caKey)) {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256', '-days', '825',
-      '-keyout', f.caKey, '-out', f.ca, '-subj', '/O=gba-sim/CN=gba-sim lab CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '825',
+      '-keyout',
+      f.caKey,
+      '-out',
+      f.ca,
+      '-subj',
+      '/O=gba-sim/CN=gba-sim lab CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     rmSync(f.cert, { force: true });
   }
   chmodSync(f.caKey, 0o600);
@@ -50,13 +86,49 @@ export function ensureLabTls(stateDir: string, nafFqdn: string): LabTls {
     const csr = join(dir, 'naf.csr');
     const ext = join(dir, 'naf.ext');
     // RFC 6125: the name is checked in subjectAltName; 127.0.0.1 and localhost too, for labs that use them.
-    writeFileSync(ext, [
-      'basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=serverAuth',
-      `subjectAltName=DNS:${nafFqdn},DNS:localhost,IP:127.0.0.1`, '',
-    ].join('\n'));
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', f.key, '-out', csr, '-subj', `/O=gba-sim/CN=${nafFqdn}`]);
-    openssl(['x509', '-req', '-in', csr, '-CA', f.ca, '-CAkey', f.caKey, '-set_serial', `0x${Date.now().toString(16)}`, '-sha256',
-      '-days', '397', '-extfile', ext, '-out', f.cert]);
+    writeFileSync(
+      ext,
+      [
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature',
+        'extendedKeyUsage=serverAuth',
+        `subjectAltName=DNS:${nafFqdn},DNS:localhost,IP:127.0.0.1`,
+        '',
+      ].join('\n'),
+    );
+    openssl([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      f.key,
+      '-out',
+      csr,
+      '-subj',
+      `/O=gba-sim/CN=${nafFqdn}`,
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      f.ca,
+      '-CAkey',
+      f.caKey,
+      '-set_serial',
+      `0x${Date.now().toString(16)}`,
+      '-sha256',
+      '-days',
+      '397',
+      '-extfile',
+      ext,
+      '-out',
+      f.cert,
+    ]);
     rmSync(csr, { force: true });
     rmSync(ext, { force: true });
   }

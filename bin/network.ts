@@ -56,7 +56,10 @@ export interface RunningNetwork {
 }
 
 /** Fills in ports (0 → a free one), tokens, URLs and the BSF's NAF allow-list, so children agree. */
-export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Promise<{ config: ResolvedConfig; storeReason: string }> {
+export async function planNetwork(
+  c: ResolvedConfig,
+  nfs: readonly NfName[],
+): Promise<{ config: ResolvedConfig; storeReason: string }> {
   const cfg = structuredClone(c) as ResolvedConfig;
   const pick = async (p: number) => (p === 0 ? freePort() : p);
   // The Diameter defaults follow hss.port / bsf.znPort being 0 ("pick free ports"), so read them first.
@@ -97,7 +100,8 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
   // C5: Diameter identities, and Zh open to the BSF's identity only.
   const aaa = (host: string, port: number) => `aaa://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port};transport=tcp`;
   for (const nf of ['hss', 'bsf', 'naf'] as const) Object.assign(cfg[nf].diameter, diameterIdentity(cfg, nf));
-  if (!cfg.hss.diameter.allowedPeers.includes(cfg.bsf.diameter.host!)) cfg.hss.diameter.allowedPeers = [...cfg.hss.diameter.allowedPeers, cfg.bsf.diameter.host!];
+  if (!cfg.hss.diameter.allowedPeers.includes(cfg.bsf.diameter.host!))
+    cfg.hss.diameter.allowedPeers = [...cfg.hss.diameter.allowedPeers, cfg.bsf.diameter.host!];
   cfg.bsf.diameter.hssUri ??= aaa(cfg.hss.host, cfg.hss.diameter.port);
   cfg.bsf.diameter.hssRealm ??= cfg.hss.diameter.realm;
   cfg.bsf.diameter.hssHost ??= cfg.hss.diameter.host;
@@ -110,12 +114,17 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
     if (nfs.includes('lwm2m') && cfg.lwm2m.dtls) cfg.naf.lwm2m.uriDtls ??= `coaps://127.0.0.1:${cfg.lwm2m.port}`;
     // Contract C3: the NAF acts for its own FQDN (Ua HTTP Digest) and for the LwM2M server it serves keys to.
     if (!cfg.bsf.nafs.some((n) => n.token === cfg.naf.znToken)) {
-      cfg.bsf.nafs = [...cfg.bsf.nafs, {
-        name: 'naf', token: cfg.naf.znToken, group: 'lwm2m',
-        // FQDN-level allow-list (C3); the Ua id varies for the LwM2M server (one per (D)TLS suite).
-        fqdns: [{ fqdn: cfg.naf.fqdn }, { fqdn: cfg.naf.lwm2m.fqdn }],
-        diameterHost: cfg.naf.diameter.host,
-      }];
+      cfg.bsf.nafs = [
+        ...cfg.bsf.nafs,
+        {
+          name: 'naf',
+          token: cfg.naf.znToken,
+          group: 'lwm2m',
+          // FQDN-level allow-list (C3); the Ua id varies for the LwM2M server (one per (D)TLS suite).
+          fqdns: [{ fqdn: cfg.naf.fqdn }, { fqdn: cfg.naf.lwm2m.fqdn }],
+          diameterHost: cfg.naf.diameter.host,
+        },
+      ];
     }
     cfg.naf.diameter.bsfUri ??= aaa(cfg.bsf.host, cfg.bsf.diameter.port);
     cfg.naf.diameter.bsfRealm ??= cfg.bsf.diameter.realm;
@@ -125,23 +134,39 @@ export async function planNetwork(c: ResolvedConfig, nfs: readonly NfName[]): Pr
     cfg.lwm2m.pskLookupUrl ??= `${url(cfg.naf.host, cfg.naf.pskPort)}/naf/v1/psk-lookup`;
     cfg.lwm2m.pskApiToken ??= cfg.naf.pskApiToken;
   }
-  return { config: cfg, storeReason: `${store.reason}${cfg.store.cluster ? ' (Redis Cluster seed node)' : ''}${cfg.workers > 1 ? `; ${cfg.workers} workers per HTTP NF` : ''}` };
+  return {
+    config: cfg,
+    storeReason: `${store.reason}${cfg.store.cluster ? ' (Redis Cluster seed node)' : ''}${cfg.workers > 1 ? `; ${cfg.workers} workers per HTTP NF` : ''}`,
+  };
 }
 
 function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
   const h = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
   const e: Endpoints = {
     hss: { provisioning: `http://${h(cfg.hss.host)}:${cfg.hss.port}/provisioning/v1`, adminToken: cfg.hss.adminToken! },
-    bsf: { ub: `http://${h(cfg.bsf.host)}:${cfg.bsf.ubPort}/`, realm: cfg.bsf.domain, zn: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/nbsp-gba/v1`, admin: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/admin/v1` },
+    bsf: {
+      ub: `http://${h(cfg.bsf.host)}:${cfg.bsf.ubPort}/`,
+      realm: cfg.bsf.domain,
+      zn: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/nbsp-gba/v1`,
+      admin: `http://${h(cfg.bsf.host)}:${cfg.bsf.znPort}/admin/v1`,
+    },
   };
-  const dia = (nf: 'hss' | 'bsf', host: string, port: number): DiameterEndpoint =>
-    ({ uri: `aaa://${h(host)}:${port};transport=tcp`, ...diameterIdentity(cfg, nf) });
+  const dia = (nf: 'hss' | 'bsf', host: string, port: number): DiameterEndpoint => ({
+    uri: `aaa://${h(host)}:${port};transport=tcp`,
+    ...diameterIdentity(cfg, nf),
+  });
   e.hss.diameter = dia('hss', cfg.hss.host, hssDiameterPort(cfg));
   e.bsf.diameter = dia('bsf', cfg.bsf.host, bsfDiameterPort(cfg));
   if (nfs.includes('naf')) {
-    e.naf = { fqdn: cfg.naf.fqdn, ua: `http://${h(cfg.naf.host)}:${cfg.naf.uaPort}/`, pskLookup: `http://${h(cfg.naf.host)}:${cfg.naf.pskPort}/naf/v1/psk-lookup`, pskApiToken: cfg.naf.pskApiToken! };
+    e.naf = {
+      fqdn: cfg.naf.fqdn,
+      ua: `http://${h(cfg.naf.host)}:${cfg.naf.uaPort}/`,
+      pskLookup: `http://${h(cfg.naf.host)}:${cfg.naf.pskPort}/naf/v1/psk-lookup`,
+      pskApiToken: cfg.naf.pskApiToken!,
+    };
     e.naf.diameter = diameterIdentity(cfg, 'naf');
-    if (cfg.naf.uaHttps.cert && cfg.naf.uaHttps.key) e.naf.uaHttps = `https://${h(cfg.naf.host)}:${nafUaTlsPorts(cfg).https}/`;
+    if (cfg.naf.uaHttps.cert && cfg.naf.uaHttps.key)
+      e.naf.uaHttps = `https://${h(cfg.naf.host)}:${nafUaTlsPorts(cfg).https}/`;
     if (cfg.naf.uaPsk.enabled) e.naf.uaPsk = `https://${h(cfg.naf.host)}:${nafUaTlsPorts(cfg).psk}/`;
     if (cfg.naf.uaHttps.ca) e.naf.ca = cfg.naf.uaHttps.ca;
     // C2: fqdn and uaSecProtId are NAF configuration, present as soon as the NAF is.
@@ -151,7 +176,10 @@ function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
     e.lwm2m.api = `http://${h(cfg.lwm2m.apiHost)}:${cfg.lwm2m.apiPort}/`;
     if (cfg.lwm2m.dtls) e.lwm2m.uriDtls = `coaps://127.0.0.1:${cfg.lwm2m.port}`;
   }
-  e.store = { kind: cfg.store.kind as 'redis' | 'memory', ...(cfg.store.redisUrl ? { redisUrl: cfg.store.redisUrl } : {}) };
+  e.store = {
+    kind: cfg.store.kind as 'redis' | 'memory',
+    ...(cfg.store.redisUrl ? { redisUrl: cfg.store.redisUrl } : {}),
+  };
   e.homeNetwork = cfg.homeNetwork;
   if (cfg.admin.token) e.admin = { token: cfg.admin.token };
   return e;
@@ -159,7 +187,11 @@ function endpointsOf(cfg: ResolvedConfig, nfs: readonly NfName[]): Endpoints {
 
 async function healthy(url: string, deadline: number): Promise<void> {
   while (Date.now() < deadline) {
-    try { if ((await fetch(`${url}/healthz`)).ok) return; } catch { /* not yet */ }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${url}/healthz did not answer 200`);
@@ -168,13 +200,21 @@ async function healthy(url: string, deadline: number): Promise<void> {
 export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
   const nfs = o.nfs ?? NF_ORDER;
   // C1/C5: `auto` without a URL gets a private redis-server with its data in the state dir (never 6379).
-  const embedded = o.config.store.kind === 'auto' && !o.config.store.redisUrl ? await startEmbeddedRedis(o.config.stateDir) : undefined;
-  const { config, storeReason } = await planNetwork(embedded ? { ...o.config, store: { ...o.config.store, kind: 'redis', redisUrl: embedded.url } } : o.config, nfs);
-  const reason = embedded ? `private redis-server at ${embedded.url}, append-only file in ${embedded.dir}`
-    : o.config.store.kind === 'auto' && !o.config.store.redisUrl ? 'in-memory store: redis-server is not on the PATH (state is per process and lost on exit; install redis-server or pass --redis-url)'
+  const embedded =
+    o.config.store.kind === 'auto' && !o.config.store.redisUrl
+      ? await startEmbeddedRedis(o.config.stateDir)
+      : undefined;
+  const { config, storeReason } = await planNetwork(
+    embedded ? { ...o.config, store: { ...o.config.store, kind: 'redis', redisUrl: embedded.url } } : o.config,
+    nfs,
+  );
+  const reason = embedded
+    ? `private redis-server at ${embedded.url}, append-only file in ${embedded.dir}`
+    : o.config.store.kind === 'auto' && !o.config.store.redisUrl
+      ? 'in-memory store: redis-server is not on the PATH (state is per process and lost on exit; install redis-server or pass --redis-url)'
       : storeReason;
   const dir = config.stateDir;
-  rmSync(join(dir, 'endpoints.json'), { force: true });   // a stale one from an earlier run would mislead
+  rmSync(join(dir, 'endpoints.json'), { force: true }); // a stale one from an earlier run would mislead
   const logDir = o.logDir ?? join(dir, 'logs');
   mkdirSync(join(dir, 'run'), { recursive: true });
   mkdirSync(logDir, { recursive: true });
@@ -190,56 +230,99 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
   const logs = new Map<string, RotatingLog>();
   let stopping = false;
   let exited!: (v: { nf: NfName; code: number | null; signal: string | null }) => void;
-  const childExited = new Promise<{ nf: NfName; code: number | null; signal: string | null }>((r) => { exited = r; });
+  const childExited = new Promise<{ nf: NfName; code: number | null; signal: string | null }>((r) => {
+    exited = r;
+  });
 
   const readyTimeoutMs = o.readyTimeoutMs ?? 20_000;
   // Each child is `gba-sim <nf> --config …`, supervised: restarted as the same kind of child when it dies.
-  const startChild = (nf: NfName | 'console') => new Promise<Record<string, string>>((resolve, reject) => {
-    const logFile = join(logDir, `${nf}.log`);
-    // Bounded: log.maxFileBytes per file, log.keepFiles rotated ones (bin/rotating-log.ts).
-    const log = logs.get(nf) ?? new RotatingLog(logFile, { maxBytes: config.log.maxFileBytes, keep: config.log.keepFiles });
-    logs.set(nf, log);
-    const timer = setTimeout(() => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${logFile})`)), readyTimeoutMs);
-    let listenFailed: ListenFailure | undefined;   // the child could not take a port (bin/listen-error.ts)
-    const spawnOne = (): ChildProcess => {
-      // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
-      const child = spawn(process.execPath, [cli, nf, '--config', runConfig], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' } });
-      if (nf !== 'console') children.set(nf, child);
-      createInterface({ input: child.stdout! }).on('line', (raw) => {
-        // Whatever a child prints, no URL password reaches logs/* or up's output.
-        const line = redactUrlCredentials(raw);
-        log.write(`${line}\n`);
-        let rec: LogRecord & { listeners?: Record<string, string> } | undefined;
-        try { rec = JSON.parse(line); } catch { rec = undefined; }
-        if (rec?.event === 'ready') { clearTimeout(timer); resolve(rec.listeners ?? {}); }
-        if (rec?.event === LISTEN_FAILED_EVENT) { const f = rec as unknown as ListenFailure; listenFailed = { code: f.code, host: f.host, port: f.port, path: f.path }; }
-        else if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
-        if (rec && o.onDeviceEvent) { const h = humanDeviceEvent(nf, rec); if (h) o.onDeviceEvent(h); }
+  const startChild = (nf: NfName | 'console') =>
+    new Promise<Record<string, string>>((resolve, reject) => {
+      const logFile = join(logDir, `${nf}.log`);
+      // Bounded: log.maxFileBytes per file, log.keepFiles rotated ones (bin/rotating-log.ts).
+      const log =
+        logs.get(nf) ?? new RotatingLog(logFile, { maxBytes: config.log.maxFileBytes, keep: config.log.keepFiles });
+      logs.set(nf, log);
+      const timer = setTimeout(
+        () => reject(new Error(`${nf} did not become ready within ${readyTimeoutMs} ms (see ${logFile})`)),
+        readyTimeoutMs,
+      );
+      let listenFailed: ListenFailure | undefined; // the child could not take a port (bin/listen-error.ts)
+      const spawnOne = (): ChildProcess => {
+        // stdin stays an open pipe: a child exits when it ends, so children never outlive this process.
+        const child = spawn(process.execPath, [cli, nf, '--config', runConfig], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+          env: { ...process.env, REDIS_URL: '', GBA_STORE: '', GBA_SIM_SUPERVISED: '1' },
+        });
+        if (nf !== 'console') children.set(nf, child);
+        createInterface({ input: child.stdout! }).on('line', (raw) => {
+          // Whatever a child prints, no URL password reaches logs/* or up's output.
+          const line = redactUrlCredentials(raw);
+          log.write(`${line}\n`);
+          let rec: (LogRecord & { listeners?: Record<string, string> }) | undefined;
+          try {
+            rec = JSON.parse(line);
+          } catch {
+            rec = undefined;
+          }
+          if (rec?.event === 'ready') {
+            clearTimeout(timer);
+            resolve(rec.listeners ?? {});
+          }
+          if (rec?.event === LISTEN_FAILED_EVENT) {
+            const f = rec as unknown as ListenFailure;
+            listenFailed = { code: f.code, host: f.host, port: f.port, path: f.path };
+          } else if (rec?.level === 'warn' || rec?.level === 'error') o.onEvent?.(nf as NfName, line);
+          if (rec && o.onDeviceEvent) {
+            const h = humanDeviceEvent(nf, rec);
+            if (h) o.onDeviceEvent(h);
+          }
+        });
+        createInterface({ input: child.stderr! }).on('line', (raw) => {
+          const line = redactUrlCredentials(raw);
+          log.write(`${line}\n`);
+          o.onEvent?.(nf as NfName, line);
+        });
+        return child;
+      };
+      const sup = new Supervisor({
+        name: nf,
+        spawn: spawnOne,
+        onEarlyExit: ({ why }) => {
+          clearTimeout(timer);
+          // 'close' follows 'exit' once the child's stdout is read to the end, so its last record has been seen.
+          sup.child.once('close', () =>
+            reject(
+              listenFailed
+                ? new ListenFailedError(nf, listenFailed)
+                : new Error(`${nf} exited (${why}) before it was ready; see ${logFile}`),
+            ),
+          );
+        },
+        onRestart: (info) => {
+          log.write(
+            `${JSON.stringify({ level: 'warn', time: new Date().toISOString(), event: 'supervisor.restart', ...info })}\n`,
+          );
+          o.onRestart?.(info);
+        },
+        onGiveUp: ({ why, deathsInWindow }) => {
+          if (stopping) return;
+          o.onEvent?.(nf as NfName, `exited (${why}) ${deathsInWindow} times within a minute: giving up`);
+          exited({
+            nf: nf as NfName,
+            code: /^\d+$/.test(why) ? Number(why) : null,
+            signal: /^\d+$/.test(why) ? null : why,
+          });
+        },
       });
-      createInterface({ input: child.stderr! }).on('line', (raw) => { const line = redactUrlCredentials(raw); log.write(`${line}\n`); o.onEvent?.(nf as NfName, line); });
-      return child;
-    };
-    const sup = new Supervisor({
-      name: nf, spawn: spawnOne,
-      onEarlyExit: ({ why }) => {
-        clearTimeout(timer);
-        // 'close' follows 'exit' once the child's stdout is read to the end, so its last record has been seen.
-        sup.child.once('close', () => reject(listenFailed ? new ListenFailedError(nf, listenFailed)
-          : new Error(`${nf} exited (${why}) before it was ready; see ${logFile}`)));
-      },
-      onRestart: (info) => {
-        log.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), event: 'supervisor.restart', ...info })}\n`);
-        o.onRestart?.(info);
-      },
-      onGiveUp: ({ why, deathsInWindow }) => {
-        if (stopping) return;
-        o.onEvent?.(nf as NfName, `exited (${why}) ${deathsInWindow} times within a minute: giving up`);
-        exited({ nf: nf as NfName, code: /^\d+$/.test(why) ? Number(why) : null, signal: /^\d+$/.test(why) ? null : why });
-      },
+      supervisors.set(nf, sup);
     });
-    supervisors.set(nf, sup);
-  });
-  const ready = nfs.map((nf) => startChild(nf).then((l) => { supervisors.get(nf)!.arm(); return l; }));
+  const ready = nfs.map((nf) =>
+    startChild(nf).then((l) => {
+      supervisors.get(nf)!.arm();
+      return l;
+    }),
+  );
 
   const stop = async () => {
     stopping = true;
@@ -253,8 +336,16 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
   try {
     await Promise.all(ready);
     const deadline = Date.now() + readyTimeoutMs;
-    const checks = [`http://${h(config.hss.host)}:${config.hss.port}`, `http://${h(config.bsf.host)}:${config.bsf.ubPort}`, `http://${h(config.bsf.host)}:${config.bsf.znPort}`];
-    if (nfs.includes('naf')) checks.push(`http://${h(config.naf.host)}:${config.naf.uaPort}`, `http://${h(config.naf.host)}:${config.naf.pskPort}`);
+    const checks = [
+      `http://${h(config.hss.host)}:${config.hss.port}`,
+      `http://${h(config.bsf.host)}:${config.bsf.ubPort}`,
+      `http://${h(config.bsf.host)}:${config.bsf.znPort}`,
+    ];
+    if (nfs.includes('naf'))
+      checks.push(
+        `http://${h(config.naf.host)}:${config.naf.uaPort}`,
+        `http://${h(config.naf.host)}:${config.naf.pskPort}`,
+      );
     if (nfs.includes('lwm2m')) checks.push(`http://${h(config.lwm2m.apiHost)}:${config.lwm2m.apiPort}`);
     await Promise.all(checks.map((u) => healthy(u, deadline)));
   } catch (err) {

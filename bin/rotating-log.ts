@@ -20,7 +20,10 @@ export class RotatingLog {
   #fd: number | undefined;
   #size = 0;
 
-  constructor(readonly file: string, readonly o: RotatingLogOptions = DEFAULT_LOG_ROTATION) {
+  constructor(
+    readonly file: string,
+    readonly o: RotatingLogOptions = DEFAULT_LOG_ROTATION,
+  ) {
     this.#open();
   }
 
@@ -34,7 +37,8 @@ export class RotatingLog {
   write(text: string): void {
     if (this.#fd === undefined) return;
     let buf = Buffer.from(text, 'utf8');
-    if (buf.length > this.o.maxBytes) buf = Buffer.concat([buf.subarray(0, Math.max(0, this.o.maxBytes - 4)), Buffer.from('…\n')]);
+    if (buf.length > this.o.maxBytes)
+      buf = Buffer.concat([buf.subarray(0, Math.max(0, this.o.maxBytes - 4)), Buffer.from('…\n')]);
     if (this.#size > 0 && this.#size + buf.length > this.o.maxBytes) this.#rotate();
     writeSync(this.#fd, buf);
     this.#size += buf.length;
@@ -45,7 +49,11 @@ export class RotatingLog {
     this.#fd = undefined;
     rmSync(`${this.file}.${this.o.keep}`, { force: true });
     for (let i = this.o.keep - 1; i >= 1; i--) {
-      try { renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`); } catch { /* not there yet */ }
+      try {
+        renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`);
+      } catch {
+        /* not there yet */
+      }
     }
     if (this.o.keep > 0) renameSync(this.file, `${this.file}.1`);
     else rmSync(this.file, { force: true });

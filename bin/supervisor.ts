@@ -14,9 +14,15 @@ interface RestartPolicyOptions {
   maxDelayMs: number;
 }
 
-const DEFAULT_RESTART_POLICY: RestartPolicyOptions = { maxDeaths: 5, windowMs: 60_000, baseDelayMs: 250, maxDelayMs: 5_000 };
+const DEFAULT_RESTART_POLICY: RestartPolicyOptions = {
+  maxDeaths: 5,
+  windowMs: 60_000,
+  baseDelayMs: 250,
+  maxDelayMs: 5_000,
+};
 
-type RestartDecision = { restart: true; delayMs: number; deathsInWindow: number } | { restart: false; deathsInWindow: number };
+type RestartDecision =
+  { restart: true; delayMs: number; deathsInWindow: number } | { restart: false; deathsInWindow: number };
 
 export class RestartPolicy {
   readonly #deaths: number[] = [];
@@ -28,7 +34,11 @@ export class RestartPolicy {
     while (this.#deaths.length && this.#deaths[0]! <= nowMs - this.o.windowMs) this.#deaths.shift();
     const n = this.#deaths.length;
     if (n >= this.o.maxDeaths) return { restart: false, deathsInWindow: n };
-    return { restart: true, delayMs: Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (n - 1)), deathsInWindow: n };
+    return {
+      restart: true,
+      delayMs: Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (n - 1)),
+      deathsInWindow: n,
+    };
   }
 }
 
@@ -61,23 +71,36 @@ export class Supervisor {
   }
 
   /** From now on a death means restart (before: the start-up failed). */
-  arm(): void { this.#armed = true; }
+  arm(): void {
+    this.#armed = true;
+  }
 
   #start(): ChildProcess {
     const child = this.o.spawn();
     child.once('exit', (code, signal) => this.#died(child, `${signal ?? code}`));
-    child.once('error', () => { /* 'exit' follows, or spawn failed: reported through exit */ });
+    child.once('error', () => {
+      /* 'exit' follows, or spawn failed: reported through exit */
+    });
     return child;
   }
 
   #died(child: ChildProcess, why: string): void {
     if (this.#stopping || child !== this.child) return;
-    if (!this.#armed) { this.o.onEarlyExit?.({ name: this.o.name, why }); return; }
+    if (!this.#armed) {
+      this.o.onEarlyExit?.({ name: this.o.name, why });
+      return;
+    }
     const d = this.#policy.onDeath(this.#now());
-    if (!d.restart) { this.o.onGiveUp?.({ name: this.o.name, why, deathsInWindow: d.deathsInWindow }); return; }
+    if (!d.restart) {
+      this.o.onGiveUp?.({ name: this.o.name, why, deathsInWindow: d.deathsInWindow });
+      return;
+    }
     this.restarts++;
     this.o.onRestart?.({ name: this.o.name, restarts: this.restarts, delayMs: d.delayMs, why });
-    this.#timer = setTimeout(() => { this.#timer = undefined; if (!this.#stopping) this.child = this.#start(); }, d.delayMs);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.#stopping) this.child = this.#start();
+    }, d.delayMs);
   }
 
   /** SIGTERM (the child finishes in-flight work and closes its store), SIGKILL after `graceMs`. */
@@ -86,9 +109,15 @@ export class Supervisor {
     if (this.#timer) clearTimeout(this.#timer);
     const c = this.child;
     return new Promise<void>((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) { resolve(); return; }
+      if (c.exitCode !== null || c.signalCode !== null || c.pid === undefined) {
+        resolve();
+        return;
+      }
       const kill = setTimeout(() => c.kill('SIGKILL'), graceMs);
-      c.once('exit', () => { clearTimeout(kill); resolve(); });
+      c.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
       c.kill('SIGTERM');
     });
   }

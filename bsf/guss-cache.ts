@@ -9,9 +9,16 @@ import type { ResyncInfo, ZhService } from '../shared/services/zh.js';
 export class GussCachingZh implements ZhService {
   readonly #guss = new Map<string, { at: number; guss: Guss | undefined }>();
 
-  constructor(readonly inner: ZhService, readonly gussCacheMs: number, readonly maxCached = 100_000, readonly now: () => number = Date.now) {}
+  constructor(
+    readonly inner: ZhService,
+    readonly gussCacheMs: number,
+    readonly maxCached = 100_000,
+    readonly now: () => number = Date.now,
+  ) {}
 
-  authVector(impi: string, resync?: ResyncInfo): Promise<AuthVector> { return this.inner.authVector(impi, resync); }
+  authVector(impi: string, resync?: ResyncInfo): Promise<AuthVector> {
+    return this.inner.authVector(impi, resync);
+  }
 
   async guss(impi: string): Promise<Guss | undefined> {
     const now = this.now();
@@ -26,5 +33,7 @@ export class GussCachingZh implements ZhService {
     return guss;
   }
 
-  close(): Promise<void> { return this.inner.close(); }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

@@ -5,7 +5,10 @@
  */
 import { writeSync } from 'node:fs';
 
-export interface LineSink { write(line: string): void; flush(): void }
+export interface LineSink {
+  write(line: string): void;
+  flush(): void;
+}
 
 export function batchedStdout(out: { write(s: string): unknown } = process.stdout, fd = 1): LineSink {
   let pending: string[] = [];
@@ -19,13 +22,20 @@ export function batchedStdout(out: { write(s: string): unknown } = process.stdou
   };
   process.on('exit', () => {
     if (!pending.length) return;
-    try { writeSync(fd, pending.join('')); } catch { /* stdout gone: nothing to write to */ }
+    try {
+      writeSync(fd, pending.join(''));
+    } catch {
+      /* stdout gone: nothing to write to */
+    }
     pending = [];
   });
   return {
     write(line) {
       pending.push(line);
-      if (!scheduled) { scheduled = true; setImmediate(flush); }
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     },
     flush,
   };

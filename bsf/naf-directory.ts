@@ -14,18 +14,31 @@ export class NafDirectory {
   #all: NafAccess[];
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(readonly configured: readonly NafAccess[], readonly store: NafAppStore, readonly log: Logger, readonly refreshMs = 1000) {
+  constructor(
+    readonly configured: readonly NafAccess[],
+    readonly store: NafAppStore,
+    readonly log: Logger,
+    readonly refreshMs = 1000,
+  ) {
     this.#all = [...configured];
   }
 
   /** Every NAF: configured first (they win a name clash), then the admin-added ones. */
-  get all(): readonly NafAccess[] { return this.#all; }
+  get all(): readonly NafAccess[] {
+    return this.#all;
+  }
 
-  get added(): readonly NafAccess[] { return this.#dynamic; }
+  get added(): readonly NafAccess[] {
+    return this.#dynamic;
+  }
 
   async start(): Promise<void> {
-    await this.refresh().catch((err: Error) => this.log.warn({ err: err.message }, 'could not read the admin-added NAFs; retrying'));
-    this.#timer = setInterval(() => { void this.refresh().catch(() => undefined); }, this.refreshMs);
+    await this.refresh().catch((err: Error) =>
+      this.log.warn({ err: err.message }, 'could not read the admin-added NAFs; retrying'),
+    );
+    this.#timer = setInterval(() => {
+      void this.refresh().catch(() => undefined);
+    }, this.refreshMs);
     this.#timer.unref();
   }
 
@@ -37,21 +50,30 @@ export class NafDirectory {
   async add(rec: NafAppRecord): Promise<boolean> {
     if (this.configured.some((n) => n.name === rec.name)) return false;
     if (!(await this.store.add(rec))) return false;
-    await this.refresh().catch(() => { this.#set([...this.#dynamic, rec]); });
+    await this.refresh().catch(() => {
+      this.#set([...this.#dynamic, rec]);
+    });
     return true;
   }
 
   async remove(name: string): Promise<boolean> {
     const done = await this.store.remove(name);
-    if (done) await this.refresh().catch(() => { this.#set(this.#dynamic.filter((n) => n.name !== name)); });
+    if (done)
+      await this.refresh().catch(() => {
+        this.#set(this.#dynamic.filter((n) => n.name !== name));
+      });
     return done;
   }
 
   #set(recs: readonly NafAccess[]): void {
     const names = new Set(this.configured.map((n) => n.name));
-    this.#dynamic = recs.filter((r) => !names.has(r.name)).map((r) => ({ name: r.name, token: r.token, group: r.group, fqdns: r.fqdns }));
+    this.#dynamic = recs
+      .filter((r) => !names.has(r.name))
+      .map((r) => ({ name: r.name, token: r.token, group: r.group, fqdns: r.fqdns }));
     this.#all = [...this.configured, ...this.#dynamic];
   }
 
-  close(): void { clearInterval(this.#timer); }
+  close(): void {
+    clearInterval(this.#timer);
+  }
 }

@@ -41,17 +41,34 @@ const ScenarioInput = z.strictObject({
 
 /** Validates a PUT body; every problem at once. */
 export function parseScenario(impi: string, body: unknown): FaultScenario {
-  if (!impi || impi.length > 255) throw problems.badRequest('impi must be 1..255 characters (a raw "@" is fine, or percent-encoded)');
+  if (!impi || impi.length > 255)
+    throw problems.badRequest('impi must be 1..255 characters (a raw "@" is fine, or percent-encoded)');
   const p = ScenarioInput.safeParse(body);
-  if (!p.success) throw problems.badRequest('invalid scenario', p.error.issues.map((i) => ({ param: i.path.join('.') || '(body)', reason: i.message })));
+  if (!p.success)
+    throw problems.badRequest(
+      'invalid scenario',
+      p.error.issues.map((i) => ({ param: i.path.join('.') || '(body)', reason: i.message })),
+    );
   const { fault, count, delayMs } = p.data;
-  if (!(FAULTS as readonly string[]).includes(fault)) throw problems.badRequest(`unknown fault ${JSON.stringify(fault)}; known: ${FAULTS.join(', ')}`, [{ param: 'fault', reason: `one of ${FAULTS.join(', ')}` }]);
-  if (fault === 'delay' && delayMs === undefined) throw problems.badRequest('fault delay needs delayMs', [{ param: 'delayMs', reason: 'required for delay' }]);
-  if (fault !== 'delay' && delayMs !== undefined) throw problems.badRequest('delayMs applies to the delay fault only', [{ param: 'delayMs', reason: 'only with fault delay' }]);
+  if (!(FAULTS as readonly string[]).includes(fault))
+    throw problems.badRequest(`unknown fault ${JSON.stringify(fault)}; known: ${FAULTS.join(', ')}`, [
+      { param: 'fault', reason: `one of ${FAULTS.join(', ')}` },
+    ]);
+  if (fault === 'delay' && delayMs === undefined)
+    throw problems.badRequest('fault delay needs delayMs', [{ param: 'delayMs', reason: 'required for delay' }]);
+  if (fault !== 'delay' && delayMs !== undefined)
+    throw problems.badRequest('delayMs applies to the delay fault only', [
+      { param: 'delayMs', reason: 'only with fault delay' },
+    ]);
   return { impi, fault: fault as Fault, count: count ?? 1, ...(delayMs !== undefined ? { delayMs } : {}) };
 }
 
-const view = (s: FaultScenario) => ({ impi: s.impi, fault: s.fault, count: s.count, ...(s.delayMs !== undefined ? { delayMs: s.delayMs } : {}) });
+const view = (s: FaultScenario) => ({
+  impi: s.impi,
+  fault: s.fault,
+  count: s.count,
+  ...(s.delayMs !== undefined ? { delayMs: s.delayMs } : {}),
+});
 
 export function scenarioHandlers(store: ScenarioStore, log: Logger) {
   return {
@@ -91,12 +108,19 @@ export function scenarioRoutes(store: ScenarioStore, log: Logger): AdminRouteReg
 // --- Hooks for the Ub handler -------------------------------------------------------------------------
 
 /** A vector as the challenge record keeps it. */
-export interface ScenarioVector { rand: Buffer; autn: Buffer; xres: Buffer; ck: Buffer; ik: Buffer }
+export interface ScenarioVector {
+  rand: Buffer;
+  autn: Buffer;
+  xres: Buffer;
+  ck: Buffer;
+  ik: Buffer;
+}
 
 const OPAQUE_PREFIX = 'sc.';
 
 /** opaque of a faulted challenge: the fault, then randomness as for any challenge. */
-export const faultedOpaque = (fault: Fault): string => `${OPAQUE_PREFIX}${fault}.${randomOctets(12).toString('base64url')}`;
+export const faultedOpaque = (fault: Fault): string =>
+  `${OPAQUE_PREFIX}${fault}.${randomOctets(12).toString('base64url')}`;
 
 /** The fault a challenge was issued under, from its opaque (undefined for an ordinary challenge). */
 export function faultOfOpaque(opaque: string | undefined): Fault | undefined {
@@ -114,7 +138,10 @@ export function withBadMac(autn: Buffer): Buffer {
 
 /** An Authentication-Info value whose rspauth no longer verifies (one hex digit changed). */
 export function withBadRspauth(info: string): string {
-  return info.replace(/rspauth="([0-9a-fA-F]*)([0-9a-fA-F])"/, (_, head: string, last: string) => `rspauth="${head}${last === '0' ? '1' : '0'}"`);
+  return info.replace(
+    /rspauth="([0-9a-fA-F]*)([0-9a-fA-F])"/,
+    (_, head: string, last: string) => `rspauth="${head}${last === '0' ? '1' : '0'}"`,
+  );
 }
 
 /** How long the device's last vector is kept for stale_sqn. */
@@ -122,11 +149,16 @@ export const LAST_VECTOR_TTL_MS = 3_600_000;
 
 /** The timeline reasons: what the BSF did and what the device did about it. */
 export const SCENARIO_REASONS = {
-  badMacReported: 'scenario bad_mac: the BSF sent an AUTN with a wrong MAC-A; the device reported a MAC failure (empty password, RFC 3310 §3.3), as it must',
-  badMacAnswered: 'scenario bad_mac: the BSF sent an AUTN with a wrong MAC-A and the device answered it with RES: it must report a MAC failure instead',
-  staleResynced: 'scenario stale_sqn: the BSF replayed a vector the USIM had already seen; the device resynchronised with AUTS, as it must',
-  staleAnswered: 'scenario stale_sqn: the BSF replayed a vector the USIM had already seen and the device answered it with RES: it must resynchronise (AUTS) instead',
-  staleNoVector: 'scenario stale_sqn: no vector of this device from the last hour to replay (bootstrap it once first); a fresh challenge was sent',
+  badMacReported:
+    'scenario bad_mac: the BSF sent an AUTN with a wrong MAC-A; the device reported a MAC failure (empty password, RFC 3310 §3.3), as it must',
+  badMacAnswered:
+    'scenario bad_mac: the BSF sent an AUTN with a wrong MAC-A and the device answered it with RES: it must report a MAC failure instead',
+  staleResynced:
+    'scenario stale_sqn: the BSF replayed a vector the USIM had already seen; the device resynchronised with AUTS, as it must',
+  staleAnswered:
+    'scenario stale_sqn: the BSF replayed a vector the USIM had already seen and the device answered it with RES: it must resynchronise (AUTS) instead',
+  staleNoVector:
+    'scenario stale_sqn: no vector of this device from the last hour to replay (bootstrap it once first); a fresh challenge was sent',
   badRspauth: 'scenario bad_rspauth: 200 sent with an rspauth that does not verify; the device must reject this B-TID',
   hssUnavailable: 'scenario hss_unavailable: 503 with Retry-After sent',
   delay: 'scenario delay: the initial challenge was held back delayMs; the device waited and bootstrapped',
@@ -143,15 +175,26 @@ export interface ScenarioHooks {
 /** Hooks over a ScenarioStore; a store error only skips the fault (Ub keeps answering) and is logged. */
 export function scenarioHooks(store: ScenarioStore, log: Logger): ScenarioHooks {
   return {
-    take: (impi) => store.take(impi).catch((err: unknown) => { log.warn({ err }, 'scenarios: store read failed'); return undefined; }),
+    take: (impi) =>
+      store.take(impi).catch((err: unknown) => {
+        log.warn({ err }, 'scenarios: store read failed');
+        return undefined;
+      }),
     remember: (impi, v) => {
-      void store.rememberVector(impi, Buffer.concat([v.rand, v.autn, v.ck, v.ik, v.xres]), LAST_VECTOR_TTL_MS)
+      void store
+        .rememberVector(impi, Buffer.concat([v.rand, v.autn, v.ck, v.ik, v.xres]), LAST_VECTOR_TTL_MS)
         .catch((err: unknown) => log.warn({ err }, 'scenarios: store write failed'));
     },
     lastVector: async (impi) => {
       const b = await store.lastVector(impi).catch(() => undefined);
       if (!b || b.length < 64 + 4) return undefined;
-      return { rand: b.subarray(0, 16), autn: b.subarray(16, 32), ck: b.subarray(32, 48), ik: b.subarray(48, 64), xres: b.subarray(64) };
+      return {
+        rand: b.subarray(0, 16),
+        autn: b.subarray(16, 32),
+        ck: b.subarray(32, 48),
+        ik: b.subarray(48, 64),
+        xres: b.subarray(64),
+      };
     },
   };
 }

@@ -14,8 +14,10 @@ export interface UbOutcomeRecorder {
 
 /** Reasons for outcomes whose answer is a fresh challenge rather than an error (the error's detail is used otherwise). */
 export const CHALLENGE_REASONS: Readonly<Record<string, string>> = {
-  wrong_res: 'the digest response did not verify (wrong RES): check K/OPc and the algorithm; a fresh challenge was sent',
-  sync_failure: 'SQN out of range on the USIM (AUTS): resynchronised from SQN_MS at the HSS; a fresh challenge was sent',
+  wrong_res:
+    'the digest response did not verify (wrong RES): check K/OPc and the algorithm; a fresh challenge was sent',
+  sync_failure:
+    'SQN out of range on the USIM (AUTS): resynchronised from SQN_MS at the HSS; a fresh challenge was sent',
 };
 
 /** The `detail` of a problem+json body, or a fallback: the reason the device's failure is shown with. */
@@ -24,7 +26,9 @@ export function reasonFromBody(outcome: string, body: string | Buffer | undefine
   try {
     const d = (JSON.parse(String(body ?? '')) as { detail?: unknown }).detail;
     if (typeof d === 'string' && d) return d;
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return CHALLENGE_REASONS[outcome] ?? outcome.replace(/_/g, ' ');
 }
 
@@ -32,30 +36,42 @@ export class StoreTimeline implements UbOutcomeRecorder {
   #pending = 0;
   #dropped = 0;
 
-  constructor(readonly ops: OpsStore, readonly sessions: SessionStore, readonly log: Logger,
-    readonly now: () => number = Date.now, readonly maxPending = 1000) {}
+  constructor(
+    readonly ops: OpsStore,
+    readonly sessions: SessionStore,
+    readonly log: Logger,
+    readonly now: () => number = Date.now,
+    readonly maxPending = 1000,
+  ) {}
 
   onOutcome(impi: string | undefined, outcome: string, reason: string, btid?: string): void {
-    if (!impi) return;   // no identity, no device to show it for
+    if (!impi) return; // no identity, no device to show it for
     if (this.#pending >= this.maxPending) {
       // The store is slow or gone: keep Ub answering, say how many were lost.
-      if (this.#dropped++ % 1000 === 0) this.log.warn({ dropped: this.#dropped }, 'timeline: store too slow, events dropped');
+      if (this.#dropped++ % 1000 === 0)
+        this.log.warn({ dropped: this.#dropped }, 'timeline: store too slow, events dropped');
       return;
     }
     this.#pending++;
-    void this.#write(impi, outcome, reason, btid).catch((err: unknown) => this.log.warn({ err }, 'timeline: store write failed'))
-      .finally(() => { this.#pending--; });
+    void this.#write(impi, outcome, reason, btid)
+      .catch((err: unknown) => this.log.warn({ err }, 'timeline: store write failed'))
+      .finally(() => {
+        this.#pending--;
+      });
   }
 
   async #write(impi: string, outcome: string, reason: string, btid: string | undefined): Promise<void> {
     const write = this.ops.recordEvent({ atMs: this.now(), impi, outcome, reason, ...(btid ? { btid } : {}) });
     if (outcome === 'ok' && btid) {
       const s = await this.sessions.get(btid);
-      if (s) await this.ops.indexSession({ btid, impi: s.impi, createdAtMs: s.createdAtMs, expiresAtMs: s.expiresAtMs });
+      if (s)
+        await this.ops.indexSession({ btid, impi: s.impi, createdAtMs: s.createdAtMs, expiresAtMs: s.expiresAtMs });
     }
     await write;
   }
 
   /** Writes still running (tests wait for 0). */
-  get pending(): number { return this.#pending; }
+  get pending(): number {
+    return this.#pending;
+  }
 }

@@ -28,13 +28,25 @@ export interface ZhDiameterOptions {
 }
 
 /** MAA → vector and GUSS, or the domain error (TS 29.109 §6.3: 5401; FHoSS's Cx 5001 read the same way). */
-export function maaOutcome(avps: Parameters<typeof readMaa>[0], impi: string, resync: boolean): { av: AuthVector; guss?: Guss } {
+export function maaOutcome(
+  avps: Parameters<typeof readMaa>[0],
+  impi: string,
+  resync: boolean,
+): { av: AuthVector; guss?: Guss } {
   const rc = getU32(avps, 'Result-Code');
   const er = experimentalResult(avps);
-  if (er === RC.IDENTITY_UNKNOWN || er === 5001 /* DIAMETER_ERROR_USER_UNKNOWN (Cx, FHoSS) */) throw new UserUnknown(impi);
+  if (er === RC.IDENTITY_UNKNOWN || er === 5001 /* DIAMETER_ERROR_USER_UNKNOWN (Cx, FHoSS) */)
+    throw new UserUnknown(impi);
   if (rc === RC.UNABLE_TO_COMPLY && resync) throw new HssRefused('the HSS refused the resynchronisation (MAC-S)');
-  if (rc !== RC.SUCCESS) throw new PeerUnavailable(`HSS answered MAR with ${er !== undefined ? `Experimental-Result ${er}` : `Result-Code ${rc}`}`);
-  try { return readMaa(avps); } catch (e) { throw new PeerUnavailable(`HSS answered a malformed MAA: ${(e as Error).message}`); }
+  if (rc !== RC.SUCCESS)
+    throw new PeerUnavailable(
+      `HSS answered MAR with ${er !== undefined ? `Experimental-Result ${er}` : `Result-Code ${rc}`}`,
+    );
+  try {
+    return readMaa(avps);
+  } catch (e) {
+    throw new PeerUnavailable(`HSS answered a malformed MAA: ${(e as Error).message}`);
+  }
 }
 
 export class ZhDiameterClient implements ZhService {
@@ -43,15 +55,30 @@ export class ZhDiameterClient implements ZhService {
 
   constructor(readonly o: ZhDiameterOptions) {
     this.#client = new DiameterClient({
-      host: o.hss.host, port: o.hss.port, local: { ...o.local, applicationId: APP_ZH }, log: o.log, metrics: o.metrics,
-      requestTimeoutMs: o.requestTimeoutMs ?? 3000, watchdogMs: o.watchdogMs,
+      host: o.hss.host,
+      port: o.hss.port,
+      local: { ...o.local, applicationId: APP_ZH },
+      log: o.log,
+      metrics: o.metrics,
+      requestTimeoutMs: o.requestTimeoutMs ?? 3000,
+      watchdogMs: o.watchdogMs,
     });
   }
 
   async #mar(impi: string, resync?: ResyncInfo): Promise<{ av: AuthVector; guss?: Guss }> {
     const maa = await this.#client.request({
-      commandCode: CMD.MA, applicationId: APP_ZH,
-      avps: marAvps({ sessionId: newSessionId(this.o.local.host), originHost: this.o.local.host, originRealm: this.o.local.realm, destinationRealm: this.o.hss.realm, destinationHost: this.o.hss.identity }, { impi, resync }),
+      commandCode: CMD.MA,
+      applicationId: APP_ZH,
+      avps: marAvps(
+        {
+          sessionId: newSessionId(this.o.local.host),
+          originHost: this.o.local.host,
+          originRealm: this.o.local.realm,
+          destinationRealm: this.o.hss.realm,
+          destinationHost: this.o.hss.identity,
+        },
+        { impi, resync },
+      ),
     });
     const r = maaOutcome(maa.avps, impi, resync !== undefined);
     if (this.o.gussCacheMs > 0) {
@@ -71,5 +98,7 @@ export class ZhDiameterClient implements ZhService {
     return (await this.#mar(impi)).guss;
   }
 
-  close(): Promise<void> { return this.#client.close(); }
+  close(): Promise<void> {
+    return this.#client.close();
+  }
 }

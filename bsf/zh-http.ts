@@ -9,13 +9,18 @@ import type { Guss } from '../shared/store/types.js';
 import { HssRefused, UserUnknown } from '../shared/services/errors.js';
 import type { ResyncInfo, ZhService } from '../shared/services/zh.js';
 import {
-  AuthenticationInfoResultSchema, GbaSubscriberDataSchema, zhGenerateAuthDataPath, zhSubscriberDataPath,
+  AuthenticationInfoResultSchema,
+  GbaSubscriberDataSchema,
+  zhGenerateAuthDataPath,
+  zhSubscriberDataPath,
   type AuthenticationInfoRequest,
 } from '../shared/wire/sbi/zh.js';
 
 /** The HSS's own words for a refusal, without the "resynchronisation refused:" the caller says itself. */
 const refusalReason = (detail: unknown): string =>
-  typeof detail === 'string' && detail ? detail.replace(/^resynchroni[sz]ation refused:\s*/i, '') : 'refused by the HSS';
+  typeof detail === 'string' && detail
+    ? detail.replace(/^resynchroni[sz]ation refused:\s*/i, '')
+    : 'refused by the HSS';
 
 export class HttpZhService implements ZhService {
   readonly #http: JsonClient;
@@ -26,14 +31,20 @@ export class HttpZhService implements ZhService {
 
   async authVector(impi: string, resync?: ResyncInfo): Promise<AuthVector> {
     const body: AuthenticationInfoRequest = resync
-      ? { authenticationScheme: 'DIGEST_AKAV1_MD5', resynchronizationInfo: { rand: resync.rand.toString('hex'), auts: resync.auts.toString('hex') } }
+      ? {
+          authenticationScheme: 'DIGEST_AKAV1_MD5',
+          resynchronizationInfo: { rand: resync.rand.toString('hex'), auts: resync.auts.toString('hex') },
+        }
       : { authenticationScheme: 'DIGEST_AKAV1_MD5' };
     const r = await this.#http.request('POST', zhGenerateAuthDataPath(impi), body);
     if (r.status === 404) throw new UserUnknown(impi);
     if (r.status === 403) throw new HssRefused(refusalReason((r.body as { detail?: unknown } | undefined)?.detail));
     if (r.status !== 200) throw new PeerUnavailable(`HSS answered ${r.status}`);
     const p = AuthenticationInfoResultSchema.safeParse(r.body);
-    if (!p.success) throw new PeerUnavailable(`HSS answered a malformed AuthenticationInfoResult (${p.error.issues.map((i) => i.path.join('.')).join(', ')})`);
+    if (!p.success)
+      throw new PeerUnavailable(
+        `HSS answered a malformed AuthenticationInfoResult (${p.error.issues.map((i) => i.path.join('.')).join(', ')})`,
+      );
     const av = p.data['3gAkaAv'];
     const hex = (s: string) => Buffer.from(s, 'hex');
     return { rand: hex(av.rand), xres: hex(av.xres), autn: hex(av.autn), ck: hex(av.ck), ik: hex(av.ik) };
@@ -48,5 +59,7 @@ export class HttpZhService implements ZhService {
     return p.data.guss;
   }
 
-  close(): Promise<void> { return this.#http.close(); }
+  close(): Promise<void> {
+    return this.#http.close();
+  }
 }

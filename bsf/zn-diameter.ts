@@ -22,7 +22,10 @@ export function birHandler(d: ZnDiameterDeps): AppHandler {
   return appHandler(APP_ZN, CMD.BI, async (req, conn) => {
     const bir = readBir(req.avps);
     const refuse = (code: number, why: string) => {
-      d.log.info({ event: 'zn_diameter', peer: conn.peerHost, nafFqdn: bir.nafFqdn, uaSecProtId: bir.uaSecProtId, result: code }, why);
+      d.log.info(
+        { event: 'zn_diameter', peer: conn.peerHost, nafFqdn: bir.nafFqdn, uaSecProtId: bir.uaSecProtId, result: code },
+        why,
+      );
       const a = conn.answer(req, { experimental: code }, []);
       a.avps.splice(1, 0, vsai(APP_ZN));
       return a;
@@ -30,14 +33,25 @@ export function birHandler(d: ZnDiameterDeps): AppHandler {
     const realm = bir.destinationRealm.toLowerCase();
     const btidDomain = bir.btid.includes('@') ? bir.btid.slice(bir.btid.lastIndexOf('@') + 1).toLowerCase() : undefined;
     if (realm !== d.realm.toLowerCase() && realm !== btidDomain) {
-      const a = conn.errorAnswer(req, RC.REALM_NOT_SERVED, undefined, `realm ${bir.destinationRealm} is not served here`);
+      const a = conn.errorAnswer(
+        req,
+        RC.REALM_NOT_SERVED,
+        undefined,
+        `realm ${bir.destinationRealm} is not served here`,
+      );
       a.avps.splice(1, 0, vsai(APP_ZN));
       return a;
     }
     const naf = d.nafByHost(conn.peerHost ?? '');
     if (!naf) return refuse(RC.NOT_AUTHORIZED, 'no NAF is configured with this Diameter identity');
     try {
-      const info = await d.provider.retrieve(naf, bir.btid, { fqdn: bir.nafFqdn, uaSecProtId: bir.uaSecProtId }, bir.gbaUAware, bir.gsIds);
+      const info = await d.provider.retrieve(
+        naf,
+        bir.btid,
+        { fqdn: bir.nafFqdn, uaSecProtId: bir.uaSecProtId },
+        bir.gbaUAware,
+        bir.gsIds,
+      );
       return conn.answer(req, RC.SUCCESS, biaAvps(info));
     } catch (e) {
       if (e instanceof NafNotAuthorized) return refuse(RC.NOT_AUTHORIZED, e.message);

@@ -33,7 +33,7 @@ export interface ZnCoreDeps {
   sessions: SessionStore;
   zh: ZhService;
   log: Logger;
-  requests: Counter;   // gba_zn_requests_total{result}
+  requests: Counter; // gba_zn_requests_total{result}
   now: () => number;
 }
 
@@ -41,20 +41,36 @@ export interface ZnCoreDeps {
 export class ZnCore implements ZnProvider {
   constructor(readonly d: ZnCoreDeps) {}
 
-  async retrieve(naf: NafIdentity, btid: string, nafId: NafId, gbaUAware: boolean, gsIds?: number[]): Promise<BootstrappingInfo> {
+  async retrieve(
+    naf: NafIdentity,
+    btid: string,
+    nafId: NafId,
+    gbaUAware: boolean,
+    gsIds?: number[],
+  ): Promise<BootstrappingInfo> {
     const { d } = this;
     // One form of NAF_Id for the allow-list and the KDF, whichever binding (N66, Diameter BIR) carried it.
     const fqdn = normalizeFqdn(nafId.fqdn);
     const uaId = normalizeUaSecProtId(nafId.uaSecProtId);
-    const allowed = naf.fqdns.some((f) => normalizeFqdn(f.fqdn) === fqdn
-      && (f.uaSecProtId === undefined || normalizeUaSecProtId(f.uaSecProtId) === uaId));
+    const allowed = naf.fqdns.some(
+      (f) =>
+        normalizeFqdn(f.fqdn) === fqdn && (f.uaSecProtId === undefined || normalizeUaSecProtId(f.uaSecProtId) === uaId),
+    );
     if (!allowed) {
       d.requests.inc({ result: 'forbidden' });
-      d.log.warn({ event: 'zn', naf: naf.name, nafFqdn: fqdn, uaSecProtId: uaId, outcome: 'forbidden' }, 'NAF asked for a NAF_Id it is not configured for');
+      d.log.warn(
+        { event: 'zn', naf: naf.name, nafFqdn: fqdn, uaSecProtId: uaId, outcome: 'forbidden' },
+        'NAF asked for a NAF_Id it is not configured for',
+      );
       throw new NafNotAuthorized(`NAF ${naf.name} may not request keys for ${fqdn} ‖ ${uaId}`);
     }
     let rand: Buffer;
-    try { rand = parseBtid(btid).rand; } catch { d.requests.inc({ result: 'not_found' }); throw new BtidUnknown('unknown or expired B-TID'); }
+    try {
+      rand = parseBtid(btid).rand;
+    } catch {
+      d.requests.inc({ result: 'not_found' });
+      throw new BtidUnknown('unknown or expired B-TID');
+    }
     const s = await d.sessions.get(btid);
     if (!s || s.expiresAtMs <= d.now()) {
       d.requests.inc({ result: 'not_found' });
@@ -63,23 +79,34 @@ export class ZnCore implements ZnProvider {
     // NAF_Id in its normal form (shared/identifiers.ts normalizeFqdn), as the UE derives it (TS 33.220 Annex B.3).
     const input = { ks: s.ks, rand, impi: s.impi, nafFqdn: fqdn, uaSecProtId: Buffer.from(uaId, 'hex') };
     const info: BootstrappingInfo = {
-      btid, impi: s.impi,
-      meKey: ksNaf(input),   // Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U): the same derivation
-      expiresAtMs: s.expiresAtMs, createdAtMs: s.createdAtMs, gbaType: '3G_GBA',
+      btid,
+      impi: s.impi,
+      meKey: ksNaf(input), // Ks_NAF (GBA_ME) or Ks_ext_NAF (GBA_U): the same derivation
+      expiresAtMs: s.expiresAtMs,
+      createdAtMs: s.createdAtMs,
+      gbaType: '3G_GBA',
     };
     if (s.gbaU && gbaUAware) info.uiccKey = ksIntNaf(input);
     const ussList = selectUss(await d.zh.guss(s.impi).catch(() => undefined), naf.group, gsIds);
     if (ussList.length) info.ussList = ussList;
     d.requests.inc({ result: 'ok' });
-    d.log.info({ event: 'zn', naf: naf.name, btid, nafFqdn: fqdn, uaSecProtId: uaId, outcome: 'ok' }, 'key material delivered');
+    d.log.info(
+      { event: 'zn', naf: naf.name, btid, nafFqdn: fqdn, uaSecProtId: uaId, outcome: 'ok' },
+      'key material delivered',
+    );
     return info;
   }
 }
 
 /** USSs for the NAF's group (a USS without a group applies to every NAF), narrowed to the requested GSIDs. */
-function selectUss(guss: Guss | undefined, group: string | undefined, gsIds: number[] | undefined): NonNullable<Guss['ussList']> {
-  return (guss?.ussList ?? []).filter(({ uss }) =>
-    (uss.nafGroup === undefined || uss.nafGroup === group) && (!gsIds || gsIds.includes(uss.gsId)));
+function selectUss(
+  guss: Guss | undefined,
+  group: string | undefined,
+  gsIds: number[] | undefined,
+): NonNullable<Guss['ussList']> {
+  return (guss?.ussList ?? []).filter(
+    ({ uss }) => (uss.nafGroup === undefined || uss.nafGroup === group) && (!gsIds || gsIds.includes(uss.gsId)),
+  );
 }
 
 /** The N66 JSON form of a BootstrappingInfo (member order as TS 29.309 lists it). */
@@ -99,7 +126,7 @@ function toBootstrappingInfoBody(i: BootstrappingInfo): BootstrappingInfoBody {
 export interface ZnHandlerDeps {
   nafs: readonly NafAccess[];
   provider: ZnProvider;
-  requests: Counter;   // gba_zn_requests_total{result}: bad_request counted here, the rest by the provider
+  requests: Counter; // gba_zn_requests_total{result}: bad_request counted here, the rest by the provider
 }
 
 /** N66 binding: parse, authorise by bearer token, call the provider, map its domain errors to problems. */
@@ -119,7 +146,13 @@ export class ZnHandler {
     }
     const { btId, nafId, gbaUAware, gsIds } = parsed.data;
     try {
-      const info = await this.d.provider.retrieve(naf, btId, { fqdn: nafId.nafFqdn, uaSecProtId: nafId.uaSecProtId }, gbaUAware, gsIds);
+      const info = await this.d.provider.retrieve(
+        naf,
+        btId,
+        { fqdn: nafId.nafFqdn, uaSecProtId: nafId.uaSecProtId },
+        gbaUAware,
+        gsIds,
+      );
       return { status: 200, json: toBootstrappingInfoBody(info), headers: { 'Cache-Control': 'no-store' } };
     } catch (err) {
       if (err instanceof NafNotAuthorized) throw problems.forbidden(err.message, 'NAF_NOT_AUTHORIZED');

@@ -14,12 +14,36 @@ import { BSF_XML_CONTENT_TYPE, GBA_NAMESPACE } from '../shared/wire/bsf-xml.js';
 import { formatDigest } from '../shared/wire/digest-header.js';
 import { SoftUsim } from '../device/usim.js';
 import { describe, header, HttpClient } from './http.js';
-import { answer, bootstrap, CaseFail, CaseSkip, checkRspauth, fail, initialAuthorization, readChallenge, send, type UeContext } from './ue.js';
+import {
+  answer,
+  bootstrap,
+  CaseFail,
+  CaseSkip,
+  checkRspauth,
+  fail,
+  initialAuthorization,
+  readChallenge,
+  send,
+  type UeContext,
+} from './ue.js';
 
 export type CaseResult = 'pass' | 'fail' | 'skip';
-export interface CaseReport { id: string; title: string; clause: string; result: CaseResult; detail: string; ms: number }
+export interface CaseReport {
+  id: string;
+  title: string;
+  clause: string;
+  result: CaseResult;
+  detail: string;
+  ms: number;
+}
 /** The C8 JSON report. */
-export interface ConformReport { target: string; cases: CaseReport[]; passed: number; failed: number; skipped: number }
+export interface ConformReport {
+  target: string;
+  cases: CaseReport[];
+  passed: number;
+  failed: number;
+  skipped: number;
+}
 
 export interface ConformTarget {
   ub: string;
@@ -40,7 +64,12 @@ interface Ctx extends UeContext {
   newUsim(sqnMs?: number): SoftUsim;
 }
 
-interface CaseDef { id: string; title: string; clause: string; run(ctx: Ctx): Promise<string> }
+interface CaseDef {
+  id: string;
+  title: string;
+  clause: string;
+  run(ctx: Ctx): Promise<string>;
+}
 
 const IND_BITS = 5;
 const hex12 = (n: number) => n.toString(16).padStart(12, '0');
@@ -59,49 +88,67 @@ function refused(what: string, r: { status: number }, rDescr: string): void {
 
 export const CATALOGUE: readonly CaseDef[] = [
   {
-    id: 'UB-01', clause: 'TS 24.109 §4.4.2, RFC 3310 §3.1',
+    id: 'UB-01',
+    clause: 'TS 24.109 §4.4.2, RFC 3310 §3.1',
     title: 'initial request → 401 Digest AKA challenge (realm, nonce = base64(RAND‖AUTN), AKAv1/2-MD5, qop auth-int)',
     async run(ctx) {
       const r = await send(ctx, initialAuthorization(ctx.impi, ctx.realm, ctx.uri));
       const ch = readChallenge(r);
       const problems: string[] = [];
-      if (ch.realm !== ctx.t.realm) problems.push(`realm ${JSON.stringify(ch.realm)}, expected the BSF realm ${JSON.stringify(ctx.t.realm)}${ch.realm === new URL(ctx.t.ub).host ? ' (it is the Host header echoed)' : ''}`);
+      if (ch.realm !== ctx.t.realm)
+        problems.push(
+          `realm ${JSON.stringify(ch.realm)}, expected the BSF realm ${JSON.stringify(ctx.t.realm)}${ch.realm === new URL(ctx.t.ub).host ? ' (it is the Host header echoed)' : ''}`,
+        );
       const alg = ch.params.get('algorithm');
-      if (!alg || !/^AKAv[12]-MD5$/i.test(alg)) problems.push(`algorithm ${alg === undefined ? '(absent)' : JSON.stringify(alg)}, expected AKAv1-MD5 or AKAv2-MD5`);
+      if (!alg || !/^AKAv[12]-MD5$/i.test(alg))
+        problems.push(
+          `algorithm ${alg === undefined ? '(absent)' : JSON.stringify(alg)}, expected AKAv1-MD5 or AKAv2-MD5`,
+        );
       const qops = (ch.params.get('qop') ?? '').split(',').map((q) => q.trim().toLowerCase());
-      if (!qops.includes('auth-int')) problems.push(`qop ${JSON.stringify(ch.params.get('qop') ?? '(absent)')}, expected it to offer auth-int`);
+      if (!qops.includes('auth-int'))
+        problems.push(`qop ${JSON.stringify(ch.params.get('qop') ?? '(absent)')}, expected it to offer auth-int`);
       if (problems.length) fail(problems.join('; '));
       return `401, realm ${ch.realm}, ${alg}, qop ${ch.params.get('qop')}`;
     },
   },
   {
-    id: 'UB-02', clause: 'TS 33.102 §6.3.3',
+    id: 'UB-02',
+    clause: 'TS 33.102 §6.3.3',
     title: "AUTN verifies under the subscriber's K/OPc (MAC-A) and its SQN is fresh",
     async run(ctx) {
       const ch = await initialChallenge(ctx);
       const o = openAutn(createAkaAlgorithm(ctx.t.keys), ch.rand, ch.autn);
-      if (!o.macOk) fail(`MAC-A in AUTN ${ch.autn.toString('hex')} does not verify under the subscriber's K/OPc (RAND ${ch.rand.toString('hex')})`);
+      if (!o.macOk)
+        fail(
+          `MAC-A in AUTN ${ch.autn.toString('hex')} does not verify under the subscriber's K/OPc (RAND ${ch.rand.toString('hex')})`,
+        );
       const sqn = sqnFromBytes(o.sqn);
       const state = new UsimSqnState(ctx.t.sqnMs, IND_BITS);
-      if (!state.isFresh(sqn)) fail(`SQN ${hex12(sqn)} is not fresh for a USIM with SQN_MS ${hex12(ctx.t.sqnMs)} (TS 33.102 Annex C)`);
+      if (!state.isFresh(sqn))
+        fail(`SQN ${hex12(sqn)} is not fresh for a USIM with SQN_MS ${hex12(ctx.t.sqnMs)} (TS 33.102 Annex C)`);
       return `MAC-A verifies, SQN ${hex12(sqn)}`;
     },
   },
   {
-    id: 'UB-03', clause: 'TS 24.109 §4.4.4, Annex C',
-    title: 'correct response → 200 application/vnd.3gpp.bsf+xml BootstrappingInfo (uri:3gpp-gba) with btid and lifetime',
+    id: 'UB-03',
+    clause: 'TS 24.109 §4.4.4, Annex C',
+    title:
+      'correct response → 200 application/vnd.3gpp.bsf+xml BootstrappingInfo (uri:3gpp-gba) with btid and lifetime',
     async run(ctx) {
       const b = await bootstrap(ctx, ctx.newUsim());
       const problems: string[] = [];
       const ct = header(b.final, 'content-type') ?? '';
-      if (ct.split(';')[0]!.trim().toLowerCase() !== BSF_XML_CONTENT_TYPE) problems.push(`Content-Type ${JSON.stringify(ct || '(absent)')}, expected ${BSF_XML_CONTENT_TYPE}`);
+      if (ct.split(';')[0]!.trim().toLowerCase() !== BSF_XML_CONTENT_TYPE)
+        problems.push(`Content-Type ${JSON.stringify(ct || '(absent)')}, expected ${BSF_XML_CONTENT_TYPE}`);
       const body = b.final.body.replace(/^\uFEFF?\s*(<\?xml[^?]*\?>)?\s*/, '');
       const root = /^<(?:([A-Za-z_][\w.-]*):)?BootstrappingInfo(\s[^>]*)?>/.exec(body);
-      if (!root) problems.push(`body is not a BootstrappingInfo document: ${JSON.stringify(b.final.body.slice(0, 160))}`);
+      if (!root)
+        problems.push(`body is not a BootstrappingInfo document: ${JSON.stringify(b.final.body.slice(0, 160))}`);
       else {
         const nsAttr = root[1] ? `xmlns:${root[1]}` : 'xmlns';
         const ns = new RegExp(`${nsAttr}\\s*=\\s*["']([^"']*)["']`).exec(root[2] ?? '')?.[1];
-        if (ns !== GBA_NAMESPACE) problems.push(`namespace ${JSON.stringify(ns ?? '(none)')}, expected ${GBA_NAMESPACE}`);
+        if (ns !== GBA_NAMESPACE)
+          problems.push(`namespace ${JSON.stringify(ns ?? '(none)')}, expected ${GBA_NAMESPACE}`);
       }
       if (!b.btid) problems.push('no <btid> element');
       if (!b.lifetime) problems.push('no <lifetime> element');
@@ -110,29 +157,38 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-04', clause: 'TS 33.220 §4.5.2',
+    id: 'UB-04',
+    clause: 'TS 33.220 §4.5.2',
     title: 'B-TID = base64(RAND) "@" BSF realm',
     async run(ctx) {
       const b = await bootstrap(ctx, ctx.newUsim());
       if (!b.btid) fail('no <btid> in the 200 body');
       const want = `${b.challenge.rand.toString('base64')}@${ctx.t.realm}`;
       if (b.btid !== want) {
-        const [local, domain] = [b.btid!.slice(0, b.btid!.lastIndexOf('@')), b.btid!.slice(b.btid!.lastIndexOf('@') + 1)];
-        const why = !b.btid!.includes('@') ? 'no "@"'
-          : local !== b.challenge.rand.toString('base64') ? `the part before "@" is not base64(RAND) ${b.challenge.rand.toString('base64')}` : `the domain ${JSON.stringify(domain)} is not the BSF realm`;
+        const [local, domain] = [
+          b.btid!.slice(0, b.btid!.lastIndexOf('@')),
+          b.btid!.slice(b.btid!.lastIndexOf('@') + 1),
+        ];
+        const why = !b.btid!.includes('@')
+          ? 'no "@"'
+          : local !== b.challenge.rand.toString('base64')
+            ? `the part before "@" is not base64(RAND) ${b.challenge.rand.toString('base64')}`
+            : `the domain ${JSON.stringify(domain)} is not the BSF realm`;
         fail(`B-TID ${JSON.stringify(b.btid)}, expected ${JSON.stringify(want)}: ${why}`);
       }
       return `B-TID ${b.btid}`;
     },
   },
   {
-    id: 'UB-05', clause: 'TS 24.109 Annex C',
+    id: 'UB-05',
+    clause: 'TS 24.109 Annex C',
     title: 'lifetime is an xs:dateTime in the future',
     async run(ctx) {
       const b = await bootstrap(ctx, ctx.newUsim());
       const l = b.lifetime;
       if (!l) fail('no <lifetime> in the 200 body');
-      if (!/^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.test(l!)) fail(`lifetime ${JSON.stringify(l)} is not an xs:dateTime`);
+      if (!/^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.test(l!))
+        fail(`lifetime ${JSON.stringify(l)} is not an xs:dateTime`);
       const ms = Date.parse(/(Z|[+-]\d{2}:\d{2})$/.test(l!) ? l! : `${l}Z`);
       if (Number.isNaN(ms)) fail(`lifetime ${JSON.stringify(l)} is not a valid date`);
       if (ms <= Date.now()) fail(`lifetime ${l} is not in the future (now ${new Date().toISOString()})`);
@@ -140,18 +196,23 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-06', clause: 'RFC 3310 §3.4, RFC 2617 §3.2.3',
+    id: 'UB-06',
+    clause: 'RFC 3310 §3.4, RFC 2617 §3.2.3',
     title: 'Authentication-Info rspauth verifies (qop auth-int, over the response body)',
     async run(ctx) {
       const b = await bootstrap(ctx, ctx.newUsim());
       const c = checkRspauth(ctx, b);
-      if (!c.present) throw new CaseSkip('the 200 has no Authentication-Info: the BSF does not authenticate itself to the UE (optional in RFC 2617 §3.2.3)');
+      if (!c.present)
+        throw new CaseSkip(
+          'the 200 has no Authentication-Info: the BSF does not authenticate itself to the UE (optional in RFC 2617 §3.2.3)',
+        );
       if (!c.ok) fail(c.detail);
       return c.detail;
     },
   },
   {
-    id: 'UB-07', clause: 'TS 24.109 §4.4.x',
+    id: 'UB-07',
+    clause: 'TS 24.109 §4.4.x',
     title: 'a wrong response → not 200 (401 with a fresh challenge expected)',
     async run(ctx) {
       const ch = await initialChallenge(ctx);
@@ -160,12 +221,17 @@ export const CATALOGUE: readonly CaseDef[] = [
       if (r.status !== 401) return `refused with ${describe(r)} (401 with a fresh challenge was expected)`;
       try {
         const again = readChallenge(r, 'the answer to a wrong response');
-        return again.nonce === ch.nonce ? '401 with the same nonce again (a fresh one was expected)' : '401 with a fresh challenge';
-      } catch (err) { return `401 without a usable challenge (${(err as Error).message})`; }
+        return again.nonce === ch.nonce
+          ? '401 with the same nonce again (a fresh one was expected)'
+          : '401 with a fresh challenge';
+      } catch (err) {
+        return `401 without a usable challenge (${(err as Error).message})`;
+      }
     },
   },
   {
-    id: 'UB-08', clause: 'TS 33.220 §4.5.2 (replay), RFC 2617 §4.5',
+    id: 'UB-08',
+    clause: 'TS 33.220 §4.5.2 (replay), RFC 2617 §4.5',
     title: 'the same final request replayed → not 200',
     async run(ctx) {
       const b = await bootstrap(ctx, ctx.newUsim());
@@ -175,7 +241,8 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-09', clause: 'TS 24.109 §4.4.6, TS 33.102 §6.3.5',
+    id: 'UB-09',
+    clause: 'TS 24.109 §4.4.6, TS 33.102 §6.3.5',
     title: "USIM's SQN ahead: AUTS → fresh challenge with SQN > SQN_MS, which then succeeds",
     async run(ctx) {
       const ch = await initialChallenge(ctx);
@@ -185,25 +252,34 @@ export const CATALOGUE: readonly CaseDef[] = [
       const sqnMs = Math.max(sqnFromBytes(o.sqn), ctx.t.sqnMs) + 64 * 2 ** IND_BITS;
       const usim = ctx.newUsim(sqnMs);
       const a = usim.authenticate(ch.rand, ch.autn);
-      if (a.kind !== 'sync_failure') fail(`cannot run: the USIM at SQN_MS ${hex12(sqnMs)} did not report a synchronisation failure`);
+      if (a.kind !== 'sync_failure')
+        fail(`cannot run: the USIM at SQN_MS ${hex12(sqnMs)} did not report a synchronisation failure`);
       const auts = (a as { auts: Buffer }).auts;
-      const r = await send(ctx, answer(ctx, ch, Buffer.alloc(0), [['auts', auts.toString('base64'), true]]).authorization);
+      const r = await send(
+        ctx,
+        answer(ctx, ch, Buffer.alloc(0), [['auts', auts.toString('base64'), true]]).authorization,
+      );
       const ch2 = readChallenge(r, `the answer with AUTS (SQN_MS ${hex12(sqnMs)})`);
       if (ch2.nonce === ch.nonce) fail('the answer with AUTS repeated the same challenge');
       const o2 = openAutn(createAkaAlgorithm(ctx.t.keys), ch2.rand, ch2.autn);
       if (!o2.macOk) fail('MAC-A of the challenge after AUTS does not verify');
       const sqn2 = sqnFromBytes(o2.sqn);
-      if (sqn2 <= sqnMs) fail(`the challenge after AUTS has SQN ${hex12(sqn2)}, not above SQN_MS ${hex12(sqnMs)}: the HSS did not resynchronise`);
+      if (sqn2 <= sqnMs)
+        fail(
+          `the challenge after AUTS has SQN ${hex12(sqn2)}, not above SQN_MS ${hex12(sqnMs)}: the HSS did not resynchronise`,
+        );
       const a2 = usim.authenticate(ch2.rand, ch2.autn);
       if (a2.kind !== 'ok') fail(`the USIM rejects the challenge after AUTS (${a2.kind}, SQN ${hex12(sqn2)})`);
       const ok = a2 as { res: Buffer; ck: Buffer; ik: Buffer };
       const final = await send(ctx, answer(ctx, ch2, akaPassword(ch2.algorithm, ok.res, ok.ck, ok.ik)).authorization);
-      if (final.status !== 200) fail(`the correct response to the challenge after AUTS should get 200, got ${describe(final)}`);
+      if (final.status !== 200)
+        fail(`the correct response to the challenge after AUTS should get 200, got ${describe(final)}`);
       return `resynchronised: SQN_MS ${hex12(sqnMs)} → SQN ${hex12(sqn2)}, then 200`;
     },
   },
   {
-    id: 'UB-10', clause: 'RFC 3310 §3.3',
+    id: 'UB-10',
+    clause: 'RFC 3310 §3.3',
     title: 'a reported MAC failure (response with the empty password) → not 200',
     async run(ctx) {
       const ch = await initialChallenge(ctx);
@@ -213,7 +289,8 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-11', clause: 'TS 24.109 §4.4.x',
+    id: 'UB-11',
+    clause: 'TS 24.109 §4.4.x',
     title: 'unknown IMPI → 4xx, never 200 or 5xx',
     async run(ctx) {
       const impi = unknownImpi(ctx.t);
@@ -223,7 +300,8 @@ export const CATALOGUE: readonly CaseDef[] = [
     },
   },
   {
-    id: 'UB-12', clause: 'robustness',
+    id: 'UB-12',
+    clause: 'robustness',
     title: 'malformed Authorization headers → 4xx, never 5xx, and the BSF keeps answering',
     async run(ctx) {
       const bad: Array<[string, string | undefined]> = [
@@ -231,60 +309,128 @@ export const CATALOGUE: readonly CaseDef[] = [
         ['scheme only', 'Digest'],
         ['unterminated quoted string', `Digest username="${ctx.impi}`],
         ['parameter without value', 'Digest username='],
-        ['duplicate username', `Digest username="${ctx.impi}", username="x", realm="${ctx.realm}", nonce="", uri="${ctx.uri}", response=""`],
+        [
+          'duplicate username',
+          `Digest username="${ctx.impi}", username="x", realm="${ctx.realm}", nonce="", uri="${ctx.uri}", response=""`,
+        ],
         ['Basic scheme', 'Basic Zm9vOmJhcg=='],
         ['empty username', `Digest username="", realm="${ctx.realm}", nonce="", uri="${ctx.uri}", response=""`],
-        ['nonce that is not base64', formatDigest([['username', ctx.impi, true], ['realm', ctx.realm, true], ['nonce', '%%%not-base64%%%', true], ['uri', ctx.uri, true], ['qop', 'auth-int', false], ['nc', '00000001', false], ['cnonce', 'abc', true], ['response', '0'.repeat(32), true]])],
-        ['nc not hex', formatDigest([['username', ctx.impi, true], ['realm', ctx.realm, true], ['nonce', randomBytes(32).toString('base64'), true], ['uri', ctx.uri, true], ['qop', 'auth-int', false], ['nc', 'zz', false], ['cnonce', 'abc', true], ['response', '0'.repeat(32), true]])],
-        ['auts of the wrong length', formatDigest([['username', ctx.impi, true], ['realm', ctx.realm, true], ['nonce', randomBytes(32).toString('base64'), true], ['uri', ctx.uri, true], ['qop', 'auth-int', false], ['nc', '00000001', false], ['cnonce', 'abc', true], ['response', '0'.repeat(32), true], ['auts', 'AAAA', true]])],
-        ['8 KB username', `Digest username="${'a'.repeat(8000)}", realm="${ctx.realm}", nonce="", uri="${ctx.uri}", response=""`],
+        [
+          'nonce that is not base64',
+          formatDigest([
+            ['username', ctx.impi, true],
+            ['realm', ctx.realm, true],
+            ['nonce', '%%%not-base64%%%', true],
+            ['uri', ctx.uri, true],
+            ['qop', 'auth-int', false],
+            ['nc', '00000001', false],
+            ['cnonce', 'abc', true],
+            ['response', '0'.repeat(32), true],
+          ]),
+        ],
+        [
+          'nc not hex',
+          formatDigest([
+            ['username', ctx.impi, true],
+            ['realm', ctx.realm, true],
+            ['nonce', randomBytes(32).toString('base64'), true],
+            ['uri', ctx.uri, true],
+            ['qop', 'auth-int', false],
+            ['nc', 'zz', false],
+            ['cnonce', 'abc', true],
+            ['response', '0'.repeat(32), true],
+          ]),
+        ],
+        [
+          'auts of the wrong length',
+          formatDigest([
+            ['username', ctx.impi, true],
+            ['realm', ctx.realm, true],
+            ['nonce', randomBytes(32).toString('base64'), true],
+            ['uri', ctx.uri, true],
+            ['qop', 'auth-int', false],
+            ['nc', '00000001', false],
+            ['cnonce', 'abc', true],
+            ['response', '0'.repeat(32), true],
+            ['auts', 'AAAA', true],
+          ]),
+        ],
+        [
+          '8 KB username',
+          `Digest username="${'a'.repeat(8000)}", realm="${ctx.realm}", nonce="", uri="${ctx.uri}", response=""`,
+        ],
         ['stray commas', `Digest ,,, username="${ctx.impi}",,`],
       ];
       const problems: string[] = [];
       for (const [name, value] of bad) {
         const r = await send(ctx, value);
-        if (r.status === 0 || r.status >= 500 || r.status < 400) problems.push(`${name}: expected 4xx, got ${describe(r)}`);
+        if (r.status === 0 || r.status >= 500 || r.status < 400)
+          problems.push(`${name}: expected 4xx, got ${describe(r)}`);
       }
       const after = await send(ctx, initialAuthorization(ctx.impi, ctx.realm, ctx.uri));
-      if (after.status !== 401) problems.push(`afterwards a well-formed initial request got ${describe(after)}, expected 401`);
+      if (after.status !== 401)
+        problems.push(`afterwards a well-formed initial request got ${describe(after)}, expected 401`);
       if (problems.length) fail(problems.join('; '));
       return `${bad.length} malformed requests refused with 4xx; the BSF still answers`;
     },
   },
   {
-    id: 'UB-13', clause: 'TS 33.220 §4.5.2',
+    id: 'UB-13',
+    clause: 'TS 33.220 §4.5.2',
     title: 'two bootstraps give different RANDs and B-TIDs',
     async run(ctx) {
       const usim = ctx.newUsim();
       const one = await bootstrap(ctx, usim, 'first bootstrap');
       const two = await bootstrap(ctx, usim, 'second bootstrap');
       const problems: string[] = [];
-      if (one.challenge.rand.equals(two.challenge.rand)) problems.push(`RAND ${one.challenge.rand.toString('hex')} repeated`);
+      if (one.challenge.rand.equals(two.challenge.rand))
+        problems.push(`RAND ${one.challenge.rand.toString('hex')} repeated`);
       if (one.btid === two.btid) problems.push(`B-TID ${one.btid} repeated`);
       if (problems.length) fail(problems.join('; '));
       return `${one.btid} ≠ ${two.btid}`;
     },
   },
   {
-    id: 'ZN-01', clause: 'TS 33.220 Annex B, TS 29.309',
+    id: 'ZN-01',
+    clause: 'TS 33.220 Annex B, TS 29.309',
     title: 'Zn returns Ks_NAF equal to the UE-side derivation',
     async run(ctx) {
       const zn = znOf(ctx);
       const b = await bootstrap(ctx, ctx.newUsim());
       if (!b.btid) fail('no B-TID from the bootstrap');
       const r = await znRequest(ctx, zn, b.btid!);
-      if (r.status !== 200) fail(`Zn for B-TID ${b.btid} (NAF ${zn.nafFqdn}, Ua id 0100000002): expected 200, got ${describe(r)}`);
+      if (r.status !== 200)
+        fail(`Zn for B-TID ${b.btid} (NAF ${zn.nafFqdn}, Ua id 0100000002): expected 200, got ${describe(r)}`);
       let got: unknown;
-      try { got = (JSON.parse(r.body) as { meKeyMaterial?: unknown }).meKeyMaterial; } catch { fail(`Zn answer is not JSON: ${r.body.slice(0, 160)}`); }
-      const want = ksNaf({ ks: ksOf(b.ck, b.ik), rand: b.challenge.rand, impi: ctx.impi, nafFqdn: zn.nafFqdn, uaSecProtId: UA_ID_DIGEST });
+      try {
+        got = (JSON.parse(r.body) as { meKeyMaterial?: unknown }).meKeyMaterial;
+      } catch {
+        fail(`Zn answer is not JSON: ${r.body.slice(0, 160)}`);
+      }
+      const want = ksNaf({
+        ks: ksOf(b.ck, b.ik),
+        rand: b.challenge.rand,
+        impi: ctx.impi,
+        nafFqdn: zn.nafFqdn,
+        uaSecProtId: UA_ID_DIGEST,
+      });
       // TS 29.309 carries meKeyMaterial as bytes; hex here, base64 tolerated.
-      const asHex = typeof got === 'string' && /^[0-9a-fA-F]{64}$/.test(got) ? got.toLowerCase() : typeof got === 'string' ? Buffer.from(got, 'base64').toString('hex') : undefined;
-      if (asHex !== want.toString('hex')) fail(`meKeyMaterial ${JSON.stringify(got)}, expected Ks_NAF ${want.toString('hex')} (KDF of Annex B.3 with NAF_Id ${zn.nafFqdn} ‖ 0100000002)`);
+      const asHex =
+        typeof got === 'string' && /^[0-9a-fA-F]{64}$/.test(got)
+          ? got.toLowerCase()
+          : typeof got === 'string'
+            ? Buffer.from(got, 'base64').toString('hex')
+            : undefined;
+      if (asHex !== want.toString('hex'))
+        fail(
+          `meKeyMaterial ${JSON.stringify(got)}, expected Ks_NAF ${want.toString('hex')} (KDF of Annex B.3 with NAF_Id ${zn.nafFqdn} ‖ 0100000002)`,
+        );
       return 'Ks_NAF matches';
     },
   },
   {
-    id: 'ZN-02', clause: 'TS 29.309',
+    id: 'ZN-02',
+    clause: 'TS 29.309',
     title: 'Zn for an unknown B-TID → 404',
     async run(ctx) {
       const zn = znOf(ctx);
@@ -303,8 +449,12 @@ function znOf(ctx: Ctx): NonNullable<ConformTarget['zn']> {
 
 function znRequest(ctx: Ctx, zn: NonNullable<ConformTarget['zn']>, btId: string) {
   const url = new URL(`${zn.url.replace(/\/$/, '')}/bootstrapping-info-retrieval`);
-  return ctx.http.send('POST', url, { authorization: `Bearer ${zn.token}`, 'content-type': 'application/json', accept: 'application/json' },
-    JSON.stringify({ btId, nafId: { nafFqdn: zn.nafFqdn, uaSecProtId: '0100000002' } }));
+  return ctx.http.send(
+    'POST',
+    url,
+    { authorization: `Bearer ${zn.token}`, 'content-type': 'application/json', accept: 'application/json' },
+    JSON.stringify({ btId, nafId: { nafFqdn: zn.nafFqdn, uaSecProtId: '0100000002' } }),
+  );
 }
 
 /** An identity nobody provisioned: a random MSIN in the subscriber's home network, or a random local part. */
@@ -331,7 +481,11 @@ export async function runConformance(t: ConformTarget, o: RunOptions = {}): Prom
   const ub = new URL(t.ub);
   const http = new HttpClient(ub, t.timeoutMs ?? 10_000);
   const ctx: Ctx = {
-    t, http, impi: t.impi, realm: t.realm, uri: ub.pathname + ub.search,
+    t,
+    http,
+    impi: t.impi,
+    realm: t.realm,
+    uri: ub.pathname + ub.search,
     newUsim: (sqnMs = t.sqnMs) => new SoftUsim({ ...t.keys, sqnMs, indBits: IND_BITS }),
   };
   const cases: CaseReport[] = [];
@@ -339,14 +493,31 @@ export async function runConformance(t: ConformTarget, o: RunOptions = {}): Prom
     for (const c of CATALOGUE) {
       if (o.only && !o.only.includes(c.id)) continue;
       const t0 = performance.now();
-      let result: CaseResult = 'pass', detail = '';
+      let result: CaseResult = 'pass',
+        detail = '';
       try {
         detail = await c.run(ctx);
       } catch (err) {
-        if (err instanceof CaseSkip) { result = 'skip'; detail = err.message; } else if (err instanceof CaseFail) { result = 'fail'; detail = err.message; } else { result = 'fail'; detail = `runner error: ${(err as Error).message}`; }
+        if (err instanceof CaseSkip) {
+          result = 'skip';
+          detail = err.message;
+        } else if (err instanceof CaseFail) {
+          result = 'fail';
+          detail = err.message;
+        } else {
+          result = 'fail';
+          detail = `runner error: ${(err as Error).message}`;
+        }
       }
       if (result === 'fail' && !detail) detail = 'failed without evidence';
-      const rep: CaseReport = { id: c.id, title: c.title, clause: c.clause, result, detail, ms: Math.round(performance.now() - t0) };
+      const rep: CaseReport = {
+        id: c.id,
+        title: c.title,
+        clause: c.clause,
+        result,
+        detail,
+        ms: Math.round(performance.now() - t0),
+      };
       cases.push(rep);
       o.onCase?.(rep);
     }
@@ -354,7 +525,8 @@ export async function runConformance(t: ConformTarget, o: RunOptions = {}): Prom
     http.close();
   }
   return {
-    target: t.ub, cases,
+    target: t.ub,
+    cases,
     passed: cases.filter((c) => c.result === 'pass').length,
     failed: cases.filter((c) => c.result === 'fail').length,
     skipped: cases.filter((c) => c.result === 'skip').length,
@@ -363,7 +535,13 @@ export async function runConformance(t: ConformTarget, o: RunOptions = {}): Prom
 
 /** The C8 JSON report (without the per-case timing, which only the JUnit file carries). */
 export function reportJson(r: ConformReport): object {
-  return { target: r.target, cases: r.cases.map(({ id, title, clause, result, detail }) => ({ id, title, clause, result, detail })), passed: r.passed, failed: r.failed, skipped: r.skipped };
+  return {
+    target: r.target,
+    cases: r.cases.map(({ id, title, clause, result, detail }) => ({ id, title, clause, result, detail })),
+    passed: r.passed,
+    failed: r.failed,
+    skipped: r.skipped,
+  };
 }
 
 /** One line per case: `UB-03 pass  title — evidence` (failure lines carry the evidence, expected vs got). */
@@ -372,10 +550,12 @@ export function caseLine(c: CaseReport): string {
   return `${c.id} ${tag} ${c.title}${c.detail ? ` — ${c.detail}` : ''}`;
 }
 
-const xmlEscape = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
-  // XML 1.0 has no place for most control characters.
-  // eslint-disable-next-line no-control-regex
-  .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+const xmlEscape = (s: string): string =>
+  s
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    // XML 1.0 has no place for most control characters.
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 /** JUnit XML as CI systems read it (one testcase per case, one <failure> per failed case, <skipped> for skips). */
 export function junitXml(r: ConformReport, suite = 'gba-sim conform bsf'): string {
@@ -389,9 +569,15 @@ export function junitXml(r: ConformReport, suite = 'gba-sim conform bsf'): strin
   ];
   for (const c of r.cases) {
     const head = `    <testcase classname="conform.bsf" name="${xmlEscape(`${c.id} ${c.title}`)}" time="${secs(c.ms)}"`;
-    if (c.result === 'pass') { lines.push(`${head}/>`); continue; }
+    if (c.result === 'pass') {
+      lines.push(`${head}/>`);
+      continue;
+    }
     lines.push(`${head}>`);
-    if (c.result === 'fail') lines.push(`      <failure message="${xmlEscape(`${c.id}: ${c.detail}`.slice(0, 1000))}" type="${xmlEscape(c.clause)}">${xmlEscape(`${c.id} (${c.clause}): ${c.detail}`)}</failure>`);
+    if (c.result === 'fail')
+      lines.push(
+        `      <failure message="${xmlEscape(`${c.id}: ${c.detail}`.slice(0, 1000))}" type="${xmlEscape(c.clause)}">${xmlEscape(`${c.id} (${c.clause}): ${c.detail}`)}</failure>`,
+      );
     else lines.push(`      <skipped message="${xmlEscape(c.detail)}"/>`);
     lines.push('    </testcase>');
   }

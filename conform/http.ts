@@ -21,9 +21,15 @@ export class HttpClient {
   readonly #agent: HttpAgent;
   readonly #https: boolean;
 
-  constructor(readonly base: URL, readonly timeoutMs = 10_000, maxSockets = 4) {
+  constructor(
+    readonly base: URL,
+    readonly timeoutMs = 10_000,
+    maxSockets = 4,
+  ) {
     this.#https = base.protocol === 'https:';
-    this.#agent = this.#https ? new HttpsAgent({ keepAlive: true, maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets });
+    this.#agent = this.#https
+      ? new HttpsAgent({ keepAlive: true, maxSockets })
+      : new HttpAgent({ keepAlive: true, maxSockets });
   }
 
   /** One request to `url` (same origin as `base`, or any other), headers sent as given. */
@@ -31,16 +37,37 @@ export class HttpClient {
     const req = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve) => {
       let settled = false;
-      const done = (r: Reply) => { if (!settled) { settled = true; resolve(r); } };
+      const done = (r: Reply) => {
+        if (!settled) {
+          settled = true;
+          resolve(r);
+        }
+      };
       try {
-        const r = req(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: url.protocol === this.base.protocol ? this.#agent : undefined, timeout: this.timeoutMs }, (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BODY) chunks.push(c); });
-          res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', (err) => done({ status: 0, headers: {}, body: '', error: err.message }));
+        const r = req(
+          url,
+          {
+            method,
+            headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+            agent: url.protocol === this.base.protocol ? this.#agent : undefined,
+            timeout: this.timeoutMs,
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on('data', (c: Buffer) => {
+              size += c.length;
+              if (size <= MAX_BODY) chunks.push(c);
+            });
+            res.on('end', () =>
+              done({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+            );
+            res.on('error', (err) => done({ status: 0, headers: {}, body: '', error: err.message }));
+          },
+        );
+        r.on('timeout', () => {
+          r.destroy(new Error(`no answer within ${this.timeoutMs} ms`));
         });
-        r.on('timeout', () => { r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)); });
         r.on('error', (err) => done({ status: 0, headers: {}, body: '', error: err.message }));
         r.end(body);
       } catch (err) {
@@ -54,7 +81,9 @@ export class HttpClient {
     return this.send('GET', this.base, headers);
   }
 
-  close(): void { this.#agent.destroy(); }
+  close(): void {
+    this.#agent.destroy();
+  }
 }
 
 export function header(r: Reply, name: string): string | undefined {
@@ -66,6 +95,10 @@ export function header(r: Reply, name: string): string | undefined {
 export function describe(r: Reply): string {
   if (r.status === 0) return `no answer (${r.error ?? 'connection closed'})`;
   let detail = '';
-  try { detail = String((JSON.parse(r.body) as { detail?: unknown }).detail ?? ''); } catch { detail = r.body.replace(/\s+/g, ' ').trim().slice(0, 120); }
+  try {
+    detail = String((JSON.parse(r.body) as { detail?: unknown }).detail ?? '');
+  } catch {
+    detail = r.body.replace(/\s+/g, ' ').trim().slice(0, 120);
+  }
   return `${r.status}${detail ? ` ${JSON.stringify(detail.slice(0, 160))}` : ''}`;
 }

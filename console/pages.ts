@@ -4,7 +4,11 @@
  */
 import type { Client, DeviceEvent, Session, Subscriber } from './upstream.js';
 
-export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const esc = (v: unknown): string =>
+  String(v ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 const CSS = `
 :root{font-family:system-ui,sans-serif;color:#1b1b1b;background:#fafafa}
@@ -55,21 +59,35 @@ const eventRow = (e: DeviceEvent) =>
 
 export function sessionsTable(sessions: Session[], csrf: string, back: string): string {
   if (!sessions.length) return '<p class="muted">no live sessions</p>';
-  return `<table><thead><tr><th scope="col">IMPI</th><th scope="col">B-TID</th><th scope="col">expires in</th><th scope="col"><span class="visually-hidden">action</span></th></tr></thead><tbody>${sessions.map((s) =>
-    `<tr><td class="mono">${esc(s.impi)}</td><td class="mono">${esc(s.btid)}</td><td><span data-expires="${esc(s.expiresAt)}">${esc(s.expiresAt)}</span></td>
+  return `<table><thead><tr><th scope="col">IMPI</th><th scope="col">B-TID</th><th scope="col">expires in</th><th scope="col"><span class="visually-hidden">action</span></th></tr></thead><tbody>${sessions
+    .map(
+      (s) =>
+        `<tr><td class="mono">${esc(s.impi)}</td><td class="mono">${esc(s.btid)}</td><td><span data-expires="${esc(s.expiresAt)}">${esc(s.expiresAt)}</span></td>
 <td><form class="inline" method="post" action="/sessions/revoke"><input type="hidden" name="csrf" value="${esc(csrf)}"><input type="hidden" name="btid" value="${esc(s.btid)}"><input type="hidden" name="back" value="${esc(back)}">
-<button class="danger" type="submit" aria-label="Revoke session ${esc(s.btid)}">Revoke</button></form></td></tr>`).join('')}</tbody></table>`;
+<button class="danger" type="submit" aria-label="Revoke session ${esc(s.btid)}">Revoke</button></form></td></tr>`,
+    )
+    .join('')}</tbody></table>`;
 }
 
 export function clientsTable(clients: Client[]): string {
   if (!clients.length) return '<p class="muted">no registered clients</p>';
-  return `<table><thead><tr><th scope="col">endpoint</th><th scope="col">transport</th><th scope="col">LwM2M</th><th scope="col">last update</th></tr></thead><tbody>${clients.map((c) =>
-    `<tr><td class="mono"><a href="/device?ep=${encodeURIComponent(c.endpoint)}">${esc(c.endpoint)}</a></td><td>${esc(c.transport ?? '')}</td><td>${esc(c.lwm2mVersion ?? '')}</td><td><time datetime="${esc(c.lastUpdate)}">${esc(c.lastUpdate ?? '')}</time></td></tr>`).join('')}</tbody></table>`;
+  return `<table><thead><tr><th scope="col">endpoint</th><th scope="col">transport</th><th scope="col">LwM2M</th><th scope="col">last update</th></tr></thead><tbody>${clients
+    .map(
+      (c) =>
+        `<tr><td class="mono"><a href="/device?ep=${encodeURIComponent(c.endpoint)}">${esc(c.endpoint)}</a></td><td>${esc(c.transport ?? '')}</td><td>${esc(c.lwm2mVersion ?? '')}</td><td><time datetime="${esc(c.lastUpdate)}">${esc(c.lastUpdate ?? '')}</time></td></tr>`,
+    )
+    .join('')}</tbody></table>`;
 }
 
 export function subscribersSection(subs: { items: Subscriber[]; total: number }, csrf: string): string {
-  const rows = subs.items.map((s) => `<tr><td class="mono nowrap"><a href="/device?imsi=${encodeURIComponent(s.imsi)}">${esc(s.imsi)}</a></td><td class="mono">${esc(s.impi)}</td><td>${esc(s.algorithm)}</td>
-<td><form class="inline" method="post" action="/subscribers/delete"><input type="hidden" name="csrf" value="${esc(csrf)}"><input type="hidden" name="imsi" value="${esc(s.imsi)}"><button class="danger" type="submit" aria-label="Delete subscriber ${esc(s.imsi)}">Delete</button></form></td></tr>`).join('');
+  const rows = subs.items
+    .map(
+      (
+        s,
+      ) => `<tr><td class="mono nowrap"><a href="/device?imsi=${encodeURIComponent(s.imsi)}">${esc(s.imsi)}</a></td><td class="mono">${esc(s.impi)}</td><td>${esc(s.algorithm)}</td>
+<td><form class="inline" method="post" action="/subscribers/delete"><input type="hidden" name="csrf" value="${esc(csrf)}"><input type="hidden" name="imsi" value="${esc(s.imsi)}"><button class="danger" type="submit" aria-label="Delete subscriber ${esc(s.imsi)}">Delete</button></form></td></tr>`,
+    )
+    .join('');
   return `<table><caption class="muted">${subs.total} subscriber(s)${subs.total > subs.items.length ? `, first ${subs.items.length} shown` : ''}</caption>
 <thead><tr><th scope="col">IMSI</th><th scope="col">IMPI</th><th scope="col">algorithm</th><th scope="col"><span class="visually-hidden">action</span></th></tr></thead><tbody>${rows || '<tr><td colspan="4" class="muted">none provisioned</td></tr>'}</tbody></table>
 <div class="grid"><form method="post" action="/subscribers"><fieldset><legend>Add a subscriber</legend><input type="hidden" name="csrf" value="${esc(csrf)}">
@@ -105,4 +123,5 @@ export const APP_JS = `
 })();
 `;
 
-export const FAVICON_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5394"/><text x="8" y="12" font-size="10" text-anchor="middle" fill="#fff" font-family="sans-serif">G</text></svg>';
+export const FAVICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5394"/><text x="8" y="12" font-size="10" text-anchor="middle" fill="#fff" font-family="sans-serif">G</text></svg>';

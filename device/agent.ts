@@ -10,7 +10,13 @@
 import { ksNaf } from '../shared/crypto/kdf.js';
 import { normalizeFqdn } from '../shared/identifiers.js';
 import { bootstrap, UbError, type Bootstrap } from './ub-client.js';
-import { fetchDeviceConfig, fetchDeviceConfigPsk, UaError, type DeviceConfig, type UaClientOptions } from './ua-client.js';
+import {
+  fetchDeviceConfig,
+  fetchDeviceConfigPsk,
+  UaError,
+  type DeviceConfig,
+  type UaClientOptions,
+} from './ua-client.js';
 import { connectCoapTls } from './tls-transport.js';
 import { connectCoapDtls } from './dtls-transport.js';
 import type { CoapChannel } from './coap-channel.js';
@@ -42,18 +48,32 @@ export interface AgentOptions {
 }
 
 export interface Registered {
-  bootstrap: Bootstrap; config: DeviceConfig; location: string[]; channel: CoapChannel;
+  bootstrap: Bootstrap;
+  config: DeviceConfig;
+  location: string[];
+  channel: CoapChannel;
   /** The session's live state: lifetime (a server Write of /1/0/1 changes it) and what the server asked for. */
   session: Session;
   /** A new (D)TLS connection with the same key, serving the same objects: to retry an Update after a lost association. */
   reconnect: () => Promise<CoapChannel>;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
-  if (signal?.aborted) { resolve(); return; }
-  const t = setTimeout(resolve, Math.max(0, ms));
-  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) {
+      resolve();
+      return;
+    }
+    const t = setTimeout(resolve, Math.max(0, ms));
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 /** Time before the key lifetime ends at which the agent bootstraps again. */
 const rebootstrapMargin = (lifetimeMs: number) => Math.min(30_000, Math.max(200, lifetimeMs / 10));
@@ -66,46 +86,103 @@ export interface Session {
   wake: AbortController;
 }
 
-const pathOf = (req: CoapMessage): string => `/${req.options.filter((x) => x.number === OptionNumber.URI_PATH).map((x) => x.value.toString()).join('/')}`;
+const pathOf = (req: CoapMessage): string =>
+  `/${req.options
+    .filter((x) => x.number === OptionNumber.URI_PATH)
+    .map((x) => x.value.toString())
+    .join('/')}`;
 
 /** Names the server's request for the step log (Core 1.1 §5.4, §5.5). */
 function operationOf(req: CoapMessage): string {
-  if (req.code === Code.GET) return getAccept(req) === ContentFormat.LINK_FORMAT ? 'discover' : getOption(req, OptionNumber.OBSERVE) !== undefined ? 'observe' : 'read';
+  if (req.code === Code.GET)
+    return getAccept(req) === ContentFormat.LINK_FORMAT
+      ? 'discover'
+      : getOption(req, OptionNumber.OBSERVE) !== undefined
+        ? 'observe'
+        : 'read';
   if (req.code === Code.PUT) return req.payload.length ? 'write' : 'write-attributes';
   if (req.code === Code.POST) return 'execute';
   return req.code === Code.DELETE ? 'delete' : 'request';
 }
 
-export async function connectAndRegister(o: AgentOptions, step: StepFn, lifetimeSec = o.lifetimeSec ?? 300): Promise<Registered> {
-  const b = await bootstrap({ bsfUrl: o.bsfUrl, impi: o.impi, realm: o.realm, usim: o.usim, onStep: step, requireRspauth: o.requireRspauth });
-  const config = o.ua?.psk ? await fetchDeviceConfigPsk(o.nafUaUrl, b, { nafFqdn: o.ua.psk.nafFqdn }, step)
+export async function connectAndRegister(
+  o: AgentOptions,
+  step: StepFn,
+  lifetimeSec = o.lifetimeSec ?? 300,
+): Promise<Registered> {
+  const b = await bootstrap({
+    bsfUrl: o.bsfUrl,
+    impi: o.impi,
+    realm: o.realm,
+    usim: o.usim,
+    onStep: step,
+    requireRspauth: o.requireRspauth,
+  });
+  const config = o.ua?.psk
+    ? await fetchDeviceConfigPsk(o.nafUaUrl, b, { nafFqdn: o.ua.psk.nafFqdn }, step)
     : await fetchDeviceConfig(o.nafUaUrl, b, step, { ...o.ua, requireRspauth: o.requireRspauth });
   const transport = o.transport ?? 'dtls';
   const uri = new URL(transport === 'dtls' ? (config.serverUriDtls ?? '') : config.serverUri);
-  if (!uri.hostname) throw new Error(`the NAF gave no ${transport === 'dtls' ? 'coaps://' : 'coaps+tcp://'} URI for the LwM2M server`);
+  if (!uri.hostname)
+    throw new Error(`the NAF gave no ${transport === 'dtls' ? 'coaps://' : 'coaps+tcp://'} URI for the LwM2M server`);
   // The key is for serverFqdn ‖ uaSecProtId whatever host the URI names (contract C3).
-  const psk = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: normalizeFqdn(config.serverFqdn), uaSecProtId: Buffer.from(config.uaSecProtId, 'hex') });
+  const psk = ksNaf({
+    ks: b.ks,
+    rand: b.rand,
+    impi: b.impi,
+    nafFqdn: normalizeFqdn(config.serverFqdn),
+    uaSecProtId: Buffer.from(config.uaSecProtId, 'hex'),
+  });
   const port = Number(uri.port || 5684);
   // SNI only over TLS (device/tls-transport.ts): node-dtls-client sends no server_name extension.
   step('lwm2m.connect', {
-    transport, server: `${uri.hostname}:${port}`, serverFqdn: config.serverFqdn,
-    ...(transport === 'tls' ? { sni: config.serverFqdn } : {}), pskIdentity: config.pskIdentity, uaSecProtId: config.uaSecProtId,
+    transport,
+    server: `${uri.hostname}:${port}`,
+    serverFqdn: config.serverFqdn,
+    ...(transport === 'tls' ? { sni: config.serverFqdn } : {}),
+    pskIdentity: config.pskIdentity,
+    uaSecProtId: config.uaSecProtId,
   });
-  const connectOpts = { host: uri.hostname.replace(/^\[|\]$/g, ''), port, serverFqdn: config.serverFqdn, pskIdentity: config.pskIdentity, psk, uaSecProtId: config.uaSecProtId };
+  const connectOpts = {
+    host: uri.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    serverFqdn: config.serverFqdn,
+    pskIdentity: config.pskIdentity,
+    psk,
+    uaSecProtId: config.uaSecProtId,
+  };
   const session: Session = { lifetimeSec, wake: new AbortController() };
-  const poke = (why: 'lifetime' | 'reboot') => { session.pending = why; session.wake.abort(); };
+  const poke = (why: 'lifetime' | 'reboot') => {
+    session.pending = why;
+    session.wake.abort();
+  };
   const binding = transport === 'dtls' ? 'U' : 'T';
   const objects = new DeviceObjects({
-    manufacturer: 'gba-sim', model: 'software-USIM device agent', serial: `sim-${o.imsi.slice(-6)}`, firmware: '0.1.0',
-    binding, lifetimeSec: () => session.lifetimeSec,
-    onLifetime: (sec) => { session.lifetimeSec = sec; step('lwm2m.lifetime_written', { lifetime: sec }); poke('lifetime'); },
-    onReboot: () => { step('lwm2m.reboot', { action: 'register again' }); poke('reboot'); },
+    manufacturer: 'gba-sim',
+    model: 'software-USIM device agent',
+    serial: `sim-${o.imsi.slice(-6)}`,
+    firmware: '0.1.0',
+    binding,
+    lifetimeSec: () => session.lifetimeSec,
+    onLifetime: (sec) => {
+      session.lifetimeSec = sec;
+      step('lwm2m.lifetime_written', { lifetime: sec });
+      poke('lifetime');
+    },
+    onReboot: () => {
+      step('lwm2m.reboot', { action: 'register again' });
+      poke('reboot');
+    },
   });
   const open = async (): Promise<CoapChannel> => {
-    const ch: CoapChannel = transport === 'dtls' ? await connectCoapDtls(connectOpts) : await connectCoapTls(connectOpts);
+    const ch: CoapChannel =
+      transport === 'dtls' ? await connectCoapDtls(connectOpts) : await connectCoapTls(connectOpts);
     ch.onRequest((req) => {
       const res = objects.handle(req);
-      step(`lwm2m.${operationOf(req)}`, { path: pathOf(req), code: res.code === Code.CONTENT ? '2.05' : codeToString(res.code) });
+      step(`lwm2m.${operationOf(req)}`, {
+        path: pathOf(req),
+        code: res.code === Code.CONTENT ? '2.05' : codeToString(res.code),
+      });
       return res;
     });
     objects.setNotifier(async (token, res) => {
@@ -143,9 +220,17 @@ export async function runAgent(o: AgentOptions): Promise<void> {
       step('error', { during: 'bootstrap/provisioning/registration', error: (err as Error).message });
       if (fatal || o.once) throw err;
       // A BSF's Retry-After (503, RFC 9110 §10.2.3) is a floor for the back-off, within reason.
-      const retryAfterMs = err instanceof UbError && err.retryAfterSec !== undefined ? Math.min(300_000, err.retryAfterSec * 1000) : 0;
+      const retryAfterMs =
+        err instanceof UbError && err.retryAfterSec !== undefined ? Math.min(300_000, err.retryAfterSec * 1000) : 0;
       const backoff = Math.max(retryAfterMs, Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
-      step('retry', { in: `${backoff} ms`, reason: retryAfterMs ? 'BSF unavailable: as its Retry-After says' : err instanceof RegistrationError || err instanceof UaError ? 'refused: bootstrapping again' : 'failure' });
+      step('retry', {
+        in: `${backoff} ms`,
+        reason: retryAfterMs
+          ? 'BSF unavailable: as its Retry-After says'
+          : err instanceof RegistrationError || err instanceof UaError
+            ? 'refused: bootstrapping again'
+            : 'failure',
+      });
       await sleep(backoff, o.signal);
       continue;
     }
@@ -169,7 +254,11 @@ async function keepRegistered(o: AgentOptions, r: Registered, step: StepFn): Pro
   const keyEndsMs = r.bootstrap.lifetimeMs - rebootstrapMargin(r.bootstrap.lifetimeMs - Date.now());
   let lost: string | undefined;
   const lostSignal = new AbortController();
-  const watch = (ch: CoapChannel) => ch.onClose((why) => { lost = why; lostSignal.abort(); });
+  const watch = (ch: CoapChannel) =>
+    ch.onClose((why) => {
+      lost = why;
+      lostSignal.abort();
+    });
   watch(r.channel);
   for (;;) {
     const s = r.session;
@@ -194,7 +283,11 @@ async function keepRegistered(o: AgentOptions, r: Registered, step: StepFn): Pro
       return;
     }
     if (Date.now() >= keyEndsMs) {
-      step('key.expiring', { btid: r.bootstrap.btid, expires: new Date(r.bootstrap.lifetimeMs).toISOString(), action: 'bootstrap again' });
+      step('key.expiring', {
+        btid: r.bootstrap.btid,
+        expires: new Date(r.bootstrap.lifetimeMs).toISOString(),
+        action: 'bootstrap again',
+      });
       await deregister(r.channel, r.location).catch(() => undefined);
       await r.channel.close();
       return;
@@ -203,7 +296,10 @@ async function keepRegistered(o: AgentOptions, r: Registered, step: StepFn): Pro
     try {
       if (lost) throw new Error(`connection lost: ${lost}`);
       await update(r.channel, r.location, params);
-      step('lwm2m.updated', { endpoint: r.config.endpoint, ...(pending === 'lifetime' ? { lifetime: s.lifetimeSec } : {}) });
+      step('lwm2m.updated', {
+        endpoint: r.config.endpoint,
+        ...(pending === 'lifetime' ? { lifetime: s.lifetimeSec } : {}),
+      });
       continue;
     } catch (err) {
       if (err instanceof RegistrationError) {

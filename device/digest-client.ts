@@ -7,10 +7,19 @@
 import { randomBytes } from 'node:crypto';
 import { computeRspauth, requestDigest, type DigestInput, type Qop } from '../shared/crypto/digest.js';
 import { DecodeError } from '../shared/errors.js';
-import { formatDigest, parseAuthenticationInfo, parseChallenges, type AuthParams, type ParamOut } from '../shared/wire/digest-header.js';
+import {
+  formatDigest,
+  parseAuthenticationInfo,
+  parseChallenges,
+  type AuthParams,
+  type ParamOut,
+} from '../shared/wire/digest-header.js';
 
 /** The first Digest challenge in a WWW-Authenticate header that `accept` takes, or undefined. */
-export function findDigestChallenge(header: string | undefined, accept: (p: AuthParams) => boolean = () => true): AuthParams | undefined {
+export function findDigestChallenge(
+  header: string | undefined,
+  accept: (p: AuthParams) => boolean = () => true,
+): AuthParams | undefined {
   if (!header) return undefined;
   return parseChallenges(header).find((c) => c.scheme.toLowerCase() === 'digest' && accept(c.params))?.params;
 }
@@ -41,18 +50,35 @@ export class DigestAnswer {
   readonly qop: Qop | undefined;
   readonly input: Omit<DigestInput, 'password'>;
 
-  constructor(readonly challenge: AuthParams, readonly o: DigestAnswerOptions) {
+  constructor(
+    readonly challenge: AuthParams,
+    readonly o: DigestAnswerOptions,
+  ) {
     this.realm = challenge.get('realm') ?? o.realm ?? '';
     this.nonce = challenge.get('nonce') ?? '';
     this.qop = chooseQop(challenge.get('qop'));
     const cnonce = randomBytes(8).toString('hex');
-    this.input = { username: o.username, realm: this.realm, nonce: this.nonce, nc: '00000001', cnonce, qop: this.qop, method: o.method, uri: o.uri };
+    this.input = {
+      username: o.username,
+      realm: this.realm,
+      nonce: this.nonce,
+      nc: '00000001',
+      cnonce,
+      qop: this.qop,
+      method: o.method,
+      uri: o.uri,
+    };
   }
 
   /** The Authorization header for `password` (extra parameters, e.g. auts, go last), and HA1 for rspauth. */
   authorization(password: Uint8Array | string, extra: ParamOut[] = []): { header: string; ha1: string } {
     const d = requestDigest({ ...this.input, password });
-    const p: ParamOut[] = [['username', this.o.username, true], ['realm', this.realm, true], ['nonce', this.nonce, true], ['uri', this.o.uri, true]];
+    const p: ParamOut[] = [
+      ['username', this.o.username, true],
+      ['realm', this.realm, true],
+      ['nonce', this.nonce, true],
+      ['uri', this.o.uri, true],
+    ];
     if (this.qop) p.push(['qop', this.qop, false], ['nc', this.input.nc!, false], ['cnonce', this.input.cnonce!, true]);
     p.push(['response', d.response, true]);
     if (this.challenge.has('opaque')) p.push(['opaque', this.challenge.get('opaque')!, true]);
@@ -64,7 +90,9 @@ export class DigestAnswer {
   checkRspauth(authenticationInfo: string | undefined, ha1: string, responseBody: Uint8Array | string): RspauthResult {
     if (!authenticationInfo) return 'absent';
     let rspauth: string | undefined;
-    try { rspauth = parseAuthenticationInfo(authenticationInfo).get('rspauth'); } catch (err) {
+    try {
+      rspauth = parseAuthenticationInfo(authenticationInfo).get('rspauth');
+    } catch (err) {
       if (err instanceof DecodeError) return 'mismatch';
       throw err;
     }

@@ -8,12 +8,13 @@ import { CoapUdpEndpoint } from '../shared/coap/udp-endpoint.js';
 import { tlsSuiteOfUaId } from '../shared/ua-ids.js';
 import type { CoapChannel, PskConnectOptions } from './coap-channel.js';
 
-const SUITE_NAMES: Readonly<Record<number, 'TLS_PSK_WITH_AES_128_CCM_8' | 'TLS_PSK_WITH_AES_128_GCM_SHA256' | 'TLS_PSK_WITH_AES_128_CBC_SHA256'>> = {
+const SUITE_NAMES: Readonly<
+  Record<number, 'TLS_PSK_WITH_AES_128_CCM_8' | 'TLS_PSK_WITH_AES_128_GCM_SHA256' | 'TLS_PSK_WITH_AES_128_CBC_SHA256'>
+> = {
   0xc0a8: 'TLS_PSK_WITH_AES_128_CCM_8',
   0x00a8: 'TLS_PSK_WITH_AES_128_GCM_SHA256',
   0x00ae: 'TLS_PSK_WITH_AES_128_CBC_SHA256',
 };
-
 
 export function connectCoapDtls(o: PskConnectOptions): Promise<CoapChannel> {
   const suite = tlsSuiteOfUaId(o.uaSecProtId);
@@ -22,8 +23,12 @@ export function connectCoapDtls(o: PskConnectOptions): Promise<CoapChannel> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const socket = dtls.createSocket({
-      type: o.host.includes(':') ? 'udp6' : 'udp4', address: o.host, port: o.port,
-      psk: { [o.pskIdentity]: o.psk }, timeout: o.timeoutMs ?? 10_000, ciphers: [name],
+      type: o.host.includes(':') ? 'udp6' : 'udp4',
+      address: o.host,
+      port: o.port,
+      psk: { [o.pskIdentity]: o.psk },
+      timeout: o.timeoutMs ?? 10_000,
+      ciphers: [name],
     });
     let closeCb: ((why: string) => void) | undefined;
     let closed = false;
@@ -36,7 +41,11 @@ export function connectCoapDtls(o: PskConnectOptions): Promise<CoapChannel> {
     };
     socket.on('message', (m: Buffer) => endpoint.receive(m));
     socket.on('error', (err: Error) => {
-      if (!settled) { settled = true; reject(new Error(`DTLS handshake failed: ${err.message}`)); return; }
+      if (!settled) {
+        settled = true;
+        reject(new Error(`DTLS handshake failed: ${err.message}`));
+        return;
+      }
       finish(`error: ${err.message}`);
     });
     socket.on('close', () => finish('closed'));
@@ -47,11 +56,19 @@ export function connectCoapDtls(o: PskConnectOptions): Promise<CoapChannel> {
         request: (req) => endpoint.request({ type: 'CON', ...req }),
         onRequest: (h) => endpoint.onRequest(h),
         notify: async (token, res) => !closed && (await endpoint.notify(token, res, 'CON')) === 'ack',
-        onClose: (cb) => { closeCb = cb; },
+        onClose: (cb) => {
+          closeCb = cb;
+        },
         close: async () => {
           closed = true;
           endpoint.close();
-          await new Promise<void>((r) => { try { socket.close(() => r()); } catch { r(); } });
+          await new Promise<void>((r) => {
+            try {
+              socket.close(() => r());
+            } catch {
+              r();
+            }
+          });
         },
       });
     });

@@ -9,7 +9,13 @@ import type { CoapChannel } from './coap-channel.js';
 import type { DeviceObjects } from './objects.js';
 
 export class RegistrationError extends Error {
-  constructor(readonly code: number, message: string) { super(message); this.name = 'RegistrationError'; }
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RegistrationError';
+  }
 }
 
 const VERSION: Lwm2mVersion = '1.1';
@@ -21,16 +27,31 @@ function expect(res: CoapMessage, want: number, what: string): void {
   }
 }
 
-export async function register(ch: CoapChannel, o: { endpoint: string; lifetimeSec: number; binding: string; objects: DeviceObjects }): Promise<string[]> {
-  const links = registrationLinks(o.objects.instances().map((x) => ({ objectId: x.objectId, instances: [x.instanceId] })), { path: '/', contentFormats: [110, 11542] });
-  const res = await ch.request(buildRegisterRequest({ endpoint: o.endpoint, lifetimeSec: o.lifetimeSec, lwm2mVersion: VERSION, binding: o.binding }, links));
+export async function register(
+  ch: CoapChannel,
+  o: { endpoint: string; lifetimeSec: number; binding: string; objects: DeviceObjects },
+): Promise<string[]> {
+  const links = registrationLinks(
+    o.objects.instances().map((x) => ({ objectId: x.objectId, instances: [x.instanceId] })),
+    { path: '/', contentFormats: [110, 11542] },
+  );
+  const res = await ch.request(
+    buildRegisterRequest(
+      { endpoint: o.endpoint, lifetimeSec: o.lifetimeSec, lwm2mVersion: VERSION, binding: o.binding },
+      links,
+    ),
+  );
   expect(res, Code.CREATED, 'Register');
   const location = getLocationPath(res);
   if (location.length === 0) throw new RegistrationError(res.code, 'Register answered 2.01 without Location-Path');
   return location;
 }
 
-export async function update(ch: CoapChannel, location: readonly string[], params: { lifetimeSec?: number } = {}): Promise<void> {
+export async function update(
+  ch: CoapChannel,
+  location: readonly string[],
+  params: { lifetimeSec?: number } = {},
+): Promise<void> {
   expect(await ch.request(buildUpdateRequest(location, params, VERSION)), Code.CHANGED, 'Update');
 }
 

@@ -12,27 +12,54 @@
  *                          pmax (Core 1.1 §5.1.2); cancelled by Observe 1, or by RST over UDP (RFC 7641 §3.6)
  */
 import {
-  Code, decodeUint, encodeUint, getAccept, getContentFormat, getOption, getUriPath, getUriQuery, OptionNumber, setContentFormat,
-  type CoapMessage, type CoapResponse,
+  Code,
+  decodeUint,
+  encodeUint,
+  getAccept,
+  getContentFormat,
+  getOption,
+  getUriPath,
+  getUriQuery,
+  OptionNumber,
+  setContentFormat,
+  type CoapMessage,
+  type CoapResponse,
 } from '../shared/coap/message.js';
 import { ContentFormat } from '../shared/lwm2m/content-formats.js';
 import { serializeLinkFormat, type Link } from '../shared/lwm2m/link-format.js';
 import { objectDefinition, parseText, resourceDefinition, type TypedValue } from '../shared/lwm2m/object-model.js';
 import { decodeSenmlJson, encodeSenmlJson, isObjectLink, type SenmlEntry } from '../shared/lwm2m/senml-json.js';
 import {
-  decodeTlv, encodeTlv, readTlvBoolean, readTlvFloat, readTlvSafeInteger, readTlvString, tlvBoolean, tlvFloat, tlvInteger, tlvResource,
-  tlvResourceInstance, tlvString, type Tlv,
+  decodeTlv,
+  encodeTlv,
+  readTlvBoolean,
+  readTlvFloat,
+  readTlvSafeInteger,
+  readTlvString,
+  tlvBoolean,
+  tlvFloat,
+  tlvInteger,
+  tlvResource,
+  tlvResourceInstance,
+  tlvString,
+  type Tlv,
 } from '../shared/lwm2m/tlv.js';
 
 type Value = string | number | boolean;
-interface Resource { id: number; value: () => Value | Value[]; executable?: (args: string) => void; write?: (v: TypedValue) => boolean; float?: boolean }
+interface Resource {
+  id: number;
+  value: () => Value | Value[];
+  executable?: (args: string) => void;
+  write?: (v: TypedValue) => boolean;
+  float?: boolean;
+}
 
 export interface DeviceInfo {
   manufacturer: string;
   model: string;
   serial: string;
   firmware: string;
-  binding: string;            // "T" over TCP, "U" over UDP
+  binding: string; // "T" over TCP, "U" over UDP
   lifetimeSec: () => number;
   /** A Write of /1/0/1: the agent takes the new lifetime and sends an Update (Core 1.1 §6.2.2). */
   onLifetime?: (sec: number) => void;
@@ -45,7 +72,13 @@ export interface DeviceInfo {
 /** Sends a notification under a token; resolves false when the server no longer wants it (RST). */
 export type Notifier = (token: Buffer, res: CoapResponse) => Promise<boolean> | boolean;
 
-interface Attributes { pmin?: number; pmax?: number; gt?: number; lt?: number; st?: number }
+interface Attributes {
+  pmin?: number;
+  pmax?: number;
+  gt?: number;
+  lt?: number;
+  st?: number;
+}
 
 interface Observation {
   token: Buffer;
@@ -70,30 +103,46 @@ export class DeviceObjects {
   #temperature = 21;
 
   constructor(info: DeviceInfo) {
-    const temperature = info.temperature ?? (() => {
-      this.#temperature = Math.round((this.#temperature + (Math.random() - 0.5) * 0.4) * 10) / 10;
-      return this.#temperature;
-    });
+    const temperature =
+      info.temperature ??
+      (() => {
+        this.#temperature = Math.round((this.#temperature + (Math.random() - 0.5) * 0.4) * 10) / 10;
+        return this.#temperature;
+      });
     let lastTemp = 21;
     const device: Resource[] = [
       { id: 0, value: () => info.manufacturer },
       { id: 1, value: () => info.model },
       { id: 2, value: () => info.serial },
       { id: 3, value: () => info.firmware },
-      { id: 4, value: () => '', executable: () => info.onReboot?.() },     // Reboot (Mandatory, E)
-      { id: 9, value: () => 100 },                                         // Battery Level
-      { id: 11, value: () => [0] },                                        // Error Code (Mandatory, Multiple): 0 = no error
-      {                                                                     // Current Time (RW)
-        id: 13, value: () => Math.floor(Date.now() / 1000) + this.#timeOffsetSec,
-        write: (v) => { this.#timeOffsetSec = Number(v.value) - Math.floor(Date.now() / 1000); return true; },
+      { id: 4, value: () => '', executable: () => info.onReboot?.() }, // Reboot (Mandatory, E)
+      { id: 9, value: () => 100 }, // Battery Level
+      { id: 11, value: () => [0] }, // Error Code (Mandatory, Multiple): 0 = no error
+      {
+        // Current Time (RW)
+        id: 13,
+        value: () => Math.floor(Date.now() / 1000) + this.#timeOffsetSec,
+        write: (v) => {
+          this.#timeOffsetSec = Number(v.value) - Math.floor(Date.now() / 1000);
+          return true;
+        },
       },
-      { id: 14, value: () => this.#utcOffset, write: (v) => { this.#utcOffset = String(v.value); return true; } }, // UTC Offset (RW)
-      { id: 16, value: () => info.binding },                               // Supported Binding and Modes (Mandatory)
+      {
+        id: 14,
+        value: () => this.#utcOffset,
+        write: (v) => {
+          this.#utcOffset = String(v.value);
+          return true;
+        },
+      }, // UTC Offset (RW)
+      { id: 16, value: () => info.binding }, // Supported Binding and Modes (Mandatory)
     ];
     const server: Resource[] = [
-      { id: 0, value: () => 1 },                                           // Short Server ID
-      {                                                                     // Lifetime (RW)
-        id: 1, value: () => info.lifetimeSec(),
+      { id: 0, value: () => 1 }, // Short Server ID
+      {
+        // Lifetime (RW)
+        id: 1,
+        value: () => info.lifetimeSec(),
         write: (v) => {
           const sec = Number(v.value);
           if (!Number.isSafeInteger(sec) || sec < 1) return false;
@@ -101,16 +150,20 @@ export class DeviceObjects {
           return true;
         },
       },
-      { id: 6, value: () => false },                                       // Notification Storing
-      { id: 7, value: () => info.binding },                                // Binding
+      { id: 6, value: () => false }, // Notification Storing
+      { id: 7, value: () => info.binding }, // Binding
     ];
     const sensor: Resource[] = [
       { id: 5700, value: () => (lastTemp = temperature()), float: true }, // Sensor Value
-      { id: 5701, value: () => 'Cel' },                                    // Sensor Units
-      { id: 5601, value: () => 15, float: true },                          // Min Measured Value
-      { id: 5602, value: () => Math.max(30, lastTemp), float: true },      // Max Measured Value
+      { id: 5701, value: () => 'Cel' }, // Sensor Units
+      { id: 5601, value: () => 15, float: true }, // Min Measured Value
+      { id: 5602, value: () => Math.max(30, lastTemp), float: true }, // Max Measured Value
     ];
-    this.#objects = new Map([[1, new Map([[0, server]])], [3, new Map([[0, device]])], [3303, new Map([[0, sensor]])]]);
+    this.#objects = new Map([
+      [1, new Map([[0, server]])],
+      [3, new Map([[0, device]])],
+      [3303, new Map([[0, sensor]])],
+    ]);
   }
 
   /** Object instance links for Register: </1/0>,</3/0>,</3303/0>. */
@@ -124,7 +177,9 @@ export class DeviceObjects {
     if (!n) this.stopObservations();
   }
 
-  get observations(): number { return this.#observations.size; }
+  get observations(): number {
+    return this.#observations.size;
+  }
 
   stopObservations(): void {
     this.#observations.clear();
@@ -179,9 +234,19 @@ export class DeviceObjects {
       const r = resources.find((x) => x.id === path[2]);
       if (!r) return diag(Code.NOT_FOUND, 'no such resource');
       if (r.executable) return { code: Code.METHOD_NOT_ALLOWED };
-      return this.#encode(base, [r], accept ?? (Array.isArray(r.value()) ? ContentFormat.LWM2M_TLV : ContentFormat.TEXT), true);
+      return this.#encode(
+        base,
+        [r],
+        accept ?? (Array.isArray(r.value()) ? ContentFormat.LWM2M_TLV : ContentFormat.TEXT),
+        true,
+      );
     }
-    return this.#encode(base, resources.filter((r) => !r.executable), accept ?? ContentFormat.LWM2M_TLV, false);
+    return this.#encode(
+      base,
+      resources.filter((r) => !r.executable),
+      accept ?? ContentFormat.LWM2M_TLV,
+      false,
+    );
   }
 
   /** Discover, Core 1.1 §5.4.2: the object (with ver), its instances and resources, with attributes set. */
@@ -207,7 +272,10 @@ export class DeviceObjects {
     }
     if (links.length === 0 || (path.length >= 2 && !this.#resources(path))) return diag(Code.NOT_FOUND, 'no such path');
     if (path.length === 3 && links.length === 0) return diag(Code.NOT_FOUND, 'no such resource');
-    return setContentFormat({ code: Code.CONTENT, options: [], payload: Buffer.from(serializeLinkFormat(links), 'utf8') }, ContentFormat.LINK_FORMAT);
+    return setContentFormat(
+      { code: Code.CONTENT, options: [], payload: Buffer.from(serializeLinkFormat(links), 'utf8') },
+      ContentFormat.LINK_FORMAT,
+    );
   }
 
   #write(req: CoapMessage, path: number[]): CoapResponse {
@@ -227,7 +295,9 @@ export class DeviceObjects {
       if (!r) return diag(Code.NOT_FOUND, `no resource ${id}`);
       if (!r.write) return diag(Code.METHOD_NOT_ALLOWED, `resource ${id} is not writable`);
     }
-    for (const [id, v] of values) if (!resources.find((x) => x.id === id)!.write!(v)) return diag(Code.BAD_REQUEST, `value not accepted for resource ${id}`);
+    for (const [id, v] of values)
+      if (!resources.find((x) => x.id === id)!.write!(v))
+        return diag(Code.BAD_REQUEST, `value not accepted for resource ${id}`);
     return { code: Code.CHANGED };
   }
 
@@ -240,15 +310,21 @@ export class DeviceObjects {
     const a: Attributes = { ...(this.#attributes.get(key) ?? {}) };
     for (const q of queries) {
       const [name, value] = q.split('=', 2) as [string, string | undefined];
-      if (!['pmin', 'pmax', 'gt', 'lt', 'st'].includes(name)) return diag(Code.BAD_REQUEST, `unknown attribute ${name}`);
+      if (!['pmin', 'pmax', 'gt', 'lt', 'st'].includes(name))
+        return diag(Code.BAD_REQUEST, `unknown attribute ${name}`);
       const k = name as keyof Attributes;
-      if (value === undefined) { delete a[k]; continue; }
+      if (value === undefined) {
+        delete a[k];
+        continue;
+      }
       const n = Number(value);
-      if (value === '' || !Number.isFinite(n) || ((k === 'pmin' || k === 'pmax') && (!Number.isInteger(n) || n < 0))) return diag(Code.BAD_REQUEST, `bad value for ${name}`);
+      if (value === '' || !Number.isFinite(n) || ((k === 'pmin' || k === 'pmax') && (!Number.isInteger(n) || n < 0)))
+        return diag(Code.BAD_REQUEST, `bad value for ${name}`);
       a[k] = n;
     }
     if (a.pmin !== undefined && a.pmax !== undefined && a.pmax < a.pmin) return diag(Code.BAD_REQUEST, 'pmax < pmin');
-    if (!this.#attributes.has(key) && this.#attributes.size >= MAX_ATTRIBUTE_PATHS) return diag(Code.BAD_REQUEST, 'too many attribute sets');
+    if (!this.#attributes.has(key) && this.#attributes.size >= MAX_ATTRIBUTE_PATHS)
+      return diag(Code.BAD_REQUEST, 'too many attribute sets');
     this.#attributes.set(key, a);
     return { code: Code.CHANGED };
   }
@@ -256,7 +332,8 @@ export class DeviceObjects {
   /** Effective attributes of a path: the most specific level wins (Core 1.1 §5.1.1 inheritance). */
   #attrsOf(path: number[]): Attributes {
     const out: Attributes = {};
-    for (let n = 1; n <= path.length; n++) Object.assign(out, this.#attributes.get(`/${path.slice(0, n).join('/')}`) ?? {});
+    for (let n = 1; n <= path.length; n++)
+      Object.assign(out, this.#attributes.get(`/${path.slice(0, n).join('/')}`) ?? {});
     return out;
   }
 
@@ -269,8 +346,20 @@ export class DeviceObjects {
       return this.#read(path, getAccept(req));
     }
     const res = this.#read(path, getAccept(req));
-    if (res.code !== Code.CONTENT || !this.#notifier || (this.#observations.size >= MAX_OBSERVATIONS && !this.#observations.has(key))) return res;
-    this.#observations.set(key, { token: req.token, path, accept: getAccept(req), last: payloadKey(res), lastSentMs: Date.now(), seq: 2 });
+    if (
+      res.code !== Code.CONTENT ||
+      !this.#notifier ||
+      (this.#observations.size >= MAX_OBSERVATIONS && !this.#observations.has(key))
+    )
+      return res;
+    this.#observations.set(key, {
+      token: req.token,
+      path,
+      accept: getAccept(req),
+      last: payloadKey(res),
+      lastSentMs: Date.now(),
+      seq: 2,
+    });
     this.#startTimer();
     return { ...res, options: [...(res.options ?? []), { number: OptionNumber.OBSERVE, value: encodeUint(1) }] };
   }
@@ -282,7 +371,10 @@ export class DeviceObjects {
   }
 
   #tick(): void {
-    if (this.#observations.size === 0) { this.stopObservations(); return; }
+    if (this.#observations.size === 0) {
+      this.stopObservations();
+      return;
+    }
     const now = Date.now();
     for (const [k, o] of this.#observations) {
       const a = this.#attrsOf(o.path);
@@ -294,19 +386,35 @@ export class DeviceObjects {
       o.last = payloadKey(res);
       o.lastSentMs = now;
       const seq = o.seq++ & 0xffffff;
-      const notification: CoapResponse = { ...res, options: [...(res.options ?? []), { number: OptionNumber.OBSERVE, value: encodeUint(seq) }] };
-      void Promise.resolve(this.#notifier?.(o.token, notification)).then((wanted) => {
-        if (wanted === false) this.#observations.delete(k);
-      }, () => this.#observations.delete(k));
+      const notification: CoapResponse = {
+        ...res,
+        options: [...(res.options ?? []), { number: OptionNumber.OBSERVE, value: encodeUint(seq) }],
+      };
+      void Promise.resolve(this.#notifier?.(o.token, notification)).then(
+        (wanted) => {
+          if (wanted === false) this.#observations.delete(k);
+        },
+        () => this.#observations.delete(k),
+      );
     }
   }
 
   #encode(base: string, resources: Resource[], cf: number, single: boolean): CoapResponse {
-    const enc = (r: Resource, x: Value): Buffer => (typeof x === 'number' ? (r.float ? tlvFloat(x) : tlvInteger(x)) : typeof x === 'boolean' ? tlvBoolean(x) : tlvString(x));
+    const enc = (r: Resource, x: Value): Buffer =>
+      typeof x === 'number'
+        ? r.float
+          ? tlvFloat(x)
+          : tlvInteger(x)
+        : typeof x === 'boolean'
+          ? tlvBoolean(x)
+          : tlvString(x);
     if (cf === ContentFormat.TEXT) {
       const v = resources[0]!.value();
       if (!single || Array.isArray(v)) return { code: Code.NOT_ACCEPTABLE };
-      return setContentFormat({ code: Code.CONTENT, options: [], payload: Buffer.from(typeof v === 'boolean' ? (v ? '1' : '0') : String(v)) }, cf);
+      return setContentFormat(
+        { code: Code.CONTENT, options: [], payload: Buffer.from(typeof v === 'boolean' ? (v ? '1' : '0') : String(v)) },
+        cf,
+      );
     }
     if (cf === ContentFormat.LWM2M_TLV) {
       const tlvs: Tlv[] = resources.map((r) => {
@@ -321,9 +429,14 @@ export class DeviceObjects {
       // `base` is the instance path "/o/i/"; each record names its resource (instance) below it.
       const entries: SenmlEntry[] = resources.flatMap((r) => {
         const v = r.value();
-        return Array.isArray(v) ? v.map((x, i) => ({ path: `${base}${r.id}/${i}`, value: x })) : [{ path: `${base}${r.id}`, value: v }];
+        return Array.isArray(v)
+          ? v.map((x, i) => ({ path: `${base}${r.id}/${i}`, value: x }))
+          : [{ path: `${base}${r.id}`, value: v }];
       });
-      return setContentFormat({ code: Code.CONTENT, options: [], payload: Buffer.from(encodeSenmlJson(entries, single ? undefined : base)) }, cf);
+      return setContentFormat(
+        { code: Code.CONTENT, options: [], payload: Buffer.from(encodeSenmlJson(entries, single ? undefined : base)) },
+        cf,
+      );
     }
     return { code: Code.NOT_ACCEPTABLE };
   }
@@ -352,7 +465,10 @@ function decodeWrite(req: CoapMessage, path: number[]): Array<[number, TypedValu
   if (cf === ContentFormat.LWM2M_TLV) {
     const out: Array<[number, TypedValue]> = [];
     const take = (t: Tlv): void => {
-      if (t.type === 'objectInstance') { t.resources.forEach(take); return; }
+      if (t.type === 'objectInstance') {
+        t.resources.forEach(take);
+        return;
+      }
       if (t.type !== 'resource') throw new Error('multiple-instance resources are not writable here');
       out.push([t.id, fromTlv(typeOf(t.id), t.value)]);
     };
@@ -362,13 +478,19 @@ function decodeWrite(req: CoapMessage, path: number[]): Array<[number, TypedValu
   if (cf === ContentFormat.SENML_JSON) {
     return decodeSenmlJson(req.payload).map((e) => {
       const ids = e.path.slice(1).split('/').map(Number);
-      if (ids[0] !== path[0] || ids[1] !== path[1] || ids.length !== 3) throw new Error(`record ${e.path} is outside ${path.join('/')}`);
+      if (ids[0] !== path[0] || ids[1] !== path[1] || ids.length !== 3)
+        throw new Error(`record ${e.path} is outside ${path.join('/')}`);
       const type = typeOf(ids[2]!);
       const v = e.value;
       if (Buffer.isBuffer(v) || isObjectLink(v)) throw new Error('opaque and objlnk writes are not supported');
-      const t = typeof v === 'string' ? parseText(type, v) ?? (type === 'string' ? { type: 'string' as const, value: v } : undefined)
-        : typeof v === 'boolean' ? (type === 'boolean' ? { type: 'boolean' as const, value: v } : undefined)
-          : parseText(type, String(v));
+      const t =
+        typeof v === 'string'
+          ? (parseText(type, v) ?? (type === 'string' ? { type: 'string' as const, value: v } : undefined))
+          : typeof v === 'boolean'
+            ? type === 'boolean'
+              ? { type: 'boolean' as const, value: v }
+              : undefined
+            : parseText(type, String(v));
       if (!t) throw new Error(`value of ${e.path} does not fit the resource type`);
       return [ids[2]!, t] as [number, TypedValue];
     });
@@ -378,10 +500,17 @@ function decodeWrite(req: CoapMessage, path: number[]): Array<[number, TypedValu
 
 function fromTlv(type: string, v: Buffer): TypedValue {
   switch (type) {
-    case 'string': return { type: 'string', value: readTlvString(v) };
-    case 'integer': case 'unsigned': case 'time': return { type, value: readTlvSafeInteger(v) };
-    case 'float': return { type: 'float', value: readTlvFloat(v) };
-    case 'boolean': return { type: 'boolean', value: readTlvBoolean(v) };
-    default: throw new Error(`${type} writes are not supported`);
+    case 'string':
+      return { type: 'string', value: readTlvString(v) };
+    case 'integer':
+    case 'unsigned':
+    case 'time':
+      return { type, value: readTlvSafeInteger(v) };
+    case 'float':
+      return { type: 'float', value: readTlvFloat(v) };
+    case 'boolean':
+      return { type: 'boolean', value: readTlvBoolean(v) };
+    default:
+      throw new Error(`${type} writes are not supported`);
   }
 }

@@ -27,13 +27,21 @@ export interface UaReply {
   uaSecProtId: string | undefined;
 }
 
-export class UaTransportError extends Error { override readonly name = 'UaTransportError'; }
+export class UaTransportError extends Error {
+  override readonly name = 'UaTransportError';
+}
 
 const isIp = (h: string) => /^[\d.]+$|:/.test(h);
 
-export function uaRequest(url: URL, o: UaTlsOptions & { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<UaReply> {
+export function uaRequest(
+  url: URL,
+  o: UaTlsOptions & { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<UaReply> {
   const secure = url.protocol === 'https:';
-  const headers = { ...(o.headers ?? {}), ...(o.body !== undefined ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}) };
+  const headers = {
+    ...(o.headers ?? {}),
+    ...(o.body !== undefined ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}),
+  };
   const base = { method: o.method ?? 'GET', headers, agent: false as const, timeout: o.timeoutMs ?? 10_000 };
   let req: http.ClientRequest;
   if (!secure) req = http.request(url, base);
@@ -43,30 +51,49 @@ export function uaRequest(url: URL, o: UaTlsOptions & { method?: string; headers
     if (!ciphers) return Promise.reject(new UaTransportError(`Ua id ${o.psk.uaSecProtId} names no TLS 1.2 PSK suite`));
     const psk = o.psk;
     const pskOptions: https.RequestOptions & Pick<ConnectionOptions, 'pskCallback'> = {
-      ...base, ciphers, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2',
+      ...base,
+      ciphers,
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
       servername: o.servername ?? (isIp(url.hostname) ? undefined : url.hostname),
       pskCallback: () => ({ psk: psk.key, identity: psk.identity }),
-      checkServerIdentity: () => undefined,   // the PSK handshake authenticates the NAF; there is no certificate
+      checkServerIdentity: () => undefined, // the PSK handshake authenticates the NAF; there is no certificate
     };
     req = https.request(url, pskOptions);
   } else {
     // RFC 6125: Node checks the certificate against servername (the NAF FQDN) when given, else the URL's host.
-    req = https.request(url, { ...base, ca: o.ca, rejectUnauthorized: true, ...(o.servername ? { servername: o.servername } : {}) });
+    req = https.request(url, {
+      ...base,
+      ca: o.ca,
+      rejectUnauthorized: true,
+      ...(o.servername ? { servername: o.servername } : {}),
+    });
   }
   return new Promise((resolve, reject) => {
-    req.on('timeout', () => req.destroy(new UaTransportError(`no answer from ${url.origin} within ${o.timeoutMs ?? 10_000} ms`)));
-    req.on('error', (err) => reject(err instanceof UaTransportError ? err : new UaTransportError(`${url.origin}: ${err.message}`)));
+    req.on('timeout', () =>
+      req.destroy(new UaTransportError(`no answer from ${url.origin} within ${o.timeoutMs ?? 10_000} ms`)),
+    );
+    req.on('error', (err) =>
+      reject(err instanceof UaTransportError ? err : new UaTransportError(`${url.origin}: ${err.message}`)),
+    );
     req.on('response', (res) => {
       const sock = res.socket as TLSSocket;
-      const uaSecProtId = secure ? uaIdOfNegotiatedSuite(sock.getCipher?.()?.standardName, sock.getProtocol?.()) : UA_HTTP_DIGEST;
+      const uaSecProtId = secure
+        ? uaIdOfNegotiatedSuite(sock.getCipher?.()?.standardName, sock.getProtocol?.())
+        : UA_HTTP_DIGEST;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err) => reject(new UaTransportError(err.message)));
       res.on('end', () => {
         const h = res.headers;
         resolve({
-          status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), uaSecProtId,
-          header: (n) => { const v = h[n.toLowerCase()]; return Array.isArray(v) ? v.join(', ') : v; },
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          uaSecProtId,
+          header: (n) => {
+            const v = h[n.toLowerCase()];
+            return Array.isArray(v) ? v.join(', ') : v;
+          },
         });
       });
     });

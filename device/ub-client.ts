@@ -11,9 +11,13 @@ import { parseBootstrappingInfo } from '../shared/wire/bsf-xml.js';
 import type { Usim } from './usim.js';
 
 export class UbError extends Error {
-  constructor(readonly reason: 'mac_failure' | 'rejected' | 'unavailable' | 'protocol', message: string, readonly status?: number,
+  constructor(
+    readonly reason: 'mac_failure' | 'rejected' | 'unavailable' | 'protocol',
+    message: string,
+    readonly status?: number,
     /** Retry-After of a 503, in seconds (RFC 9110 §10.2.3), when the BSF gave one as delay-seconds. */
-    readonly retryAfterSec?: number) {
+    readonly retryAfterSec?: number,
+  ) {
     super(message);
     this.name = 'UbError';
   }
@@ -28,9 +32,9 @@ export interface Bootstrap {
 }
 
 export interface UbClientOptions {
-  bsfUrl: string;            // e.g. http://127.0.0.1:8080/
+  bsfUrl: string; // e.g. http://127.0.0.1:8080/
   impi: string;
-  realm: string;             // BSF domain for the first request (TS 24.109 §4.4.1)
+  realm: string; // BSF domain for the first request (TS 24.109 §4.4.1)
   usim: Usim;
   userAgent?: string;
   /** Called at each step, for `device` output. */
@@ -44,7 +48,11 @@ export interface UbClientOptions {
   requireRspauth?: boolean;
 }
 
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 const header = (h: Reply['headers'], name: string): string | undefined => {
   const v = h[name];
@@ -58,7 +66,11 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
   const step = o.onStep ?? (() => {});
   const get = async (authorization: string): Promise<Reply> => {
     try {
-      const r = await pool.request({ method: 'GET', path: uri, headers: { authorization, 'user-agent': o.userAgent ?? 'gba-sim-device; 3gpp-gba', accept: '*/*' } });
+      const r = await pool.request({
+        method: 'GET',
+        path: uri,
+        headers: { authorization, 'user-agent': o.userAgent ?? 'gba-sim-device; 3gpp-gba', accept: '*/*' },
+      });
       return { status: r.statusCode, headers: r.headers, body: await r.body.text() };
     } catch (err) {
       throw new UbError('unavailable', `BSF ${url.origin} unreachable: ${(err as Error).message}`);
@@ -66,13 +78,22 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
   };
   try {
     step('ub.request', { bsf: o.bsfUrl, impi: o.impi });
-    let r = await get(formatDigest([['username', o.impi, true], ['realm', o.realm, true], ['nonce', '', true], ['uri', uri, true], ['response', '', true]]));
+    let r = await get(
+      formatDigest([
+        ['username', o.impi, true],
+        ['realm', o.realm, true],
+        ['nonce', '', true],
+        ['uri', uri, true],
+        ['response', '', true],
+      ]),
+    );
     for (let round = 0; round < 4; round++) {
       if (r.status !== 401) throw failure(r);
       const ch = digestChallenge(r);
       const raw = Buffer.from(ch.get('nonce') ?? '', 'base64');
       if (raw.length < 32) throw new UbError('protocol', 'nonce is not base64(RAND ‖ AUTN)');
-      const rand = raw.subarray(0, 16), autn = raw.subarray(16, 32);
+      const rand = raw.subarray(0, 16),
+        autn = raw.subarray(16, 32);
       const algorithm = (ch.get('algorithm') ?? 'AKAv1-MD5') as 'AKAv1-MD5' | 'AKAv2-MD5';
       const answer = new DigestAnswer(ch, { username: o.impi, method: 'GET', uri, realm: o.realm, algorithm });
       step('ub.challenge', { realm: answer.realm, algorithm, qop: answer.qop });
@@ -81,7 +102,10 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
         step('usim.mac_failure');
         // RFC 3310 §3.3: tell the server, with the empty password, then stop.
         await get(answer.authorization(Buffer.alloc(0)).header).catch(() => undefined);
-        throw new UbError('mac_failure', 'the USIM could not authenticate the network: MAC in AUTN does not verify (wrong K/OPc?)');
+        throw new UbError(
+          'mac_failure',
+          'the USIM could not authenticate the network: MAC in AUTN does not verify (wrong K/OPc?)',
+        );
       }
       if (a.kind === 'sync_failure') {
         step('usim.sync_failure', { sqnMs: a.sqnMs?.toString(16).padStart(12, '0') ?? 'in AUTS' });
@@ -93,10 +117,14 @@ export async function bootstrap(o: UbClientOptions): Promise<Bootstrap> {
       r = await get(authorization);
       if (r.status !== 200) throw failure(r);
       const checked = answer.checkRspauth(header(r.headers, 'authentication-info'), ha1, r.body);
-      if (checked === 'mismatch') throw new UbError('protocol', 'rspauth does not verify: the BSF is not authenticated');
+      if (checked === 'mismatch')
+        throw new UbError('protocol', 'rspauth does not verify: the BSF is not authenticated');
       if (checked === 'absent') {
-        if (o.requireRspauth) throw new UbError('protocol', '200 OK without Authentication-Info rspauth: the BSF is not authenticated');
-        step('ub.warning', { warning: '200 OK without Authentication-Info rspauth: the BSF is not authenticated (RFC 7616 §3.5)' });
+        if (o.requireRspauth)
+          throw new UbError('protocol', '200 OK without Authentication-Info rspauth: the BSF is not authenticated');
+        step('ub.warning', {
+          warning: '200 OK without Authentication-Info rspauth: the BSF is not authenticated (RFC 7616 §3.5)',
+        });
       }
       const bi = parseBootstrappingInfo(r.body);
       step('ub.bootstrapped', { btid: bi.btid, lifetime: new Date(bi.lifetimeMs).toISOString() });
@@ -118,10 +146,19 @@ function digestChallenge(r: Reply): AuthParams {
 
 function failure(r: Reply): UbError {
   let detail = '';
-  try { detail = (JSON.parse(r.body) as { detail?: string }).detail ?? ''; } catch { detail = r.body.slice(0, 200); }
+  try {
+    detail = (JSON.parse(r.body) as { detail?: string }).detail ?? '';
+  } catch {
+    detail = r.body.slice(0, 200);
+  }
   if (r.status === 503) {
     const ra = header(r.headers, 'retry-after');
-    return new UbError('unavailable', `BSF unavailable (503): ${detail}`, r.status, ra !== undefined && /^\d{1,6}$/.test(ra.trim()) ? Number(ra) : undefined);
+    return new UbError(
+      'unavailable',
+      `BSF unavailable (503): ${detail}`,
+      r.status,
+      ra !== undefined && /^\d{1,6}$/.test(ra.trim()) ? Number(ra) : undefined,
+    );
   }
   if (r.status === 401) return new UbError('rejected', `BSF rejected the answer (401): ${detail}`, r.status);
   return new UbError('rejected', `BSF answered ${r.status}: ${detail}`, r.status);

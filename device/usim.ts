@@ -49,5 +49,7 @@ export class SoftUsim implements Usim {
     return { kind: 'ok', res: o.res, ck: o.ck, ik: o.ik, sqn };
   }
 
-  highestAcceptedSqn(): number { return this.#sqn.highestAccepted(); }
+  highestAcceptedSqn(): number {
+    return this.#sqn.highestAccepted();
+  }
 }

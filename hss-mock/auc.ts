@@ -17,7 +17,10 @@ export interface AucDeps {
   delta: number;
 }
 
-export interface Resync { rand: Buffer; auts: Buffer }
+export interface Resync {
+  rand: Buffer;
+  auts: Buffer;
+}
 
 /** Keeps one algorithm instance (AES key schedule) per subscriber key set; bounded. */
 class AlgorithmCache {
@@ -54,7 +57,11 @@ export class Auc {
       if (!macSOk) throw new HssRefused('MAC-S does not verify (TS 33.102 §6.3.5)');
       resyncSqnMs = sqnFromBytes(sqnMs);
     }
-    const s = await this.deps.subscribers.advanceSqn(imsi, { indBits: this.deps.indBits, delta: this.deps.delta, resyncSqnMs });
+    const s = await this.deps.subscribers.advanceSqn(imsi, {
+      indBits: this.deps.indBits,
+      delta: this.deps.delta,
+      resyncSqnMs,
+    });
     if (!s) throw new UserUnknown(`no subscriber for ${ueId}`);
     const av = generateVector(this.#algs.get(s), this.deps.random(16), sqnToBytes(s.sqn), s.amf);
     return { subscriber: s, av };

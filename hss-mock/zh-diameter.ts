@@ -13,7 +13,12 @@ import type { Logger } from '../shared/log.js';
 import type { Counter } from '../shared/metrics.js';
 import type { Auc } from './auc.js';
 
-export interface ZhDiameterDeps { auc: Auc; mncDigits: 2 | 3; vectors: Counter; log: Logger }
+export interface ZhDiameterDeps {
+  auc: Auc;
+  mncDigits: 2 | 3;
+  vectors: Counter;
+  log: Logger;
+}
 
 export function marHandler(d: ZhDiameterDeps): AppHandler {
   return appHandler(APP_ZH, CMD.MA, async (req, conn) => {
@@ -27,9 +32,10 @@ export function marHandler(d: ZhDiameterDeps): AppHandler {
       // The AuC's domain errors (hss-mock/auc.ts), mapped to the wire as the N65 binding maps them to 404/403.
       if (!(e instanceof UserUnknown) && !(e instanceof HssRefused)) throw e;
       d.log.info({ event: 'zh_diameter', peer: conn.peerHost, impi: mar.impi, error: e.name }, 'MAR refused');
-      const a = e instanceof UserUnknown
-        ? conn.answer(req, { experimental: RC.IDENTITY_UNKNOWN }, [avp('Auth-Session-State', NO_STATE_MAINTAINED)])
-        : conn.answer(req, RC.UNABLE_TO_COMPLY, [avp('Auth-Session-State', NO_STATE_MAINTAINED)]);
+      const a =
+        e instanceof UserUnknown
+          ? conn.answer(req, { experimental: RC.IDENTITY_UNKNOWN }, [avp('Auth-Session-State', NO_STATE_MAINTAINED)])
+          : conn.answer(req, RC.UNABLE_TO_COMPLY, [avp('Auth-Session-State', NO_STATE_MAINTAINED)]);
       a.avps.splice(1, 0, vsai(APP_ZH));
       return a;
     }

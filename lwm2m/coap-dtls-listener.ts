@@ -13,7 +13,13 @@ import { CoapUdpEndpoint } from '../shared/coap/udp-endpoint.js';
 import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
 import { uaIdForTlsSuite } from '../shared/ua-ids.js';
-import { DtlsServer, TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256, type DtlsSession } from '../shared/psk-tls/dtls/index.js';
+import {
+  DtlsServer,
+  TLS_PSK_WITH_AES_128_CBC_SHA256,
+  TLS_PSK_WITH_AES_128_CCM_8,
+  TLS_PSK_WITH_AES_128_GCM_SHA256,
+  type DtlsSession,
+} from '../shared/psk-tls/dtls/index.js';
 import type { Lwm2mMetrics } from './metrics.js';
 import type { PeerRequestHandler } from './peer.js';
 import { bindPeer } from './peer-binding.js';
@@ -63,7 +69,11 @@ const DEFAULT_IDLE_MS = 300_000;
 export function registrationLifetimeSec(req: CoapMessage, res: CoapResponse): number | undefined {
   let path: string[];
   // A Uri-Path that does not decode (not UTF-8) was answered 4.00 already; it gives no lifetime, and no 5.00.
-  try { path = getUriPath(req); } catch { return undefined; }
+  try {
+    path = getUriPath(req);
+  } catch {
+    return undefined;
+  }
   if (req.code !== Code.POST || path[0] !== 'rd') return undefined;
   const register = path.length === 1;
   if (res.code !== (register ? Code.CREATED : Code.CHANGED)) return undefined;
@@ -77,7 +87,11 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
   const log = o.log;
   const now = o.now ?? Date.now;
   const idleMs = o.limits?.idleTimeoutMs ?? DEFAULT_IDLE_MS;
-  const suites = [TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_CBC_SHA256, ...(o.gcm ? [TLS_PSK_WITH_AES_128_GCM_SHA256] : [])];
+  const suites = [
+    TLS_PSK_WITH_AES_128_CCM_8,
+    TLS_PSK_WITH_AES_128_CBC_SHA256,
+    ...(o.gcm ? [TLS_PSK_WITH_AES_128_GCM_SHA256] : []),
+  ];
   const live = new Set<DtlsSession>();
   let seq = 0;
   const server = new DtlsServer({
@@ -88,7 +102,8 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
     ...(o.limits ? { limits: o.limits } : {}),
     log: (e) => {
       if (e.event === 'dtls_established') o.metrics?.dtlsHandshakes.inc({ result: 'ok' });
-      else if (e.event === 'dtls_handshake_failed') o.metrics?.dtlsHandshakes.inc({ result: String(e.alert ?? 'failed') });
+      else if (e.event === 'dtls_handshake_failed')
+        o.metrics?.dtlsHandshakes.inc({ result: String(e.alert ?? 'failed') });
       else if (e.event === 'dtls_psk_lookup_limited') o.metrics?.pskLookupsLimited.inc({ transport: 'udp' });
       if (e.event === 'dtls_handshake_failed') log.info({ ...e }, 'DTLS handshake failed');
       else log.debug({ ...e }, String(e.event));
@@ -107,15 +122,26 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
     session.on('data', (d: Buffer) => endpoint.receive(d));
     let closed = false;
     const binding = bindPeer({
-      id, transport: 'udp', address: `${session.peer.address}:${session.peer.port}`,
-      pskIdentity: session.pskIdentity.toString('utf8'), uaSecProtId: uaIdForTlsSuite(session.cipherSuite),
+      id,
+      transport: 'udp',
+      address: `${session.peer.address}:${session.peer.port}`,
+      pskIdentity: session.pskIdentity.toString('utf8'),
+      uaSecProtId: uaIdForTlsSuite(session.cipherSuite),
       details: { suite: `0x${session.cipherSuite.toString(16).padStart(4, '0')}` },
-      pskSource: o.pskSource, handler: o.handler, log, now,
+      pskSource: o.pskSource,
+      handler: o.handler,
+      log,
+      now,
       registrationsEndWithChannel: false,
       channel: {
-        get closed() { return closed; },
+        get closed() {
+          return closed;
+        },
         request: (req) => endpoint.request({ type: 'CON', ...req }),
-        close: () => { closed = true; session.close(); },
+        close: () => {
+          closed = true;
+          session.close();
+        },
         onRequest: (h) => endpoint.onRequest(h),
       },
       // Issue 18: an association lives idle as long as the registration it carries, not a fixed hour.
@@ -126,8 +152,12 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
     });
     // Observe notifications (RFC 7641 §4.2): false (not ours) makes the endpoint answer RST.
     let bound: Lwm2mPeer | undefined;
-    void binding.ready.then((peer) => { bound = peer; });
-    endpoint.onUnmatchedResponse((res) => (bound && !bound.closed ? o.handler.notification?.(bound, res) ?? false : false));
+    void binding.ready.then((peer) => {
+      bound = peer;
+    });
+    endpoint.onUnmatchedResponse((res) =>
+      bound && !bound.closed ? (o.handler.notification?.(bound, res) ?? false) : false,
+    );
     session.once('close', () => {
       closed = true;
       live.delete(session);
@@ -138,9 +168,12 @@ export async function startCoapDtlsListener(o: CoapDtlsListenerOptions): Promise
   const { port } = await server.listen(o.port, o.host);
   const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host === '::' ? '::1' : o.host;
   return {
-    server, port,
+    server,
+    port,
     uri: `coaps://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    get sessions() { return live.size; },
+    get sessions() {
+      return live.size;
+    },
     close: async () => {
       for (const s of [...live]) s.close();
       await server.close();

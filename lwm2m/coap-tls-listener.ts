@@ -14,8 +14,19 @@ import type tls from 'node:tls';
 import { CoapTcpConnection } from '../shared/coap/tcp-connection.js';
 import { PSK_IDENTITY_HINT } from '../shared/identifiers.js';
 import type { Logger } from '../shared/log.js';
-import { OPENSSL_PSK_SUITE_NAMES, tlsSuiteOfUaId, UA_TLS13_SHARED_KEY, UA_TLS_PSK_AES128_CCM8, UA_TLS_PSK_AES128_GCM } from '../shared/ua-ids.js';
-import { createPskTlsServer, type PskTlsSecureInfo, type PskTlsServer, type PskTlsServerOptions } from '../shared/psk-tls/tls/psk-tls-server.js';
+import {
+  OPENSSL_PSK_SUITE_NAMES,
+  tlsSuiteOfUaId,
+  UA_TLS13_SHARED_KEY,
+  UA_TLS_PSK_AES128_CCM8,
+  UA_TLS_PSK_AES128_GCM,
+} from '../shared/ua-ids.js';
+import {
+  createPskTlsServer,
+  type PskTlsSecureInfo,
+  type PskTlsServer,
+  type PskTlsServerOptions,
+} from '../shared/psk-tls/tls/psk-tls-server.js';
 import type { Lwm2mMetrics } from './metrics.js';
 import type { PeerRequestHandler } from './peer.js';
 import { bindPeer } from './peer-binding.js';
@@ -28,7 +39,8 @@ export const TLS_SUITE_BY_UA_ID: Readonly<Record<string, string>> = Object.fromE
 );
 
 /** The OpenSSL suite name for a Ua id, or undefined when the TLS listener does not serve that id. */
-export const tlsSuiteForUaId = (uaSecProtId: string): string | undefined => TLS_SUITE_BY_UA_ID[uaSecProtId.toLowerCase()];
+export const tlsSuiteForUaId = (uaSecProtId: string): string | undefined =>
+  TLS_SUITE_BY_UA_ID[uaSecProtId.toLowerCase()];
 
 export type { PeerRequestHandler } from './peer.js';
 
@@ -71,7 +83,8 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
   const log = o.log;
   const conns = new Set<CoapTcpConnection>();
   let seq = 0;
-  const uaIdFor = (protocol: string): string => (protocol === 'TLSv1.3' ? UA_TLS13_SHARED_KEY : o.uaSecProtId.toLowerCase());
+  const uaIdFor = (protocol: string): string =>
+    protocol === 'TLSv1.3' ? UA_TLS13_SHARED_KEY : o.uaSecProtId.toLowerCase();
 
   const onSecure = (socket: tls.TLSSocket, info: PskTlsSecureInfo): void => {
     const id = `tls-${++seq}`;
@@ -87,43 +100,68 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
     });
     conns.add(conn);
     const binding = bindPeer({
-      id, transport: 'tcp', address, pskIdentity: info.pskIdentity, uaSecProtId: uaIdFor(info.protocol),
-      details: { cipher: info.cipher, protocol: info.protocol }, pskSource: o.pskSource, handler: o.handler, log, now,
+      id,
+      transport: 'tcp',
+      address,
+      pskIdentity: info.pskIdentity,
+      uaSecProtId: uaIdFor(info.protocol),
+      details: { cipher: info.cipher, protocol: info.protocol },
+      pskSource: o.pskSource,
+      handler: o.handler,
+      log,
+      now,
       registrationsEndWithChannel: true,
       channel: {
-        get closed() { return conn.closed; },
+        get closed() {
+          return conn.closed;
+        },
         request: (req) => conn.request(req),
         close: (reason) => {
-          if (reason === 'psk-expired') void conn.release({ diagnostic: 'GBA bootstrapping key expired; bootstrap again' });
+          if (reason === 'psk-expired')
+            void conn.release({ diagnostic: 'GBA bootstrapping key expired; bootstrap again' });
           else conn.close();
         },
         onRequest: (h) => conn.onRequest(h),
       },
     });
     // Observe notifications (RFC 8323 §7.1) are responses no request waits for: hand them to the handler.
-    conn.onUnmatchedResponse((res) => { void binding.ready.then((peer) => { if (peer && !peer.closed) o.handler.notification?.(peer, res); }); });
+    conn.onUnmatchedResponse((res) => {
+      void binding.ready.then((peer) => {
+        if (peer && !peer.closed) o.handler.notification?.(peer, res);
+      });
+    });
     conn.onClose((ci) => {
       conns.delete(conn);
       // A peer that stopped reading (RFC 8323 gives it no other way to refuse our output) is dropped, not queued for.
-      if (ci.reason === 'stalled') log.info({ event: 'coap.peer-stalled', peer: id, address, detail: ci.detail }, 'closed a peer that does not read');
+      if (ci.reason === 'stalled')
+        log.info(
+          { event: 'coap.peer-stalled', peer: id, address, detail: ci.detail },
+          'closed a peer that does not read',
+        );
       binding.channelClosed({ reason: ci.reason, detail: ci.detail });
     });
   };
 
-  const server = createPskTlsServer({
-    ciphers: suite,
-    pskIdentityHint: PSK_IDENTITY_HINT,
-    resolvePsk: (identity, ctx) => o.pskSource.resolvePsk(identity, uaIdFor(ctx.tlsVersion)),
-    alpn: ['coap'],
-    tls13: o.tls13,
-    ...(o.limits ? { limits: o.limits } : {}),
-    ...(o.pskCacheTtlMs !== undefined ? { cacheTtlMs: o.pskCacheTtlMs } : {}),
-    log: (e) => tlsEvent(log, o.metrics, e),
-  }, onSecure);
+  const server = createPskTlsServer(
+    {
+      ciphers: suite,
+      pskIdentityHint: PSK_IDENTITY_HINT,
+      resolvePsk: (identity, ctx) => o.pskSource.resolvePsk(identity, uaIdFor(ctx.tlsVersion)),
+      alpn: ['coap'],
+      tls13: o.tls13,
+      ...(o.limits ? { limits: o.limits } : {}),
+      ...(o.pskCacheTtlMs !== undefined ? { cacheTtlMs: o.pskCacheTtlMs } : {}),
+      log: (e) => tlsEvent(log, o.metrics, e),
+    },
+    onSecure,
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); });
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   server.on('error', (err) => log.error({ event: 'tls.listener-error', err }, 'TLS listener error'));
   const port = (server.address() as AddressInfo).port;
@@ -132,11 +170,14 @@ export async function startCoapTlsListener(o: CoapTlsListenerOptions): Promise<C
     server,
     port,
     uri: `coaps+tcp://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    get connections() { return conns.size; },
-    close: () => new Promise<void>((resolve) => {
-      for (const c of [...conns]) c.close();
-      server.close(() => resolve());
-    }),
+    get connections() {
+      return conns.size;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of [...conns]) c.close();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -19,13 +19,24 @@ import { ContentFormat } from '../shared/lwm2m/content-formats.js';
 import { parseLinkFormat } from '../shared/lwm2m/link-format.js';
 import { decodeSenmlJson, isObjectLink, type SenmlValue } from '../shared/lwm2m/senml-json.js';
 import {
-  decodeTlv, readTlvBoolean, readTlvFloat, readTlvInteger, readTlvObjlnk, readTlvString, type Tlv,
+  decodeTlv,
+  readTlvBoolean,
+  readTlvFloat,
+  readTlvInteger,
+  readTlvObjlnk,
+  readTlvString,
+  type Tlv,
 } from '../shared/lwm2m/tlv.js';
 import { resourceType, type ResourceType } from './object-model.js';
 
 export type Lwm2mJson =
-  | string | number | boolean | null
-  | { base64: string } | { hex: string } | { objectId: number; instanceId: number }
+  | string
+  | number
+  | boolean
+  | null
+  | { base64: string }
+  | { hex: string }
+  | { objectId: number; instanceId: number }
   | Array<{ url: string; attributes: Record<string, string | true> }>
   | { [id: string]: Lwm2mJson };
 
@@ -56,12 +67,18 @@ export function decodeContent(contentFormat: number | undefined, payload: Buffer
 
 class Tree {
   root: Lwm2mJson | undefined;
-  constructor(readonly base: Lwm2mPath, readonly format: string) {}
+  constructor(
+    readonly base: Lwm2mPath,
+    readonly format: string,
+  ) {}
 
   /** Puts `value` at the absolute `at`, which must lie at or under the path that was read. */
   set(at: Lwm2mPath, value: Lwm2mJson): void {
     if (at.length < this.base.length || this.base.some((id, i) => at[i] !== id)) {
-      throw new DecodeError(this.format, `answer names /${at.join('/')}, outside the /${this.base.join('/')} that was read`);
+      throw new DecodeError(
+        this.format,
+        `answer names /${at.join('/')}, outside the /${this.base.join('/')} that was read`,
+      );
     }
     const rel = at.slice(this.base.length);
     if (rel.length === 0) {
@@ -78,8 +95,12 @@ class Tree {
         node[key] = value;
         return;
       }
-      const next = node[key] ??= {};
-      if (!isBranch(next)) throw new DecodeError(this.format, `/${at.slice(0, this.base.length + i + 1).join('/')} is both a value and a container`);
+      const next = (node[key] ??= {});
+      if (!isBranch(next))
+        throw new DecodeError(
+          this.format,
+          `/${at.slice(0, this.base.length + i + 1).join('/')} is both a value and a container`,
+        );
       node = next;
     }
   }
@@ -105,7 +126,8 @@ function decodeTlvContent(payload: Buffer, path: Lwm2mPath): Lwm2mJson {
   for (const t of decodeTlv(payload)) {
     // A top-level TLV names its own id; the ids above it come from the path that was read.
     const level = LEVEL[t.type];
-    if (path.length < level - 1) throw new DecodeError('LwM2M-TLV', `a ${t.type} TLV cannot answer a read of /${path.join('/')}`);
+    if (path.length < level - 1)
+      throw new DecodeError('LwM2M-TLV', `a ${t.type} TLV cannot answer a read of /${path.join('/')}`);
     placeTlv(tree, t, [...path.slice(0, level - 1), t.id]);
   }
   return tree.result();
@@ -129,17 +151,25 @@ function placeTlv(tree: Tree, t: Tlv, at: number[]): void {
 
 function typedTlvValue(v: Buffer, type: ResourceType | undefined): Lwm2mJson {
   switch (type) {
-    case 'string': return readTlvString(v);
+    case 'string':
+      return readTlvString(v);
     case 'integer':
-    case 'time': return bigToJson(readTlvInteger(v));
+    case 'time':
+      return bigToJson(readTlvInteger(v));
     case 'unsigned':
-      if (![1, 2, 4, 8].includes(v.length)) throw new DecodeError('LwM2M-TLV', `Unsigned Integer of ${v.length} bytes (must be 1, 2, 4 or 8)`);
+      if (![1, 2, 4, 8].includes(v.length))
+        throw new DecodeError('LwM2M-TLV', `Unsigned Integer of ${v.length} bytes (must be 1, 2, 4 or 8)`);
       return bigToJson(v.length === 8 ? v.readBigUInt64BE() : BigInt(v.readUIntBE(0, v.length)));
-    case 'float': return readTlvFloat(v);
-    case 'boolean': return readTlvBoolean(v);
-    case 'objlnk': return readTlvObjlnk(v);
-    case 'opaque': return { base64: v.toString('base64') };
-    default: return { hex: v.toString('hex') };
+    case 'float':
+      return readTlvFloat(v);
+    case 'boolean':
+      return readTlvBoolean(v);
+    case 'objlnk':
+      return readTlvObjlnk(v);
+    case 'opaque':
+      return { base64: v.toString('base64') };
+    default:
+      return { hex: v.toString('hex') };
   }
 }
 
@@ -170,7 +200,9 @@ function decodeText(payload: Buffer, path: Lwm2mPath): Lwm2mJson {
   } catch {
     throw new DecodeError('text/plain', 'not valid UTF-8');
   }
-  const bad = (what: string): never => { throw new DecodeError('text/plain', `'${text.slice(0, 40)}' is not ${what}`); };
+  const bad = (what: string): never => {
+    throw new DecodeError('text/plain', `'${text.slice(0, 40)}' is not ${what}`);
+  };
   switch (resourceType(path[0]!, path[2]!)) {
     case 'integer':
     case 'unsigned':

@@ -27,10 +27,17 @@ export interface EventHubOptions {
 class Subscriber {
   readonly queue: string[] = [];
   dropped = 0;
-  constructor(readonly res: ServerResponse, readonly endpoint: string | undefined, readonly max: number) {}
+  constructor(
+    readonly res: ServerResponse,
+    readonly endpoint: string | undefined,
+    readonly max: number,
+  ) {}
 
   push(frame: string): void {
-    if (this.queue.length >= this.max) { this.queue.shift(); this.dropped++; }
+    if (this.queue.length >= this.max) {
+      this.queue.shift();
+      this.dropped++;
+    }
     this.queue.push(frame);
     this.flush();
   }
@@ -59,10 +66,16 @@ export class EventHub {
     this.#maxSubs = o.maxSubscribers ?? 100;
   }
 
-  get subscribers(): number { return this.#subs.size; }
+  get subscribers(): number {
+    return this.#subs.size;
+  }
   /** Events dropped from full subscriber queues since start. */
-  get dropped(): number { return this.#droppedTotal + [...this.#subs].reduce((n, s) => n + s.dropped, 0); }
-  get full(): boolean { return this.#subs.size >= this.#maxSubs; }
+  get dropped(): number {
+    return this.#droppedTotal + [...this.#subs].reduce((n, s) => n + s.dropped, 0);
+  }
+  get full(): boolean {
+    return this.#subs.size >= this.#maxSubs;
+  }
 
   publish(e: Lwm2mEvent): void {
     const frame = sseFrame(e.name, e.data, ++this.#seq);
@@ -74,7 +87,9 @@ export class EventHub {
     const s = new Subscriber(res, endpoint, this.#max);
     this.#subs.add(s);
     res.write(': lwm2m events\n\n');
-    const beat = setInterval(() => { if (!res.writableNeedDrain) res.write(': heartbeat\n\n'); }, this.#heartbeatMs);
+    const beat = setInterval(() => {
+      if (!res.writableNeedDrain) res.write(': heartbeat\n\n');
+    }, this.#heartbeatMs);
     beat.unref();
     res.on('drain', () => s.flush());
     const end = (): void => {

@@ -73,10 +73,14 @@ export interface RunningLwm2m {
 export function checkLwm2mConfig(config: ResolvedConfig): string[] {
   const c = config.lwm2m;
   const problems: string[] = [];
-  if (!c.pskLookupUrl) problems.push('lwm2m.pskLookupUrl: required (the NAF PSK API, e.g. http://127.0.0.1:8084/naf/v1/psk-lookup)');
-  if (!c.pskApiToken) problems.push('lwm2m.pskApiToken: required (the token the NAF accepts on its PSK API, naf.pskApiToken)');
+  if (!c.pskLookupUrl)
+    problems.push('lwm2m.pskLookupUrl: required (the NAF PSK API, e.g. http://127.0.0.1:8084/naf/v1/psk-lookup)');
+  if (!c.pskApiToken)
+    problems.push('lwm2m.pskApiToken: required (the token the NAF accepts on its PSK API, naf.pskApiToken)');
   if (!tlsSuiteForUaId(c.uaSecProtId)) {
-    const known = Object.entries(TLS_SUITE_BY_UA_ID).map(([id, suite]) => `${id} (${suite})`).join(' or ');
+    const known = Object.entries(TLS_SUITE_BY_UA_ID)
+      .map(([id, suite]) => `${id} (${suite})`)
+      .join(' or ');
     problems.push(`lwm2m.uaSecProtId: ${c.uaSecProtId} names no TLS PSK suite this listener serves; use ${known}`);
   }
   return problems;
@@ -96,14 +100,34 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   const stores = opts.stores ?? (await openStores(config.store, log));
   const persistence = new RegistrationPersistence(stores.lwm2mRegistrations, log.child({ iface: 'store' }));
   const metrics = createLwm2mMetrics(ctx.registry, () => registry.size);
-  const pskSource = new PskSource(c.pskLookupUrl!, { token: c.pskApiToken!, now, log: log.child({ iface: 'psk' }), lookups: metrics.pskLookups });
-  const events = new EventHub({ ...(opts.eventHeartbeatMs !== undefined ? { heartbeatMs: opts.eventHeartbeatMs } : {}) });
-  const eventOf = (r: Registration) => ({ endpoint: r.endpoint, registrationId: r.registrationId, transport: r.peer.transport, lifetime: r.lifetimeSec });
+  const pskSource = new PskSource(c.pskLookupUrl!, {
+    token: c.pskApiToken!,
+    now,
+    log: log.child({ iface: 'psk' }),
+    lookups: metrics.pskLookups,
+  });
+  const events = new EventHub({
+    ...(opts.eventHeartbeatMs !== undefined ? { heartbeatMs: opts.eventHeartbeatMs } : {}),
+  });
+  const eventOf = (r: Registration) => ({
+    endpoint: r.endpoint,
+    registrationId: r.registrationId,
+    transport: r.peer.transport,
+    lifetime: r.lifetimeSec,
+  });
   registry.onRemoved((r) => persistence.removed(r));
-  registry.onRemoved((r, reason) => events.publish({ name: 'deregistration', endpoint: r.endpoint, data: { ...eventOf(r), reason } }));
+  registry.onRemoved((r, reason) =>
+    events.publish({ name: 'deregistration', endpoint: r.endpoint, data: { ...eventOf(r), reason } }),
+  );
   const handler = new RegistrationHandler({
-    registry, now, log: log.child({ iface: 'rd' }), metrics,
-    onRegistered: (r, kind) => { persistence.saved(r); events.publish({ name: kind, endpoint: r.endpoint, data: eventOf(r) }); },
+    registry,
+    now,
+    log: log.child({ iface: 'rd' }),
+    metrics,
+    onRegistered: (r, kind) => {
+      persistence.saved(r);
+      events.publish({ name: kind, endpoint: r.endpoint, data: eventOf(r) });
+    },
     ...(opts.newRegistrationId ? { newRegistrationId: opts.newRegistrationId } : {}),
   });
   const restored = await persistence.restore(registry, now());
@@ -112,39 +136,85 @@ export async function startLwm2m(config: ResolvedConfig, opts: Lwm2mStartOptions
   const dm = new DeviceManager({ registry, log: log.child({ iface: 'dm' }), events, now });
   // The transports hand requests to the registration interface and unmatched responses (notifications) to dm.
   const peers = {
-    handle: handler.handle.bind(handler), peerClosed: handler.peerClosed.bind(handler), peerPskExpired: handler.peerPskExpired.bind(handler),
+    handle: handler.handle.bind(handler),
+    peerClosed: handler.peerClosed.bind(handler),
+    peerPskExpired: handler.peerPskExpired.bind(handler),
     notification: dm.notification.bind(dm),
   };
   const openapi = readAsset('lwm2m/openapi.yaml');
 
   const tls = await startCoapTlsListener({
-    host: c.host, port: c.port, uaSecProtId: c.uaSecProtId, tls13: c.tls13, pskSource, handler: peers, now,
-    log: log.child({ iface: 'coap-tls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
-    limits: { lookupRatePerSource: c.pskLookupRatePerSource, lookupBurstPerSource: c.pskLookupBurstPerSource, ...opts.tlsLimits },
-    flow: { maxRequestsInProgress: c.coapMaxRequestsInProgress, writeStallTimeoutMs: c.coapWriteStallTimeoutSec * 1000, maxQueuedOutputBytes: c.coapMaxQueuedOutputBytes },
+    host: c.host,
+    port: c.port,
+    uaSecProtId: c.uaSecProtId,
+    tls13: c.tls13,
+    pskSource,
+    handler: peers,
+    now,
+    log: log.child({ iface: 'coap-tls' }),
+    metrics,
+    requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
+    limits: {
+      lookupRatePerSource: c.pskLookupRatePerSource,
+      lookupBurstPerSource: c.pskLookupBurstPerSource,
+      ...opts.tlsLimits,
+    },
+    flow: {
+      maxRequestsInProgress: c.coapMaxRequestsInProgress,
+      writeStallTimeoutMs: c.coapWriteStallTimeoutSec * 1000,
+      maxQueuedOutputBytes: c.coapMaxQueuedOutputBytes,
+    },
     ...(opts.pskCacheTtlMs !== undefined ? { pskCacheTtlMs: opts.pskCacheTtlMs } : {}),
   });
   let dtls: CoapDtlsListener | undefined;
   let api: RunningServer;
-  const stopRevocations = await watchRevocations(stores.ops, log, (btid) => dropRevoked(btid, { tlsCache: tls.server.resolver, pskSource }));
-  const closeStore = async () => { await stopRevocations(); if (!opts.stores) await stores.close(); };
+  const stopRevocations = await watchRevocations(stores.ops, log, (btid) =>
+    dropRevoked(btid, { tlsCache: tls.server.resolver, pskSource }),
+  );
+  const closeStore = async () => {
+    await stopRevocations();
+    if (!opts.stores) await stores.close();
+  };
   try {
     if (c.dtls) {
       dtls = await startCoapDtlsListener({
-        host: c.host, port: tls.port, gcm: c.dtlsGcm, connectionId: c.dtlsConnectionId, pskSource, handler: peers, now,
-        log: log.child({ iface: 'coap-dtls' }), metrics, requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
+        host: c.host,
+        port: tls.port,
+        gcm: c.dtlsGcm,
+        connectionId: c.dtlsConnectionId,
+        pskSource,
+        handler: peers,
+        now,
+        log: log.child({ iface: 'coap-dtls' }),
+        metrics,
+        requestTimeoutMs: opts.readTimeoutMs ?? 10_000,
         maxRequestsInProgress: c.coapMaxRequestsInProgress,
         limits: {
-          maxHalfOpen: c.dtlsMaxHalfOpen, maxHalfOpenPerAddress: c.dtlsMaxHalfOpenPerAddress,
-          handshakeTimeoutMs: c.dtlsHandshakeTimeoutSec * 1000, maxAssociations: c.dtlsMaxAssociations,
-          maxPerAddress: c.dtlsMaxAssociationsPerAddress, idleTimeoutMs: c.dtlsIdleTimeoutSec * 1000,
-          lookupRatePerSource: c.pskLookupRatePerSource, lookupBurstPerSource: c.pskLookupBurstPerSource,
+          maxHalfOpen: c.dtlsMaxHalfOpen,
+          maxHalfOpenPerAddress: c.dtlsMaxHalfOpenPerAddress,
+          handshakeTimeoutMs: c.dtlsHandshakeTimeoutSec * 1000,
+          maxAssociations: c.dtlsMaxAssociations,
+          maxPerAddress: c.dtlsMaxAssociationsPerAddress,
+          idleTimeoutMs: c.dtlsIdleTimeoutSec * 1000,
+          lookupRatePerSource: c.pskLookupRatePerSource,
+          lookupBurstPerSource: c.pskLookupBurstPerSource,
         },
       });
     }
     api = await startHttpServer({
-      name: 'api', router: createRestRouter({ adminToken: adminToken ?? newToken(), registry, read: (ep, path, accept) => reader.read(ep, path, accept), openapi: () => withServers(openapi, [{ url: api.url }]), dm, events }),
-      log, registry: ctx.registry, host: c.apiHost, port: c.apiPort,
+      name: 'api',
+      router: createRestRouter({
+        adminToken: adminToken ?? newToken(),
+        registry,
+        read: (ep, path, accept) => reader.read(ep, path, accept),
+        openapi: () => withServers(openapi, [{ url: api.url }]),
+        dm,
+        events,
+      }),
+      log,
+      registry: ctx.registry,
+      host: c.apiHost,
+      port: c.apiPort,
     });
   } catch (err) {
     await tls.close();
@@ -193,5 +263,9 @@ export async function runLwm2m(config: ResolvedConfig): Promise<void> {
   // Standalone without --admin-token/GBA_ADMIN_TOKEN: one generated once into <stateDir>/admin-token (0600).
   const adminToken = tokenFromConfigOrState(config.admin.token, config.stateDir, 'admin-token', log);
   const lwm2m = await startLwm2m(config, { log, adminToken });
-  runUntilSignalled(log, { coapTls: lwm2m.tls.uri, ...(lwm2m.dtls ? { coapDtls: lwm2m.dtls.uri } : {}), api: `${lwm2m.api.url}/` }, lwm2m.close);
+  runUntilSignalled(
+    log,
+    { coapTls: lwm2m.tls.uri, ...(lwm2m.dtls ? { coapDtls: lwm2m.dtls.uri } : {}), api: `${lwm2m.api.url}/` },
+    lwm2m.close,
+  );
 }

@@ -13,7 +13,14 @@
  */
 import { Code, type CoapMessage, type CoapResponse } from '../shared/coap/message.js';
 import type { Logger } from '../shared/log.js';
-import type { Lwm2mPeer, PeerCloseReason, PeerRequest, PeerRequestHandler, PeerSecurity, PeerTransport } from './peer.js';
+import type {
+  Lwm2mPeer,
+  PeerCloseReason,
+  PeerRequest,
+  PeerRequestHandler,
+  PeerSecurity,
+  PeerTransport,
+} from './peer.js';
 import type { PskSource } from './psk-source.js';
 import { callAt } from './timers.js';
 
@@ -59,11 +66,22 @@ export interface PeerBinding {
 }
 
 class BoundPeer implements Lwm2mPeer {
-  constructor(readonly id: string, readonly transport: PeerTransport, readonly address: string,
-              readonly security: PeerSecurity, private readonly channel: PeerChannel) {}
-  get closed(): boolean { return this.channel.closed; }
-  request(req: PeerRequest): Promise<CoapMessage> { return this.channel.request(req); }
-  close(reason: PeerCloseReason): void { this.channel.close(reason); }
+  constructor(
+    readonly id: string,
+    readonly transport: PeerTransport,
+    readonly address: string,
+    readonly security: PeerSecurity,
+    private readonly channel: PeerChannel,
+  ) {}
+  get closed(): boolean {
+    return this.channel.closed;
+  }
+  request(req: PeerRequest): Promise<CoapMessage> {
+    return this.channel.request(req);
+  }
+  close(reason: PeerCloseReason): void {
+    this.channel.close(reason);
+  }
 }
 
 export function bindPeer(o: BindPeerOptions): PeerBinding {
@@ -74,24 +92,41 @@ export function bindPeer(o: BindPeerOptions): PeerBinding {
     (security) => {
       if (ended || channel.closed) return undefined;
       if (!security) {
-        log.info({ event: 'lwm2m.peer-refused', peer: id, pskIdentity: o.pskIdentity }, 'the PSK API no longer knows this identity');
+        log.info(
+          { event: 'lwm2m.peer-refused', peer: id, pskIdentity: o.pskIdentity },
+          'the PSK API no longer knows this identity',
+        );
         channel.close('error');
         return undefined;
       }
       const peer = new BoundPeer(id, o.transport, o.address, security, channel);
       cancelExpiry = callAt(security.expiresAtMs, o.now, () => {
-        log.info({ event: 'lwm2m.psk-expired', peer: id, pskIdentity: security.pskIdentity }, 'bootstrapping key expired; releasing the peer');
+        log.info(
+          { event: 'lwm2m.psk-expired', peer: id, pskIdentity: security.pskIdentity },
+          'bootstrapping key expired; releasing the peer',
+        );
         o.handler.peerPskExpired(peer);
         peer.close('psk-expired');
       });
-      log.info({
-        event: 'lwm2m.connected', peer: id, transport: o.transport, address: o.address, pskIdentity: security.pskIdentity,
-        endpoint: security.endpoint, ...o.details,
-      }, `CoAP over ${o.transport === 'tcp' ? 'TLS' : 'DTLS'} peer`);
+      log.info(
+        {
+          event: 'lwm2m.connected',
+          peer: id,
+          transport: o.transport,
+          address: o.address,
+          pskIdentity: security.pskIdentity,
+          endpoint: security.endpoint,
+          ...o.details,
+        },
+        `CoAP over ${o.transport === 'tcp' ? 'TLS' : 'DTLS'} peer`,
+      );
       return peer;
     },
     (err: unknown) => {
-      log.warn({ event: 'lwm2m.peer-refused', peer: id, pskIdentity: o.pskIdentity, err }, 'PSK API failed; closing the channel');
+      log.warn(
+        { event: 'lwm2m.peer-refused', peer: id, pskIdentity: o.pskIdentity, err },
+        'PSK API failed; closing the channel',
+      );
       channel.close('error');
       return undefined;
     },
@@ -111,7 +146,10 @@ export function bindPeer(o: BindPeerOptions): PeerBinding {
       ended = true;
       cancelExpiry?.();
       log.debug({ event: 'lwm2m.disconnected', peer: id, transport: o.transport, ...detail }, 'peer channel closed');
-      if (o.registrationsEndWithChannel) void ready.then((peer) => { if (peer) o.handler.peerClosed(peer); });
+      if (o.registrationsEndWithChannel)
+        void ready.then((peer) => {
+          if (peer) o.handler.peerClosed(peer);
+        });
     },
   };
 }

@@ -17,7 +17,12 @@ import { expiresAtMs, isExpired, type ClientRegistry, type Registration } from '
 /** A peer the server cannot reach: the client has not spoken since the server restarted. */
 export class DetachedPeer implements Lwm2mPeer {
   readonly closed = true;
-  constructor(readonly id: string, readonly transport: PeerTransport, readonly address: string, readonly security: PeerSecurity) {}
+  constructor(
+    readonly id: string,
+    readonly transport: PeerTransport,
+    readonly address: string,
+    readonly security: PeerSecurity,
+  ) {}
   request(): Promise<CoapMessage> {
     return Promise.reject(new CoapExchangeError('closed', 'the client has not connected since the server restarted'));
   }
@@ -27,26 +32,60 @@ export class DetachedPeer implements Lwm2mPeer {
 export function toStored(r: Registration): StoredRegistration {
   const s = r.peer.security;
   return {
-    registrationId: r.registrationId, endpoint: r.endpoint, location: ['rd', r.registrationId], lwm2mVersion: r.lwm2mVersion,
-    lifetimeSec: r.lifetimeSec, binding: r.binding, queueMode: r.queueMode, ...(r.sms !== undefined ? { sms: r.sms } : {}),
+    registrationId: r.registrationId,
+    endpoint: r.endpoint,
+    location: ['rd', r.registrationId],
+    lwm2mVersion: r.lwm2mVersion,
+    lifetimeSec: r.lifetimeSec,
+    binding: r.binding,
+    queueMode: r.queueMode,
+    ...(r.sms !== undefined ? { sms: r.sms } : {}),
     links: r.links.map((l) => ({ path: l.path, params: { ...l.params } })),
-    objects: r.objects.map((o) => ({ objectId: o.objectId, ...(o.version !== undefined ? { version: o.version } : {}), instances: [...o.instances] })),
-    rootPath: r.rootPath, contentFormats: [...r.contentFormats], extra: { ...r.extra },
-    registeredAtMs: r.registeredAtMs, lastUpdateMs: r.lastUpdateMs,
-    transport: r.peer.transport, address: r.peer.address, pskIdentity: s.pskIdentity, btid: s.btid, impi: s.impi,
-    identityEndpoint: s.endpoint, uaSecProtId: s.uaSecProtId, pskExpiresAtMs: s.expiresAtMs,
+    objects: r.objects.map((o) => ({
+      objectId: o.objectId,
+      ...(o.version !== undefined ? { version: o.version } : {}),
+      instances: [...o.instances],
+    })),
+    rootPath: r.rootPath,
+    contentFormats: [...r.contentFormats],
+    extra: { ...r.extra },
+    registeredAtMs: r.registeredAtMs,
+    lastUpdateMs: r.lastUpdateMs,
+    transport: r.peer.transport,
+    address: r.peer.address,
+    pskIdentity: s.pskIdentity,
+    btid: s.btid,
+    impi: s.impi,
+    identityEndpoint: s.endpoint,
+    uaSecProtId: s.uaSecProtId,
+    pskExpiresAtMs: s.expiresAtMs,
   };
 }
 
 export function fromStored(s: StoredRegistration): Registration {
   const security: PeerSecurity = {
-    pskIdentity: s.pskIdentity, endpoint: s.identityEndpoint, btid: s.btid, impi: s.impi, expiresAtMs: s.pskExpiresAtMs, uaSecProtId: s.uaSecProtId,
+    pskIdentity: s.pskIdentity,
+    endpoint: s.identityEndpoint,
+    btid: s.btid,
+    impi: s.impi,
+    expiresAtMs: s.pskExpiresAtMs,
+    uaSecProtId: s.uaSecProtId,
   };
   return {
-    registrationId: s.registrationId, endpoint: s.endpoint, lwm2mVersion: s.lwm2mVersion as Lwm2mVersion,
-    lifetimeSec: s.lifetimeSec, binding: s.binding, queueMode: s.queueMode, ...(s.sms !== undefined ? { sms: s.sms } : {}),
-    links: s.links, objects: s.objects, rootPath: s.rootPath, contentFormats: s.contentFormats, extra: s.extra,
-    registeredAtMs: s.registeredAtMs, lastUpdateMs: s.lastUpdateMs,
+    registrationId: s.registrationId,
+    endpoint: s.endpoint,
+    lwm2mVersion: s.lwm2mVersion as Lwm2mVersion,
+    lifetimeSec: s.lifetimeSec,
+    binding: s.binding,
+    queueMode: s.queueMode,
+    ...(s.sms !== undefined ? { sms: s.sms } : {}),
+    links: s.links,
+    objects: s.objects,
+    rootPath: s.rootPath,
+    contentFormats: s.contentFormats,
+    extra: s.extra,
+    registeredAtMs: s.registeredAtMs,
+    lastUpdateMs: s.lastUpdateMs,
     peer: new DetachedPeer(`restored-${s.registrationId}`, s.transport, s.address, security),
   };
 }
@@ -56,7 +95,10 @@ export class RegistrationPersistence {
   #shuttingDown = false;
   #writes = Promise.resolve();
 
-  constructor(private readonly store: Lwm2mRegistrationStore, private readonly log: Logger) {}
+  constructor(
+    private readonly store: Lwm2mRegistrationStore,
+    private readonly log: Logger,
+  ) {}
 
   /** Loads the live stored registrations into the registry; returns how many. */
   async restore(registry: ClientRegistry, now: number): Promise<number> {
@@ -89,8 +131,19 @@ export class RegistrationPersistence {
 
   /** Store writes in order (an Update after its Register), never blocking the CoAP answer. */
   #queue(op: () => Promise<unknown>, registrationId: string, what: string): void {
-    this.#writes = this.#writes.then(op).then(() => undefined, (err: unknown) => {
-      this.log.warn({ event: 'lwm2m.store-failed', registrationId, op: what, err: err instanceof Error ? err.message : String(err) }, 'registration store write failed');
-    });
+    this.#writes = this.#writes.then(op).then(
+      () => undefined,
+      (err: unknown) => {
+        this.log.warn(
+          {
+            event: 'lwm2m.store-failed',
+            registrationId,
+            op: what,
+            err: err instanceof Error ? err.message : String(err),
+          },
+          'registration store write failed',
+        );
+      },
+    );
   }
 }

@@ -24,7 +24,11 @@ import type { PeerSecurity } from './peer.js';
 
 export class PskSourceError extends Error {
   override readonly name = 'PskSourceError';
-  constructor(readonly reason: 'unavailable' | 'unauthorized' | 'refused' | 'bad-answer', message: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: 'unavailable' | 'unauthorized' | 'refused' | 'bad-answer',
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -58,7 +62,11 @@ export class PskSource {
   readonly #known = new Map<string, PeerSecurity>();
 
   constructor(pskLookupUrl: string, opts: PskSourceOptions) {
-    this.#client = new JsonClient(pskLookupUrl, { token: opts.token, timeoutMs: opts.timeoutMs ?? 4000, connections: 16 });
+    this.#client = new JsonClient(pskLookupUrl, {
+      token: opts.token,
+      timeoutMs: opts.timeoutMs ?? 4000,
+      connections: 16,
+    });
     this.#now = opts.now ?? Date.now;
     this.#maxEntries = opts.maxEntries ?? 100_000;
     this.#log = opts.log;
@@ -67,7 +75,8 @@ export class PskSource {
 
   /** Asks the NAF. null: it does not know the identity (404), calls it malformed (400), or the key has expired. */
   async lookup(pskIdentity: string, uaSecProtId: string): Promise<PskAnswer | null> {
-    if (!UaSecProtIdSchema.safeParse(uaSecProtId).success) throw new PskSourceError('refused', 'uaSecProtId must be 10 hex digits');
+    if (!UaSecProtIdSchema.safeParse(uaSecProtId).success)
+      throw new PskSourceError('refused', 'uaSecProtId must be 10 hex digits');
     const ua = uaSecProtId.toLowerCase();
     let res;
     try {
@@ -75,18 +84,28 @@ export class PskSource {
       res = await this.#client.request('POST', '', body);
     } catch (err) {
       this.#count('error');
-      throw new PskSourceError('unavailable', `PSK API did not answer: ${err instanceof PeerUnavailable ? 'connection failed or timed out' : 'request failed'}`, { cause: err });
+      throw new PskSourceError(
+        'unavailable',
+        `PSK API did not answer: ${err instanceof PeerUnavailable ? 'connection failed or timed out' : 'request failed'}`,
+        { cause: err },
+      );
     }
     if (res.status === 404 || res.status === 400) {
       this.#count(res.status === 404 ? 'unknown' : 'bad_identity');
       this.#known.delete(entryKey(ua, pskIdentity));
-      this.#log?.info({ event: 'psk.lookup', pskIdentity, uaSecProtId: ua, status: res.status }, res.status === 404 ? 'PSK API: unknown or expired B-TID' : 'PSK API: malformed identity');
+      this.#log?.info(
+        { event: 'psk.lookup', pskIdentity, uaSecProtId: ua, status: res.status },
+        res.status === 404 ? 'PSK API: unknown or expired B-TID' : 'PSK API: malformed identity',
+      );
       return null;
     }
     if (res.status !== 200) {
       this.#count('error');
       const reason = res.status === 401 ? 'unauthorized' : 'refused';
-      this.#log?.warn({ event: 'psk.lookup', pskIdentity, uaSecProtId: ua, status: res.status }, 'PSK API refused the lookup');
+      this.#log?.warn(
+        { event: 'psk.lookup', pskIdentity, uaSecProtId: ua, status: res.status },
+        'PSK API refused the lookup',
+      );
       throw new PskSourceError(reason, `PSK API answered ${res.status}`);
     }
     const parsed = PskLookupAnswerSchema.safeParse(res.body);
@@ -103,7 +122,12 @@ export class PskSource {
       throw new PskSourceError('bad-answer', `PSK API answered for Ua id ${a.uaSecProtId}, asked for ${ua}`);
     }
     const security: PeerSecurity = {
-      pskIdentity, endpoint: a.endpoint, btid: a.btid, impi: a.impi, expiresAtMs: Date.parse(a.expiresAt), uaSecProtId: ua,
+      pskIdentity,
+      endpoint: a.endpoint,
+      btid: a.btid,
+      impi: a.impi,
+      expiresAtMs: Date.parse(a.expiresAt),
+      uaSecProtId: ua,
     };
     if (security.expiresAtMs <= this.#now()) {
       this.#count('expired');
@@ -144,18 +168,26 @@ export class PskSource {
   prune(): number {
     const now = this.#now();
     let n = 0;
-    for (const [k, s] of this.#known) if (s.expiresAtMs <= now) { this.#known.delete(k); n++; }
+    for (const [k, s] of this.#known)
+      if (s.expiresAtMs <= now) {
+        this.#known.delete(k);
+        n++;
+      }
     return n;
   }
 
-  get size(): number { return this.#known.size; }
+  get size(): number {
+    return this.#known.size;
+  }
 
   /** Forgets what the NAF said for a revoked B-TID (C9): the next handshake or registration asks again. */
   forgetBtid(btid: string): void {
     for (const [k, s] of this.#known) if (s.btid === btid) this.#known.delete(k);
   }
 
-  close(): Promise<void> { return this.#client.close(); }
+  close(): Promise<void> {
+    return this.#client.close();
+  }
 
   #remember(s: PeerSecurity): void {
     const key = entryKey(s.uaSecProtId, s.pskIdentity);
@@ -164,7 +196,9 @@ export class PskSource {
     while (this.#known.size > this.#maxEntries) this.#known.delete(this.#known.keys().next().value!);
   }
 
-  #count(result: (typeof PSK_LOOKUP_RESULTS)[number]): void { this.#lookups?.inc({ result }); }
+  #count(result: (typeof PSK_LOOKUP_RESULTS)[number]): void {
+    this.#lookups?.inc({ result });
+  }
 }
 
 const entryKey = (uaSecProtId: string, identity: string): string => `${uaSecProtId} ${identity}`;

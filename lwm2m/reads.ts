@@ -8,8 +8,17 @@
  * question, docs/standards-notes/lwm2m-coap-dtls.md §3.3). An answer split with Block2 (RFC 7959 §2.4, BERT per RFC 8323 §6) is fetched whole.
  */
 import {
-  Code, CoapExchangeError, type CoapMessage, type CoapOption, codeClass, codeToString, decodeUint, encodeUint,
-  getContentFormat, getOption, OptionNumber,
+  Code,
+  CoapExchangeError,
+  type CoapMessage,
+  type CoapOption,
+  codeClass,
+  codeToString,
+  decodeUint,
+  encodeUint,
+  getContentFormat,
+  getOption,
+  OptionNumber,
 } from '../shared/coap/message.js';
 import { DecodeError, InputError } from '../shared/errors.js';
 import { ContentFormat } from '../shared/lwm2m/content-formats.js';
@@ -39,9 +48,17 @@ const MAX_BLOCKWISE_BYTES = 1 << 20;
 
 /** "/3/0/1" or [3, 0, 1] → checked ids (1 to 4 of them, each 0..65534). */
 export function parseLwm2mPath(path: string | readonly number[]): number[] {
-  const ids = typeof path === 'string' ? path.replace(/^\//, '').split('/').map((s) => (/^(0|[1-9]\d{0,4})$/.test(s) ? Number(s) : NaN)) : [...path];
+  const ids =
+    typeof path === 'string'
+      ? path
+          .replace(/^\//, '')
+          .split('/')
+          .map((s) => (/^(0|[1-9]\d{0,4})$/.test(s) ? Number(s) : NaN))
+      : [...path];
   if (ids.length < 1 || ids.length > 4 || ids.some((n) => !Number.isInteger(n) || n < 0 || n > MAX_ID)) {
-    throw new InputError(`'${typeof path === 'string' ? path : path.join('/')}' is not an LwM2M path /objectId[/instanceId[/resourceId[/resourceInstanceId]]]`);
+    throw new InputError(
+      `'${typeof path === 'string' ? path : path.join('/')}' is not an LwM2M path /objectId[/instanceId[/resourceId[/resourceInstanceId]]]`,
+    );
   }
   return ids;
 }
@@ -70,7 +87,8 @@ export class ClientReader {
    */
   async read(endpoint: string, path: string | readonly number[], accept?: number): Promise<ReadResult> {
     const ids = parseLwm2mPath(path);
-    if (accept !== undefined && (!Number.isInteger(accept) || accept < 0 || accept > 0xffff)) throw new InputError('accept must be a Content-Format number 0..65535');
+    if (accept !== undefined && (!Number.isInteger(accept) || accept < 0 || accept > 0xffff))
+      throw new InputError('accept must be a Content-Format number 0..65535');
     const r = this.d.registry.byEndpoint(endpoint);
     if (!r) throw new UnknownEndpoint(`no client registered as ${endpoint}`);
     const count = (result: string): void => this.d.metrics?.reads.inc({ result });
@@ -83,11 +101,36 @@ export class ClientReader {
       }
       const result = toResult(res.msg, res.payload, ids);
       count(codeClass(result.code) === 2 ? 'ok' : 'error_code');
-      this.d.log.debug({ event: 'lwm2m.read', endpoint, path: `/${ids.join('/')}`, status: result.status, contentFormat: result.contentFormat }, 'read');
+      this.d.log.debug(
+        {
+          event: 'lwm2m.read',
+          endpoint,
+          path: `/${ids.join('/')}`,
+          status: result.status,
+          contentFormat: result.contentFormat,
+        },
+        'read',
+      );
       return result;
     } catch (err) {
-      count(err instanceof CoapExchangeError ? (err.reason === 'timeout' ? 'timeout' : 'closed') : err instanceof DecodeError ? 'bad_content' : 'closed');
-      this.d.log.info({ event: 'lwm2m.read-failed', endpoint, path: `/${ids.join('/')}`, reason: err instanceof Error ? err.message : String(err) }, 'read failed');
+      count(
+        err instanceof CoapExchangeError
+          ? err.reason === 'timeout'
+            ? 'timeout'
+            : 'closed'
+          : err instanceof DecodeError
+            ? 'bad_content'
+            : 'closed',
+      );
+      this.d.log.info(
+        {
+          event: 'lwm2m.read-failed',
+          endpoint,
+          path: `/${ids.join('/')}`,
+          reason: err instanceof Error ? err.message : String(err),
+        },
+        'read failed',
+      );
       throw err;
     }
   }
@@ -105,7 +148,11 @@ function toResult(msg: CoapMessage, payload: Buffer, ids: Lwm2mPath): ReadResult
 }
 
 /** GET with Accept; follows Block2 until the last block (RFC 7959 §2.4). */
-async function getWhole(r: Registration, ids: Lwm2mPath, accept: number): Promise<{ code: number; msg: CoapMessage; payload: Buffer }> {
+async function getWhole(
+  r: Registration,
+  ids: Lwm2mPath,
+  accept: number,
+): Promise<{ code: number; msg: CoapMessage; payload: Buffer }> {
   const base: CoapOption[] = [
     ...ids.map((id) => ({ number: OptionNumber.URI_PATH, value: Buffer.from(String(id)) })),
     { number: OptionNumber.ACCEPT, value: encodeUint(accept) },
@@ -123,7 +170,10 @@ async function getWhole(r: Registration, ids: Lwm2mPath, accept: number): Promis
     const size = szx === 7 ? 1024 : 1 << (szx + 4);
     // BERT (SZX 7) may carry several 1024-byte blocks in one message (RFC 8323 §6).
     const next = (v >>> 4) + Math.max(1, Math.floor(msg.payload.length / size));
-    msg = await r.peer.request({ code: Code.GET, options: [...base, { number: OptionNumber.BLOCK2, value: encodeUint((next << 4) | szx) }] });
+    msg = await r.peer.request({
+      code: Code.GET,
+      options: [...base, { number: OptionNumber.BLOCK2, value: encodeUint((next << 4) | szx) }],
+    });
     parts.push(msg.payload);
     total += msg.payload.length;
     if (total > MAX_BLOCKWISE_BYTES) throw new DecodeError('Block2', `answer larger than ${MAX_BLOCKWISE_BYTES} bytes`);

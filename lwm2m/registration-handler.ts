@@ -18,7 +18,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
-  Code, type CoapMessage, type CoapResponse, codeToString, getUriPath, OptionNumber,
+  Code,
+  type CoapMessage,
+  type CoapResponse,
+  codeToString,
+  getUriPath,
+  OptionNumber,
 } from '../shared/coap/message.js';
 import { DecodeError } from '../shared/errors.js';
 import { parseLinkFormat, type Link } from '../shared/lwm2m/link-format.js';
@@ -45,7 +50,11 @@ export interface RegistrationHandlerDeps {
 }
 
 const METRIC_REASON: Record<RemovalReason, string> = {
-  deregistered: 'deregistered', expired: 'expired', replaced: 'replaced', 'connection-closed': 'connection_closed', 'psk-expired': 'psk_expired',
+  deregistered: 'deregistered',
+  expired: 'expired',
+  replaced: 'replaced',
+  'connection-closed': 'connection_closed',
+  'psk-expired': 'psk_expired',
 };
 
 export class RegistrationHandler {
@@ -65,7 +74,16 @@ export class RegistrationHandler {
     this.#onRegistered = d.onRegistered;
     this.registry.onRemoved((r, reason) => {
       this.#metrics?.deregistrations.inc({ reason: METRIC_REASON[reason] });
-      this.#log.info({ event: 'lwm2m.deregistered', endpoint: r.endpoint, registrationId: r.registrationId, reason, peer: r.peer.id }, 'registration ended');
+      this.#log.info(
+        {
+          event: 'lwm2m.deregistered',
+          endpoint: r.endpoint,
+          registrationId: r.registrationId,
+          reason,
+          peer: r.peer.id,
+        },
+        'registration ended',
+      );
     });
   }
 
@@ -77,7 +95,8 @@ export class RegistrationHandler {
     } catch (err) {
       return diag(Code.BAD_REQUEST, err instanceof DecodeError ? err.reason : 'bad Uri-Path');
     }
-    if (path[0] !== RD || path.length > 2) return diag(Code.NOT_FOUND, 'this server serves only the registration interface (/rd)');
+    if (path[0] !== RD || path.length > 2)
+      return diag(Code.NOT_FOUND, 'this server serves only the registration interface (/rd)');
     if (path.length === 1) return req.code === Code.POST ? this.register(peer, req) : { code: Code.METHOD_NOT_ALLOWED };
     if (req.code === Code.POST) return this.update(peer, path[1]!, req);
     if (req.code === Code.DELETE) return this.deregister(peer, path[1]!);
@@ -88,14 +107,28 @@ export class RegistrationHandler {
   register(peer: Lwm2mPeer, req: CoapMessage): CoapResponse {
     const refuse = (code: number, result: string, reason: string): CoapResponse => {
       this.#metrics?.registrations.inc({ result });
-      this.#log.info({ event: 'lwm2m.register-refused', peer: peer.id, pskIdentity: peer.security.pskIdentity, code: codeToString(code), reason }, 'Register refused');
+      this.#log.info(
+        {
+          event: 'lwm2m.register-refused',
+          peer: peer.id,
+          pskIdentity: peer.security.pskIdentity,
+          code: codeToString(code),
+          reason,
+        },
+        'Register refused',
+      );
       return diag(code, reason);
     };
     const now = this.#now();
-    if (now >= peer.security.expiresAtMs) return refuse(Code.FORBIDDEN, 'forbidden', 'the bootstrapping key has expired; bootstrap again');
+    if (now >= peer.security.expiresAtMs)
+      return refuse(Code.FORBIDDEN, 'forbidden', 'the bootstrapping key has expired; bootstrap again');
     const parsed = parseRegisterRequest(req);
     if (!parsed.ok) {
-      return refuse(parsed.code, parsed.code === Code.PRECONDITION_FAILED ? 'unsupported_version' : 'bad_request', parsed.reason);
+      return refuse(
+        parsed.code,
+        parsed.code === Code.PRECONDITION_FAILED ? 'unsupported_version' : 'bad_request',
+        parsed.reason,
+      );
     }
     const { query, links } = parsed.value;
     // The parser refuses a missing ep for 1.0; from 1.1 on it is the identity's endpoint (Core 1.1.1 §6.2.1).
@@ -120,19 +153,34 @@ export class RegistrationHandler {
       lastUpdateMs: now,
       peer,
     };
-    if (r.objects.length === 0) return refuse(Code.BAD_REQUEST, 'bad_request', 'no object links besides Security/OSCORE');
+    if (r.objects.length === 0)
+      return refuse(Code.BAD_REQUEST, 'bad_request', 'no object links besides Security/OSCORE');
     const replaced = this.registry.add(r);
     this.#metrics?.registrations.inc({ result: 'created' });
-    this.#log.info({
-      event: 'lwm2m.registered', endpoint, registrationId: r.registrationId, lwm2mVersion: r.lwm2mVersion, lifetimeSec: r.lifetimeSec,
-      binding: r.binding, peer: peer.id, transport: peer.transport, address: peer.address, pskIdentity: peer.security.pskIdentity,
-      ...(replaced ? { replaced: replaced.registrationId } : {}),
-      ...(links.forbiddenObjects.length ? { ignoredObjects: links.forbiddenObjects } : {}),
-    }, 'registered');
+    this.#log.info(
+      {
+        event: 'lwm2m.registered',
+        endpoint,
+        registrationId: r.registrationId,
+        lwm2mVersion: r.lwm2mVersion,
+        lifetimeSec: r.lifetimeSec,
+        binding: r.binding,
+        peer: peer.id,
+        transport: peer.transport,
+        address: peer.address,
+        pskIdentity: peer.security.pskIdentity,
+        ...(replaced ? { replaced: replaced.registrationId } : {}),
+        ...(links.forbiddenObjects.length ? { ignoredObjects: links.forbiddenObjects } : {}),
+      },
+      'registered',
+    );
     this.#onRegistered?.(r, 'registration');
     return {
       code: Code.CREATED,
-      options: [RD, r.registrationId].map((s) => ({ number: OptionNumber.LOCATION_PATH, value: Buffer.from(s, 'utf8') })),
+      options: [RD, r.registrationId].map((s) => ({
+        number: OptionNumber.LOCATION_PATH,
+        value: Buffer.from(s, 'utf8'),
+      })),
     };
   }
 
@@ -141,12 +189,18 @@ export class RegistrationHandler {
     const r = this.registry.get(registrationId);
     const result = (res: string, code: number, reason?: string): CoapResponse => {
       this.#metrics?.updates.inc({ result: res });
-      if (code !== Code.CHANGED) this.#log.info({ event: 'lwm2m.update-refused', peer: peer.id, registrationId, code: codeToString(code), reason }, 'Update refused');
+      if (code !== Code.CHANGED)
+        this.#log.info(
+          { event: 'lwm2m.update-refused', peer: peer.id, registrationId, code: codeToString(code), reason },
+          'Update refused',
+        );
       return reason === undefined ? { code } : diag(code, reason);
     };
     if (!r) return result('not_found', Code.NOT_FOUND, 'no such registration; register again');
-    if (!this.#sameClient(r, peer)) return result('forbidden', Code.FORBIDDEN, 'registration belongs to another PSK identity');
-    if (this.#now() >= peer.security.expiresAtMs) return result('forbidden', Code.FORBIDDEN, 'the bootstrapping key has expired; bootstrap again');
+    if (!this.#sameClient(r, peer))
+      return result('forbidden', Code.FORBIDDEN, 'registration belongs to another PSK identity');
+    if (this.#now() >= peer.security.expiresAtMs)
+      return result('forbidden', Code.FORBIDDEN, 'the bootstrapping key has expired; bootstrap again');
     const parsed = parseUpdateRequest(req, r.lwm2mVersion);
     if (!parsed.ok) return result('bad_request', Code.BAD_REQUEST, parsed.reason);
     const { query, links } = parsed.value;
@@ -168,7 +222,10 @@ export class RegistrationHandler {
     // The client is reachable where it last spoke from (a new DTLS association, say); over TCP this is the
     // connection that registered or a newer one of the same identity.
     r.peer = peer;
-    this.#log.debug({ event: 'lwm2m.updated', endpoint: r.endpoint, registrationId, lifetimeSec: r.lifetimeSec, peer: peer.id }, 'updated');
+    this.#log.debug(
+      { event: 'lwm2m.updated', endpoint: r.endpoint, registrationId, lifetimeSec: r.lifetimeSec, peer: peer.id },
+      'updated',
+    );
     this.#onRegistered?.(r, 'update');
     return result('updated', Code.CHANGED);
   }

@@ -42,16 +42,22 @@ export class ClientRegistry {
   readonly #idByEndpoint = new Map<string, string>();
   readonly #listeners: ((r: Registration, reason: RemovalReason) => void)[] = [];
 
-  get size(): number { return this.#byId.size; }
+  get size(): number {
+    return this.#byId.size;
+  }
 
-  get(registrationId: string): Registration | undefined { return this.#byId.get(registrationId); }
+  get(registrationId: string): Registration | undefined {
+    return this.#byId.get(registrationId);
+  }
 
   byEndpoint(endpoint: string): Registration | undefined {
     const id = this.#idByEndpoint.get(endpoint);
     return id === undefined ? undefined : this.#byId.get(id);
   }
 
-  list(): Registration[] { return [...this.#byId.values()]; }
+  list(): Registration[] {
+    return [...this.#byId.values()];
+  }
 
   /** Adds a registration; an existing one for the same endpoint is removed ('replaced') and returned. */
   add(r: Registration): Registration | undefined {
@@ -73,7 +79,9 @@ export class ClientRegistry {
   }
 
   /** Called after every removal, with the reason. */
-  onRemoved(listener: (r: Registration, reason: RemovalReason) => void): void { this.#listeners.push(listener); }
+  onRemoved(listener: (r: Registration, reason: RemovalReason) => void): void {
+    this.#listeners.push(listener);
+  }
 
   /** Removes everything without notifying (server shutdown). */
   clear(): void {

@@ -10,7 +10,11 @@ export interface RevocableCaches {
 }
 
 const btidOf = (identity: string): string | undefined => {
-  try { return btidOfPskIdentity(identity); } catch { return undefined; }
+  try {
+    return btidOfPskIdentity(identity);
+  } catch {
+    return undefined;
+  }
 };
 
 export function dropRevoked(btid: string, c: RevocableCaches): void {

@@ -7,7 +7,10 @@ export function callAt(atMs: number, now: () => number, fn: () => void): () => v
   let t: NodeJS.Timeout | undefined;
   const arm = (): void => {
     const d = atMs - now();
-    if (d <= 0) { fn(); return; }
+    if (d <= 0) {
+      fn();
+      return;
+    }
     t = setTimeout(arm, Math.min(d, MAX_TIMER_MS));
     t.unref();
   };

@@ -44,8 +44,25 @@ export interface GbaIdentity {
   endpoint?: string;
 }
 
-export type UaOutcome = 'ok' | 'challenge' | 'stale_nonce' | 'wrong_response' | 'btid_unknown' | 'malformed' | 'bsf_unavailable' | 'forbidden';
-export const UA_OUTCOMES: readonly UaOutcome[] = ['ok', 'challenge', 'stale_nonce', 'wrong_response', 'btid_unknown', 'malformed', 'bsf_unavailable', 'forbidden'];
+export type UaOutcome =
+  | 'ok'
+  | 'challenge'
+  | 'stale_nonce'
+  | 'wrong_response'
+  | 'btid_unknown'
+  | 'malformed'
+  | 'bsf_unavailable'
+  | 'forbidden';
+export const UA_OUTCOMES: readonly UaOutcome[] = [
+  'ok',
+  'challenge',
+  'stale_nonce',
+  'wrong_response',
+  'btid_unknown',
+  'malformed',
+  'bsf_unavailable',
+  'forbidden',
+];
 
 /** A refusal: the HTTP answer (problem+json, with a fresh challenge on 401). */
 export interface GbaRefusal {
@@ -103,45 +120,65 @@ export class GbaAuthenticator {
     let entry: NafKeyEntry | undefined;
     let verdict;
     try {
-      verdict = await this.#digest.verify({ method: req.method, uri: req.uri, authorization: req.authorization, body: req.body ?? '' }, {
-        consumeNonce: async (nonce) => ((await o.nonces.consume(nonce)) ? true : undefined),
-        password: async (_s, c) => {
-          // password = base64(Ks_NAF) as ASCII (TS 24.109 §5.2.3.2), NAF_Id = FQDN ‖ Ua id (TS 33.220 Annex H).
-          entry = await o.key(c.username, o.fqdn, uaSecProtId);
-          return Buffer.from(entry.keyHex, 'hex').toString('base64');
+      verdict = await this.#digest.verify(
+        { method: req.method, uri: req.uri, authorization: req.authorization, body: req.body ?? '' },
+        {
+          consumeNonce: async (nonce) => ((await o.nonces.consume(nonce)) ? true : undefined),
+          password: async (_s, c) => {
+            // password = base64(Ks_NAF) as ASCII (TS 24.109 §5.2.3.2), NAF_Id = FQDN ‖ Ua id (TS 33.220 Annex H).
+            entry = await o.key(c.username, o.fqdn, uaSecProtId);
+            return Buffer.from(entry.keyHex, 'hex').toString('base64');
+          },
         },
-      });
+      );
     } catch (err) {
-      if (err instanceof BtidUnknown) return this.challenge('btid_unknown', 'unknown or expired B-TID: bootstrap again (TS 24.109 §5.2.2)');
+      if (err instanceof BtidUnknown)
+        return this.challenge('btid_unknown', 'unknown or expired B-TID: bootstrap again (TS 24.109 §5.2.2)');
       if (err instanceof PeerUnavailable) {
         o.onZnError?.(err);
         return refusal('bsf_unavailable', problems.unavailable('the BSF did not answer on Zn; retry later'));
       }
       if (err instanceof NafNotAuthorized) {
         o.onZnError?.(err);
-        return refusal('bsf_unavailable', problems.unavailable(`the BSF does not give this NAF keys for ${o.fqdn}; check its Zn token (bsf.nafs)`));
+        return refusal(
+          'bsf_unavailable',
+          problems.unavailable(`the BSF does not give this NAF keys for ${o.fqdn}; check its Zn token (bsf.nafs)`),
+        );
       }
       throw err;
     }
     switch (verdict.kind) {
-      case 'none': return this.challenge('challenge', 'GBA authentication required (TS 24.109 §5.2)');
-      case 'malformed': return refusal('malformed', problems.badRequest(verdict.detail));
-      case 'wrong_realm': return this.challenge('stale_nonce', verdict.detail);
-      case 'stale_nonce': return this.challenge('stale_nonce', 'nonce unknown, used or expired');
+      case 'none':
+        return this.challenge('challenge', 'GBA authentication required (TS 24.109 §5.2)');
+      case 'malformed':
+        return refusal('malformed', problems.badRequest(verdict.detail));
+      case 'wrong_realm':
+        return this.challenge('stale_nonce', verdict.detail);
+      case 'stale_nonce':
+        return this.challenge('stale_nonce', 'nonce unknown, used or expired');
       case 'wrong_response':
       case 'empty_password':
         return this.challenge('wrong_response', 'wrong digest response (a wrong key, or a key for another NAF)');
-      case 'ok': break;
+      case 'ok':
+        break;
     }
     const e = entry!;
     if (e.expiresAtMs <= Date.now()) return this.challenge('btid_unknown', 'the key has expired: bootstrap again');
     const credentials: DigestCredentials = verdict.credentials;
     const ha1 = verdict.ha1;
     const identity: GbaIdentity = {
-      btid: verdict.username, impi: e.impi, expiresAt: new Date(e.expiresAtMs).toISOString(), uaSecProtId,
+      btid: verdict.username,
+      impi: e.impi,
+      expiresAt: new Date(e.expiresAtMs).toISOString(),
+      uaSecProtId,
       ...(o.endpointOf ? { endpoint: o.endpointOf(e.impi) } : {}),
     };
-    return { kind: 'ok', identity, entry: e, authenticationInfo: (body) => this.#digest.authenticationInfo(credentials, ha1, body) };
+    return {
+      kind: 'ok',
+      identity,
+      entry: e,
+      authenticationInfo: (body) => this.#digest.authenticationInfo(credentials, ha1, body),
+    };
   }
 
   /** 401 with a fresh single-use nonce. */
@@ -149,7 +186,13 @@ export class GbaAuthenticator {
     const nonce = randomBytes(24).toString('base64');
     await this.o.nonces.create(nonce, this.o.nonceTtlMs ?? 60_000);
     const qop = (this.o.qop ?? ['auth-int', 'auth']).join(',');
-    const challenge = formatDigest([['realm', this.realm, true], ['nonce', nonce, true], ['qop', qop, true], ['algorithm', 'MD5', false], ['opaque', this.#opaque, true]]);
+    const challenge = formatDigest([
+      ['realm', this.realm, true],
+      ['nonce', nonce, true],
+      ['qop', qop, true],
+      ['algorithm', 'MD5', false],
+      ['opaque', this.#opaque, true],
+    ]);
     const r = refusal(outcome, problems.unauthorized(detail, challenge));
     r.headers['Cache-Control'] = 'no-store';
     return r;
@@ -158,8 +201,16 @@ export class GbaAuthenticator {
 
 function refusal(outcome: Exclude<UaOutcome, 'ok'>, e: HttpError): GbaRefusal {
   return {
-    kind: 'refused', outcome, status: e.status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...e.headers },
-    problem: { title: e.title, status: e.status, detail: e.detail, ...(e.problemCause ? { cause: e.problemCause } : {}) },
+    kind: 'refused',
+    outcome,
+    status: e.status,
+    headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...e.headers },
+    problem: {
+      title: e.title,
+      status: e.status,
+      detail: e.detail,
+      ...(e.problemCause ? { cause: e.problemCause } : {}),
+    },
   };
 }
 
@@ -202,7 +253,13 @@ export interface GbaAuthOptions {
 }
 
 type Next = (err?: unknown) => void;
-type GbaRequest = IncomingMessage & { gba?: GbaIdentity; body?: unknown; rawBody?: Buffer; _body?: boolean; originalUrl?: string };
+type GbaRequest = IncomingMessage & {
+  gba?: GbaIdentity;
+  body?: unknown;
+  rawBody?: Buffer;
+  _body?: boolean;
+  originalUrl?: string;
+};
 
 declare module 'node:http' {
   interface IncomingMessage {
@@ -212,41 +269,97 @@ declare module 'node:http' {
 }
 
 /** Express (or plain node:http) middleware: `app.use(gbaAuth({ znUrl, znToken, fqdn }))`. */
-export function gbaAuth(options: GbaAuthOptions): ((req: IncomingMessage, res: ServerResponse, next: Next) => void) & { close(): Promise<void> } {
+export function gbaAuth(
+  options: GbaAuthOptions,
+): ((req: IncomingMessage, res: ServerResponse, next: Next) => void) & { close(): Promise<void> } {
   if (!options.fqdn) throw new TypeError('gbaAuth: fqdn is required');
-  if (!options.zn && (!options.znUrl || !options.znToken)) throw new TypeError('gbaAuth: znUrl and znToken (or zn) are required');
+  if (!options.zn && (!options.znUrl || !options.znToken))
+    throw new TypeError('gbaAuth: znUrl and znToken (or zn) are required');
   const zn = options.zn ?? new HttpZnService(options.znUrl!, options.znToken!);
   const keys = new NafKeys({ zn, store: options.store?.nafKeys ?? new MemoryNafKeyCache() });
   const auth = new GbaAuthenticator({
-    fqdn: options.fqdn, key: (b, f, u) => keys.key(b, f, u), nonces: options.store?.nonces ?? new MemoryNonceStore(),
-    nonceTtlMs: (options.nonceTtlSec ?? 60) * 1000, endpointOf: options.endpointOf,
+    fqdn: options.fqdn,
+    key: (b, f, u) => keys.key(b, f, u),
+    nonces: options.store?.nonces ?? new MemoryNonceStore(),
+    nonceTtlMs: (options.nonceTtlSec ?? 60) * 1000,
+    endpointOf: options.endpointOf,
   });
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const fail = (f: GbaRefusal, req: IncomingMessage, res: ServerResponse, next: Next) => {
-    if (options.onFailure) { options.onFailure(f, req, res, next); return; }
-    res.writeHead(f.status, f.headers).end(JSON.stringify({ ...f.problem, instance: (req as GbaRequest).originalUrl ?? req.url }));
+    if (options.onFailure) {
+      options.onFailure(f, req, res, next);
+      return;
+    }
+    res
+      .writeHead(f.status, f.headers)
+      .end(JSON.stringify({ ...f.problem, instance: (req as GbaRequest).originalUrl ?? req.url }));
   };
   const middleware = (req: IncomingMessage, res: ServerResponse, next: Next): void => {
     const r = req as GbaRequest;
     const run = async () => {
       const uaId = uaIdOfRequest(req, options.uaSecProtId);
       if (!uaId) {
-        fail({ kind: 'refused', outcome: 'malformed', status: 400, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE },
-          problem: { title: 'Bad Request', status: 400, detail: 'the TLS suite of this connection has no Ua security protocol id (TS 33.220 Annex H)' } }, req, res, next);
+        fail(
+          {
+            kind: 'refused',
+            outcome: 'malformed',
+            status: 400,
+            headers: { 'Content-Type': PROBLEM_CONTENT_TYPE },
+            problem: {
+              title: 'Bad Request',
+              status: 400,
+              detail: 'the TLS suite of this connection has no Ua security protocol id (TS 33.220 Annex H)',
+            },
+          },
+          req,
+          res,
+          next,
+        );
         return;
       }
       const body = await requestBody(r, maxBody);
       if (body === undefined) {
-        fail({ kind: 'refused', outcome: 'malformed', status: 413, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE },
-          problem: { title: 'Payload Too Large', status: 413, detail: `body larger than ${maxBody} octets` } }, req, res, next);
+        fail(
+          {
+            kind: 'refused',
+            outcome: 'malformed',
+            status: 413,
+            headers: { 'Content-Type': PROBLEM_CONTENT_TYPE },
+            problem: { title: 'Payload Too Large', status: 413, detail: `body larger than ${maxBody} octets` },
+          },
+          req,
+          res,
+          next,
+        );
         return;
       }
       // The digest uri is the request-target as the client sent it (RFC 7616 §3.4.6), before any Express mount strips it.
-      const v = await auth.authenticate({ method: req.method ?? 'GET', uri: r.originalUrl ?? req.url ?? '/', authorization: req.headers.authorization, body }, uaId);
-      if (v.kind === 'refused') { fail(v, req, res, next); return; }
+      const v = await auth.authenticate(
+        {
+          method: req.method ?? 'GET',
+          uri: r.originalUrl ?? req.url ?? '/',
+          authorization: req.headers.authorization,
+          body,
+        },
+        uaId,
+      );
+      if (v.kind === 'refused') {
+        fail(v, req, res, next);
+        return;
+      }
       if (options.authorize && !options.authorize(v.identity, req)) {
-        fail({ kind: 'refused', outcome: 'forbidden', status: 403, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE },
-          problem: { title: 'Forbidden', status: 403, detail: `${v.identity.impi} may not use this resource` } }, req, res, next);
+        fail(
+          {
+            kind: 'refused',
+            outcome: 'forbidden',
+            status: 403,
+            headers: { 'Content-Type': PROBLEM_CONTENT_TYPE },
+            problem: { title: 'Forbidden', status: 403, detail: `${v.identity.impi} may not use this resource` },
+          },
+          req,
+          res,
+          next,
+        );
         return;
       }
       r.gba = v.identity;
@@ -281,10 +394,14 @@ async function requestBody(r: GbaRequest, max: number): Promise<Buffer | undefin
   }
   const raw = Buffer.concat(chunks);
   r.rawBody = raw;
-  r._body = true;   // body-parser's "already read" mark
+  r._body = true; // body-parser's "already read" mark
   const ct = String(r.headers['content-type'] ?? '');
   if (/^application\/([a-z.+-]*\+)?json\b/i.test(ct)) {
-    try { r.body = JSON.parse(raw.toString('utf8')); } catch { r.body = raw; }
+    try {
+      r.body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      r.body = raw;
+    }
   } else r.body = raw;
   return raw;
 }
@@ -295,7 +412,11 @@ function signResponse(res: ServerResponse, info: (body: Buffer) => string): void
   const origWrite = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
   const origEnd = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
   const toBuf = (chunk: unknown, enc?: unknown): Buffer =>
-    Buffer.isBuffer(chunk) ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk) : Buffer.from(String(chunk), typeof enc === 'string' ? enc as BufferEncoding : 'utf8');
+    Buffer.isBuffer(chunk)
+      ? chunk
+      : chunk instanceof Uint8Array
+        ? Buffer.from(chunk)
+        : Buffer.from(String(chunk), typeof enc === 'string' ? (enc as BufferEncoding) : 'utf8');
   // An explicit writeHead would send the head at once: keep its status and headers on the response instead
   // (Node's own implicit head goes through writeHead too, so the original is back before the body leaves).
   const origWriteHead = res.writeHead;
@@ -303,7 +424,8 @@ function signResponse(res: ServerResponse, info: (body: Buffer) => string): void
     res.statusCode = status;
     for (const x of rest) {
       if (typeof x === 'string') res.statusMessage = x;
-      else if (x && typeof x === 'object' && !Array.isArray(x)) for (const [k, v] of Object.entries(x)) if (v !== undefined) res.setHeader(k, v as string | number | string[]);
+      else if (x && typeof x === 'object' && !Array.isArray(x))
+        for (const [k, v] of Object.entries(x)) if (v !== undefined) res.setHeader(k, v as string | number | string[]);
     }
     return res;
   }) as ServerResponse['writeHead'];
@@ -314,8 +436,14 @@ function signResponse(res: ServerResponse, info: (body: Buffer) => string): void
     return true;
   }) as ServerResponse['write'];
   res.end = ((chunk?: unknown, enc?: unknown, cb?: unknown) => {
-    if (typeof chunk === 'function') { cb = chunk; chunk = undefined; }
-    if (typeof enc === 'function') { cb = enc; enc = undefined; }
+    if (typeof chunk === 'function') {
+      cb = chunk;
+      chunk = undefined;
+    }
+    if (typeof enc === 'function') {
+      cb = enc;
+      enc = undefined;
+    }
     if (chunk !== undefined && chunk !== null) chunks.push(toBuf(chunk, enc));
     const body = Buffer.concat(chunks);
     res.writeHead = origWriteHead;

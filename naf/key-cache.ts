@@ -15,7 +15,9 @@ const nafIdHex = (fqdn: string, uaSecProtId: string): string => Buffer.from(fqdn
 /** The cache form of what Zn answered. */
 function toNafKeyEntry(nafIdHexValue: string, i: BootstrappingInfo): NafKeyEntry {
   return {
-    btid: i.btid, nafIdHex: nafIdHexValue, keyHex: i.meKey.toString('hex'),
+    btid: i.btid,
+    nafIdHex: nafIdHexValue,
+    keyHex: i.meKey.toString('hex'),
     uiccKeyHex: i.uiccKey?.toString('hex'),
     impi: i.impi,
     expiresAtMs: i.expiresAtMs,
@@ -53,7 +55,9 @@ export class NafKeys {
   }
 
   /** A revoked B-TID (C9): its keys leave the process cache, and fetches in flight are not joined any more. */
-  forget(btid: string): void { forgetBtid(btid, this.#local, this.#inFlight); }
+  forget(btid: string): void {
+    forgetBtid(btid, this.#local, this.#inFlight);
+  }
 
   /** Ks_(ext)_NAF for B-TID and NAF_Id = fqdn ‖ uaSecProtId; BtidUnknown when the BSF does not know it. */
   async key(btid: string, fqdnAsGiven: string, uaIdAsGiven: string): Promise<NafKeyEntry> {
@@ -86,5 +90,7 @@ export class NafKeys {
     return entry;
   }
 
-  close(): Promise<void> { return this.#zn.close(); }
+  close(): Promise<void> {
+    return this.#zn.close();
+  }
 }

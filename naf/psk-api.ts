@@ -26,7 +26,7 @@ export interface PskApiDeps {
   key: (btid: string, fqdn: string, uaSecProtId: string) => Promise<NafKeyEntry>;
   endpointOf: (impi: string) => string;
   log: Logger;
-  lookups: Counter;   // gba_naf_psk_lookups_total{result}
+  lookups: Counter; // gba_naf_psk_lookups_total{result}
 }
 
 export async function pskLookup(d: PskApiDeps, req: HttpRequest): Promise<HttpResponse> {
@@ -36,21 +36,46 @@ export async function pskLookup(d: PskApiDeps, req: HttpRequest): Promise<HttpRe
     throw problems.badRequest('invalid PSK lookup', invalidParams(parsed.error));
   }
   let btid: string;
-  try { btid = btidOfPskIdentity(parsed.data.pskIdentity); } catch (err) {
+  try {
+    btid = btidOfPskIdentity(parsed.data.pskIdentity);
+  } catch (err) {
     d.lookups.inc({ result: 'bad_request' });
-    throw problems.badRequest(`pskIdentity: ${(err as InputError).message}; expected "3GPP-bootstrapping.<B-TID>" or a bare B-TID`, [{ param: 'pskIdentity', reason: 'not a GBA PSK identity' }]);
+    throw problems.badRequest(
+      `pskIdentity: ${(err as InputError).message}; expected "3GPP-bootstrapping.<B-TID>" or a bare B-TID`,
+      [{ param: 'pskIdentity', reason: 'not a GBA PSK identity' }],
+    );
   }
   const uaSecProtId = (parsed.data.uaSecProtId ?? d.defaultUaSecProtId).toLowerCase();
   let e: NafKeyEntry;
   try {
     e = await d.key(btid, d.lwm2mFqdn, uaSecProtId);
   } catch (err) {
-    if (err instanceof BtidUnknown) { d.lookups.inc({ result: 'not_found' }); throw problems.notFound('unknown or expired B-TID', 'BTID_NOT_FOUND'); }
-    if (err instanceof NafNotAuthorized) { d.lookups.inc({ result: 'forbidden' }); throw problems.forbidden(`the BSF does not allow this NAF keys for ${d.lwm2mFqdn} ‖ ${uaSecProtId}`, 'NAF_NOT_AUTHORIZED'); }
-    if (err instanceof PeerUnavailable) { d.lookups.inc({ result: 'bsf_unavailable' }); d.log.warn({ err }, 'Zn failed'); throw problems.unavailable('the BSF did not answer; retry later'); }
+    if (err instanceof BtidUnknown) {
+      d.lookups.inc({ result: 'not_found' });
+      throw problems.notFound('unknown or expired B-TID', 'BTID_NOT_FOUND');
+    }
+    if (err instanceof NafNotAuthorized) {
+      d.lookups.inc({ result: 'forbidden' });
+      throw problems.forbidden(
+        `the BSF does not allow this NAF keys for ${d.lwm2mFqdn} ‖ ${uaSecProtId}`,
+        'NAF_NOT_AUTHORIZED',
+      );
+    }
+    if (err instanceof PeerUnavailable) {
+      d.lookups.inc({ result: 'bsf_unavailable' });
+      d.log.warn({ err }, 'Zn failed');
+      throw problems.unavailable('the BSF did not answer; retry later');
+    }
     throw err;
   }
   d.lookups.inc({ result: 'ok' });
-  const json: PskLookupAnswer = { psk: e.keyHex, endpoint: d.endpointOf(e.impi), btid, impi: e.impi, expiresAt: new Date(e.expiresAtMs).toISOString(), uaSecProtId };
+  const json: PskLookupAnswer = {
+    psk: e.keyHex,
+    endpoint: d.endpointOf(e.impi),
+    btid,
+    impi: e.impi,
+    expiresAt: new Date(e.expiresAtMs).toISOString(),
+    uaSecProtId,
+  };
   return { status: 200, headers: { 'Cache-Control': 'no-store' }, json };
 }

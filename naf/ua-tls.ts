@@ -30,31 +30,59 @@ import type { NafKeyEntry } from '../shared/store/types.js';
 export const UA_HTTPS_CIPHER = 'ECDHE-ECDSA-AES128-GCM-SHA256';
 export const UA_HTTPS_ID = UA_HTTPS_ECDHE_ECDSA_AES128_GCM;
 
-export interface RunningTlsListener { port: number; url: string; close(): Promise<void> }
+export interface RunningTlsListener {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
 
-interface Common { host: string; port: number; log: Logger; registry?: Registry; health?: () => Promise<boolean> | boolean }
+interface Common {
+  host: string;
+  port: number;
+  log: Logger;
+  registry?: Registry;
+  health?: () => Promise<boolean> | boolean;
+}
 
 const urlOf = (scheme: string, host: string, port: number) =>
   `${scheme}://${host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
 
-const gone = (res: ServerResponse) => { res.destroy(); };
+const gone = (res: ServerResponse) => {
+  res.destroy();
+};
 
 /** Malformed HTTP inside the tunnel: 400 (431 for oversized headers) and close, as on every listener. */
 function badRequest(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
-  if (!socket.writable) { socket.destroy(); return; }
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /** Ua over HTTPS (§5.3): the router's handlers run the Digest with Ua id UA_HTTPS_ID. */
-export async function startUaHttps(o: Common & { cert: string; key: string; router: Router }): Promise<RunningTlsListener> {
-  const server = createHttps({
-    cert: readFileSync(o.cert), key: readFileSync(o.key),
-    ciphers: UA_HTTPS_CIPHER, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', honorCipherOrder: true,
-    secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
-    keepAliveTimeout: 65_000, requestTimeout: 30_000, maxHeaderSize: MAX_HEADER_BYTES,
-  }, createHttpHandler({ name: 'ua-https', router: o.router, log: o.log, registry: o.registry, health: o.health }));
-  server.on('tlsClientError', (err) => o.log.debug({ event: 'ua-https.handshake-failed', reason: err.message.split('\n')[0] }, 'TLS handshake failed'));
+export async function startUaHttps(
+  o: Common & { cert: string; key: string; router: Router },
+): Promise<RunningTlsListener> {
+  const server = createHttps(
+    {
+      cert: readFileSync(o.cert),
+      key: readFileSync(o.key),
+      ciphers: UA_HTTPS_CIPHER,
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+      honorCipherOrder: true,
+      secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
+      keepAliveTimeout: 65_000,
+      requestTimeout: 30_000,
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
+    createHttpHandler({ name: 'ua-https', router: o.router, log: o.log, registry: o.registry, health: o.health }),
+  );
+  server.on('tlsClientError', (err) =>
+    o.log.debug({ event: 'ua-https.handshake-failed', reason: err.message.split('\n')[0] }, 'TLS handshake failed'),
+  );
   server.on('clientError', badRequest);
   return listen(server, o, 'https');
 }
@@ -74,36 +102,65 @@ export async function startUaPsk(o: UaPskOptions): Promise<RunningTlsListener> {
   const cipher = suite === undefined ? undefined : OPENSSL_PSK_SUITE_NAMES[suite];
   if (!cipher) throw new Error(`naf.uaPsk.uaSecProtId ${o.uaSecProtId} names no TLS 1.2 PSK suite (01 00 01 yy zz)`);
   const handlers = new WeakMap<Socket, (req: IncomingMessage, res: ServerResponse) => void>();
-  const http = createHttp({ keepAliveTimeout: 65_000, requestTimeout: 30_000, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
-    const h = handlers.get(req.socket);
-    if (h) h(req, res); else gone(res);
-  });
-  http.on('clientError', badRequest);
-  const server = createPskTlsServer({
-    ciphers: cipher,
-    pskIdentityHint: PSK_IDENTITY_HINT,
-    cacheTtlMs: 0,
-    resolvePsk: async (identity) => {
-      let btid: string;
-      try { btid = btidOfPskIdentity(identity); } catch { return null; }
-      try {
-        const e = await o.key(btid, o.fqdn, o.uaSecProtId);
-        return e.expiresAtMs > Date.now() ? Buffer.from(e.keyHex, 'hex') : null;
-      } catch (err) {
-        if (err instanceof BtidUnknown) return null;
-        throw err;
-      }
+  const http = createHttp(
+    { keepAliveTimeout: 65_000, requestTimeout: 30_000, maxHeaderSize: MAX_HEADER_BYTES },
+    (req, res) => {
+      const h = handlers.get(req.socket);
+      if (h) h(req, res);
+      else gone(res);
     },
-    log: (e) => o.log.debug({ ...e }, 'ua-psk'),
-  }, (socket: TLSSocket, info) => {
-    const btid = btidOfPskIdentity(info.pskIdentity);
-    void o.key(btid, o.fqdn, o.uaSecProtId).then((entry) => {
-      handlers.set(socket, createHttpHandler({ name: 'ua-psk', router: o.routerFor(btid, entry), log: o.log, registry: o.registry, health: o.health }));
-      http.emit('connection', socket);
-    }, () => socket.destroy());
-  });
+  );
+  http.on('clientError', badRequest);
+  const server = createPskTlsServer(
+    {
+      ciphers: cipher,
+      pskIdentityHint: PSK_IDENTITY_HINT,
+      cacheTtlMs: 0,
+      resolvePsk: async (identity) => {
+        let btid: string;
+        try {
+          btid = btidOfPskIdentity(identity);
+        } catch {
+          return null;
+        }
+        try {
+          const e = await o.key(btid, o.fqdn, o.uaSecProtId);
+          return e.expiresAtMs > Date.now() ? Buffer.from(e.keyHex, 'hex') : null;
+        } catch (err) {
+          if (err instanceof BtidUnknown) return null;
+          throw err;
+        }
+      },
+      log: (e) => o.log.debug({ ...e }, 'ua-psk'),
+    },
+    (socket: TLSSocket, info) => {
+      const btid = btidOfPskIdentity(info.pskIdentity);
+      void o.key(btid, o.fqdn, o.uaSecProtId).then(
+        (entry) => {
+          handlers.set(
+            socket,
+            createHttpHandler({
+              name: 'ua-psk',
+              router: o.routerFor(btid, entry),
+              log: o.log,
+              registry: o.registry,
+              health: o.health,
+            }),
+          );
+          http.emit('connection', socket);
+        },
+        () => socket.destroy(),
+      );
+    },
+  );
   const running = await listen(server, o, 'https');
-  return { ...running, close: async () => { await running.close(); http.closeAllConnections(); } };
+  return {
+    ...running,
+    close: async () => {
+      await running.close();
+      http.closeAllConnections();
+    },
+  };
 }
 
 function listen(server: import('node:net').Server, o: Common, scheme: string): Promise<RunningTlsListener> {
@@ -114,12 +171,14 @@ function listen(server: import('node:net').Server, o: Common, scheme: string): P
       server.on('error', (err) => o.log.error({ err }, 'Ua TLS listener error'));
       const port = (server.address() as AddressInfo).port;
       resolve({
-        port, url: `${urlOf(scheme, o.host, port)}/`,
-        close: () => new Promise<void>((r) => {
-          server.close(() => r());
-          const s = server as import('node:net').Server & { closeAllConnections?: () => void };
-          setTimeout(() => s.closeAllConnections?.(), 2000).unref();
-        }),
+        port,
+        url: `${urlOf(scheme, o.host, port)}/`,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            const s = server as import('node:net').Server & { closeAllConnections?: () => void };
+            setTimeout(() => s.closeAllConnections?.(), 2000).unref();
+          }),
       });
     });
   });

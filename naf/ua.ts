@@ -32,7 +32,7 @@ export interface UaDeps {
   /** Called after a successful provisioning (push to LwM2M servers that cannot pull). */
   onProvisioned?: (c: DeviceConfig, btid: string) => void;
   log: Logger;
-  outcomes: Counter;   // gba_naf_ua_total{outcome}
+  outcomes: Counter; // gba_naf_ua_total{outcome}
 }
 
 export type { UaOutcome };
@@ -48,7 +48,11 @@ export class UaHandler {
 
   constructor(readonly d: UaDeps) {
     this.#auth = new GbaAuthenticator({
-      fqdn: d.fqdn, key: d.key, nonces: d.nonces, nonceTtlMs: d.nonceTtlMs, qop: ['auth-int'],
+      fqdn: d.fqdn,
+      key: d.key,
+      nonces: d.nonces,
+      nonceTtlMs: d.nonceTtlMs,
+      qop: ['auth-int'],
       onZnError: (err) => d.log.warn({ err }, 'Zn failed'),
     });
     this.realm = this.#auth.realm;
@@ -56,21 +60,37 @@ export class UaHandler {
 
   async handle(req: HttpRequest): Promise<HttpResponse> {
     const { d } = this;
-    const v = await this.#auth.authenticate({ method: req.method, uri: req.url, authorization: req.headers.authorization, body: req.body }, d.uaSecProtId ?? UA_HTTP_DIGEST);
+    const v = await this.#auth.authenticate(
+      { method: req.method, uri: req.url, authorization: req.headers.authorization, body: req.body },
+      d.uaSecProtId ?? UA_HTTP_DIGEST,
+    );
     if (v.kind === 'refused') return this.#done(v.outcome, refusalResponse(v));
     const { btid } = v.identity;
     const config = d.deviceConfig(btid, v.entry.impi, v.entry.expiresAtMs);
     const body = JSON.stringify(config);
     d.log.info({ event: 'ua', btid, endpoint: config.endpoint, outcome: 'ok' }, 'device provisioned');
     d.onProvisioned?.(config, btid);
-    return this.#done('ok', { status: 200, headers: { 'Content-Type': 'application/json', 'Authentication-Info': v.authenticationInfo(body), 'Cache-Control': 'no-store' }, body });
+    return this.#done('ok', {
+      status: 200,
+      headers: {
+        'Content-Type': 'application/json',
+        'Authentication-Info': v.authenticationInfo(body),
+        'Cache-Control': 'no-store',
+      },
+      body,
+    });
   }
 
   #done(outcome: UaOutcome, res: HttpResponse): HttpResponse {
     this.d.outcomes.inc({ outcome });
-    if (outcome !== 'ok' && outcome !== 'challenge') this.d.log.info({ event: 'ua', outcome, status: res.status }, 'Ua request refused');
+    if (outcome !== 'ok' && outcome !== 'challenge')
+      this.d.log.info({ event: 'ua', outcome, status: res.status }, 'Ua request refused');
     return res;
   }
 }
 
-export const refusalResponse = (v: GbaRefusal): HttpResponse => ({ status: v.status, headers: v.headers, body: JSON.stringify(v.problem) });
+export const refusalResponse = (v: GbaRefusal): HttpResponse => ({
+  status: v.status,
+  headers: v.headers,
+  body: JSON.stringify(v.problem),
+});

@@ -17,23 +17,44 @@ for (const what of process.argv.slice(2)) {
     if (!existsSync('node_modules/.package-lock.json')) run('npm', ['ci', '--no-audit', '--no-fund']);
   } else if (what === 'test-tools') {
     // binary → Debian package: redis-server (tests start their own), openssl and libcoap (interop peers), chromium (console browser test)
-    const need = [['redis-server', 'redis-server'], ['openssl', 'openssl'], ['coap-client-openssl', 'libcoap3-bin'], ['coap-client-gnutls', 'libcoap3-bin'], ['chromium', 'chromium'], ['tshark', 'tshark'],
-      ['freeDiameterd', 'freediameterd'], ['gcc', 'gcc'], ['pkg-config', 'pkg-config']]
-      .filter(([bin]) => !has(bin)).map(([, pkg]) => pkg);
+    const need = [
+      ['redis-server', 'redis-server'],
+      ['openssl', 'openssl'],
+      ['coap-client-openssl', 'libcoap3-bin'],
+      ['coap-client-gnutls', 'libcoap3-bin'],
+      ['chromium', 'chromium'],
+      ['tshark', 'tshark'],
+      ['freeDiameterd', 'freediameterd'],
+      ['gcc', 'gcc'],
+      ['pkg-config', 'pkg-config'],
+    ]
+      .filter(([bin]) => !has(bin))
+      .map(([, pkg]) => pkg);
     // PC/SC tests (test/interop/pcsc-pyscard, test/e2e/usim-card): a private pcscd with the vpcd driver, pyscard, ip
-    for (const [file, pkg] of [['/usr/sbin/pcscd', 'pcscd'], ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', 'vsmartcard-vpcd'],
-      ['/usr/lib/python3/dist-packages/smartcard/__init__.py', 'python3-pyscard'], ['/usr/sbin/ip', 'iproute2'],
+    for (const [file, pkg] of [
+      ['/usr/sbin/pcscd', 'pcscd'],
+      ['/usr/lib/pcsc/drivers/serial/libifdvpcd.so', 'vsmartcard-vpcd'],
+      ['/usr/lib/python3/dist-packages/smartcard/__init__.py', 'python3-pyscard'],
+      ['/usr/sbin/ip', 'iproute2'],
       // freeDiameter interop (test/interop/diameter-freediameter): the test extension is compiled against these headers
-      ['/usr/include/freeDiameter/libfdcore.h', 'libfreediameter-dev']]) if (!existsSync(file)) need.push(pkg);
+      ['/usr/include/freeDiameter/libfdcore.h', 'libfreediameter-dev'],
+    ])
+      if (!existsSync(file)) need.push(pkg);
     const pkgs = [...new Set(need)];
     if (pkgs.length === 0) continue;
     const root = process.getuid?.() === 0;
     if (root && has('apt-get')) {
       process.stderr.write(`[ensure] the tests need ${pkgs.join(', ')}; installing\n`);
-      try { execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' }); } catch { /* offline mirrors may still install */ }
+      try {
+        execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+      } catch {
+        /* offline mirrors may still install */
+      }
       run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs]);
     } else {
-      process.stderr.write(`[ensure] missing ${pkgs.join(', ')}: install them (Debian: apt-get install ${pkgs.join(' ')}) — the tests that use them will fail\n`);
+      process.stderr.write(
+        `[ensure] missing ${pkgs.join(', ')}: install them (Debian: apt-get install ${pkgs.join(' ')}) — the tests that use them will fail\n`,
+      );
     }
   }
 }

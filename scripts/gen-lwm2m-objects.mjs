@@ -13,24 +13,54 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2];
-if (!dir) { console.error('usage: gen-lwm2m-objects.mjs DIR'); process.exit(2); }
-const TYPES = { String: 'string', Integer: 'integer', 'Unsigned Integer': 'unsigned', Float: 'float', Boolean: 'boolean', Opaque: 'opaque', Time: 'time', Objlnk: 'objlnk', Corelnk: 'corelnk', '': 'none' };
-const tag = (xml, name) => { const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml); return m ? m[1].trim() : undefined; };
+if (!dir) {
+  console.error('usage: gen-lwm2m-objects.mjs DIR');
+  process.exit(2);
+}
+const TYPES = {
+  String: 'string',
+  Integer: 'integer',
+  'Unsigned Integer': 'unsigned',
+  Float: 'float',
+  Boolean: 'boolean',
+  Opaque: 'opaque',
+  Time: 'time',
+  Objlnk: 'objlnk',
+  Corelnk: 'corelnk',
+  '': 'none',
+};
+const tag = (xml, name) => {
+  const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
+  return m ? m[1].trim() : undefined;
+};
 const objects = [];
-for (const f of readdirSync(dir).filter((x) => x.endsWith('.xml')).sort((a, b) => parseInt(a) - parseInt(b))) {
+for (const f of readdirSync(dir)
+  .filter((x) => x.endsWith('.xml'))
+  .sort((a, b) => parseInt(a) - parseInt(b))) {
   const xml = readFileSync(join(dir, f), 'utf8');
   const head = xml.slice(0, xml.indexOf('<Resources>'));
   const obj = {
-    id: Number(tag(head, 'ObjectID')), name: tag(head, 'Name'), urn: tag(head, 'ObjectURN'), version: tag(head, 'ObjectVersion') ?? '1.0',
-    multiple: tag(head, 'MultipleInstances') === 'Multiple', mandatory: tag(head, 'Mandatory') === 'Mandatory', resources: [],
+    id: Number(tag(head, 'ObjectID')),
+    name: tag(head, 'Name'),
+    urn: tag(head, 'ObjectURN'),
+    version: tag(head, 'ObjectVersion') ?? '1.0',
+    multiple: tag(head, 'MultipleInstances') === 'Multiple',
+    mandatory: tag(head, 'Mandatory') === 'Mandatory',
+    resources: [],
   };
   const items = [...xml.matchAll(/<Item ID="(\d+)">([\s\S]*?)<\/Item>/g)];
   if (items.length !== (xml.match(/<Item /g) ?? []).length) throw new Error(`${f}: unreadable <Item>`);
   for (const [, id, body] of items) {
     const type = TYPES[tag(body, 'Type') ?? ''];
     if (type === undefined) throw new Error(`${f}: resource ${id} has unknown type ${tag(body, 'Type')}`);
-    obj.resources.push({ id: Number(id), name: tag(body, 'Name'), operations: tag(body, 'Operations') ?? '', type,
-      multiple: tag(body, 'MultipleInstances') === 'Multiple', mandatory: tag(body, 'Mandatory') === 'Mandatory' });
+    obj.resources.push({
+      id: Number(id),
+      name: tag(body, 'Name'),
+      operations: tag(body, 'Operations') ?? '',
+      type,
+      multiple: tag(body, 'MultipleInstances') === 'Multiple',
+      mandatory: tag(body, 'Mandatory') === 'Mandatory',
+    });
   }
   objects.push(obj);
 }
@@ -44,11 +74,16 @@ const out = [
   "import type { ObjectDefinition } from './object-types.js';",
   '',
   'export const OMA_OBJECTS: readonly ObjectDefinition[] = [',
-  ...objects.map((o) => [
-    `  { id: ${o.id}, name: ${q(o.name)}, urn: ${q(o.urn)}, version: ${q(o.version)}, multiple: ${o.multiple}, mandatory: ${o.mandatory}, resources: [`,
-    ...o.resources.map((r) => `    { id: ${r.id}, name: ${q(r.name)}, operations: ${q(r.operations)}, type: ${q(r.type)}, multiple: ${r.multiple}, mandatory: ${r.mandatory} },`),
-    '  ] },',
-  ].join('\n')),
+  ...objects.map((o) =>
+    [
+      `  { id: ${o.id}, name: ${q(o.name)}, urn: ${q(o.urn)}, version: ${q(o.version)}, multiple: ${o.multiple}, mandatory: ${o.mandatory}, resources: [`,
+      ...o.resources.map(
+        (r) =>
+          `    { id: ${r.id}, name: ${q(r.name)}, operations: ${q(r.operations)}, type: ${q(r.type)}, multiple: ${r.multiple}, mandatory: ${r.mandatory} },`,
+      ),
+      '  ] },',
+    ].join('\n'),
+  ),
   '];',
   '',
 ];

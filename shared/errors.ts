@@ -6,7 +6,11 @@
  */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
-  constructor(readonly format: string, readonly reason: string, readonly offset?: number) {
+  constructor(
+    readonly format: string,
+    readonly reason: string,
+    readonly offset?: number,
+  ) {
     super(offset === undefined ? `${format}: ${reason}` : `${format}: ${reason} (at offset ${offset})`);
   }
 }
@@ -22,5 +26,7 @@ export class InputError extends Error {
  */
 export class StoreUnavailable extends Error {
   override readonly name = 'StoreUnavailable';
-  constructor(message: string, options?: { cause?: unknown }) { super(message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }

@@ -8,7 +8,10 @@ import { InputError } from './errors.js';
 export const PSK_IDENTITY_PREFIX = '3GPP-bootstrapping';
 export const PSK_IDENTITY_HINT = '3GPP-bootstrapping';
 
-export interface HomeNetwork { mcc: string; mnc: string }
+export interface HomeNetwork {
+  mcc: string;
+  mnc: string;
+}
 
 /** IMSI: MCC (3) ‖ MNC (2 or 3) ‖ MSIN, at most 15 digits (TS 23.003 §2.2). */
 export function checkImsi(imsi: string): void {
@@ -68,7 +71,8 @@ export function parseBtid(btid: string): { rand: Buffer; domain: string } {
   const m = BTID.exec(btid);
   if (!m) throw new InputError('B-TID must be base64(RAND of 16 octets)@domain');
   const rand = Buffer.from(m[1]!, 'base64');
-  if (rand.length !== 16 || rand.toString('base64') !== m[1]) throw new InputError('B-TID RAND is not canonical base64 of 16 octets');
+  if (rand.length !== 16 || rand.toString('base64') !== m[1])
+    throw new InputError('B-TID RAND is not canonical base64 of 16 octets');
   return { rand, domain: m[2]! };
 }
 
@@ -103,8 +107,8 @@ export function endpointUuidUrn(tenantSecret: Uint8Array, imsi: string): string 
 export function hmacUuidUrn(tenantSecret: Uint8Array, text: string): string {
   if (tenantSecret.length < 16) throw new InputError('tenant secret must be at least 16 octets');
   const b = createHmac('sha256', tenantSecret).update(text, 'utf8').digest().subarray(0, 16);
-  b[6] = (b[6]! & 0x0f) | 0x80;   // version 8 (RFC 9562 §5.8)
-  b[8] = (b[8]! & 0x3f) | 0x80;   // variant 10xx (RFC 9562 §4.1)
+  b[6] = (b[6]! & 0x0f) | 0x80; // version 8 (RFC 9562 §5.8)
+  b[8] = (b[8]! & 0x3f) | 0x80; // variant 10xx (RFC 9562 §4.1)
   const h = b.toString('hex');
   return `urn:uuid:${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

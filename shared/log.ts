@@ -14,13 +14,20 @@ export interface Logger {
 }
 
 function errorFields(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack?.split('\n').slice(0, 6).join('\n') };
+  if (err instanceof Error)
+    return { name: err.name, message: err.message, stack: err.stack?.split('\n').slice(0, 6).join('\n') };
   return { message: String(err) };
 }
 
-export function createLogger(opts: { level?: Level; write?: (line: string) => void; bindings?: Record<string, unknown> } = {}): Logger {
+export function createLogger(
+  opts: { level?: Level; write?: (line: string) => void; bindings?: Record<string, unknown> } = {},
+): Logger {
   const min = ORDER[opts.level ?? 'info'];
-  const write = opts.write ?? ((line: string) => { process.stdout.write(line); });
+  const write =
+    opts.write ??
+    ((line: string) => {
+      process.stdout.write(line);
+    });
   const make = (bindings: Record<string, unknown>): Logger => {
     const emit = (level: Level) => (fields: Record<string, unknown>, msg: string) => {
       if (ORDER[level] < min) return;
@@ -29,7 +36,10 @@ export function createLogger(opts: { level?: Level; write?: (line: string) => vo
       write(`${JSON.stringify(rec)}\n`);
     };
     return {
-      debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'),
+      debug: emit('debug'),
+      info: emit('info'),
+      warn: emit('warn'),
+      error: emit('error'),
       child: (b) => make({ ...bindings, ...b }),
     };
   };

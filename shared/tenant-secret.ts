@@ -28,6 +28,7 @@ export function loadOrCreateTenantSecret(file: string): Buffer {
 
 function parseSecret(text: string, file: string): Buffer {
   const hex = text.trim();
-  if (!/^[0-9a-fA-F]{32,}$/.test(hex) || hex.length % 2) throw new Error(`${file}: tenant secret must be hex, at least 16 octets`);
+  if (!/^[0-9a-fA-F]{32,}$/.test(hex) || hex.length % 2)
+    throw new Error(`${file}: tenant secret must be hex, at least 16 octets`);
   return Buffer.from(hex, 'hex');
 }

@@ -4,11 +4,11 @@
  */
 import { InputError } from './errors.js';
 
-export const UA_HTTP_DIGEST = '0100000002';            // TS 24.109 HTTP Digest (Ua over plain HTTP)
-export const UA_TLS_PSK_AES128_CCM8 = '010001c0a8';    // TLS_PSK_WITH_AES_128_CCM_8 (RFC 7925 mandatory)
-export const UA_TLS_PSK_AES128_GCM = '01000100a8';     // TLS_PSK_WITH_AES_128_GCM_SHA256
+export const UA_HTTP_DIGEST = '0100000002'; // TS 24.109 HTTP Digest (Ua over plain HTTP)
+export const UA_TLS_PSK_AES128_CCM8 = '010001c0a8'; // TLS_PSK_WITH_AES_128_CCM_8 (RFC 7925 mandatory)
+export const UA_TLS_PSK_AES128_GCM = '01000100a8'; // TLS_PSK_WITH_AES_128_GCM_SHA256
 export const UA_TLS_PSK_AES128_CBC_SHA256 = '01000100ae'; // TLS_PSK_WITH_AES_128_CBC_SHA256
-export const UA_TLS13_SHARED_KEY = '0100000007';       // TS 33.222 §5.4.0.2
+export const UA_TLS13_SHARED_KEY = '0100000007'; // TS 33.222 §5.4.0.2
 /** HTTP Digest inside server-certificate TLS 1.2 with TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (TS 33.222 §5.3). */
 export const UA_HTTPS_ECDHE_ECDSA_AES128_GCM = '010001c02b';
 
@@ -48,7 +48,10 @@ export const TLS_SUITES: Readonly<Record<number, string>> = {
  * The Ua id `01 00 01 yy zz` of a TLS 1.2 connection (TS 33.222 §5.3/§5.4), from the IANA name Node reports
  * (`tlsSocket.getCipher().standardName`); undefined for a suite not in TLS_SUITES or for TLS 1.3.
  */
-export function uaIdOfNegotiatedSuite(standardName: string | undefined, protocol: string | null | undefined): string | undefined {
+export function uaIdOfNegotiatedSuite(
+  standardName: string | undefined,
+  protocol: string | null | undefined,
+): string | undefined {
   if (protocol !== 'TLSv1.2' || !standardName) return undefined;
   const entry = Object.entries(TLS_SUITES).find(([, name]) => name === standardName);
   return entry ? uaIdForTlsSuite(Number(entry[0])) : undefined;
@@ -86,9 +89,22 @@ export function describeUaId(hex: string): string {
   const suite = tlsSuiteOfUaId(h);
   if (suite !== undefined) {
     const name = TLS_SUITES[suite] ?? `cipher suite 0x${suite.toString(16).padStart(4, '0')}`;
-    return h.startsWith('010001') ? `shared-key TLS (TS 33.222 §5.3/5.4) with ${name}` : `browser-based shared-key TLS (TS 33.222 Annex D) with ${name}`;
+    return h.startsWith('010001')
+      ? `shared-key TLS (TS 33.222 §5.3/5.4) with ${name}`
+      : `browser-based shared-key TLS (TS 33.222 Annex D) with ${name}`;
   }
   const org = parseInt(h.slice(0, 2), 16);
-  const orgName = org === 0x01 ? '3GPP' : org === 0x02 ? '3GPP2' : org === 0x03 ? 'OMA' : org === 0x04 ? 'GSMA' : org === 0xff ? 'private/experimental' : `organisation 0x${h.slice(0, 2)}`;
+  const orgName =
+    org === 0x01
+      ? '3GPP'
+      : org === 0x02
+        ? '3GPP2'
+        : org === 0x03
+          ? 'OMA'
+          : org === 0x04
+            ? 'GSMA'
+            : org === 0xff
+              ? 'private/experimental'
+              : `organisation 0x${h.slice(0, 2)}`;
   return `unregistered ${orgName} identifier`;
 }

@@ -12,7 +12,11 @@ import { Histogram } from '../histogram.js';
 import type { LoadCounts, RunControl } from './raw-http.js';
 import { MeasureWindow } from './window.js';
 
-export interface DeviceSpec { imsi: string; k: string; opc: string }
+export interface DeviceSpec {
+  imsi: string;
+  k: string;
+  opc: string;
+}
 
 export interface BootstrapJob {
   kind: 'bootstrap';
@@ -28,17 +32,28 @@ export interface BootstrapJob {
   keep: number;
 }
 
-export interface MadeSession { btid: string; impi: string; ks: string; rand: string }
+export interface MadeSession {
+  btid: string;
+  impi: string;
+  ks: string;
+  rand: string;
+}
 
 const usims = new Map<string, SoftUsim>();
 
 function usimOf(d: DeviceSpec): SoftUsim {
   let u = usims.get(d.imsi);
-  if (!u) { u = new SoftUsim({ algorithm: 'milenage', k: Buffer.from(d.k, 'hex'), opc: Buffer.from(d.opc, 'hex') }); usims.set(d.imsi, u); }
+  if (!u) {
+    u = new SoftUsim({ algorithm: 'milenage', k: Buffer.from(d.k, 'hex'), opc: Buffer.from(d.opc, 'hex') });
+    usims.set(d.imsi, u);
+  }
   return u;
 }
 
-export async function runBootstrapLoad(job: BootstrapJob, ctl: RunControl = {}): Promise<LoadCounts & { sessions: MadeSession[] }> {
+export async function runBootstrapLoad(
+  job: BootstrapJob,
+  ctl: RunControl = {},
+): Promise<LoadCounts & { sessions: MadeSession[] }> {
   const url = new URL(job.bsfUrl);
   const pool = new Pool(url.origin, { connections: job.concurrency, keepAliveTimeout: 30_000 });
   const hist = new Histogram();
@@ -58,11 +73,13 @@ export async function runBootstrapLoad(job: BootstrapJob, ctl: RunControl = {}):
         const end = performance.now();
         completed++;
         if (w.record(start, end, true)) hist.record((end - start) * 1000);
-        if (sessions.length < job.keep) sessions.push({ btid: b.btid, impi: b.impi, ks: b.ks.toString('hex'), rand: b.rand.toString('hex') });
+        if (sessions.length < job.keep)
+          sessions.push({ btid: b.btid, impi: b.impi, ks: b.ks.toString('hex'), rand: b.rand.toString('hex') });
       } catch (err) {
         completed++;
-        if (w.record(start, performance.now(), false) && errorSamples.size < 5) errorSamples.add((err as Error).message);
-        await new Promise((r) => setTimeout(r, 5));   // no hot spin when the BSF is down
+        if (w.record(start, performance.now(), false) && errorSamples.size < 5)
+          errorSamples.add((err as Error).message);
+        await new Promise((r) => setTimeout(r, 5)); // no hot spin when the BSF is down
       } finally {
         queue.push(dev);
       }
@@ -74,5 +91,12 @@ export async function runBootstrapLoad(job: BootstrapJob, ctl: RunControl = {}):
     clearInterval(ticker);
     await pool.close();
   }
-  return { ok: w.ok, errors: w.errors, errorSamples: [...errorSamples], seconds: w.seconds(), histogram: hist, sessions };
+  return {
+    ok: w.ok,
+    errors: w.errors,
+    errorSamples: [...errorSamples],
+    seconds: w.seconds(),
+    histogram: hist,
+    sessions,
+  };
 }

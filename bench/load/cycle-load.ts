@@ -46,7 +46,8 @@ export async function runCycleLoad(job: CycleJob, ctl: RunControl = {}): Promise
         if (w.record(start, end, true)) hist.record((end - start) * 1000);
       } catch (err) {
         completed++;
-        if (w.record(start, performance.now(), false) && errorSamples.size < 5) errorSamples.add((err as Error).message);
+        if (w.record(start, performance.now(), false) && errorSamples.size < 5)
+          errorSamples.add((err as Error).message);
         await new Promise((r) => setTimeout(r, 5));
       }
     }

@@ -12,7 +12,9 @@ import type { CryptoJob, LoadJob, WorkerMessage } from './worker.js';
 import type { CryptoBenchResult } from '../crypto.js';
 
 export type { LoadJob };
-export interface LoadResult extends LoadCounts { sessions?: MadeSession[] }
+export interface LoadResult extends LoadCounts {
+  sessions?: MadeSession[];
+}
 
 /**
  * From dist/ the worker is plain JS. Under tsx (tests run the sources) Node 20 does not carry tsx's
@@ -22,11 +24,15 @@ function newWorker(): Worker {
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
   const entry = new URL('./worker.ts', import.meta.url).href;
   const tsxApi = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsxApi)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
+  return new Worker(
+    `import(${JSON.stringify(tsxApi)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`,
+    { eval: true },
+  );
 }
 
 /** Splits n into k near-equal non-negative parts. */
-const split = (n: number, k: number): number[] => Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
+const split = (n: number, k: number): number[] =>
+  Array.from({ length: k }, (_, i) => Math.floor(n / k) + (i < n % k ? 1 : 0));
 
 export class LoadGenerator {
   readonly #workers: Worker[];
@@ -39,16 +45,24 @@ export class LoadGenerator {
   async run(job: LoadJob, onProgress?: (completed: number, measuring: boolean) => void): Promise<LoadResult> {
     const parts = this.#split(job);
     const progress = parts.map(() => ({ completed: 0, measuring: false }));
-    const results = await Promise.all(parts.map((part, w) => this.#runOn(this.#workers[w]!, part, (c, m) => {
-      progress[w] = { completed: c, measuring: m };
-      onProgress?.(progress.reduce((a, p) => a + p.completed, 0), progress.some((p) => p.measuring));
-    })));
+    const results = await Promise.all(
+      parts.map((part, w) =>
+        this.#runOn(this.#workers[w]!, part, (c, m) => {
+          progress[w] = { completed: c, measuring: m };
+          onProgress?.(
+            progress.reduce((a, p) => a + p.completed, 0),
+            progress.some((p) => p.measuring),
+          );
+        }),
+      ),
+    );
     const histogram = new Histogram();
     const out: LoadResult = { ok: 0, errors: 0, errorSamples: [], seconds: 0, histogram };
     for (const r of results) {
       out.ok += r.ok;
       out.errors += r.errors;
-      for (const e of r.errorSamples) if (!out.errorSamples.includes(e) && out.errorSamples.length < 5) out.errorSamples.push(e);
+      for (const e of r.errorSamples)
+        if (!out.errorSamples.includes(e) && out.errorSamples.length < 5) out.errorSamples.push(e);
       out.seconds = Math.max(out.seconds, r.seconds);
       histogram.merge(r.histogram);
       if (r.sessions) (out.sessions ??= []).push(...r.sessions);
@@ -64,7 +78,8 @@ export class LoadGenerator {
       const onMessage = (m: WorkerMessage) => {
         if (m.id !== id || m.type === 'progress') return;
         w.off('message', onMessage);
-        if (m.type === 'error') reject(new Error(m.message)); else resolve(m.result as unknown as CryptoBenchResult);
+        if (m.type === 'error') reject(new Error(m.message));
+        else resolve(m.result as unknown as CryptoBenchResult);
       };
       w.on('message', onMessage);
       w.postMessage({ id, job: { kind: 'crypto', msPerCase } satisfies CryptoJob });
@@ -76,16 +91,35 @@ export class LoadGenerator {
     if (k === 1) return [job];
     if (job.kind === 'http') {
       const conns = split(job.connections, k);
-      return conns.map((c, w) => ({ ...job, connections: c, requests: job.requests.length >= k ? job.requests.filter((_, i) => i % k === w) : job.requests })).filter((j) => j.connections > 0);
+      return conns
+        .map((c, w) => ({
+          ...job,
+          connections: c,
+          requests: job.requests.length >= k ? job.requests.filter((_, i) => i % k === w) : job.requests,
+        }))
+        .filter((j) => j.connections > 0);
     }
     if (job.kind === 'bootstrap') {
       // Device i always lives on worker i % k, so its USIM state stays in one place across phases.
       const conc = split(job.concurrency, k);
-      return conc.map((c, w) => ({ ...job, concurrency: c, keep: Math.ceil(job.keep / k), devices: job.devices.filter((_, i) => i % k === w) })).filter((j) => j.concurrency > 0);
+      return conc
+        .map((c, w) => ({
+          ...job,
+          concurrency: c,
+          keep: Math.ceil(job.keep / k),
+          devices: job.devices.filter((_, i) => i % k === w),
+        }))
+        .filter((j) => j.concurrency > 0);
     }
     const conc = split(job.concurrency, k);
     let base = 0;
-    return conc.map((c) => { const j = { ...job, concurrency: c, loopBase: base }; base += c; return j; }).filter((j) => j.concurrency > 0);
+    return conc
+      .map((c) => {
+        const j = { ...job, concurrency: c, loopBase: base };
+        base += c;
+        return j;
+      })
+      .filter((j) => j.concurrency > 0);
   }
 
   #runOn(w: Worker, job: LoadJob, onProgress: (completed: number, measuring: boolean) => void): Promise<LoadResult> {
@@ -93,14 +127,23 @@ export class LoadGenerator {
     return new Promise((resolve, reject) => {
       const onMessage = (m: WorkerMessage) => {
         if (m.id !== id) return;
-        if (m.type === 'progress') { onProgress(m.completed, m.measuring); return; }
+        if (m.type === 'progress') {
+          onProgress(m.completed, m.measuring);
+          return;
+        }
         w.off('message', onMessage);
         w.off('error', onError);
-        if (m.type === 'error') { reject(new Error(m.message)); return; }
+        if (m.type === 'error') {
+          reject(new Error(m.message));
+          return;
+        }
         const r = m.result as unknown as LoadResult & { histogram: { counts: number[]; sumUs: number; maxUs: number } };
         resolve({ ...r, histogram: Histogram.from(r.histogram) });
       };
-      const onError = (err: Error) => { w.off('message', onMessage); reject(err); };
+      const onError = (err: Error) => {
+        w.off('message', onMessage);
+        reject(err);
+      };
       w.on('message', onMessage);
       w.once('error', onError);
       w.postMessage({ id, job });

@@ -62,7 +62,7 @@ export function responseEnd(b: Buffer): { end: number; status: number } | undefi
   const status = Number(head.slice(9, 12));
   if (CHUNKED.test(head)) throw new Error('chunked responses are not supported by the load generator');
   const m = CONTENT_LENGTH.exec(head);
-  const len = m ? Number(m[1]) : (status === 204 || status === 304 ? 0 : NaN);
+  const len = m ? Number(m[1]) : status === 204 || status === 304 ? 0 : NaN;
   if (Number.isNaN(len)) throw new Error(`response without Content-Length (status ${status})`);
   const end = h + 4 + len;
   return b.length >= end ? { end, status } : undefined;
@@ -75,14 +75,20 @@ export interface RunControl {
 export function runHttpLoad(job: HttpLoadJob, ctl: RunControl = {}): Promise<LoadCounts> {
   const hist = new Histogram();
   const errorSamples = new Set<string>();
-  let completed = 0, next = 0;
+  let completed = 0,
+    next = 0;
   const w = new MeasureWindow(job.warmupMs, job.durationMs);
   let stopping = false;
   let done = false;
   const sockets = new Set<Socket>();
-  const sample = (what: string) => { if (errorSamples.size < 5) errorSamples.add(what); };
+  const sample = (what: string) => {
+    if (errorSamples.size < 5) errorSamples.add(what);
+  };
   // Errors outside any request (connection failures): counted while the window is open.
-  const noteError = (what: string) => { const now = performance.now(); if (w.record(now, now, false)) sample(what); };
+  const noteError = (what: string) => {
+    const now = performance.now();
+    if (w.record(now, now, false)) sample(what);
+  };
 
   return new Promise((resolve) => {
     let open = 0;
@@ -111,7 +117,11 @@ export function runHttpLoad(job: HttpLoadJob, ctl: RunControl = {}): Promise<Loa
       let sentAt = 0;
       let busy = false;
       const send = () => {
-        if (stopping || !w.open()) { busy = false; s.end(); return; }
+        if (stopping || !w.open()) {
+          busy = false;
+          s.end();
+          return;
+        }
         const req = job.requests[next]!;
         next = next + 1 === job.requests.length ? 0 : next + 1;
         sentAt = performance.now();
@@ -123,26 +133,43 @@ export function runHttpLoad(job: HttpLoadJob, ctl: RunControl = {}): Promise<Loa
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
         for (;;) {
           let r;
-          try { r = responseEnd(buf); } catch (err) { noteError((err as Error).message); s.destroy(); return; }
+          try {
+            r = responseEnd(buf);
+          } catch (err) {
+            noteError((err as Error).message);
+            s.destroy();
+            return;
+          }
           if (!r) return;
           buf = r.end === buf.length ? Buffer.alloc(0) : buf.subarray(r.end);
           const now = performance.now();
           completed++;
           const good = r.status === job.expectStatus;
-          if (w.record(sentAt, now, good)) { if (good) hist.record((now - sentAt) * 1000); else sample(`HTTP ${r.status}`); }
-          else if (!good && !w.measuring(sentAt)) sample(`HTTP ${r.status} (warm-up)`);
+          if (w.record(sentAt, now, good)) {
+            if (good) hist.record((now - sentAt) * 1000);
+            else sample(`HTTP ${r.status}`);
+          } else if (!good && !w.measuring(sentAt)) sample(`HTTP ${r.status} (warm-up)`);
           busy = false;
           send();
         }
       });
-      s.on('error', (err) => { if (!stopping) noteError(err.message); });
+      s.on('error', (err) => {
+        if (!stopping) noteError(err.message);
+      });
       s.on('close', () => {
         sockets.delete(s);
         open--;
-        if (stopping) { if (open === 0) finish(); return; }
+        if (stopping) {
+          if (open === 0) finish();
+          return;
+        }
         // The server closed a keep-alive connection (or it failed): count the lost request, open another.
         if (busy) noteError('connection closed with a request in flight');
-        if (w.open()) setTimeout(start, 10); else if (open === 0) { stopping = true; finish(); }
+        if (w.open()) setTimeout(start, 10);
+        else if (open === 0) {
+          stopping = true;
+          finish();
+        }
       });
     };
     for (let i = 0; i < job.connections; i++) start();

@@ -18,14 +18,22 @@ export class MeasureWindow {
     this.hardStop = this.to + graceMs;
   }
 
-  measuring(now = performance.now()): boolean { return now >= this.from; }
+  measuring(now = performance.now()): boolean {
+    return now >= this.from;
+  }
 
   /** Whether loops should start another operation. */
   open(now = performance.now()): boolean {
     if (this.#closedAt !== undefined) return false;
     if (now < this.to) return true;
-    if (this.ok > 0) { this.#closedAt = this.to; return false; }
-    if (now >= this.hardStop) { this.#closedAt = this.hardStop; return false; }
+    if (this.ok > 0) {
+      this.#closedAt = this.to;
+      return false;
+    }
+    if (now >= this.hardStop) {
+      this.#closedAt = this.hardStop;
+      return false;
+    }
     return true;
   }
 
@@ -35,12 +43,15 @@ export class MeasureWindow {
     if (this.#closedAt !== undefined && end > this.#closedAt) return false;
     if (end > this.to) {
       if (this.ok > 0 || !success) return false;
-      this.#closedAt = end;   // the first success of an overrunning window closes it
+      this.#closedAt = end; // the first success of an overrunning window closes it
     }
-    if (success) this.ok++; else this.errors++;
+    if (success) this.ok++;
+    else this.errors++;
     return true;
   }
 
   /** Length of the window in seconds. */
-  seconds(): number { return ((this.#closedAt ?? this.to) - this.from) / 1000; }
+  seconds(): number {
+    return ((this.#closedAt ?? this.to) - this.from) / 1000;
+  }
 }

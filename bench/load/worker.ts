@@ -7,7 +7,10 @@ import { benchCrypto } from '../crypto.js';
 
 export type LoadJob = HttpLoadJob | BootstrapJob | CycleJob;
 /** bench/crypto.ts, run here so that the main thread stays free for the progress bar and signals. */
-export interface CryptoJob { kind: 'crypto'; msPerCase: number }
+export interface CryptoJob {
+  kind: 'crypto';
+  msPerCase: number;
+}
 
 export type WorkerMessage =
   | { id: number; type: 'progress'; completed: number; measuring: boolean }
@@ -17,15 +20,32 @@ export type WorkerMessage =
 const port = parentPort!;
 port.on('message', (m: { id: number; job: LoadJob | CryptoJob }) => {
   if (m.job.kind === 'crypto') {
-    try { port.postMessage({ id: m.id, type: 'result', result: { ...benchCrypto(m.job.msPerCase) } } satisfies WorkerMessage); } catch (err) { port.postMessage({ id: m.id, type: 'error', message: (err as Error).message } satisfies WorkerMessage); }
+    try {
+      port.postMessage({
+        id: m.id,
+        type: 'result',
+        result: { ...benchCrypto(m.job.msPerCase) },
+      } satisfies WorkerMessage);
+    } catch (err) {
+      port.postMessage({ id: m.id, type: 'error', message: (err as Error).message } satisfies WorkerMessage);
+    }
     return;
   }
-  const onProgress = (completed: number, measuring: boolean) => port.postMessage({ id: m.id, type: 'progress', completed, measuring } satisfies WorkerMessage);
-  const run = m.job.kind === 'http' ? runHttpLoad(m.job, { onProgress })
-    : m.job.kind === 'bootstrap' ? runBootstrapLoad(m.job, { onProgress })
-      : runCycleLoad(m.job, { onProgress });
+  const onProgress = (completed: number, measuring: boolean) =>
+    port.postMessage({ id: m.id, type: 'progress', completed, measuring } satisfies WorkerMessage);
+  const run =
+    m.job.kind === 'http'
+      ? runHttpLoad(m.job, { onProgress })
+      : m.job.kind === 'bootstrap'
+        ? runBootstrapLoad(m.job, { onProgress })
+        : runCycleLoad(m.job, { onProgress });
   run.then(
-    (r) => port.postMessage({ id: m.id, type: 'result', result: { ...r, histogram: r.histogram.toJSON() } } satisfies WorkerMessage),
+    (r) =>
+      port.postMessage({
+        id: m.id,
+        type: 'result',
+        result: { ...r, histogram: r.histogram.toJSON() },
+      } satisfies WorkerMessage),
     (err: Error) => port.postMessage({ id: m.id, type: 'error', message: err.message } satisfies WorkerMessage),
   );
 });

@@ -7,7 +7,11 @@ export function serveUntilParentGoes(server: Server): void {
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
   });
-  const stop = () => { server.close(); server.closeAllConnections(); process.exit(0); };
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  };
   process.on('SIGTERM', stop);
   process.stdin.on('end', stop);
   process.stdin.on('error', stop);

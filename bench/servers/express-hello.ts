@@ -4,5 +4,7 @@ import { createServer } from 'node:http';
 import { serveUntilParentGoes } from './child.js';
 
 const app = express();
-app.get('/', (_req, res) => { res.send('Hello World!'); });
+app.get('/', (_req, res) => {
+  res.send('Hello World!');
+});
 serveUntilParentGoes(createServer(app));

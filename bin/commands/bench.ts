@@ -32,33 +32,63 @@ interface BenchFlags {
 
 function integer(c: ArgChecker, name: string, raw: string, min: number, max: number): number {
   const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) { c.problem(`--${name}: must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`); return min; }
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max) {
+    c.problem(`--${name}: must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    return min;
+  }
   return n;
 }
 
 export function registerBenchCommand(program: Command): void {
-  program.command('bench')
-    .description('benchmark the network (Ub, Zn, PSK API, LwM2M, crypto, Redis memory) against Express and node:http baselines')
+  program
+    .command('bench')
+    .description(
+      'benchmark the network (Ub, Zn, PSK API, LwM2M, crypto, Redis memory) against Express and node:http baselines',
+    )
     .option('--concurrency <n>', 'concurrent clients of the throughput phases and baselines', '32')
     .option('--duration <s>', 'seconds each phase runs, warm-up (its first quarter, at most 3 s) included', '10')
     .option('--json <file>', 'also write the results as JSON')
     .option('--endpoints <file>', 'benchmark the running network this endpoints.json names, instead of starting one')
-    .option('--redis-url <url>', 'use this Redis (under a unique key prefix, cleaned up) instead of starting a private redis-server')
-    .option('--sessions <n>', `sessions written for the Redis memory measurement (at least ${MIN_SESSIONS})`, String(MIN_SESSIONS))
+    .option(
+      '--redis-url <url>',
+      'use this Redis (under a unique key prefix, cleaned up) instead of starting a private redis-server',
+    )
+    .option(
+      '--sessions <n>',
+      `sessions written for the Redis memory measurement (at least ${MIN_SESSIONS})`,
+      String(MIN_SESSIONS),
+    )
     .option('--cpu-prof <dir>', 'write V8 CPU profiles of the NF and baseline processes into this directory')
     .option('--load-workers <n>', 'load-generator worker threads (default: 1, or 2 on 8+ cores)')
     .option('--no-progress', 'no progress output on stderr')
-    .option('--scale', 'only the store at scale (bench/sessions.ts): Zn/PSK p99 with --sessions in Redis vs empty, bytes per session, Redis commands per bootstrap/lookup')
-    .option('--redis-cluster', 'with --scale: a Redis Cluster (--redis-url is a seed node; else a private 3-master cluster)')
+    .option(
+      '--scale',
+      'only the store at scale (bench/sessions.ts): Zn/PSK p99 with --sessions in Redis vs empty, bytes per session, Redis commands per bootstrap/lookup',
+    )
+    .option(
+      '--redis-cluster',
+      'with --scale: a Redis Cluster (--redis-url is a seed node; else a private 3-master cluster)',
+    )
     .action(async (f: BenchFlags) => {
       const c = new ArgChecker();
       const concurrency = integer(c, 'concurrency', f.concurrency, 1, 4096);
       const duration = Number(f.duration);
-      if (!/^\d+(\.\d+)?$/.test(f.duration.trim()) || !(duration > 0) || duration > 3600) c.problem(`--duration: must be a number of seconds above 0 and at most 3600, got ${JSON.stringify(f.duration)}`);
-      const sessions = integer(c, 'sessions', f.sessions, f.scale ? 1000 : MIN_SESSIONS, f.scale ? 100_000_000 : 10_000_000);
+      if (!/^\d+(\.\d+)?$/.test(f.duration.trim()) || !(duration > 0) || duration > 3600)
+        c.problem(
+          `--duration: must be a number of seconds above 0 and at most 3600, got ${JSON.stringify(f.duration)}`,
+        );
+      const sessions = integer(
+        c,
+        'sessions',
+        f.sessions,
+        f.scale ? 1000 : MIN_SESSIONS,
+        f.scale ? 100_000_000 : 10_000_000,
+      );
       if (f.redisCluster && !f.scale) c.problem('--redis-cluster: only with --scale');
-      const loadWorkers = f.loadWorkers === undefined ? defaultLoadWorkers() : integer(c, 'load-workers', f.loadWorkers, 1, 64);
-      if (f.redisUrl !== undefined && !/^rediss?:\/\/./.test(f.redisUrl)) c.problem(`--redis-url: must be a redis:// URL, got ${JSON.stringify(f.redisUrl)}`);
+      const loadWorkers =
+        f.loadWorkers === undefined ? defaultLoadWorkers() : integer(c, 'load-workers', f.loadWorkers, 1, 64);
+      if (f.redisUrl !== undefined && !/^rediss?:\/\/./.test(f.redisUrl))
+        c.problem(`--redis-url: must be a redis:// URL, got ${JSON.stringify(f.redisUrl)}`);
       if (f.json === '') c.problem('--json: a file name is required');
       c.done();
 
@@ -68,14 +98,22 @@ export function registerBenchCommand(program: Command): void {
       const interrupted = () => {
         process.stderr.write('\ngba-sim bench: interrupted; stopping what it started\n');
         const force = setTimeout(() => process.exit(130), 8000);
-        void abortBench().finally(() => { clearTimeout(force); process.exit(130); });
+        void abortBench().finally(() => {
+          clearTimeout(force);
+          process.exit(130);
+        });
       };
       process.once('SIGINT', interrupted);
       process.once('SIGTERM', interrupted);
       if (f.scale) {
         try {
-          const r = await runScaleBench({ sessions, cluster: !!f.redisCluster, redisUrl: f.redisUrl, progress,
-            network: { start: startNetwork, nfs: NF_ORDER.filter((nf) => NF_COMMANDS.some((c) => c.name === nf)) } });
+          const r = await runScaleBench({
+            sessions,
+            cluster: !!f.redisCluster,
+            redisUrl: f.redisUrl,
+            progress,
+            network: { start: startNetwork, nfs: NF_ORDER.filter((nf) => NF_COMMANDS.some((c) => c.name === nf)) },
+          });
           process.stdout.write(renderScale(r));
           if (f.json) writeFileSync(f.json, `${JSON.stringify(r, null, 2)}\n`);
         } catch (err) {
@@ -86,8 +124,14 @@ export function registerBenchCommand(program: Command): void {
       }
       try {
         const results = await runBench({
-          concurrency, durationSec: duration, endpointsFile: f.endpoints, redisUrl: f.redisUrl, sessions,
-          cpuProfDir: f.cpuProf, loadWorkers, progress,
+          concurrency,
+          durationSec: duration,
+          endpointsFile: f.endpoints,
+          redisUrl: f.redisUrl,
+          sessions,
+          cpuProfDir: f.cpuProf,
+          loadWorkers,
+          progress,
           network: { start: startNetwork, nfs: NF_ORDER.filter((nf) => NF_COMMANDS.some((c) => c.name === nf)) },
         });
         process.stdout.write(renderTable(results));

@@ -15,14 +15,31 @@ import { runFleet } from '../../conform/load/fleet.js';
 import type { FleetSubscriber } from '../../conform/load/engine.js';
 
 interface LoadFlags {
-  ub?: string; subscribers?: string; duration?: string; rate?: string; concurrency?: string; json?: string;
-  mncDigits: string; realm?: string; workers?: string; timeout: string; progress: boolean;
+  ub?: string;
+  subscribers?: string;
+  duration?: string;
+  rate?: string;
+  concurrency?: string;
+  json?: string;
+  mncDigits: string;
+  realm?: string;
+  workers?: string;
+  timeout: string;
+  progress: boolean;
 }
 
 /** The subscribers of a `subscriber import` file, as software USIMs; every problem with its line or index. */
-export function readFleetFile(file: string, mncDigits: 2 | 3, realm?: string): { subscribers: FleetSubscriber[]; problems: string[] } {
+export function readFleetFile(
+  file: string,
+  mncDigits: 2 | 3,
+  realm?: string,
+): { subscribers: FleetSubscriber[]; problems: string[] } {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (err) { return { subscribers: [], problems: [`--subscribers: ${(err as Error).message}`] }; }
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { subscribers: [], problems: [`--subscribers: ${(err as Error).message}`] };
+  }
   const problems: string[] = [];
   let rows: Array<{ where: string; doc: Record<string, unknown> }>;
   try {
@@ -39,42 +56,73 @@ export function readFleetFile(file: string, mncDigits: 2 | 3, realm?: string): {
   const subscribers: FleetSubscriber[] = [];
   for (const { where, doc } of rows) {
     const { imsi, ...rest } = doc;
-    if (typeof imsi !== 'string' || !/^\d{6,15}$/.test(imsi)) { problems.push(`${file} ${where}: imsi must be 6 to 15 digits`); continue; }
+    if (typeof imsi !== 'string' || !/^\d{6,15}$/.test(imsi)) {
+      problems.push(`${file} ${where}: imsi must be 6 to 15 digits`);
+      continue;
+    }
     const p = SubscriberInputSchema.safeParse(rest);
-    if (!p.success) { problems.push(`${file} ${where}: ${p.error.issues.map((i) => `${i.path.join('.') || '(row)'} ${i.message}`).join('; ')}`); continue; }
+    if (!p.success) {
+      problems.push(
+        `${file} ${where}: ${p.error.issues.map((i) => `${i.path.join('.') || '(row)'} ${i.message}`).join('; ')}`,
+      );
+      continue;
+    }
     const s = p.data;
     subscribers.push({
       impi: s.impi ?? impiFromImsi(imsi, mncDigits),
       realm: realm ?? bsfDomain(homeNetworkOfImsi(imsi, mncDigits)),
       keys: {
-        algorithm: s.algorithm, k: Buffer.from(s.k, 'hex'),
-        opc: s.opc === undefined ? undefined : Buffer.from(s.opc, 'hex'), op: s.op === undefined ? undefined : Buffer.from(s.op, 'hex'),
+        algorithm: s.algorithm,
+        k: Buffer.from(s.k, 'hex'),
+        opc: s.opc === undefined ? undefined : Buffer.from(s.opc, 'hex'),
+        op: s.op === undefined ? undefined : Buffer.from(s.op, 'hex'),
         resLength: s.resLength,
       },
     });
   }
   if (!rows.length) problems.push(`--subscribers ${file}: no subscribers`);
-  return { subscribers, problems: problems.slice(0, 20).concat(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []) };
+  return {
+    subscribers,
+    problems: problems.slice(0, 20).concat(problems.length > 20 ? [`… and ${problems.length - 20} more`] : []),
+  };
 }
 
-function positive(c: ArgChecker, name: string, raw: string | undefined, max: number, integer: boolean): number | undefined {
+function positive(
+  c: ArgChecker,
+  name: string,
+  raw: string | undefined,
+  max: number,
+  integer: boolean,
+): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!(integer ? /^\d+$/ : /^\d+(\.\d+)?$/).test(raw.trim()) || !(n > 0) || n > max) { c.problem(`--${name}: must be ${integer ? 'an integer' : 'a number'} above 0 and at most ${max}, got ${JSON.stringify(raw)}`); return undefined; }
+  if (!(integer ? /^\d+$/ : /^\d+(\.\d+)?$/).test(raw.trim()) || !(n > 0) || n > max) {
+    c.problem(
+      `--${name}: must be ${integer ? 'an integer' : 'a number'} above 0 and at most ${max}, got ${JSON.stringify(raw)}`,
+    );
+    return undefined;
+  }
   return n;
 }
 
 export function registerLoadCommand(program: Command): void {
-  program.command('load')
+  program
+    .command('load')
     .description('a UE fleet: bootstrap the subscribers of a file against any BSF at a rate or concurrency, and report')
     .option('--ub <url>', "the BSF's Ub URL")
-    .option('--subscribers <file>', 'the CSV or JSON of `subscriber import` (imsi, k, opc|op, algorithm, resLength, impi)')
+    .option(
+      '--subscribers <file>',
+      'the CSV or JSON of `subscriber import` (imsi, k, opc|op, algorithm, resLength, impi)',
+    )
     .option('--duration <s>', 'seconds to run')
     .option('--rate <r>', 'open loop: bootstraps started per second, whatever the BSF answers')
-    .option('--concurrency <c>', 'closed loop: devices bootstrapping back to back (default 8); with --rate, the cap on bootstraps in flight')
+    .option(
+      '--concurrency <c>',
+      'closed loop: devices bootstrapping back to back (default 8); with --rate, the cap on bootstraps in flight',
+    )
     .option('--json <file>', 'also write the report to this file')
     .option('--mnc-digits <n>', 'MNC length of the IMSIs: 2 or 3', '2')
-    .option('--realm <realm>', 'realm of the first request (default: the BSF domain of each IMSI\'s home network)')
+    .option('--realm <realm>', "realm of the first request (default: the BSF domain of each IMSI's home network)")
     .option('--workers <n>', 'worker threads running the software USIMs and digests (default: cores, at most 4)')
     .option('--timeout <ms>', 'per-request timeout in milliseconds', '10000')
     .option('--no-progress', 'no progress line on stderr')
@@ -82,7 +130,11 @@ export function registerLoadCommand(program: Command): void {
       const c = new ArgChecker();
       if (f.ub === undefined) c.problem('--ub is required');
       else {
-        try { if (!/^https?:$/.test(new URL(f.ub).protocol)) c.problem('--ub: must be an http:// or https:// URL'); } catch { c.problem(`--ub: not a URL: ${JSON.stringify(f.ub)}`); }
+        try {
+          if (!/^https?:$/.test(new URL(f.ub).protocol)) c.problem('--ub: must be an http:// or https:// URL');
+        } catch {
+          c.problem(`--ub: not a URL: ${JSON.stringify(f.ub)}`);
+        }
       }
       if (f.subscribers === undefined) c.problem('--subscribers is required');
       if (f.duration === undefined) c.problem('--duration is required');
@@ -101,12 +153,19 @@ export function registerLoadCommand(program: Command): void {
       let report;
       try {
         report = await runFleet({
-          ub: f.ub!, subscribers, durationSec: duration!, rate, workers, timeoutMs,
+          ub: f.ub!,
+          subscribers,
+          durationSec: duration!,
+          rate,
+          workers,
+          timeoutMs,
           concurrency: concurrency ?? (rate === undefined ? 8 : subscribers.length),
-          onProgress: f.progress ? (p) => {
-            const line = `load ${p.elapsedSec.toFixed(0)}s: ${p.attempted} attempted, ${p.succeeded} ok, ${p.failed} errors, ${p.ratePerSec.toFixed(1)}/s, p99 ${p.p99Ms.toFixed(1)} ms`;
-            process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
-          } : undefined,
+          onProgress: f.progress
+            ? (p) => {
+                const line = `load ${p.elapsedSec.toFixed(0)}s: ${p.attempted} attempted, ${p.succeeded} ok, ${p.failed} errors, ${p.ratePerSec.toFixed(1)}/s, p99 ${p.p99Ms.toFixed(1)} ms`;
+                process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+              }
+            : undefined,
         });
       } catch (err) {
         process.stderr.write(`${tty ? '\n' : ''}gba-sim load: ${(err as Error).message}\n`);
@@ -116,7 +175,12 @@ export function registerLoadCommand(program: Command): void {
       const text = JSON.stringify(report, null, 2);
       process.stdout.write(`${text}\n`);
       if (f.json) {
-        try { writeFileSync(f.json, `${text}\n`); } catch (err) { process.stderr.write(`gba-sim load: ${(err as Error).message}\n`); process.exit(1); }
+        try {
+          writeFileSync(f.json, `${text}\n`);
+        } catch (err) {
+          process.stderr.write(`gba-sim load: ${(err as Error).message}\n`);
+          process.exit(1);
+        }
       }
       process.exit(0);
     });

@@ -9,19 +9,45 @@ import { NF_ORDER, startNetwork, type Endpoints, type RunningNetwork } from '../
 import { ListenFailedError, upListenMessage } from '../listen-error.js';
 
 const UP_FLAGS: FlagSpec[] = [
-  { flag: '--base-port <n>', path: '__basePort', description: 'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console, N+10 NAF Ua HTTPS, N+11 NAF Ua TLS-PSK', type: 'number' },
-  { flag: '--zh <transport>', path: 'bsf.zhTransport', description: 'how the BSF reaches the HSS: http (N65) | diameter (MAR/MAA); default http' },
-  { flag: '--workers <n>', path: 'workers', description: 'worker processes per HTTP NF (hss-mock, bsf, naf) on the same ports, node:cluster; default 1', type: 'number' },
-  { flag: '--zn <transport>', path: 'naf.znTransport', description: 'how the NAF reaches the BSF: http (N66) | diameter (BIR/BIA); default http' },
+  {
+    flag: '--base-port <n>',
+    path: '__basePort',
+    description:
+      'listeners at N+0 … N+6: Ub, Zn, HSS, NAF Ua, NAF PSK API, LwM2M CoAP, LwM2M REST; N+7 HSS Diameter (Zh), N+8 BSF Diameter (Zn), N+9 web console, N+10 NAF Ua HTTPS, N+11 NAF Ua TLS-PSK',
+    type: 'number',
+  },
+  {
+    flag: '--zh <transport>',
+    path: 'bsf.zhTransport',
+    description: 'how the BSF reaches the HSS: http (N65) | diameter (MAR/MAA); default http',
+  },
+  {
+    flag: '--workers <n>',
+    path: 'workers',
+    description: 'worker processes per HTTP NF (hss-mock, bsf, naf) on the same ports, node:cluster; default 1',
+    type: 'number',
+  },
+  {
+    flag: '--zn <transport>',
+    path: 'naf.znTransport',
+    description: 'how the NAF reaches the BSF: http (N66) | diameter (BIR/BIA); default http',
+  },
 ];
 
 export function portsFromBase(base: number): Record<string, number> {
   return {
-    'bsf.ubPort': base, 'bsf.znPort': base + 1, 'hss.port': base + 2, 'naf.uaPort': base + 3,
-    'naf.pskPort': base + 4, 'lwm2m.port': base + 5, 'lwm2m.apiPort': base + 6,
-    'hss.diameter.port': base + 7, 'bsf.diameter.port': base + 8,
+    'bsf.ubPort': base,
+    'bsf.znPort': base + 1,
+    'hss.port': base + 2,
+    'naf.uaPort': base + 3,
+    'naf.pskPort': base + 4,
+    'lwm2m.port': base + 5,
+    'lwm2m.apiPort': base + 6,
+    'hss.diameter.port': base + 7,
+    'bsf.diameter.port': base + 8,
     'console.port': base + 9,
-    'naf.uaHttps.port': base + 10, 'naf.uaPsk.port': base + 11,
+    'naf.uaHttps.port': base + 10,
+    'naf.uaPsk.port': base + 11,
   };
 }
 
@@ -53,38 +79,59 @@ function endpointTable(e: Endpoints): string {
 /** A demo run after start-up; `signal` stops it (quietly), and `stopped` settles once it has. */
 type UpDemo = (net: RunningNetwork, signal: AbortSignal) => Promise<{ stopped: Promise<void> }>;
 
-export function registerUpCommand(program: Command, nfsThatExist: readonly (typeof NF_ORDER)[number][], demo?: UpDemo): void {
-  const cmd = addConfigOptions(program.command('up').description('start every network function as a child process and write <state-dir>/endpoints.json'), UP_FLAGS);
+export function registerUpCommand(
+  program: Command,
+  nfsThatExist: readonly (typeof NF_ORDER)[number][],
+  demo?: UpDemo,
+): void {
+  const cmd = addConfigOptions(
+    program
+      .command('up')
+      .description('start every network function as a child process and write <state-dir>/endpoints.json'),
+    UP_FLAGS,
+  );
   if (demo) cmd.option('--demo', 'also provision a demo subscriber and run a device through the whole flow');
   cmd.action(async (opts: Record<string, unknown>) => {
     const extra: Record<string, unknown> = {};
     if (opts.basePort !== undefined) {
       const base = Number(opts.basePort);
-      if (!/^\d+$/.test(String(opts.basePort)) || base < 1 || base + 11 > 65535) exitWithProblems([`--base-port: must be 1..65524, got ${JSON.stringify(opts.basePort)}`]);
+      if (!/^\d+$/.test(String(opts.basePort)) || base < 1 || base + 11 > 65535)
+        exitWithProblems([`--base-port: must be 1..65524, got ${JSON.stringify(opts.basePort)}`]);
       Object.assign(extra, portsFromBase(base));
       delete opts.basePort;
     }
-    const config = configFromFlags(opts, UP_FLAGS.filter((f) => f.path !== '__basePort'), extra);
+    const config = configFromFlags(
+      opts,
+      UP_FLAGS.filter((f) => f.path !== '__basePort'),
+      extra,
+    );
     const say = (s: string) => process.stdout.write(`${s}\n`);
     // A signal during start-up: the children see their stdin close when this process exits, and stop.
-    const early = () => { say('interrupted during start-up'); process.exit(130); };
+    const early = () => {
+      say('interrupted during start-up');
+      process.exit(130);
+    };
     process.once('SIGINT', early);
     process.once('SIGTERM', early);
     let net: RunningNetwork;
     try {
       net = await startNetwork({
-        config, nfs: nfsThatExist, console: true,
+        config,
+        nfs: nfsThatExist,
+        console: true,
         // A worker starts after its primary: two Node start-ups before `ready`; a busy lab machine needs more than 20 s.
         readyTimeoutMs: config.workers > 1 ? 90_000 : 60_000,
         onEvent: (nf, line) => process.stderr.write(`[${nf}] ${line}\n`),
         // Device events for people, one line each, at info level; the JSON records stay in the log files.
         onDeviceEvent: config.log.level === 'debug' || config.log.level === 'info' ? (line) => say(line) : undefined,
-        onRestart: ({ name, restarts, delayMs, why }) => process.stderr.write(`[${name}] exited (${why}); restarting in ${delayMs} ms (restart ${restarts})\n`),
+        onRestart: ({ name, restarts, delayMs, why }) =>
+          process.stderr.write(`[${name}] exited (${why}); restarting in ${delayMs} ms (restart ${restarts})\n`),
       });
     } catch (err) {
-      const line = err instanceof ListenFailedError
-        ? upListenMessage(err.nf, err.failure, (path) => (path in BASE_OFFSETS ? BASE_OFFSETS[path] : undefined))
-        : (err as Error).message;
+      const line =
+        err instanceof ListenFailedError
+          ? upListenMessage(err.nf, err.failure, (path) => (path in BASE_OFFSETS ? BASE_OFFSETS[path] : undefined))
+          : (err as Error).message;
       process.stderr.write(`gba-sim up: ${line}\n`);
       process.exit(1);
     }
@@ -112,7 +159,11 @@ export function registerUpCommand(program: Command, nfsThatExist: readonly (type
     process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
     void net.childExited.then(({ nf, code, signal }) => shutdown(`${nf} keeps exiting (last: ${signal ?? code})`, 1));
     if (demo && opts.demo) {
-      try { demoStopped = (await demo(net, demoStop.signal)).stopped; } catch (err) { if (!stopping) process.stderr.write(`demo failed: ${(err as Error).message}\n`); }
+      try {
+        demoStopped = (await demo(net, demoStop.signal)).stopped;
+      } catch (err) {
+        if (!stopping) process.stderr.write(`demo failed: ${(err as Error).message}\n`);
+      }
       say('\nThe network keeps running: try the commands above, or press Ctrl-C to stop it.');
     } else {
       say('Press Ctrl-C to stop.');

@@ -9,9 +9,12 @@ import { runModemOnPty } from '../../device/usim/modem-pty.js';
 
 function addCardOptions(c: Command): Command {
   return c
-    .option('--imsi <imsi>', 'IMSI written to EF_IMSI').option('--k <hex>', 'K, 16 octets')
-    .option('--opc <hex>', 'OPc, 16 octets').option('--op <hex>', 'OP, 16 octets')
-    .option('--algorithm <name>', 'milenage (default) or xor', 'milenage').option('--res-length <octets>', 'XOR RES length, 4..16', '16')
+    .option('--imsi <imsi>', 'IMSI written to EF_IMSI')
+    .option('--k <hex>', 'K, 16 octets')
+    .option('--opc <hex>', 'OPc, 16 octets')
+    .option('--op <hex>', 'OP, 16 octets')
+    .option('--algorithm <name>', 'milenage (default) or xor', 'milenage')
+    .option('--res-length <octets>', 'XOR RES length, 4..16', '16')
     .option('--mnc-digits <n>', 'MNC length written to EF_AD: 2 or 3', '2')
     .option('--sqn <hex>', 'highest SQN the card has accepted (6 octets; default 0, a fresh card)')
     .option('--iccid <digits>', 'ICCID written to EF_ICCID (18..20 digits; default derived from the IMSI)');
@@ -26,7 +29,9 @@ function softCardOptions(o: Record<string, string | undefined>, c: ArgChecker): 
   const { k, algorithm, opc, op, resLength } = softUsimSecrets(o, c);
   const sqn = o.sqn !== undefined ? c.hex('sqn', o.sqn, 6) : undefined;
   return {
-    imsi, mncLength: mncLength as 2 | 3, ...(o.iccid ? { iccid: o.iccid } : {}),
+    imsi,
+    mncLength: mncLength as 2 | 3,
+    ...(o.iccid ? { iccid: o.iccid } : {}),
     usim: { algorithm, k, opc, op, resLength, sqnMs: sqn?.length ? sqn.readUIntBE(0, 6) : 0 },
   };
 }
@@ -34,18 +39,27 @@ function softCardOptions(o: Record<string, string | undefined>, c: ArgChecker): 
 const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)}  ${s}\n`);
 
 /** Resolves on SIGTERM or SIGINT. */
-const untilSignal = () => new Promise<void>((resolve) => { process.once('SIGTERM', () => resolve()); process.once('SIGINT', () => resolve()); });
+const untilSignal = () =>
+  new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
 
 export function registerUsimCommands(program: Command): void {
-  const usim = program.command('usim').description('USIM cards: read one (PC/SC or AT modem), or serve a virtual card and a simulated modem');
+  const usim = program
+    .command('usim')
+    .description('USIM cards: read one (PC/SC or AT modem), or serve a virtual card and a simulated modem');
 
-  usim.command('info').description('print {"imsi","mncLength","impi","iccid"} read from the card')
+  usim
+    .command('info')
+    .description('print {"imsi","mncLength","impi","iccid"} read from the card')
     .requiredOption('--usim <spec>', 'pcsc, pcsc:READER or at:DEVICE[@BAUD]')
     .option('--usim-pin <pin>', 'SIM PIN, if the modem asks for it')
     .action(async (o: Record<string, string | undefined>) => {
       const spec = parseUsimSpec(o.usim ?? '');
       if (typeof spec === 'string') exitWithProblems([spec]);
-      if (spec.kind === 'soft') exitWithProblems(['--usim soft has no card to read: use pcsc[:READER] or at:DEVICE[@BAUD]']);
+      if (spec.kind === 'soft')
+        exitWithProblems(['--usim soft has no card to read: use pcsc[:READER] or at:DEVICE[@BAUD]']);
       try {
         const u = await openCardUsim(spec, { pin: o.usimPin });
         await u.close();
@@ -57,7 +71,11 @@ export function registerUsimCommands(program: Command): void {
       }
     });
 
-  addCardOptions(usim.command('serve').description('plug a software USIM into a vsmartcard vpcd virtual reader (runs until SIGTERM)'))
+  addCardOptions(
+    usim
+      .command('serve')
+      .description('plug a software USIM into a vsmartcard vpcd virtual reader (runs until SIGTERM)'),
+  )
     .requiredOption('--vpcd <host:port>', 'where vpcd listens (the CHANNELID port of its reader), e.g. 127.0.0.1:35963')
     .action(async (o: Record<string, string | undefined>) => {
       const c = new ArgChecker();
@@ -73,14 +91,25 @@ export function registerUsimCommands(program: Command): void {
       process.exit(0);
     });
 
-  addCardOptions(usim.command('modem').description('a simulated modem on a pty answering AT, ATE0, AT+CIMI, AT+CSIM, AT+CCHO/CGLA/CCHC (runs until SIGTERM)'))
+  addCardOptions(
+    usim
+      .command('modem')
+      .description(
+        'a simulated modem on a pty answering AT, ATE0, AT+CIMI, AT+CSIM, AT+CCHO/CGLA/CCHC (runs until SIGTERM)',
+      ),
+  )
     .requiredOption('--link <path>', 'PATH becomes a symlink to the pty device node')
     .option('--quirks <list>', `comma-separated: ${MODEM_QUIRKS.join(', ')}`, '')
     .option('--pin <pin>', 'make the SIM ask for this PIN (AT+CPIN)')
     .action(async (o: Record<string, string | undefined>) => {
       const c = new ArgChecker();
-      const quirks = (o.quirks ?? '').split(',').map((q) => q.trim()).filter(Boolean);
-      for (const q of quirks) if (!(MODEM_QUIRKS as readonly string[]).includes(q)) c.problem(`--quirks: unknown quirk ${JSON.stringify(q)} (known: ${MODEM_QUIRKS.join(', ')})`);
+      const quirks = (o.quirks ?? '')
+        .split(',')
+        .map((q) => q.trim())
+        .filter(Boolean);
+      for (const q of quirks)
+        if (!(MODEM_QUIRKS as readonly string[]).includes(q))
+          c.problem(`--quirks: unknown quirk ${JSON.stringify(q)} (known: ${MODEM_QUIRKS.join(', ')})`);
       if (o.pin !== undefined && !/^\d{4,8}$/.test(o.pin)) c.problem('--pin: must be 4 to 8 digits');
       const card = new SoftCard(softCardOptions(o, c));
       c.done();

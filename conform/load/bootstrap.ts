@@ -5,7 +5,15 @@
  */
 import { akaPassword } from '../../shared/crypto/digest.js';
 import type { AuthenticateResult } from '../../device/usim.js';
-import { answer, checkRspauth, initialAuthorization, readChallenge, send, type UeContext, type UsimLike } from '../ue.js';
+import {
+  answer,
+  checkRspauth,
+  initialAuthorization,
+  readChallenge,
+  send,
+  type UeContext,
+  type UsimLike,
+} from '../ue.js';
 import type { Reply } from '../http.js';
 
 /**
@@ -16,7 +24,11 @@ import type { Reply } from '../http.js';
  */
 export type Outcome = string;
 
-export interface FleetResult { outcome: Outcome; status: number; resyncs: number }
+export interface FleetResult {
+  outcome: Outcome;
+  status: number;
+  resyncs: number;
+}
 
 function transport(r: Reply): Outcome {
   return /no answer within/.test(r.error ?? '') ? 'timeout' : 'connection_error';
@@ -29,7 +41,11 @@ export async function fleetBootstrap(ctx: UeContext, usim: UsimLike): Promise<Fl
     if (r.status === 0) return { outcome: transport(r), status: 0, resyncs };
     if (r.status !== 401) return { outcome: `http_${r.status}`, status: r.status, resyncs };
     let ch;
-    try { ch = readChallenge(r); } catch { return { outcome: 'bad_challenge', status: 401, resyncs }; }
+    try {
+      ch = readChallenge(r);
+    } catch {
+      return { outcome: 'bad_challenge', status: 401, resyncs };
+    }
     const a = usim.authenticate(ch.rand, ch.autn);
     if (a.kind === 'mac_failure') {
       await send(ctx, answer(ctx, ch, Buffer.alloc(0)).authorization);
@@ -45,7 +61,15 @@ export async function fleetBootstrap(ctx: UeContext, usim: UsimLike): Promise<Fl
     const final = await send(ctx, ans.authorization);
     if (final.status === 0) return { outcome: transport(final), status: 0, resyncs };
     if (final.status !== 200) return { outcome: `http_${final.status}`, status: final.status, resyncs };
-    const c = checkRspauth(ctx, { challenge: ch, answer: ans, final, ck: ok.ck, ik: ok.ik, res: ok.res, resynchronised: resyncs > 0 });
+    const c = checkRspauth(ctx, {
+      challenge: ch,
+      answer: ans,
+      final,
+      ck: ok.ck,
+      ik: ok.ik,
+      res: ok.res,
+      resynchronised: resyncs > 0,
+    });
     return { outcome: c.present && !c.ok ? 'rspauth_mismatch' : 'ok', status: 200, resyncs };
   }
   return { outcome: 'sync_failure', status: 401, resyncs };

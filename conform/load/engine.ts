@@ -11,7 +11,12 @@ import { HttpClient } from '../http.js';
 import type { UeContext } from '../ue.js';
 import { fleetBootstrap } from './bootstrap.js';
 
-export interface FleetSubscriber { impi: string; realm: string; keys: SubscriberKeys; sqnMs?: number }
+export interface FleetSubscriber {
+  impi: string;
+  realm: string;
+  keys: SubscriberKeys;
+  sqnMs?: number;
+}
 
 export interface EngineJob {
   ub: string;
@@ -38,16 +43,30 @@ export interface EngineDelta {
   latencies: number[];
 }
 
-export const emptyDelta = (): EngineDelta => ({ attempted: 0, succeeded: 0, failed: 0, notStarted: 0, resyncs: 0, outcomes: {}, latencies: [] });
+export const emptyDelta = (): EngineDelta => ({
+  attempted: 0,
+  succeeded: 0,
+  failed: 0,
+  notStarted: 0,
+  resyncs: 0,
+  outcomes: {},
+  latencies: [],
+});
 
 export function mergeDelta(into: EngineDelta, d: EngineDelta, keepLatencies = true): void {
-  into.attempted += d.attempted; into.succeeded += d.succeeded; into.failed += d.failed;
-  into.notStarted += d.notStarted; into.resyncs += d.resyncs;
+  into.attempted += d.attempted;
+  into.succeeded += d.succeeded;
+  into.failed += d.failed;
+  into.notStarted += d.notStarted;
+  into.resyncs += d.resyncs;
   for (const [k, v] of Object.entries(d.outcomes)) into.outcomes[k] = (into.outcomes[k] ?? 0) + v;
   if (keepLatencies) for (const l of d.latencies) into.latencies.push(l);
 }
 
-interface Device { ctx: UeContext; usim: SoftUsim }
+interface Device {
+  ctx: UeContext;
+  usim: SoftUsim;
+}
 
 export async function runEngine(job: EngineJob, onDelta: (d: EngineDelta) => void, reportEveryMs = 250): Promise<void> {
   const base = new URL(job.ub);
@@ -59,7 +78,11 @@ export async function runEngine(job: EngineJob, onDelta: (d: EngineDelta) => voi
   }));
   let delta = emptyDelta();
   let inFlight = 0;
-  const flush = () => { const d = delta; delta = emptyDelta(); onDelta(d); };
+  const flush = () => {
+    const d = delta;
+    delta = emptyDelta();
+    onDelta(d);
+  };
   const ticker = setInterval(flush, reportEveryMs);
 
   const one = async (dev: Device): Promise<void> => {
@@ -70,7 +93,10 @@ export async function runEngine(job: EngineJob, onDelta: (d: EngineDelta) => voi
       const r = await fleetBootstrap(dev.ctx, dev.usim);
       delta.outcomes[r.outcome] = (delta.outcomes[r.outcome] ?? 0) + 1;
       delta.resyncs += r.resyncs;
-      if (r.status === 200) { delta.succeeded++; delta.latencies.push(performance.now() - t0); } else delta.failed++;
+      if (r.status === 200) {
+        delta.succeeded++;
+        delta.latencies.push(performance.now() - t0);
+      } else delta.failed++;
     } catch (err) {
       delta.failed++;
       const k = `error: ${(err as Error).message.slice(0, 60)}`;
@@ -85,7 +111,11 @@ export async function runEngine(job: EngineJob, onDelta: (d: EngineDelta) => voi
   const t0 = performance.now();
   const end = t0 + job.durationMs;
   const running = new Set<Promise<void>>();
-  const launch = (dev: Device): Promise<void> => { const p = one(dev).finally(() => running.delete(p)); running.add(p); return p; };
+  const launch = (dev: Device): Promise<void> => {
+    const p = one(dev).finally(() => running.delete(p));
+    running.add(p);
+    return p;
+  };
   try {
     if (job.rate !== undefined) {
       // Open loop: the n-th start is due at t0 + n/rate, whether or not earlier ones have finished.
@@ -94,7 +124,8 @@ export async function runEngine(job: EngineJob, onDelta: (d: EngineDelta) => voi
         const due = Math.floor(((performance.now() - t0) / 1000) * job.rate);
         for (; started < due; started++) {
           const dev = inFlight < inFlightCap ? idle.shift() : undefined;
-          if (dev) void launch(dev); else delta.notStarted++;
+          if (dev) void launch(dev);
+          else delta.notStarted++;
         }
         const next = t0 + ((started + 1) / job.rate) * 1000;
         await new Promise((r) => setTimeout(r, Math.max(1, Math.min(next, end) - performance.now())));
@@ -103,7 +134,10 @@ export async function runEngine(job: EngineJob, onDelta: (d: EngineDelta) => voi
       const loop = async () => {
         while (performance.now() < end) {
           const dev = idle.shift();
-          if (!dev) { await new Promise((r) => setTimeout(r, 5)); continue; }
+          if (!dev) {
+            await new Promise((r) => setTimeout(r, 5));
+            continue;
+          }
           await launch(dev);
         }
       };

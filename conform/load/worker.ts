@@ -2,7 +2,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { runEngine, type EngineDelta, type EngineJob } from './engine.js';
 
-export type FleetMessage = { type: 'delta'; delta: EngineDelta } | { type: 'done' } | { type: 'error'; message: string };
+export type FleetMessage =
+  { type: 'delta'; delta: EngineDelta } | { type: 'done' } | { type: 'error'; message: string };
 
 const port = parentPort!;
 runEngine(workerData as EngineJob, (delta) => port.postMessage({ type: 'delta', delta } satisfies FleetMessage)).then(

@@ -9,13 +9,19 @@
 export type ApduTransport = (capdu: Buffer) => Promise<Buffer>;
 
 export class CardError extends Error {
-  constructor(message: string, readonly sw?: number) {
+  constructor(
+    message: string,
+    readonly sw?: number,
+  ) {
     super(message);
     this.name = 'CardError';
   }
 }
 
-export interface Rapdu { data: Buffer; sw: number }
+export interface Rapdu {
+  data: Buffer;
+  sw: number;
+}
 
 export const SW_OK = 0x9000;
 /** TS 31.102 §7.3.1: AUTHENTICATE, "authentication error, incorrect MAC". */
@@ -66,14 +72,26 @@ export function capdu(cla: number, ins: number, p1: number, p2: number, data?: U
 }
 
 export const INS = {
-  SELECT: 0xa4, READ_BINARY: 0xb0, READ_RECORD: 0xb2, GET_RESPONSE: 0xc0, MANAGE_CHANNEL: 0x70,
-  AUTHENTICATE: 0x88, STATUS: 0xf2, VERIFY: 0x20,
+  SELECT: 0xa4,
+  READ_BINARY: 0xb0,
+  READ_RECORD: 0xb2,
+  GET_RESPONSE: 0xc0,
+  MANAGE_CHANNEL: 0x70,
+  AUTHENTICATE: 0x88,
+  STATUS: 0xf2,
+  VERIFY: 0x20,
 } as const;
 
 /** TS 31.102 §7.1.2.1: AUTHENTICATE, P2 '81' = specific reference data, 3G security context. */
 export function authenticateApdu(ch: number, rand: Uint8Array, autn: Uint8Array): Buffer {
   if (rand.length !== 16 || autn.length !== 16) throw new RangeError('RAND and AUTN must be 16 octets');
-  return capdu(claFor(ch), INS.AUTHENTICATE, 0x00, 0x81, Buffer.concat([Buffer.from([16]), rand, Buffer.from([16]), autn]));
+  return capdu(
+    claFor(ch),
+    INS.AUTHENTICATE,
+    0x00,
+    0x81,
+    Buffer.concat([Buffer.from([16]), rand, Buffer.from([16]), autn]),
+  );
 }
 
 export type AuthResponse =
@@ -96,11 +114,13 @@ export function parseAuthResponse(r: Rapdu): AuthResponse {
     if (auts.length !== 14) throw new CardError(`AUTS of ${auts.length} octets (expected 14)`);
     return { kind: 'sync_failure', auts };
   }
-  if (d[0] !== 0xdb) throw new CardError(`AUTHENTICATE response tag ${d[0]?.toString(16) ?? 'missing'} (expected DB or DC)`);
+  if (d[0] !== 0xdb)
+    throw new CardError(`AUTHENTICATE response tag ${d[0]?.toString(16) ?? 'missing'} (expected DB or DC)`);
   const [res, a] = lv(1, 'RES');
   const [ck, b] = lv(a, 'CK');
   const [ik, c] = lv(b, 'IK');
-  if (res.length < 4 || res.length > 16 || ck.length !== 16 || ik.length !== 16) throw new CardError('AUTHENTICATE response has wrong RES/CK/IK lengths');
+  if (res.length < 4 || res.length > 16 || ck.length !== 16 || ik.length !== 16)
+    throw new CardError('AUTHENTICATE response has wrong RES/CK/IK lengths');
   const out: AuthResponse = { kind: 'ok', res, ck, ik };
   if (c < d.length) out.kc = lv(c, 'Kc')[0];
   return out;
@@ -112,9 +132,16 @@ export function parseTlvs(b: Buffer): Map<number, Buffer> {
   let i = 0;
   while (i + 1 < b.length) {
     const tag = b[i]!;
-    if (tag === 0x00 || tag === 0xff) { i++; continue; }
-    let len = b[i + 1]!, hdr = 2;
-    if (len === 0x81) { len = b[i + 2] ?? 0; hdr = 3; }
+    if (tag === 0x00 || tag === 0xff) {
+      i++;
+      continue;
+    }
+    let len = b[i + 1]!,
+      hdr = 2;
+    if (len === 0x81) {
+      len = b[i + 2] ?? 0;
+      hdr = 3;
+    }
     if (i + hdr + len > b.length) break;
     if (!out.has(tag)) out.set(tag, Buffer.from(b.subarray(i + hdr, i + hdr + len)));
     i += hdr + len;
@@ -122,7 +149,14 @@ export function parseTlvs(b: Buffer): Map<number, Buffer> {
   return out;
 }
 
-export interface Fcp { kind: 'transparent' | 'linear' | 'cyclic' | 'df'; size?: number; recordLength?: number; records?: number; fid?: number; aid?: Buffer }
+export interface Fcp {
+  kind: 'transparent' | 'linear' | 'cyclic' | 'df';
+  size?: number;
+  recordLength?: number;
+  records?: number;
+  fid?: number;
+  aid?: Buffer;
+}
 
 /** FCP template '62' returned by SELECT with P2 '04' (TS 102 221 §11.1.1.3). */
 export function parseFcp(b: Buffer): Fcp {
@@ -131,9 +165,21 @@ export function parseFcp(b: Buffer): Fcp {
   const fd = t.get(0x82);
   if (!fd) throw new CardError('FCP without file descriptor (82)');
   const s = fd[0]! & 0x3f;
-  const kind: Fcp['kind'] = s === 0x38 ? 'df' : (s & 7) === 1 ? 'transparent' : (s & 7) === 2 ? 'linear' : (s & 7) === 6 ? 'cyclic' : 'transparent';
+  const kind: Fcp['kind'] =
+    s === 0x38
+      ? 'df'
+      : (s & 7) === 1
+        ? 'transparent'
+        : (s & 7) === 2
+          ? 'linear'
+          : (s & 7) === 6
+            ? 'cyclic'
+            : 'transparent';
   const f: Fcp = { kind };
-  if (fd.length >= 5) { f.recordLength = fd.readUInt16BE(2); f.records = fd[4]; }
+  if (fd.length >= 5) {
+    f.recordLength = fd.readUInt16BE(2);
+    f.records = fd[4];
+  }
   const size = t.get(0x80);
   if (size) f.size = size.readUIntBE(0, Math.min(size.length, 4));
   const fid = t.get(0x83);
@@ -221,7 +267,10 @@ export function mncLengthOfAd(b: Buffer): 2 | 3 {
  * and `6Cxx` by repeating the command with Le = xx (TS 102 221 §7.3.1.1.4), whichever command they follow.
  */
 export class CardChannel {
-  constructor(readonly transmit: ApduTransport, readonly channel = 0) {}
+  constructor(
+    readonly transmit: ApduTransport,
+    readonly channel = 0,
+  ) {}
 
   async send(ins: number, p1: number, p2: number, data?: Uint8Array, le?: number): Promise<Rapdu> {
     const cla = claFor(this.channel);
@@ -244,7 +293,7 @@ export class CardChannel {
 
   async ok(what: string, ins: number, p1: number, p2: number, data?: Uint8Array, le?: number): Promise<Buffer> {
     const r = await this.send(ins, p1, p2, data, le);
-    if (r.sw !== SW_OK && (r.sw >> 8) !== 0x91) throw new CardError(`${what}: ${swHex(r.sw)} (${swMeaning(r.sw)})`, r.sw);
+    if (r.sw !== SW_OK && r.sw >> 8 !== 0x91) throw new CardError(`${what}: ${swHex(r.sw)} (${swMeaning(r.sw)})`, r.sw);
     return r.data;
   }
 
@@ -253,7 +302,13 @@ export class CardChannel {
    * No Le: as on T=0, the card answers 61xx and the FCP comes with GET RESPONSE.
    */
   async selectFid(fid: number): Promise<Fcp> {
-    const d = await this.ok(`SELECT ${fid.toString(16).toUpperCase().padStart(4, '0')}`, INS.SELECT, 0x00, 0x04, Buffer.from([fid >> 8, fid & 0xff]));
+    const d = await this.ok(
+      `SELECT ${fid.toString(16).toUpperCase().padStart(4, '0')}`,
+      INS.SELECT,
+      0x00,
+      0x04,
+      Buffer.from([fid >> 8, fid & 0xff]),
+    );
     return parseFcp(d);
   }
 
@@ -284,7 +339,8 @@ export class CardChannel {
 /** MANAGE CHANNEL open (TS 102 221 §11.1.17) on the basic channel: the card assigns the number. */
 export async function openLogicalChannel(transmit: ApduTransport): Promise<number> {
   const r = splitRapdu(await transmit(capdu(0x00, INS.MANAGE_CHANNEL, 0x00, 0x00, undefined, 1)));
-  if (r.sw !== SW_OK || r.data.length !== 1) throw new CardError(`MANAGE CHANNEL open: ${swHex(r.sw)} (${swMeaning(r.sw)})`, r.sw);
+  if (r.sw !== SW_OK || r.data.length !== 1)
+    throw new CardError(`MANAGE CHANNEL open: ${swHex(r.sw)} (${swMeaning(r.sw)})`, r.sw);
   return r.data[0]!;
 }
 

@@ -22,7 +22,10 @@ export interface AtPort {
 }
 
 export class AtError extends CardError {
-  constructor(message: string) { super(message); this.name = 'AtError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'AtError';
+  }
 }
 
 const FINAL = /^(OK|ERROR|\+CME ERROR:.*|\+CMS ERROR:.*|NO CARRIER)$/;
@@ -31,8 +34,15 @@ const MAX_BUFFER = 64 * 1024;
 
 /** TS 27.007 §9.2 numeric +CME ERROR codes a SIM path meets. */
 const CME: Record<string, string> = {
-  '3': 'operation not allowed', '4': 'operation not supported', '10': 'SIM not inserted', '11': 'SIM PIN required',
-  '12': 'SIM PUK required', '13': 'SIM failure', '14': 'SIM busy', '15': 'SIM wrong', '16': 'incorrect password',
+  '3': 'operation not allowed',
+  '4': 'operation not supported',
+  '10': 'SIM not inserted',
+  '11': 'SIM PIN required',
+  '12': 'SIM PUK required',
+  '13': 'SIM failure',
+  '14': 'SIM busy',
+  '15': 'SIM wrong',
+  '16': 'incorrect password',
 };
 
 export class AtClient {
@@ -41,7 +51,10 @@ export class AtClient {
   #wake: (() => void) | undefined;
   #busy: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly port: AtPort, readonly timeoutMs = 10_000) {
+  constructor(
+    readonly port: AtPort,
+    readonly timeoutMs = 10_000,
+  ) {
     port.onData((chunk) => {
       this.#buf += chunk;
       if (this.#buf.length > MAX_BUFFER) this.#buf = this.#buf.slice(-MAX_BUFFER);
@@ -63,15 +76,25 @@ export class AtClient {
         while (this.#lines.length) {
           const l = this.#lines.shift()!;
           if (l === cmd) continue;
-          if (!FINAL.test(l)) { info.push(l); continue; }
+          if (!FINAL.test(l)) {
+            info.push(l);
+            continue;
+          }
           if (l === 'OK') return info;
           throw new AtError(`${cmd.slice(0, 40)}: ${describeError(l)}`);
         }
         const left = deadline - Date.now();
-        if (left <= 0) throw new AtError(`${cmd.slice(0, 40)}: no answer from the modem within ${Math.round(timeoutMs / 1000)} s (wrong port or baud rate?)`);
+        if (left <= 0)
+          throw new AtError(
+            `${cmd.slice(0, 40)}: no answer from the modem within ${Math.round(timeoutMs / 1000)} s (wrong port or baud rate?)`,
+          );
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, left);
-          this.#wake = () => { clearTimeout(t); this.#wake = undefined; resolve(); };
+          this.#wake = () => {
+            clearTimeout(t);
+            this.#wake = undefined;
+            resolve();
+          };
         });
       }
     };
@@ -100,7 +123,8 @@ export function parseApduAnswer(prefix: string, lines: string[]): Buffer {
     const m = re.exec(l);
     if (!m) continue;
     const hex = m[2]!;
-    if (Number(m[1]) !== hex.length || hex.length % 2 || hex.length < 4) throw new AtError(`${prefix} answer has a bad length: ${l.slice(0, 60)}`);
+    if (Number(m[1]) !== hex.length || hex.length % 2 || hex.length < 4)
+      throw new AtError(`${prefix} answer has a bad length: ${l.slice(0, 60)}`);
     return Buffer.from(hex, 'hex');
   }
   throw new AtError(`no ${prefix} line in the answer (${lines.join(' | ').slice(0, 80) || 'only OK'})`);
@@ -115,7 +139,9 @@ export function parseCchoAnswer(lines: string[]): number {
   throw new AtError(`no channel number in the +CCHO answer (${lines.join(' | ').slice(0, 80)})`);
 }
 
-export interface AtLinkOptions { pin?: string }
+export interface AtLinkOptions {
+  pin?: string;
+}
 
 /** Brings the modem to a state where the SIM answers: echo off, verbose errors, PIN checked. */
 export async function openAtLink(at: AtClient, o: AtLinkOptions = {}): Promise<CardLink & { quirks: string[] }> {
@@ -125,7 +151,11 @@ export async function openAtLink(at: AtClient, o: AtLinkOptions = {}): Promise<C
     await at.command('AT', Math.min(3000, at.timeoutMs)).catch(() => at.command('AT'));
     await at.command('ATE0');
     await at.command('AT+CMEE=2').catch(() => undefined);
-    const cpin = (await at.command('AT+CPIN?')).find((l) => l.startsWith('+CPIN:'))?.slice(6).trim() ?? 'READY';
+    const cpin =
+      (await at.command('AT+CPIN?'))
+        .find((l) => l.startsWith('+CPIN:'))
+        ?.slice(6)
+        .trim() ?? 'READY';
     if (/SIM PIN/.test(cpin)) {
       if (!o.pin) throw new AtError('the SIM needs its PIN (+CPIN: SIM PIN): pass --usim-pin');
       await at.command(`AT+CPIN="${o.pin.replace(/[^0-9]/g, '')}"`);
@@ -160,7 +190,8 @@ export async function openAtLink(at: AtClient, o: AtLinkOptions = {}): Promise<C
         quirks.push('no-ccho');
         const basic = { channel: 0, transmit: csim, close: async () => {} };
         const r = await csim(Buffer.concat([Buffer.from([0x00, 0xa4, 0x04, 0x0c, aid.length]), aid]));
-        if (r.readUInt16BE(r.length - 2) !== 0x9000) throw new AtError(`SELECT of the USIM through +CSIM answered ${r.subarray(-2).toString('hex')}`);
+        if (r.readUInt16BE(r.length - 2) !== 0x9000)
+          throw new AtError(`SELECT of the USIM through +CSIM answered ${r.subarray(-2).toString('hex')}`);
         return basic;
       }
       return {
@@ -169,7 +200,9 @@ export async function openAtLink(at: AtClient, o: AtLinkOptions = {}): Promise<C
           const hex = c.toString('hex').toUpperCase();
           return parseApduAnswer('+CGLA', await at.command(`AT+CGLA=${n},${hex.length},"${hex}"`));
         },
-        close: async () => { await at.command(`AT+CCHC=${n}`).catch(() => undefined); },
+        close: async () => {
+          await at.command(`AT+CCHC=${n}`).catch(() => undefined);
+        },
       };
     },
     close: () => at.port.close(),
@@ -180,10 +213,23 @@ export async function openAtLink(at: AtClient, o: AtLinkOptions = {}): Promise<C
 export async function openSerialAtPort(path: string, baudRate: number): Promise<AtPort> {
   const { SerialPort } = await import('serialport');
   const sp = new SerialPort({ path, baudRate, autoOpen: false });
-  await new Promise<void>((resolve, reject) => sp.open((err) => err ? reject(new AtError(`cannot open ${path}: ${err.message}`)) : resolve()));
+  await new Promise<void>((resolve, reject) =>
+    sp.open((err) => (err ? reject(new AtError(`cannot open ${path}: ${err.message}`)) : resolve())),
+  );
   return {
-    write: (s) => { sp.write(s); },
-    onData: (cb) => { sp.on('data', (d: Buffer) => cb(d.toString('latin1'))); },
-    close: () => new Promise<void>((resolve) => { if (!sp.isOpen) { resolve(); return; } sp.close(() => resolve()); }),
+    write: (s) => {
+      sp.write(s);
+    },
+    onData: (cb) => {
+      sp.on('data', (d: Buffer) => cb(d.toString('latin1')));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!sp.isOpen) {
+          resolve();
+          return;
+        }
+        sp.close(() => resolve());
+      }),
   };
 }

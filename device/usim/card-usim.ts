@@ -6,11 +6,26 @@
 import { impiFromImsi } from '../../shared/identifiers.js';
 import type { AuthenticateResult, Usim } from '../usim.js';
 import {
-  CardChannel, CardError, closeLogicalChannel, decodeImsi, decodeSwappedBcd, INS, isUsimAid, mncLengthOfAd,
-  openLogicalChannel, parseAuthResponse, parseDirRecord, type ApduTransport,
+  CardChannel,
+  CardError,
+  closeLogicalChannel,
+  decodeImsi,
+  decodeSwappedBcd,
+  INS,
+  isUsimAid,
+  mncLengthOfAd,
+  openLogicalChannel,
+  parseAuthResponse,
+  parseDirRecord,
+  type ApduTransport,
 } from './apdu.js';
 
-export interface CardIdentity { imsi: string; mncLength: 2 | 3; impi: string; iccid: string }
+export interface CardIdentity {
+  imsi: string;
+  mncLength: 2 | 3;
+  impi: string;
+  iccid: string;
+}
 
 /** How a backend reaches the card. */
 export interface CardLink {
@@ -32,8 +47,13 @@ export interface CardUsimOptions {
 export class CardUsim implements Usim {
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly link: CardLink, readonly identity: CardIdentity, readonly aid: Buffer,
-    private readonly app: CardChannel, private readonly closeApp: () => Promise<void>) {}
+  private constructor(
+    readonly link: CardLink,
+    readonly identity: CardIdentity,
+    readonly aid: Buffer,
+    private readonly app: CardChannel,
+    private readonly closeApp: () => Promise<void>,
+  ) {}
 
   static async open(link: CardLink, o: CardUsimOptions = {}): Promise<CardUsim> {
     const basic = new CardChannel(link.transmit, 0);
@@ -47,7 +67,8 @@ export class CardUsim implements Usim {
     } catch (err) {
       if (!(err instanceof CardError)) throw err;
     }
-    let app: CardChannel, closeApp = async (): Promise<void> => {};
+    let app: CardChannel,
+      closeApp = async (): Promise<void> => {};
     if (link.openApplication) {
       const a = await link.openApplication(aid);
       app = new CardChannel(a.transmit, a.channel);
@@ -97,10 +118,12 @@ async function findUsimAid(mf: CardChannel): Promise<Buffer> {
   try {
     fcp = await mf.selectFid(0x2f00);
   } catch (err) {
-    if (err instanceof CardError && err.sw === 0x6a82) throw new CardError('no EF_DIR on the card: not a UICC, so no USIM application (a 2G SIM?)');
+    if (err instanceof CardError && err.sw === 0x6a82)
+      throw new CardError('no EF_DIR on the card: not a UICC, so no USIM application (a 2G SIM?)');
     throw err;
   }
-  const recLen = fcp.recordLength ?? 0, n = fcp.records ?? 0;
+  const recLen = fcp.recordLength ?? 0,
+    n = fcp.records ?? 0;
   if (fcp.kind !== 'linear' || !recLen) throw new CardError('EF_DIR is not a linear fixed file');
   for (let i = 1; i <= Math.min(n, 32); i++) {
     const app = parseDirRecord(await mf.readRecord(i, recLen));
@@ -108,4 +131,3 @@ async function findUsimAid(mf: CardChannel): Promise<Buffer> {
   }
   throw new CardError(`USIM application not found: EF_DIR lists no AID starting A0000000871002 (${n} record(s))`);
 }
-

@@ -33,9 +33,17 @@ finally:
     except OSError: pass
 `;
 
-export interface PtyModem { path: string; close(): Promise<void>; done: Promise<void> }
+export interface PtyModem {
+  path: string;
+  close(): Promise<void>;
+  done: Promise<void>;
+}
 
-export async function runModemOnPty(modem: AtModemSim, path: string, python = process.env.GBA_SIM_PYTHON ?? 'python3'): Promise<PtyModem> {
+export async function runModemOnPty(
+  modem: AtModemSim,
+  path: string,
+  python = process.env.GBA_SIM_PYTHON ?? 'python3',
+): Promise<PtyModem> {
   const child: ChildProcess = spawn(python, ['-c', HELPER, path], { stdio: ['pipe', 'pipe', 'inherit'] });
   const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -50,7 +58,13 @@ export async function runModemOnPty(modem: AtModemSim, path: string, python = pr
   child.stdin!.on('error', () => undefined);
   if (!existsSync(path)) throw new Error(`${path} did not appear`);
   return {
-    path, done,
-    close: async () => { child.stdin!.end(); await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]); if (child.exitCode === null) child.kill(); await done; },
+    path,
+    done,
+    close: async () => {
+      child.stdin!.end();
+      await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+      if (child.exitCode === null) child.kill();
+      await done;
+    },
   };
 }

@@ -7,8 +7,16 @@
 import { channelOfCla } from './apdu.js';
 import type { SoftCard } from './soft-card.js';
 
-export const MODEM_QUIRKS = ['bare-ccho', 'auto-get-response', 'no-cgla', 'no-csim-auth', 'keep-echo', 'unquoted', 'no-card'] as const;
-export type ModemQuirk = typeof MODEM_QUIRKS[number];
+export const MODEM_QUIRKS = [
+  'bare-ccho',
+  'auto-get-response',
+  'no-cgla',
+  'no-csim-auth',
+  'keep-echo',
+  'unquoted',
+  'no-card',
+] as const;
+export type ModemQuirk = (typeof MODEM_QUIRKS)[number];
 
 export interface ModemOptions {
   quirks?: readonly ModemQuirk[];
@@ -24,7 +32,10 @@ export class AtModemSim {
   #pinOk: boolean;
   readonly #q: Set<ModemQuirk>;
 
-  constructor(readonly card: SoftCard | undefined, readonly o: ModemOptions = {}) {
+  constructor(
+    readonly card: SoftCard | undefined,
+    readonly o: ModemOptions = {},
+  ) {
     this.#q = new Set(o.quirks ?? []);
     if (!card) this.#q.add('no-card');
     this.#pinOk = !o.pin;
@@ -43,7 +54,9 @@ export class AtModemSim {
       this.#buf = '';
       if (!line) continue;
       if (this.#echo) out += `${line}\r`;
-      out += this.#answer(line).map((l) => `\r\n${l}\r\n`).join('');
+      out += this.#answer(line)
+        .map((l) => `\r\n${l}\r\n`)
+        .join('');
     }
     return out;
   }
@@ -93,7 +106,9 @@ export class AtModemSim {
       if (open.length !== 3) return ['+CME ERROR: memory full'];
       const n = open[0]!;
       const aid = Buffer.from(ccho[1]!, 'hex');
-      const sel = card.process(Buffer.concat([Buffer.from([n < 4 ? n : 0x40 | (n - 4), 0xa4, 0x04, 0x0c, aid.length]), aid]));
+      const sel = card.process(
+        Buffer.concat([Buffer.from([n < 4 ? n : 0x40 | (n - 4), 0xa4, 0x04, 0x0c, aid.length]), aid]),
+      );
       if (sel.readUInt16BE(sel.length - 2) !== 0x9000) {
         card.process(Buffer.from([0x00, 0x70, 0x80, n]));
         return ['+CME ERROR: not found'];

@@ -1,7 +1,8 @@
 /** `--usim soft|pcsc[:READER]|at:DEVICE[@BAUD]` (contract C7): parsing and opening a card-backed USIM. */
 import { CardUsim } from './card-usim.js';
 
-export type UsimSpec = { kind: 'soft' } | { kind: 'pcsc'; reader?: string } | { kind: 'at'; device: string; baud: number };
+export type UsimSpec =
+  { kind: 'soft' } | { kind: 'pcsc'; reader?: string } | { kind: 'at'; device: string; baud: number };
 
 export const DEFAULT_BAUD = 115200;
 
@@ -23,7 +24,10 @@ export function parseUsimSpec(s: string): UsimSpec | string {
   return `--usim: must be soft, pcsc, pcsc:READER or at:DEVICE[@BAUD], not ${JSON.stringify(s.slice(0, 60))}`;
 }
 
-export interface OpenOptions { pin?: string; onStep?: (step: string, detail?: Record<string, unknown>) => void }
+export interface OpenOptions {
+  pin?: string;
+  onStep?: (step: string, detail?: Record<string, unknown>) => void;
+}
 
 /** Opens the card of a pcsc or at spec and reads its identity. */
 export async function openCardUsim(spec: Exclude<UsimSpec, { kind: 'soft' }>, o: OpenOptions = {}): Promise<CardUsim> {

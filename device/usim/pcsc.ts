@@ -20,8 +20,13 @@ export async function openPcscLink(o: PcscOptions = {}): Promise<CardLink & { re
   let firstError: string | undefined;
   const chosen = await new Promise<InstanceType<typeof pcsc.Reader> | undefined>((resolve) => {
     const timer = setTimeout(() => resolve(undefined), waitMs);
-    const done = (r: InstanceType<typeof pcsc.Reader>) => { clearTimeout(timer); resolve(r); };
-    client.on('error', (err) => { firstError ??= String((err as Error).message ?? err); });
+    const done = (r: InstanceType<typeof pcsc.Reader>) => {
+      clearTimeout(timer);
+      resolve(r);
+    };
+    client.on('error', (err) => {
+      firstError ??= String((err as Error).message ?? err);
+    });
     const readers: Array<InstanceType<typeof pcsc.Reader>> = [];
     const known = new Set<string>();
     // "The first reader holding a card" in the order pcscd lists readers, once every listed reader has reported.
@@ -43,14 +48,26 @@ export async function openPcscLink(o: PcscOptions = {}): Promise<CardLink & { re
         decide();
       });
     });
-    try { client.start(); } catch (err) { firstError = (err as Error).message; clearTimeout(timer); resolve(undefined); }
+    try {
+      client.start();
+    } catch (err) {
+      firstError = (err as Error).message;
+      clearTimeout(timer);
+      resolve(undefined);
+    }
   });
   if (!chosen) {
     client.stop();
     const names = [...seen.keys()];
-    if (!names.length) throw new CardError(`no PC/SC reader found${firstError ? ` (${firstError})` : ''}: is pcscd running${process.env.PCSCLITE_CSOCK_NAME ? ` at ${process.env.PCSCLITE_CSOCK_NAME}` : ''}?`);
-    if (o.reader !== undefined && !names.some((n) => n === o.reader || n.includes(o.reader!))) throw new CardError(`no PC/SC reader named "${o.reader}" (readers: ${names.map((n) => `"${n}"`).join(', ')})`);
-    throw new CardError(`no card in ${o.reader !== undefined ? `reader "${o.reader}"` : 'any reader'} (readers: ${names.map((n) => `"${n}"${seen.get(n) ? ' (card)' : ''}`).join(', ')})`);
+    if (!names.length)
+      throw new CardError(
+        `no PC/SC reader found${firstError ? ` (${firstError})` : ''}: is pcscd running${process.env.PCSCLITE_CSOCK_NAME ? ` at ${process.env.PCSCLITE_CSOCK_NAME}` : ''}?`,
+      );
+    if (o.reader !== undefined && !names.some((n) => n === o.reader || n.includes(o.reader!)))
+      throw new CardError(`no PC/SC reader named "${o.reader}" (readers: ${names.map((n) => `"${n}"`).join(', ')})`);
+    throw new CardError(
+      `no card in ${o.reader !== undefined ? `reader "${o.reader}"` : 'any reader'} (readers: ${names.map((n) => `"${n}"${seen.get(n) ? ' (card)' : ''}`).join(', ')})`,
+    );
   }
   let card;
   try {
@@ -71,7 +88,11 @@ export async function openPcscLink(o: PcscOptions = {}): Promise<CardLink & { re
     close: async () => {
       // The card is done with: a handle pcscd already dropped (InvalidHandle) must not fail a finished run.
       await card.disconnect(pcsc.CardDisposition.LEAVE).catch(() => undefined);
-      try { client.stop(); } catch { /* already stopped */ }
+      try {
+        client.stop();
+      } catch {
+        /* already stopped */
+      }
     },
   };
 }

@@ -23,15 +23,24 @@ export interface SoftCardOptions {
 }
 
 type Ef = { kind: 'transparent'; data: Buffer } | { kind: 'linear'; recordLength: number; records: Buffer[] };
-interface Df { fid: number; aid?: Buffer; files: Map<number, Ef> }
+interface Df {
+  fid: number;
+  aid?: Buffer;
+  files: Map<number, Ef>;
+}
 
 const MF_FID = 0x3f00;
 const ADF_FID = 0x7fff;
 const MAX_CHANNELS = 4;
 
-interface ChannelState { df: Df; ef?: number; pending?: Buffer }
+interface ChannelState {
+  df: Df;
+  ef?: number;
+  pending?: Buffer;
+}
 
-const sw = (w: number, data?: Buffer): Buffer => Buffer.concat([data ?? Buffer.alloc(0), Buffer.from([w >> 8, w & 0xff])]);
+const sw = (w: number, data?: Buffer): Buffer =>
+  Buffer.concat([data ?? Buffer.alloc(0), Buffer.from([w >> 8, w & 0xff])]);
 
 const tlv = (tag: number, value: Buffer): Buffer => Buffer.concat([Buffer.from([tag, value.length]), value]);
 
@@ -55,7 +64,8 @@ export class SoftCard {
       ]),
     };
     this.#adf = {
-      fid: ADF_FID, aid: SOFT_USIM_AID,
+      fid: ADF_FID,
+      aid: SOFT_USIM_AID,
       files: new Map<number, Ef>([
         [0x6f07, { kind: 'transparent', data: encodeImsi(o.imsi) }],
         // EF_AD: normal operation, no additional information, MNC length (TS 31.102 §4.2.18).
@@ -65,7 +75,9 @@ export class SoftCard {
     this.reset();
   }
 
-  get atr(): Buffer { return SOFT_CARD_ATR; }
+  get atr(): Buffer {
+    return SOFT_CARD_ATR;
+  }
 
   /** Power-on or reset: only the basic channel, MF selected, nothing pending (the SQN array is non-volatile). */
   reset(): void {
@@ -78,7 +90,9 @@ export class SoftCard {
     const [cla, ins, p1, p2] = [c[0]!, c[1]!, c[2]!, c[3]!];
     // Only the TS 102 221 class ('0X'/'4X'); the GSM class 'A0' is not a UICC's (TS 102 221 §10.1.1).
     if ((cla & 0xb0) !== 0) return sw(0x6e00);
-    let lc = 0, data = Buffer.alloc(0), le: number | undefined;
+    let lc = 0,
+      data = Buffer.alloc(0),
+      le: number | undefined;
     if (c.length === 5) le = c[4]!;
     else if (c.length > 5) {
       lc = c[4]!;
@@ -90,14 +104,22 @@ export class SoftCard {
     if (!ch) return sw(0x6881);
     if (ins !== INS.GET_RESPONSE) ch.pending = undefined;
     switch (ins) {
-      case INS.SELECT: return this.#select(ch, p1, p2, data);
-      case INS.READ_BINARY: return this.#readBinary(ch, p1, p2, le);
-      case INS.READ_RECORD: return this.#readRecord(ch, p1, p2, le);
-      case INS.GET_RESPONSE: return this.#getResponse(ch, le);
-      case INS.MANAGE_CHANNEL: return this.#manageChannel(channelOfCla(cla), p1, p2, le);
-      case INS.AUTHENTICATE: return this.#authenticate(ch, p1, p2, data);
-      case INS.STATUS: return p2 === 0x0c ? sw(0x9000) : this.#respond(ch, this.#fcpOfDf(ch.df));
-      default: return sw(0x6d00);
+      case INS.SELECT:
+        return this.#select(ch, p1, p2, data);
+      case INS.READ_BINARY:
+        return this.#readBinary(ch, p1, p2, le);
+      case INS.READ_RECORD:
+        return this.#readRecord(ch, p1, p2, le);
+      case INS.GET_RESPONSE:
+        return this.#getResponse(ch, le);
+      case INS.MANAGE_CHANNEL:
+        return this.#manageChannel(channelOfCla(cla), p1, p2, le);
+      case INS.AUTHENTICATE:
+        return this.#authenticate(ch, p1, p2, data);
+      case INS.STATUS:
+        return p2 === 0x0c ? sw(0x9000) : this.#respond(ch, this.#fcpOfDf(ch.df));
+      default:
+        return sw(0x6d00);
     }
   }
 
@@ -125,11 +147,19 @@ export class SoftCard {
 
   #fcpOfEf(fid: number, ef: Ef): Buffer {
     const size = ef.kind === 'transparent' ? ef.data.length : ef.recordLength * ef.records.length;
-    const fd = ef.kind === 'transparent' ? Buffer.from([0x41, 0x21]) : Buffer.from([0x42, 0x21, ef.recordLength >> 8, ef.recordLength & 0xff, ef.records.length]);
-    return tlv(0x62, Buffer.concat([
-      tlv(0x82, fd), tlv(0x83, Buffer.from([fid >> 8, fid & 0xff])), tlv(0x8a, Buffer.from([0x05])),
-      tlv(0x80, Buffer.from([size >> 8, size & 0xff])),
-    ]));
+    const fd =
+      ef.kind === 'transparent'
+        ? Buffer.from([0x41, 0x21])
+        : Buffer.from([0x42, 0x21, ef.recordLength >> 8, ef.recordLength & 0xff, ef.records.length]);
+    return tlv(
+      0x62,
+      Buffer.concat([
+        tlv(0x82, fd),
+        tlv(0x83, Buffer.from([fid >> 8, fid & 0xff])),
+        tlv(0x8a, Buffer.from([0x05])),
+        tlv(0x80, Buffer.from([size >> 8, size & 0xff])),
+      ]),
+    );
   }
 
   #select(ch: ChannelState, p1: number, p2: number, data: Buffer): Buffer {
@@ -138,14 +168,16 @@ export class SoftCard {
       // Selection by DF name: a right-truncated AID is enough (TS 102 221 §11.1.1.2).
       if (data.length < 5 || data.length > 16) return sw(0x6700);
       if (!SOFT_USIM_AID.subarray(0, data.length).equals(data)) return sw(0x6a82);
-      ch.df = this.#adf; ch.ef = undefined;
+      ch.df = this.#adf;
+      ch.ef = undefined;
       return wantFcp ? this.#respond(ch, this.#fcpOfDf(this.#adf)) : sw(0x9000);
     }
     if (p1 !== 0x00) return sw(0x6a86);
     if (data.length !== 2) return sw(0x6700);
     const fid = data.readUInt16BE(0);
     if (fid === MF_FID || (fid === ADF_FID && ch.df === this.#adf)) {
-      ch.df = fid === MF_FID ? this.#mf : this.#adf; ch.ef = undefined;
+      ch.df = fid === MF_FID ? this.#mf : this.#adf;
+      ch.ef = undefined;
       return wantFcp ? this.#respond(ch, this.#fcpOfDf(ch.df)) : sw(0x9000);
     }
     const ef = ch.df.files.get(fid) ?? this.#mf.files.get(fid);
@@ -206,8 +238,18 @@ export class SoftCard {
     // Kc by conversion function c3 (TS 33.102 §6.8.1.2): CK1 ⊕ CK2 ⊕ IK1 ⊕ IK2.
     const kc = Buffer.alloc(8);
     for (let i = 0; i < 8; i++) kc[i] = r.ck[i]! ^ r.ck[i + 8]! ^ r.ik[i]! ^ r.ik[i + 8]!;
-    return this.#respond(ch, Buffer.concat([
-      Buffer.from([0xdb, r.res.length]), r.res, Buffer.from([16]), r.ck, Buffer.from([16]), r.ik, Buffer.from([8]), kc,
-    ]));
+    return this.#respond(
+      ch,
+      Buffer.concat([
+        Buffer.from([0xdb, r.res.length]),
+        r.res,
+        Buffer.from([16]),
+        r.ck,
+        Buffer.from([16]),
+        r.ik,
+        Buffer.from([8]),
+        kc,
+      ]),
+    );
   }
 }

@@ -42,11 +42,22 @@ export const vpcdFrame = (data: Buffer): Buffer => {
 export function answerVpcd(card: SoftCard, frame: Buffer, onEvent: (e: string) => void = () => {}): Buffer | undefined {
   if (frame.length === 1) {
     switch (frame[0]) {
-      case 0: onEvent('power off'); card.reset(); return undefined;
-      case 1: onEvent('power on'); card.reset(); return undefined;
-      case 2: onEvent('reset'); card.reset(); return undefined;
-      case 4: return card.atr;
-      default: return undefined;
+      case 0:
+        onEvent('power off');
+        card.reset();
+        return undefined;
+      case 1:
+        onEvent('power on');
+        card.reset();
+        return undefined;
+      case 2:
+        onEvent('reset');
+        card.reset();
+        return undefined;
+      case 4:
+        return card.atr;
+      default:
+        return undefined;
     }
   }
   if (frame.length === 0) return undefined;
@@ -80,5 +91,11 @@ export function serveVpcd(card: SoftCard, o: VpcdCardOptions): { stop: () => voi
     });
   };
   dial();
-  return { stop: () => { stopped = true; if (timer) clearTimeout(timer); sock?.destroy(); } };
+  return {
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      sock?.destroy();
+    },
+  };
 }

@@ -5,8 +5,16 @@ import express from 'express';
 import { gbaAuth } from 'gba-sim/naf';
 
 const app = express();
-app.use(gbaAuth({ znUrl: process.env.ZN_URL, znToken: process.env.ZN_TOKEN, fqdn: process.env.APP_FQDN ?? 'app.example.org' }));
-app.get('/hello', (req, res) => res.json({ greeting: `Hello, ${req.gba.impi}`, btid: req.gba.btid, expiresAt: req.gba.expiresAt }));
+app.use(
+  gbaAuth({
+    znUrl: process.env.ZN_URL,
+    znToken: process.env.ZN_TOKEN,
+    fqdn: process.env.APP_FQDN ?? 'app.example.org',
+  }),
+);
+app.get('/hello', (req, res) =>
+  res.json({ greeting: `Hello, ${req.gba.impi}`, btid: req.gba.btid, expiresAt: req.gba.expiresAt }),
+);
 
 const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
   console.log(JSON.stringify({ event: 'listening', url: `http://127.0.0.1:${server.address().port}/hello` }));

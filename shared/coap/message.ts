@@ -39,7 +39,10 @@ export type ExchangeFailure = 'timeout' | 'reset' | 'closed' | 'aborted' | 'rele
 /** An outgoing request did not get a response (timeout, RST, connection closed or aborted). */
 export class CoapExchangeError extends Error {
   override readonly name = 'CoapExchangeError';
-  constructor(readonly reason: ExchangeFailure, message: string) {
+  constructor(
+    readonly reason: ExchangeFailure,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -72,8 +75,13 @@ export const OptionNumber = {
  * answered 4.02. Block1/Block2 are included because the LwM2M layer above implements block-wise transfer.
  */
 export const DEFAULT_KNOWN_CRITICAL: ReadonlySet<number> = new Set([
-  OptionNumber.URI_HOST, OptionNumber.URI_PORT, OptionNumber.URI_PATH, OptionNumber.URI_QUERY,
-  OptionNumber.ACCEPT, OptionNumber.BLOCK2, OptionNumber.BLOCK1,
+  OptionNumber.URI_HOST,
+  OptionNumber.URI_PORT,
+  OptionNumber.URI_PATH,
+  OptionNumber.URI_QUERY,
+  OptionNumber.ACCEPT,
+  OptionNumber.BLOCK2,
+  OptionNumber.BLOCK1,
 ]);
 
 export const code = (cls: number, detail: number): number => (cls << 5) | detail;
@@ -81,14 +89,41 @@ export const code = (cls: number, detail: number): number => (cls << 5) | detail
 /** Codes, RFC 7252 §12.1, RFC 8132 (FETCH/iPATCH), RFC 7959 (2.31, 4.08, 4.13), RFC 8323 §5 (7.xx). */
 export const Code = {
   EMPTY: 0x00,
-  GET: 0x01, POST: 0x02, PUT: 0x03, DELETE: 0x04, FETCH: 0x05, PATCH: 0x06, IPATCH: 0x07,
-  CREATED: 0x41, DELETED: 0x42, VALID: 0x43, CHANGED: 0x44, CONTENT: 0x45, CONTINUE: 0x5f,
-  BAD_REQUEST: 0x80, UNAUTHORIZED: 0x81, BAD_OPTION: 0x82, FORBIDDEN: 0x83, NOT_FOUND: 0x84,
-  METHOD_NOT_ALLOWED: 0x85, NOT_ACCEPTABLE: 0x86, REQUEST_ENTITY_INCOMPLETE: 0x88, PRECONDITION_FAILED: 0x8c,
-  REQUEST_ENTITY_TOO_LARGE: 0x8d, UNSUPPORTED_CONTENT_FORMAT: 0x8f,
-  INTERNAL_SERVER_ERROR: 0xa0, NOT_IMPLEMENTED: 0xa1, BAD_GATEWAY: 0xa2, SERVICE_UNAVAILABLE: 0xa3,
-  GATEWAY_TIMEOUT: 0xa4, PROXYING_NOT_SUPPORTED: 0xa5,
-  CSM: 0xe1, PING: 0xe2, PONG: 0xe3, RELEASE: 0xe4, ABORT: 0xe5,
+  GET: 0x01,
+  POST: 0x02,
+  PUT: 0x03,
+  DELETE: 0x04,
+  FETCH: 0x05,
+  PATCH: 0x06,
+  IPATCH: 0x07,
+  CREATED: 0x41,
+  DELETED: 0x42,
+  VALID: 0x43,
+  CHANGED: 0x44,
+  CONTENT: 0x45,
+  CONTINUE: 0x5f,
+  BAD_REQUEST: 0x80,
+  UNAUTHORIZED: 0x81,
+  BAD_OPTION: 0x82,
+  FORBIDDEN: 0x83,
+  NOT_FOUND: 0x84,
+  METHOD_NOT_ALLOWED: 0x85,
+  NOT_ACCEPTABLE: 0x86,
+  REQUEST_ENTITY_INCOMPLETE: 0x88,
+  PRECONDITION_FAILED: 0x8c,
+  REQUEST_ENTITY_TOO_LARGE: 0x8d,
+  UNSUPPORTED_CONTENT_FORMAT: 0x8f,
+  INTERNAL_SERVER_ERROR: 0xa0,
+  NOT_IMPLEMENTED: 0xa1,
+  BAD_GATEWAY: 0xa2,
+  SERVICE_UNAVAILABLE: 0xa3,
+  GATEWAY_TIMEOUT: 0xa4,
+  PROXYING_NOT_SUPPORTED: 0xa5,
+  CSM: 0xe1,
+  PING: 0xe2,
+  PONG: 0xe3,
+  RELEASE: 0xe4,
+  ABORT: 0xe5,
 } as const;
 
 /** 0x41 → "2.01" (RFC 7252 §3: c.dd). */
@@ -109,7 +144,10 @@ const MAX_OPTION_NUMBER = 0xffff;
 
 /** Stable sort by option number, so repeated options keep their order (RFC 7252 §5.4.5). */
 export const sortOptions = (options: readonly CoapOption[]): CoapOption[] =>
-  options.map((o, i) => [o, i] as const).sort((a, b) => a[0].number - b[0].number || a[1] - b[1]).map(([o]) => o);
+  options
+    .map((o, i) => [o, i] as const)
+    .sort((a, b) => a[0].number - b[0].number || a[1] - b[1])
+    .map(([o]) => o);
 
 function nibble(n: number): [nib: number, ext: Buffer] {
   if (n < 13) return [n, Buffer.alloc(0)];
@@ -145,7 +183,9 @@ export function encodeOptionsAndPayload(options: readonly CoapOption[], payload:
  * an empty payload is a format error (RFC 7252 §3, §3.1).
  */
 export function decodeOptionsAndPayload(
-  buf: Buffer, offset: number, format: string,
+  buf: Buffer,
+  offset: number,
+  format: string,
 ): { options: CoapOption[]; payload: Buffer } {
   const options: CoapOption[] = [];
   let number = 0;
@@ -221,7 +261,10 @@ export const getOption = (msg: Pick<CoapMessage, 'options'>, n: number): Buffer 
   msg.options.find((o) => o.number === n)?.value;
 
 export function setOptions<M extends Pick<CoapMessage, 'options'>>(msg: M, n: number, values: readonly Buffer[]): M {
-  msg.options = sortOptions([...msg.options.filter((o) => o.number !== n), ...values.map((value) => ({ number: n, value }))]);
+  msg.options = sortOptions([
+    ...msg.options.filter((o) => o.number !== n),
+    ...values.map((value) => ({ number: n, value })),
+  ]);
   return msg;
 }
 
@@ -243,19 +286,31 @@ export const getUriPath = (msg: Pick<CoapMessage, 'options'>): string[] =>
 export const uriPathString = (msg: Pick<CoapMessage, 'options'>): string => `/${getUriPath(msg).join('/')}`;
 
 export const setUriPath = <M extends Pick<CoapMessage, 'options'>>(msg: M, path: string | readonly string[]): M =>
-  setOptions(msg, OptionNumber.URI_PATH, toSegments(path).map((s) => Buffer.from(s, 'utf8')));
+  setOptions(
+    msg,
+    OptionNumber.URI_PATH,
+    toSegments(path).map((s) => Buffer.from(s, 'utf8')),
+  );
 
 export const getUriQuery = (msg: Pick<CoapMessage, 'options'>): string[] =>
   stringOptions(msg, OptionNumber.URI_QUERY, 'Uri-Query');
 
 export const setUriQuery = <M extends Pick<CoapMessage, 'options'>>(msg: M, queries: readonly string[]): M =>
-  setOptions(msg, OptionNumber.URI_QUERY, queries.map((q) => Buffer.from(q, 'utf8')));
+  setOptions(
+    msg,
+    OptionNumber.URI_QUERY,
+    queries.map((q) => Buffer.from(q, 'utf8')),
+  );
 
 export const getLocationPath = (msg: Pick<CoapMessage, 'options'>): string[] =>
   stringOptions(msg, OptionNumber.LOCATION_PATH, 'Location-Path');
 
 export const setLocationPath = <M extends Pick<CoapMessage, 'options'>>(msg: M, path: string | readonly string[]): M =>
-  setOptions(msg, OptionNumber.LOCATION_PATH, toSegments(path).map((s) => Buffer.from(s, 'utf8')));
+  setOptions(
+    msg,
+    OptionNumber.LOCATION_PATH,
+    toSegments(path).map((s) => Buffer.from(s, 'utf8')),
+  );
 
 function getUintOption(msg: Pick<CoapMessage, 'options'>, n: number): number | undefined {
   const v = getOption(msg, n);
@@ -275,7 +330,10 @@ export const setAccept = <M extends Pick<CoapMessage, 'options'>>(msg: M, cf: nu
   setOptions(msg, OptionNumber.ACCEPT, [encodeUint(cf)]);
 
 /** The first critical option (odd number, RFC 7252 §5.4.1) not in `known`, or undefined. */
-export function unknownCriticalOption(msg: Pick<CoapMessage, 'options'>, known: ReadonlySet<number>): number | undefined {
+export function unknownCriticalOption(
+  msg: Pick<CoapMessage, 'options'>,
+  known: ReadonlySet<number>,
+): number | undefined {
   return msg.options.find((o) => o.number % 2 === 1 && !known.has(o.number))?.number;
 }
 

@@ -9,13 +9,31 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { DecodeError, InputError } from '../errors.js';
 import {
-  Code, CoapExchangeError, type CoapMessage, type CoapOption, type CoapResponse, DEFAULT_KNOWN_CRITICAL,
-  type ExchangeFailure, isRequestCode, isResponseCode, isSignalingCode, message, type RequestHandler,
+  Code,
+  CoapExchangeError,
+  type CoapMessage,
+  type CoapOption,
+  type CoapResponse,
+  DEFAULT_KNOWN_CRITICAL,
+  type ExchangeFailure,
+  isRequestCode,
+  isResponseCode,
+  isSignalingCode,
+  message,
+  type RequestHandler,
   unknownCriticalOption,
 } from './message.js';
 import {
-  abortMessage, BASE_MAX_MESSAGE_SIZE, CoapTcpDecoder, csmMessage, encodeTcp, parseCsm, pingMessage, pongMessage,
-  releaseMessage, SignalingOption,
+  abortMessage,
+  BASE_MAX_MESSAGE_SIZE,
+  CoapTcpDecoder,
+  csmMessage,
+  encodeTcp,
+  parseCsm,
+  pingMessage,
+  pongMessage,
+  releaseMessage,
+  SignalingOption,
 } from './tcp.js';
 
 export interface TcpConnectionOptions {
@@ -93,7 +111,13 @@ const SIGNALING_OPTIONS: Readonly<Record<number, readonly number[]>> = {
 };
 
 const FAILURE: Record<CloseReason, ExchangeFailure> = {
-  local: 'closed', 'peer-closed': 'closed', error: 'closed', stalled: 'closed', 'peer-abort': 'aborted', aborted: 'aborted', released: 'released',
+  local: 'closed',
+  'peer-closed': 'closed',
+  error: 'closed',
+  stalled: 'closed',
+  'peer-abort': 'aborted',
+  aborted: 'aborted',
+  released: 'released',
 };
 
 export class CoapTcpConnection {
@@ -151,7 +175,10 @@ export class CoapTcpConnection {
 
     // §3.3: our CSM is our first message; the initiator must not wait for the peer's, and we never do.
     this.#write(csmMessage({ maxMessageSize, blockWiseTransfer: options.blockWiseTransfer ?? true }));
-    this.#csmTimer = this.#timers.set(() => this.abort({ diagnostic: 'no CSM received' }), options.csmTimeoutMs ?? 30_000);
+    this.#csmTimer = this.#timers.set(
+      () => this.abort({ diagnostic: 'no CSM received' }),
+      options.csmTimeoutMs ?? 30_000,
+    );
   }
 
   /** The peer's CSM settings so far (the base values until its CSM arrives). */
@@ -186,7 +213,11 @@ export class CoapTcpConnection {
   notify(token: Buffer, res: CoapResponse): boolean {
     if (this.#closeInfo || !isResponseCode(res.code)) return false;
     try {
-      this.#write(this.#encodeForPeer(message({ code: res.code, token, options: res.options ?? [], payload: res.payload ?? Buffer.alloc(0) })));
+      this.#write(
+        this.#encodeForPeer(
+          message({ code: res.code, token, options: res.options ?? [], payload: res.payload ?? Buffer.alloc(0) }),
+        ),
+      );
       return true;
     } catch (err) {
       this.#onError?.(err);
@@ -211,7 +242,9 @@ export class CoapTcpConnection {
     if (this.#pending.has(key)) return Promise.reject(new InputError('token already used by an outstanding request'));
     let frame: Buffer;
     try {
-      frame = this.#encodeForPeer(message({ code: req.code, token, options: req.options ?? [], payload: req.payload ?? Buffer.alloc(0) }));
+      frame = this.#encodeForPeer(
+        message({ code: req.code, token, options: req.options ?? [], payload: req.payload ?? Buffer.alloc(0) }),
+      );
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -317,7 +350,10 @@ export class CoapTcpConnection {
   #onDrain(): void {
     if (!this.#writeBlocked) return;
     this.#writeBlocked = false;
-    if (this.#stallTimer) { this.#timers.clear(this.#stallTimer); this.#stallTimer = undefined; }
+    if (this.#stallTimer) {
+      this.#timers.clear(this.#stallTimer);
+      this.#stallTimer = undefined;
+    }
     this.#pump();
   }
 
@@ -337,8 +373,10 @@ export class CoapTcpConnection {
     if (known === undefined) return; // an unassigned 7.xx code
     const bad = m.options.find((o) => o.number % 2 === 1 && !known.includes(o.number))?.number;
     if (bad !== undefined && m.code !== Code.ABORT) {
-      this.abort({ diagnostic: `unknown critical option ${bad} in ${m.code === Code.CSM ? 'CSM' : 'signaling message'}`,
-        ...(m.code === Code.CSM ? { badCsmOption: bad } : {}) });
+      this.abort({
+        diagnostic: `unknown critical option ${bad} in ${m.code === Code.CSM ? 'CSM' : 'signaling message'}`,
+        ...(m.code === Code.CSM ? { badCsmOption: bad } : {}),
+      });
       return;
     }
     switch (m.code) {
@@ -405,7 +443,14 @@ export class CoapTcpConnection {
   #responseFrame(req: CoapMessage, res: CoapResponse): Buffer {
     try {
       if (!isResponseCode(res.code)) throw new InputError(`handler returned ${res.code}, not a response code`);
-      return this.#encodeForPeer(message({ code: res.code, token: req.token, options: res.options ?? [], payload: res.payload ?? Buffer.alloc(0) }));
+      return this.#encodeForPeer(
+        message({
+          code: res.code,
+          token: req.token,
+          options: res.options ?? [],
+          payload: res.payload ?? Buffer.alloc(0),
+        }),
+      );
     } catch (err) {
       this.#onError?.(err);
       return encodeTcp(message({ code: Code.INTERNAL_SERVER_ERROR, token: req.token }));
@@ -414,10 +459,17 @@ export class CoapTcpConnection {
 
   #onResponse(res: CoapMessage): void {
     const w = this.#pending.get(res.token.toString('hex'));
-    if (!w) { this.#unmatched?.(res); return; } // no request of ours has this token (a notification, perhaps)
+    if (!w) {
+      this.#unmatched?.(res);
+      return;
+    } // no request of ours has this token (a notification, perhaps)
     const bad = unknownCriticalOption(res, this.#known);
-    this.#settle(this.#pending, res.token, w,
-      bad === undefined ? res : new CoapExchangeError('rejected', `response carries unknown critical option ${bad}`));
+    this.#settle(
+      this.#pending,
+      res.token,
+      w,
+      bad === undefined ? res : new CoapExchangeError('rejected', `response carries unknown critical option ${bad}`),
+    );
   }
 
   // --- plumbing ---------------------------------------------------------------------------------------------
@@ -433,7 +485,9 @@ export class CoapTcpConnection {
   #encodeForPeer(msg: CoapMessage): Buffer {
     const frame = encodeTcp(msg);
     if (frame.length > this.#peer.maxMessageSize) {
-      throw new InputError(`message of ${frame.length} bytes exceeds the peer's Max-Message-Size ${this.#peer.maxMessageSize}`);
+      throw new InputError(
+        `message of ${frame.length} bytes exceeds the peer's Max-Message-Size ${this.#peer.maxMessageSize}`,
+      );
     }
     return frame;
   }
@@ -443,20 +497,31 @@ export class CoapTcpConnection {
     if (this.#closeInfo || !this.#stream.writable) return;
     const ok = this.#stream.write(Buffer.isBuffer(msg) ? msg : encodeTcp(msg));
     if (this.#stream.writableLength > this.#maxQueuedOutput) {
-      this.#shutdown({ reason: 'stalled', detail: `more than ${this.#maxQueuedOutput} octets queued for a peer that does not read` });
+      this.#shutdown({
+        reason: 'stalled',
+        detail: `more than ${this.#maxQueuedOutput} octets queued for a peer that does not read`,
+      });
       return;
     }
     if (ok || this.#writeBlocked) return;
     this.#writeBlocked = true;
     // A peer that never reads again is closed; one that reads slowly keeps its connection.
-    this.#stallTimer = this.#timers.set(() => this.#shutdown({
-      reason: 'stalled', detail: `output backed up for ${this.#stallTimeoutMs} ms: the peer does not read`,
-    }), this.#stallTimeoutMs);
+    this.#stallTimer = this.#timers.set(
+      () =>
+        this.#shutdown({
+          reason: 'stalled',
+          detail: `output backed up for ${this.#stallTimeoutMs} ms: the peer does not read`,
+        }),
+      this.#stallTimeoutMs,
+    );
   }
 
   #failure(): CoapExchangeError {
     const info = this.#closeInfo ?? { reason: 'local' };
-    return new CoapExchangeError(FAILURE[info.reason], `connection closed (${info.reason}${info.detail ? `: ${info.detail}` : ''})`);
+    return new CoapExchangeError(
+      FAILURE[info.reason],
+      `connection closed (${info.reason}${info.detail ? `: ${info.detail}` : ''})`,
+    );
   }
 
   #shutdown(info: CloseInfo): void {
@@ -470,12 +535,15 @@ export class CoapTcpConnection {
     for (const w of this.#readyWaiters.splice(0)) w.reject(this.#failure());
     this.#backlog = [];
     const stream = this.#stream;
-    if (info.reason === 'stalled') stream.destroy(); // nothing queued will ever be read: drop it now
+    if (info.reason === 'stalled')
+      stream.destroy(); // nothing queued will ever be read: drop it now
     else if (!stream.destroyed) {
       // end() flushes what we wrote (an Abort, say) before the socket goes; then release it. A peer that does
       // not read would hold the flush (and the socket) forever: destroy after the release timeout regardless.
       stream.end(() => stream.destroy());
-      setTimeout(() => { if (!stream.destroyed) stream.destroy(); }, this.#releaseTimeoutMs).unref();
+      setTimeout(() => {
+        if (!stream.destroyed) stream.destroy();
+      }, this.#releaseTimeoutMs).unref();
     }
     for (const l of this.#closeListeners.splice(0)) l(info);
   }

@@ -8,7 +8,13 @@
  */
 import { DecodeError, InputError } from '../errors.js';
 import {
-  Code, type CoapMessage, type CoapOption, decodeOptionsAndPayload, decodeUint, encodeOptionsAndPayload, encodeUint,
+  Code,
+  type CoapMessage,
+  type CoapOption,
+  decodeOptionsAndPayload,
+  decodeUint,
+  encodeOptionsAndPayload,
+  encodeUint,
   message,
 } from './message.js';
 
@@ -20,7 +26,8 @@ export const BASE_MAX_MESSAGE_SIZE = 1152;
 
 export function encodeTcp(msg: CoapMessage): Buffer {
   if (msg.token.length > MAX_TOKEN_LENGTH) throw new InputError('token longer than 8 bytes');
-  if (!Number.isInteger(msg.code) || msg.code < 0 || msg.code > 0xff) throw new InputError(`code ${msg.code} out of range`);
+  if (!Number.isInteger(msg.code) || msg.code < 0 || msg.code > 0xff)
+    throw new InputError(`code ${msg.code} out of range`);
   const body = encodeOptionsAndPayload(msg.options, msg.payload);
   const [len, ext] = lengthField(body.length);
   return Buffer.concat([Buffer.of((len << 4) | msg.token.length), ext, Buffer.of(msg.code), msg.token, body]);
@@ -51,10 +58,7 @@ function readHeader(buf: Buffer): FrameHeader | undefined {
   const extBytes = len < 13 ? 0 : len === 13 ? 1 : len === 14 ? 2 : 4;
   if (buf.length < 1 + extBytes) return undefined;
   const bodyLength =
-    len < 13 ? len
-    : len === 13 ? buf[1]! + 13
-    : len === 14 ? buf.readUInt16BE(1) + 269
-    : buf.readUInt32BE(1) + 65805;
+    len < 13 ? len : len === 13 ? buf[1]! + 13 : len === 14 ? buf.readUInt16BE(1) + 269 : buf.readUInt32BE(1) + 65805;
   const headerLength = 1 + extBytes + 1 + tkl;
   return { headerLength, frameLength: headerLength + bodyLength };
 }
@@ -70,7 +74,8 @@ function decodeBody(frame: Buffer, headerLength: number): CoapMessage {
 /** Decodes exactly one complete frame (no trailing bytes). */
 export function decodeTcpFrame(buf: Buffer): CoapMessage {
   const header = readHeader(buf);
-  if (header === undefined || buf.length < header.headerLength) throw new DecodeError(FORMAT, 'truncated frame header', buf.length);
+  if (header === undefined || buf.length < header.headerLength)
+    throw new DecodeError(FORMAT, 'truncated frame header', buf.length);
   if (buf.length < header.frameLength) throw new DecodeError(FORMAT, 'truncated frame', buf.length);
   if (buf.length > header.frameLength) throw new DecodeError(FORMAT, 'bytes after the frame', header.frameLength);
   return decodeBody(buf, header.headerLength);
@@ -112,7 +117,10 @@ export class CoapTcpDecoder {
       const header = readHeader(buf);
       if (header === undefined) break;
       if (header.frameLength > this.maxMessageSize) {
-        throw new DecodeError(FORMAT, `frame of ${header.frameLength} bytes exceeds Max-Message-Size ${this.maxMessageSize}`);
+        throw new DecodeError(
+          FORMAT,
+          `frame of ${header.frameLength} bytes exceeds Max-Message-Size ${this.maxMessageSize}`,
+        );
       }
       if (buf.length < header.frameLength) break;
       out.push(decodeBody(buf.subarray(0, header.frameLength), header.headerLength));
@@ -178,22 +186,33 @@ export class CsmOptionError extends DecodeError {
 }
 
 export const pingMessage = (token: Buffer, custody = false): CoapMessage =>
-  message({ code: Code.PING, token, options: custody ? [{ number: SignalingOption.CUSTODY, value: Buffer.alloc(0) }] : [] });
+  message({
+    code: Code.PING,
+    token,
+    options: custody ? [{ number: SignalingOption.CUSTODY, value: Buffer.alloc(0) }] : [],
+  });
 
 /** A Pong carries the token of the Ping it answers (RFC 8323 §5.4). */
-export const pongMessage = (ping: Pick<CoapMessage, 'token'>): CoapMessage => message({ code: Code.PONG, token: ping.token });
+export const pongMessage = (ping: Pick<CoapMessage, 'token'>): CoapMessage =>
+  message({ code: Code.PONG, token: ping.token });
 
-export function releaseMessage(opts: { alternativeAddresses?: string[]; holdOffSec?: number; diagnostic?: string } = {}): CoapMessage {
+export function releaseMessage(
+  opts: { alternativeAddresses?: string[]; holdOffSec?: number; diagnostic?: string } = {},
+): CoapMessage {
   const options: CoapOption[] = (opts.alternativeAddresses ?? []).map((a) => ({
-    number: SignalingOption.ALTERNATIVE_ADDRESS, value: Buffer.from(a, 'utf8'),
+    number: SignalingOption.ALTERNATIVE_ADDRESS,
+    value: Buffer.from(a, 'utf8'),
   }));
-  if (opts.holdOffSec !== undefined) options.push({ number: SignalingOption.HOLD_OFF, value: encodeUint(opts.holdOffSec) });
+  if (opts.holdOffSec !== undefined)
+    options.push({ number: SignalingOption.HOLD_OFF, value: encodeUint(opts.holdOffSec) });
   return message({ code: Code.RELEASE, options, payload: Buffer.from(opts.diagnostic ?? '', 'utf8') });
 }
 
 /** Abort, with an optional diagnostic payload (UTF-8, RFC 8323 §5.6). */
 export function abortMessage(opts: { badCsmOption?: number; diagnostic?: string } = {}): CoapMessage {
-  const options: CoapOption[] = opts.badCsmOption === undefined ? []
-    : [{ number: SignalingOption.BAD_CSM_OPTION, value: encodeUint(opts.badCsmOption) }];
+  const options: CoapOption[] =
+    opts.badCsmOption === undefined
+      ? []
+      : [{ number: SignalingOption.BAD_CSM_OPTION, value: encodeUint(opts.badCsmOption) }];
   return message({ code: Code.ABORT, options, payload: Buffer.from(opts.diagnostic ?? '', 'utf8') });
 }

@@ -13,8 +13,18 @@ import { TimerSet } from './timers.js';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { InputError } from '../errors.js';
 import {
-  Code, CoapExchangeError, type CoapMessage, type CoapOption, type CoapResponse, DEFAULT_KNOWN_CRITICAL,
-  isRequestCode, isResponseCode, OptionNumber, type RequestHandler, sortOptions, unknownCriticalOption,
+  Code,
+  CoapExchangeError,
+  type CoapMessage,
+  type CoapOption,
+  type CoapResponse,
+  DEFAULT_KNOWN_CRITICAL,
+  isRequestCode,
+  isResponseCode,
+  OptionNumber,
+  type RequestHandler,
+  sortOptions,
+  unknownCriticalOption,
 } from './message.js';
 import { decodeUdp, encodeUdp } from './udp.js';
 
@@ -164,7 +174,14 @@ export class CoapUdpEndpoint {
     const mid = this.#allocateMid();
     let bytes: Buffer;
     try {
-      bytes = encodeUdp({ type, code: res.code, messageId: mid, token, options: sortOptions(res.options ?? []), payload: res.payload ?? EMPTY });
+      bytes = encodeUdp({
+        type,
+        code: res.code,
+        messageId: mid,
+        token,
+        options: sortOptions(res.options ?? []),
+        payload: res.payload ?? EMPTY,
+      });
     } catch (err) {
       this.#onError?.(err);
       return Promise.resolve('timeout');
@@ -176,7 +193,11 @@ export class CoapUdpEndpoint {
       return Promise.resolve('ack');
     }
     return new Promise((resolve) => {
-      this.#transmit(mid, bytes, { onAck: () => resolve('ack'), onReset: () => resolve('reset'), onTimeout: () => resolve('timeout') });
+      this.#transmit(mid, bytes, {
+        onAck: () => resolve('ack'),
+        onReset: () => resolve('reset'),
+        onTimeout: () => resolve('timeout'),
+      });
     });
   }
 
@@ -190,7 +211,9 @@ export class CoapUdpEndpoint {
     if (this.#closed) return Promise.reject(new CoapExchangeError('closed', 'CoAP endpoint closed'));
     if (!isRequestCode(req.code)) return Promise.reject(new InputError(`code ${req.code} is not a request code`));
     if (this.#queue.length >= this.#cfg.maxQueuedRequests) {
-      return Promise.reject(new CoapExchangeError('rejected', `${this.#queue.length} requests already wait for this peer (NSTART, §4.7)`));
+      return Promise.reject(
+        new CoapExchangeError('rejected', `${this.#queue.length} requests already wait for this peer (NSTART, §4.7)`),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#queue.push({ start: () => this.#start(req, resolve, reject), reject });
@@ -244,7 +267,14 @@ export class CoapUdpEndpoint {
     const messageId = this.#allocateMid();
     let bytes: Buffer;
     try {
-      bytes = encodeUdp({ type, code: req.code, messageId, token, options: sortOptions(req.options ?? []), payload: req.payload ?? EMPTY });
+      bytes = encodeUdp({
+        type,
+        code: req.code,
+        messageId,
+        token,
+        options: sortOptions(req.options ?? []),
+        payload: req.payload ?? EMPTY,
+      });
     } catch (err) {
       reject(err as Error);
       return;
@@ -257,7 +287,8 @@ export class CoapUdpEndpoint {
         token,
         onAck: (ack) => (ack.code === Code.EMPTY ? this.#awaitResponse(p) : this.#deliver(p, ack)),
         onReset: () => this.#settle(p, new CoapExchangeError('reset', 'peer answered the request with RST')),
-        onTimeout: () => this.#settle(p, new CoapExchangeError('timeout', 'no ACK after MAX_RETRANSMIT retransmissions')),
+        onTimeout: () =>
+          this.#settle(p, new CoapExchangeError('timeout', 'no ACK after MAX_RETRANSMIT retransmissions')),
       });
     } else {
       this.#nonRequests.set(messageId, p);
@@ -347,7 +378,10 @@ export class CoapUdpEndpoint {
     const p = this.#nonRequests.get(rst.messageId!);
     if (p) this.#settle(p, new CoapExchangeError('reset', 'peer answered the request with RST'));
     const token = this.#nonNotifications.get(rst.messageId!);
-    if (token) { this.#nonNotifications.delete(rst.messageId!); this.#notificationReset?.(token); }
+    if (token) {
+      this.#nonNotifications.delete(rst.messageId!);
+      this.#notificationReset?.(token);
+    }
   }
 
   // --- incoming CON / NON -----------------------------------------------------------------------------------
@@ -371,25 +405,35 @@ export class CoapUdpEndpoint {
     const bad = unknownCriticalOption(req, this.#cfg.knownCriticalOptions);
     if (bad !== undefined) {
       // §5.4.1: 4.02 for a CON request; a NON message is rejected (RST).
-      if (req.type === 'CON') this.#sendResponse(req, entry, { code: Code.BAD_OPTION, payload: Buffer.from(`unknown critical option ${bad}`) }, false);
+      if (req.type === 'CON')
+        this.#sendResponse(
+          req,
+          entry,
+          { code: Code.BAD_OPTION, payload: Buffer.from(`unknown critical option ${bad}`) },
+          false,
+        );
       else this.#transmitOnce(empty('RST', req.messageId!));
       return;
     }
     if (this.#incoming >= this.#cfg.maxRequestsInProgress) {
       // Too many of this peer's requests still running: 5.03 with Max-Age (§5.9.3.4) tells it when to retry;
       // remembered for deduplication like any answer, so retransmissions get it too (§4.5).
-      const busy: CoapResponse = { code: Code.SERVICE_UNAVAILABLE, options: [{ number: OptionNumber.MAX_AGE, value: Buffer.of(1) }] };
+      const busy: CoapResponse = {
+        code: Code.SERVICE_UNAVAILABLE,
+        options: [{ number: OptionNumber.MAX_AGE, value: Buffer.of(1) }],
+      };
       this.#sendResponse(req, entry, busy, false);
       return;
     }
     this.#incoming++;
     let separate = false;
-    const window = req.type === 'CON'
-      ? this.#timers.set(() => {
-        separate = true;
-        this.#reply(entry, empty('ACK', req.messageId!)); // §5.2.2: empty ACK now, response later
-      }, this.#cfg.piggybackWindowMs)
-      : undefined;
+    const window =
+      req.type === 'CON'
+        ? this.#timers.set(() => {
+            separate = true;
+            this.#reply(entry, empty('ACK', req.messageId!)); // §5.2.2: empty ACK now, response later
+          }, this.#cfg.piggybackWindowMs)
+        : undefined;
     const handler = this.#handler;
     const run = async (): Promise<CoapResponse> => (handler ? handler(req) : { code: Code.NOT_IMPLEMENTED });
     void run()
@@ -408,10 +452,24 @@ export class CoapUdpEndpoint {
     const build = (type: 'ACK' | 'CON' | 'NON', messageId: number): Buffer => {
       try {
         if (!isResponseCode(res.code)) throw new InputError(`handler returned ${res.code}, not a response code`);
-        return encodeUdp({ type, code: res.code, messageId, token: req.token, options: sortOptions(res.options ?? []), payload: res.payload ?? EMPTY });
+        return encodeUdp({
+          type,
+          code: res.code,
+          messageId,
+          token: req.token,
+          options: sortOptions(res.options ?? []),
+          payload: res.payload ?? EMPTY,
+        });
       } catch (err) {
         this.#onError?.(err);
-        return encodeUdp({ type, code: Code.INTERNAL_SERVER_ERROR, messageId, token: req.token, options: [], payload: EMPTY });
+        return encodeUdp({
+          type,
+          code: Code.INTERNAL_SERVER_ERROR,
+          messageId,
+          token: req.token,
+          options: [],
+          payload: EMPTY,
+        });
       }
     };
     if (req.type === 'CON' && !separate) {
@@ -442,7 +500,8 @@ export class CoapUdpEndpoint {
 
   /** §4.2: a CON with a format error is rejected with RST; anything else (and any other version, §3) is ignored. */
   #rejectMalformed(d: Buffer): void {
-    if (d.length >= 4 && d[0]! >> 6 === 1 && ((d[0]! >> 4) & 0x03) === 0) this.#transmitOnce(empty('RST', d.readUInt16BE(2)));
+    if (d.length >= 4 && d[0]! >> 6 === 1 && ((d[0]! >> 4) & 0x03) === 0)
+      this.#transmitOnce(empty('RST', d.readUInt16BE(2)));
   }
 
   // --- deduplication (§4.5) ---------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ export function encodeUdp(msg: CoapMessage): Buffer {
     throw new InputError('a CoAP-over-UDP message needs a 16-bit message ID');
   }
   if (msg.token.length > MAX_TOKEN_LENGTH) throw new InputError('token longer than 8 bytes');
-  if (!Number.isInteger(msg.code) || msg.code < 0 || msg.code > 0xff) throw new InputError(`code ${msg.code} out of range`);
+  if (!Number.isInteger(msg.code) || msg.code < 0 || msg.code > 0xff)
+    throw new InputError(`code ${msg.code} out of range`);
   if (msg.code === 0 && (msg.token.length > 0 || msg.options.length > 0 || msg.payload.length > 0)) {
     throw new InputError('an Empty message (0.00) has no token, options or payload (RFC 7252 §4.1)');
   }

@@ -14,7 +14,10 @@ export class AesBlock {
   /** Encrypts one block; with `out`, writes there instead of allocating. */
   encrypt(block: Uint8Array, out?: Buffer): Buffer {
     const r = this.#cipher.update(block);
-    if (out) { r.copy(out); return out; }
+    if (out) {
+      r.copy(out);
+      return out;
+    }
     return r;
   }
 }

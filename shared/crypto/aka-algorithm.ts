@@ -6,12 +6,12 @@ import { Milenage, type MilenageConstants } from './milenage.js';
 import { XorTestAlgorithm } from './xor-algorithm.js';
 
 export interface AkaOutputs {
-  macA: Buffer;   // f1, 8 octets
-  macS: Buffer;   // f1*, 8 octets
-  res: Buffer;    // f2 (8 octets for Milenage; 4..16 for XOR)
-  ck: Buffer;     // f3, 16 octets
-  ik: Buffer;     // f4, 16 octets
-  ak: Buffer;     // f5, 6 octets
+  macA: Buffer; // f1, 8 octets
+  macS: Buffer; // f1*, 8 octets
+  res: Buffer; // f2 (8 octets for Milenage; 4..16 for XOR)
+  ck: Buffer; // f3, 16 octets
+  ik: Buffer; // f4, 16 octets
+  ak: Buffer; // f5, 6 octets
   akStar: Buffer; // f5*, 6 octets
 }
 
@@ -44,10 +44,18 @@ export interface SubscriberKeys {
 class MilenageAlgorithm implements AkaAlgorithm {
   readonly name = 'milenage' as const;
   constructor(readonly m: Milenage) {}
-  f1(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array) { return this.m.f1(rand, sqn, amf); }
-  f2345(rand: Uint8Array) { return this.m.f2345(rand); }
-  f5star(rand: Uint8Array) { return this.m.f5star(rand); }
-  all(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array) { return this.m.all(rand, sqn, amf); }
+  f1(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array) {
+    return this.m.f1(rand, sqn, amf);
+  }
+  f2345(rand: Uint8Array) {
+    return this.m.f2345(rand);
+  }
+  f5star(rand: Uint8Array) {
+    return this.m.f5star(rand);
+  }
+  all(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array) {
+    return this.m.all(rand, sqn, amf);
+  }
 }
 
 export function createAkaAlgorithm(keys: SubscriberKeys): AkaAlgorithm {

@@ -13,11 +13,11 @@ import { secretEqual } from '../bytes.js';
 export const RESYNC_AMF = Buffer.from([0, 0]);
 
 export interface AuthVector {
-  rand: Buffer;   // 16
-  xres: Buffer;   // 4..16
-  ck: Buffer;     // 16
-  ik: Buffer;     // 16
-  autn: Buffer;   // 16
+  rand: Buffer; // 16
+  xres: Buffer; // 4..16
+  ck: Buffer; // 16
+  ik: Buffer; // 16
+  autn: Buffer; // 16
 }
 
 function xor6(a: Uint8Array, b: Uint8Array): Buffer {
@@ -26,7 +26,12 @@ function xor6(a: Uint8Array, b: Uint8Array): Buffer {
   return out;
 }
 
-export function buildAutn(alg: AkaAlgorithm, rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): { autn: Buffer; ak: Buffer; macA: Buffer } {
+export function buildAutn(
+  alg: AkaAlgorithm,
+  rand: Uint8Array,
+  sqn: Uint8Array,
+  amf: Uint8Array,
+): { autn: Buffer; ak: Buffer; macA: Buffer } {
   const { macA } = alg.f1(rand, sqn, amf);
   const { ak } = alg.f2345(rand);
   return { autn: Buffer.concat([xor6(sqn, ak), amf, macA]), ak, macA };
@@ -37,13 +42,18 @@ export function generateVector(alg: AkaAlgorithm, rand: Uint8Array, sqn: Uint8Ar
   const o = alg.all(rand, sqn, amf);
   const autn = Buffer.allocUnsafe(16);
   for (let i = 0; i < 6; i++) autn[i] = sqn[i]! ^ o.ak[i]!;
-  autn[6] = amf[0]!; autn[7] = amf[1]!;
+  autn[6] = amf[0]!;
+  autn[7] = amf[1]!;
   o.macA.copy(autn, 8);
   return { rand: Buffer.from(rand), xres: o.res, ck: o.ck, ik: o.ik, autn };
 }
 
 /** USIM: AUTS for the highest accepted SQN_MS (TS 33.102 §6.3.3). */
-export function buildAuts(alg: AkaAlgorithm, rand: Uint8Array, sqnMs: Uint8Array): { auts: Buffer; akStar: Buffer; macS: Buffer } {
+export function buildAuts(
+  alg: AkaAlgorithm,
+  rand: Uint8Array,
+  sqnMs: Uint8Array,
+): { auts: Buffer; akStar: Buffer; macS: Buffer } {
   if (sqnMs.length !== 6) throw new RangeError('SQN_MS must be 6 octets');
   const akStar = alg.f5star(rand);
   const { macS } = alg.f1(rand, sqnMs, RESYNC_AMF);
@@ -51,7 +61,11 @@ export function buildAuts(alg: AkaAlgorithm, rand: Uint8Array, sqnMs: Uint8Array
 }
 
 /** AuC: recovers SQN_MS from AUTS and checks MAC-S (TS 33.102 §6.3.5). */
-export function recoverSqnMs(alg: AkaAlgorithm, rand: Uint8Array, auts: Uint8Array): { sqnMs: Buffer; macSOk: boolean } {
+export function recoverSqnMs(
+  alg: AkaAlgorithm,
+  rand: Uint8Array,
+  auts: Uint8Array,
+): { sqnMs: Buffer; macSOk: boolean } {
   if (auts.length !== 14) throw new RangeError('AUTS must be 14 octets');
   const sqnMs = xor6(auts.subarray(0, 6), alg.f5star(rand));
   const { macS } = alg.f1(rand, sqnMs, RESYNC_AMF);
@@ -59,8 +73,11 @@ export function recoverSqnMs(alg: AkaAlgorithm, rand: Uint8Array, auts: Uint8Arr
 }
 
 /** USIM: opens AUTN — SQN = (SQN ⊕ AK) ⊕ AK, then checks MAC-A (TS 33.102 §6.3.3 steps 1–2). */
-export function openAutn(alg: AkaAlgorithm, rand: Uint8Array, autn: Uint8Array):
-    { macOk: boolean; sqn: Buffer; amf: Buffer; res: Buffer; ck: Buffer; ik: Buffer } {
+export function openAutn(
+  alg: AkaAlgorithm,
+  rand: Uint8Array,
+  autn: Uint8Array,
+): { macOk: boolean; sqn: Buffer; amf: Buffer; res: Buffer; ck: Buffer; ik: Buffer } {
   if (autn.length !== 16) throw new RangeError('AUTN must be 16 octets');
   const f = alg.f2345(rand);
   const sqn = xor6(autn.subarray(0, 6), f.ak);

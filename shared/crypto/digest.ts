@@ -25,11 +25,18 @@ export const md5OfBody = (body: Uint8Array | string): string => md5Hex(body);
 export const MD5_EMPTY = 'd41d8cd98f00b204e9800998ecf8427e';
 
 /** The Digest password for an AKA run; RES absent (resynchronisation, RFC 3310 §3.4) gives the empty password. */
-export function akaPassword(algorithm: 'AKAv1-MD5' | 'AKAv2-MD5', res: Uint8Array | undefined, ck?: Uint8Array, ik?: Uint8Array): Buffer {
+export function akaPassword(
+  algorithm: 'AKAv1-MD5' | 'AKAv2-MD5',
+  res: Uint8Array | undefined,
+  ck?: Uint8Array,
+  ik?: Uint8Array,
+): Buffer {
   if (!res) return Buffer.alloc(0);
   if (algorithm === 'AKAv1-MD5') return Buffer.from(res);
   if (!ck || !ik) throw new RangeError('AKAv2-MD5 needs CK and IK');
-  const mac = createHmac('md5', Buffer.concat([res, ik, ck])).update('http-digest-akav2-password').digest();
+  const mac = createHmac('md5', Buffer.concat([res, ik, ck]))
+    .update('http-digest-akav2-password')
+    .digest();
   return Buffer.from(mac.toString('base64'), 'ascii');
 }
 
@@ -75,19 +82,28 @@ export interface DigestInput {
 export function requestDigest(i: DigestInput): { ha1: string; ha2: string; response: string } {
   const h1 = ha1(i.username, i.realm, i.password);
   const h2 = ha2(i.method, i.uri, i.qop, i.body === undefined ? MD5_EMPTY : md5OfBody(i.body));
-  return { ha1: h1, ha2: h2, response: digestResponse({ ha1: h1, nonce: i.nonce, nc: i.nc, cnonce: i.cnonce, qop: i.qop, ha2: h2 }) };
+  return {
+    ha1: h1,
+    ha2: h2,
+    response: digestResponse({ ha1: h1, nonce: i.nonce, nc: i.nc, cnonce: i.cnonce, qop: i.qop, ha2: h2 }),
+  };
 }
 
 /** Everything one Digest exchange computes: HA1, HA2, the response and rspauth over the response body. */
-export function computeDigest(i: DigestInput, responseBody: Uint8Array | string = ''):
-    { ha1: string; ha2: string; response: string; rspauth: string } {
+export function computeDigest(
+  i: DigestInput,
+  responseBody: Uint8Array | string = '',
+): { ha1: string; ha2: string; response: string; rspauth: string } {
   const d = requestDigest(i);
   return { ...d, rspauth: computeRspauth(d.ha1, i, responseBody) };
 }
 
 /** rspauth of Authentication-Info (RFC 2617 §3.2.3): A2 = ":" uri [":" MD5(response body)]. */
-export function computeRspauth(ha1Hex: string, i: Pick<DigestInput, 'nonce' | 'nc' | 'cnonce' | 'qop' | 'uri'>,
-                               responseBody: Uint8Array | string): string {
+export function computeRspauth(
+  ha1Hex: string,
+  i: Pick<DigestInput, 'nonce' | 'nc' | 'cnonce' | 'qop' | 'uri'>,
+  responseBody: Uint8Array | string,
+): string {
   const h2 = ha2('', i.uri, i.qop, md5OfBody(responseBody));
   return digestResponse({ ha1: ha1Hex, nonce: i.nonce, nc: i.nc, cnonce: i.cnonce, qop: i.qop, ha2: h2 });
 }

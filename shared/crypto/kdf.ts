@@ -29,8 +29,10 @@ export function buildS(fc: number, params: readonly KdfParam[]): Buffer {
   s[0] = fc;
   let off = 1;
   for (const p of octets) {
-    s.set(p, off); off += p.length;
-    s.writeUInt16BE(p.length, off); off += 2;
+    s.set(p, off);
+    off += p.length;
+    s.writeUInt16BE(p.length, off);
+    off += 2;
   }
   return s;
 }
@@ -64,19 +66,29 @@ function nafS(label: Buffer, rand: Uint8Array, impi: string, nafFqdn: string, ua
   const s = Buffer.allocUnsafe(1 + label.length + 2 + 16 + 2 + impiLen + 2 + fqdnLen + 5 + 2);
   let o = 0;
   s[o++] = FC_GBA;
-  o += label.copy(s, o); s.writeUInt16BE(label.length, o); o += 2;
-  s.set(rand, o); o += 16; s.writeUInt16BE(16, o); o += 2;
-  o += s.write(impi, o, 'utf8'); s.writeUInt16BE(impiLen, o); o += 2;
-  o += s.write(nafFqdn, o, 'utf8'); s.set(uaSecProtId, o); o += 5; s.writeUInt16BE(fqdnLen + 5, o);
+  o += label.copy(s, o);
+  s.writeUInt16BE(label.length, o);
+  o += 2;
+  s.set(rand, o);
+  o += 16;
+  s.writeUInt16BE(16, o);
+  o += 2;
+  o += s.write(impi, o, 'utf8');
+  s.writeUInt16BE(impiLen, o);
+  o += 2;
+  o += s.write(nafFqdn, o, 'utf8');
+  s.set(uaSecProtId, o);
+  o += 5;
+  s.writeUInt16BE(fqdnLen + 5, o);
   return s;
 }
 
 export interface NafKeyInput {
-  ks: Uint8Array;            // CK ‖ IK, 32 octets
-  rand: Uint8Array;          // 16 octets
+  ks: Uint8Array; // CK ‖ IK, 32 octets
+  rand: Uint8Array; // 16 octets
   impi: string;
   nafFqdn: string;
-  uaSecProtId: Uint8Array;   // 5 octets
+  uaSecProtId: Uint8Array; // 5 octets
 }
 
 /** Ks_NAF (GBA_ME) = KDF(Ks, "gba-me", RAND, IMPI, NAF_Id) — TS 33.220 Annex B.3. */

@@ -19,7 +19,11 @@ export interface MilenageConstants {
   readonly c: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
 }
 
-const cLast = (v: number): Buffer => { const b = Buffer.alloc(16); b[15] = v; return b; };
+const cLast = (v: number): Buffer => {
+  const b = Buffer.alloc(16);
+  b[15] = v;
+  return b;
+};
 export const STANDARD_CONSTANTS: MilenageConstants = Object.freeze({
   r: [64, 0, 32, 64, 96] as const,
   c: [cLast(0), cLast(1), cLast(2), cLast(4), cLast(8)] as const,
@@ -50,10 +54,10 @@ export function computeOpc(k: Uint8Array, op: Uint8Array): Buffer {
 
 /** f2…f5* outputs; RES is f2 (8 octets in Milenage). */
 export interface F2345 {
-  res: Buffer;   // f2, 8 octets
-  ck: Buffer;    // f3, 16 octets
-  ik: Buffer;    // f4, 16 octets
-  ak: Buffer;    // f5, 6 octets
+  res: Buffer; // f2, 8 octets
+  ck: Buffer; // f3, 16 octets
+  ik: Buffer; // f4, 16 octets
+  ak: Buffer; // f5, 6 octets
 }
 
 /**
@@ -87,7 +91,8 @@ export class Milenage {
   /** TEMP = E_K(RAND ⊕ OPc), kept in #temp. */
   #setTemp(rand: Uint8Array): void {
     if (rand.length !== 16) throw new RangeError('RAND must be 16 octets');
-    const a = this.#a, opc = this.opc;
+    const a = this.#a,
+      opc = this.opc;
     for (let i = 0; i < 16; i++) a[i] = rand[i]! ^ opc[i]!;
     this.#aes.encrypt(a, this.#temp);
   }
@@ -96,17 +101,30 @@ export class Milenage {
   #in1(sqn: Uint8Array, amf: Uint8Array, at: number): void {
     if (sqn.length !== 6) throw new RangeError('SQN must be 6 octets');
     if (amf.length !== 2) throw new RangeError('AMF must be 2 octets');
-    const a = this.#a, b = this.#b, opc = this.opc, blocks = this.#blocks;
-    for (let i = 0; i < 6; i++) { a[i] = sqn[i]! ^ opc[i]!; a[i + 8] = sqn[i]! ^ opc[i + 8]!; }
-    a[6] = amf[0]! ^ opc[6]!; a[7] = amf[1]! ^ opc[7]!; a[14] = amf[0]! ^ opc[14]!; a[15] = amf[1]! ^ opc[15]!;
+    const a = this.#a,
+      b = this.#b,
+      opc = this.opc,
+      blocks = this.#blocks;
+    for (let i = 0; i < 6; i++) {
+      a[i] = sqn[i]! ^ opc[i]!;
+      a[i + 8] = sqn[i]! ^ opc[i + 8]!;
+    }
+    a[6] = amf[0]! ^ opc[6]!;
+    a[7] = amf[1]! ^ opc[7]!;
+    a[14] = amf[0]! ^ opc[14]!;
+    a[15] = amf[1]! ^ opc[15]!;
     rotate128(a, this.#consts.r[0], b);
-    const c1 = this.#consts.c[0], temp = this.#temp;
+    const c1 = this.#consts.c[0],
+      temp = this.#temp;
     for (let i = 0; i < 16; i++) blocks[at + i] = b[i]! ^ temp[i]! ^ c1[i]!;
   }
 
   /** Writes the OUTi input block rot(TEMP ⊕ OPc, ri) ⊕ ci (i = 2..5) at `at`. */
   #inI(i: 2 | 3 | 4 | 5, at: number): void {
-    const a = this.#a, opc = this.opc, temp = this.#temp, blocks = this.#blocks;
+    const a = this.#a,
+      opc = this.opc,
+      temp = this.#temp,
+      blocks = this.#blocks;
     for (let j = 0; j < 16; j++) a[j] = temp[j]! ^ opc[j]!;
     const r = this.#consts.r[i - 1]!;
     const byteShift = (r >>> 3) & 15;
@@ -117,7 +135,8 @@ export class Milenage {
       this.#b.copy(blocks, at);
     }
     const c = this.#consts.c[i - 1]!;
-    if (this.#standard) blocks[at + 15] = blocks[at + 15]! ^ c[15]!;   // standard c has one non-zero octet
+    if (this.#standard)
+      blocks[at + 15] = blocks[at + 15]! ^ c[15]!; // standard c has one non-zero octet
     else for (let j = 0; j < 16; j++) blocks[at + j] = blocks[at + j]! ^ c[j]!;
   }
 
@@ -143,7 +162,9 @@ export class Milenage {
   /** f2 (RES), f3 (CK), f4 (IK), f5 (AK). */
   f2345(rand: Uint8Array): F2345 {
     this.#setTemp(rand);
-    this.#inI(2, 0); this.#inI(3, 16); this.#inI(4, 32);
+    this.#inI(2, 0);
+    this.#inI(3, 16);
+    this.#inI(4, 32);
     const out = this.#encryptBlocks(3);
     return { res: out.subarray(8, 16), ak: out.subarray(0, 6), ck: out.subarray(16, 32), ik: out.subarray(32, 48) };
   }
@@ -159,12 +180,19 @@ export class Milenage {
   all(rand: Uint8Array, sqn: Uint8Array, amf: Uint8Array): F2345 & { macA: Buffer; macS: Buffer; akStar: Buffer } {
     this.#setTemp(rand);
     this.#in1(sqn, amf, 0);
-    this.#inI(2, 16); this.#inI(3, 32); this.#inI(4, 48); this.#inI(5, 64);
+    this.#inI(2, 16);
+    this.#inI(3, 32);
+    this.#inI(4, 48);
+    this.#inI(5, 64);
     const out = this.#encryptBlocks(5);
     return {
-      macA: out.subarray(0, 8), macS: out.subarray(8, 16),
-      ak: out.subarray(16, 22), res: out.subarray(24, 32),
-      ck: out.subarray(32, 48), ik: out.subarray(48, 64), akStar: out.subarray(64, 70),
+      macA: out.subarray(0, 8),
+      macS: out.subarray(8, 16),
+      ak: out.subarray(16, 22),
+      res: out.subarray(24, 32),
+      ck: out.subarray(32, 48),
+      ik: out.subarray(48, 64),
+      akStar: out.subarray(64, 70),
     };
   }
 }

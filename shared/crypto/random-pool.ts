@@ -8,14 +8,17 @@ import { randomBytes, randomFillSync } from 'node:crypto';
 
 const POOL_OCTETS = 4096;
 const pool = Buffer.allocUnsafeSlow(POOL_OCTETS);
-let used = POOL_OCTETS;   // empty until first use
+let used = POOL_OCTETS; // empty until first use
 
 export function randomOctets(n: number): Buffer {
   if (!Number.isInteger(n) || n < 0) throw new RangeError('octet count must be a non-negative integer');
   if (n > POOL_OCTETS / 8) return randomBytes(n);
-  if (used + n > POOL_OCTETS) { randomFillSync(pool); used = 0; }
+  if (used + n > POOL_OCTETS) {
+    randomFillSync(pool);
+    used = 0;
+  }
   const out = Buffer.from(pool.subarray(used, used + n));
-  pool.fill(0, used, used + n);   // what was handed out does not stay behind in the pool
+  pool.fill(0, used, used + n); // what was handed out does not stay behind in the pool
   used += n;
   return out;
 }

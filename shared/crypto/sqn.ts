@@ -39,7 +39,12 @@ export function nextNetworkSqn(sqnHe: number, indBits = DEFAULT_IND_BITS): numbe
  * given the SQN_MS it reported? If so SQN_HE stays; otherwise SQN_HE becomes SQN_MS (its SEQ; the
  * next vector then counts on from there).
  */
-export function resyncNetworkSqn(sqnHe: number, sqnMs: number, indBits = DEFAULT_IND_BITS, delta = DEFAULT_DELTA): number {
+export function resyncNetworkSqn(
+  sqnHe: number,
+  sqnMs: number,
+  indBits = DEFAULT_IND_BITS,
+  delta = DEFAULT_DELTA,
+): number {
   const nextSeq = seqOf(nextNetworkSqn(sqnHe, indBits), indBits);
   const msSeq = seqOf(sqnMs, indBits);
   const accepted = nextSeq > msSeq && nextSeq - msSeq <= delta;
@@ -78,5 +83,7 @@ export class UsimSqnState {
   }
 
   /** The highest previously accepted SQN, which AUTS carries (C.2.4). */
-  highestAccepted(): number { return this.#highest; }
+  highestAccepted(): number {
+    return this.#highest;
+  }
 }

@@ -15,7 +15,8 @@ export class XorTestAlgorithm implements AkaAlgorithm {
 
   constructor(k: Uint8Array, resLength = 16) {
     if (k.length !== 16) throw new RangeError('K must be 16 octets');
-    if (!Number.isInteger(resLength) || resLength < 4 || resLength > 16) throw new RangeError('RES length must be 4..16 octets');
+    if (!Number.isInteger(resLength) || resLength < 4 || resLength > 16)
+      throw new RangeError('RES length must be 4..16 octets');
     this.#k = Buffer.from(k);
     this.#resLength = resLength;
   }
@@ -32,7 +33,8 @@ export class XorTestAlgorithm implements AkaAlgorithm {
     if (amf.length !== 2) throw new RangeError('AMF must be 2 octets');
     const m = Buffer.allocUnsafe(8);
     for (let i = 0; i < 6; i++) m[i] = x[i]! ^ sqn[i]!;
-    m[6] = x[6]! ^ amf[0]!; m[7] = x[7]! ^ amf[1]!;
+    m[6] = x[6]! ^ amf[0]!;
+    m[7] = x[7]! ^ amf[1]!;
     return m;
   }
 

@@ -12,7 +12,8 @@ export type AppHandler = (req: DiameterMessage, conn: Connection) => Promise<Dia
 
 export function appHandler(applicationId: number, commandCode: number, handle: AppHandler): AppHandler {
   return async (req, conn) => {
-    if (req.commandCode !== commandCode) return conn.errorAnswer(req, RC.COMMAND_UNSUPPORTED, undefined, `command ${req.commandCode} is not served here`);
+    if (req.commandCode !== commandCode)
+      return conn.errorAnswer(req, RC.COMMAND_UNSUPPORTED, undefined, `command ${req.commandCode} is not served here`);
     try {
       return await handle(req, conn);
     } catch (e) {

@@ -38,7 +38,13 @@ export interface DiameterMessage {
 
 export class DiameterDecodeError extends Error {
   override readonly name = 'DiameterDecodeError';
-  constructor(message: string, readonly resultCode: number, readonly failedAvp?: Buffer) { super(message); }
+  constructor(
+    message: string,
+    readonly resultCode: number,
+    readonly failedAvp?: Buffer,
+  ) {
+    super(message);
+  }
 }
 
 const pad4 = (n: number): number => (n + 3) & ~3;
@@ -50,7 +56,12 @@ export type AvpValue = Buffer | string | number | bigint | Date | Avp[];
 /** Encodes a value in the dictionary type of the AVP `name`. */
 export function avp(name: string, value: AvpValue): Avp {
   const d = avpDef(name);
-  return { code: d.code, vendorId: d.vendorId, flags: (d.vendorId ? AVP_V : 0) | (d.mandatory ? AVP_M : 0), data: encodeValue(d, value) };
+  return {
+    code: d.code,
+    vendorId: d.vendorId,
+    flags: (d.vendorId ? AVP_V : 0) | (d.mandatory ? AVP_M : 0),
+    data: encodeValue(d, value),
+  };
 }
 
 function encodeValue(d: AvpDef, v: AvpValue): Buffer {
@@ -66,16 +77,25 @@ function encodeValue(d: AvpDef, v: AvpValue): Buffer {
     case 'Integer32':
       if (typeof v === 'number' && Number.isInteger(v)) {
         const b = Buffer.alloc(4);
-        if (d.type === 'Integer32') b.writeInt32BE(v); else b.writeUInt32BE(v >>> 0);
+        if (d.type === 'Integer32') b.writeInt32BE(v);
+        else b.writeUInt32BE(v >>> 0);
         return b;
       }
       break;
     case 'Unsigned64':
-      if (typeof v === 'bigint') { const b = Buffer.alloc(8); b.writeBigUInt64BE(v); return b; }
+      if (typeof v === 'bigint') {
+        const b = Buffer.alloc(8);
+        b.writeBigUInt64BE(v);
+        return b;
+      }
       break;
     case 'Time': {
       const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : NaN;
-      if (Number.isFinite(ms)) { const b = Buffer.alloc(4); b.writeUInt32BE((Math.floor(ms / 1000) + NTP_UNIX_OFFSET) >>> 0); return b; }
+      if (Number.isFinite(ms)) {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE((Math.floor(ms / 1000) + NTP_UNIX_OFFSET) >>> 0);
+        return b;
+      }
       break;
     }
     case 'Address':
@@ -92,7 +112,7 @@ function encodeValue(d: AvpDef, v: AvpValue): Buffer {
 export function encodeAddress(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from([0, 1, ...ip.split('.').map(Number)]);
   if (isIPv6(ip)) {
-    const [head, tail] = ip.includes('::') ? ip.split('::') as [string, string] : [ip, undefined];
+    const [head, tail] = ip.includes('::') ? (ip.split('::') as [string, string]) : [ip, undefined];
     const h = head ? head.split(':') : [];
     const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
     const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
@@ -106,15 +126,19 @@ export function encodeAddress(ip: string): Buffer {
 
 export function decodeAddress(b: Buffer): string {
   if (b.length === 6 && b.readUInt16BE(0) === 1) return [...b.subarray(2)].join('.');
-  if (b.length === 18 && b.readUInt16BE(0) === 2) return Array.from({ length: 8 }, (_, i) => b.readUInt16BE(2 + 2 * i).toString(16)).join(':');
-  throw new DiameterDecodeError('Address: neither IPv4 (family 1, 4 octets) nor IPv6 (family 2, 16 octets)', RC.INVALID_AVP_VALUE);
+  if (b.length === 18 && b.readUInt16BE(0) === 2)
+    return Array.from({ length: 8 }, (_, i) => b.readUInt16BE(2 + 2 * i).toString(16)).join(':');
+  throw new DiameterDecodeError(
+    'Address: neither IPv4 (family 1, 4 octets) nor IPv6 (family 2, 16 octets)',
+    RC.INVALID_AVP_VALUE,
+  );
 }
 
 export function encodeAvp(a: Avp): Buffer {
   const hl = a.flags & AVP_V ? 12 : 8;
   const len = hl + a.data.length;
   if (len > 0xffffff) throw new RangeError(`AVP ${a.code} too long`);
-  const b = Buffer.alloc(pad4(len));   // zero padding (RFC 6733 §4.1)
+  const b = Buffer.alloc(pad4(len)); // zero padding (RFC 6733 §4.1)
   b.writeUInt32BE(a.code, 0);
   b.writeUInt32BE(len, 4);
   b[4] = a.flags;
@@ -143,27 +167,41 @@ export function encodeMessage(m: DiameterMessage): Buffer {
 export function messageLength(head: Buffer, maxLength: number): number {
   if (head[0] !== 1) throw new DiameterDecodeError(`unsupported Diameter version ${head[0]}`, RC.UNSUPPORTED_VERSION);
   const len = head.readUInt32BE(0) & 0xffffff;
-  if (len < HEADER_LENGTH || len % 4 !== 0) throw new DiameterDecodeError(`message length ${len} is not a multiple of 4 of at least 20`, RC.INVALID_MESSAGE_LENGTH);
-  if (len > maxLength) throw new DiameterDecodeError(`message length ${len} exceeds the limit of ${maxLength} octets`, RC.INVALID_MESSAGE_LENGTH);
+  if (len < HEADER_LENGTH || len % 4 !== 0)
+    throw new DiameterDecodeError(
+      `message length ${len} is not a multiple of 4 of at least 20`,
+      RC.INVALID_MESSAGE_LENGTH,
+    );
+  if (len > maxLength)
+    throw new DiameterDecodeError(
+      `message length ${len} exceeds the limit of ${maxLength} octets`,
+      RC.INVALID_MESSAGE_LENGTH,
+    );
   return len;
 }
 
 /** The header fields, which can be read (to answer with an error) even when the AVPs are broken. */
 export function decodeHeader(b: Buffer): Omit<DiameterMessage, 'avps'> {
-  if (b.length < HEADER_LENGTH) throw new DiameterDecodeError(`truncated header: ${b.length} of 20 octets`, RC.INVALID_MESSAGE_LENGTH);
+  if (b.length < HEADER_LENGTH)
+    throw new DiameterDecodeError(`truncated header: ${b.length} of 20 octets`, RC.INVALID_MESSAGE_LENGTH);
   return {
-    flags: b[4]!, commandCode: b.readUInt32BE(4) & 0xffffff, applicationId: b.readUInt32BE(8),
-    hopByHop: b.readUInt32BE(12), endToEnd: b.readUInt32BE(16),
+    flags: b[4]!,
+    commandCode: b.readUInt32BE(4) & 0xffffff,
+    applicationId: b.readUInt32BE(8),
+    hopByHop: b.readUInt32BE(12),
+    endToEnd: b.readUInt32BE(16),
   };
 }
 
 export function decodeMessage(b: Buffer, maxLength = 1 << 20): DiameterMessage {
   const h = decodeHeader(b);
   const len = messageLength(b, maxLength);
-  if (len !== b.length) throw new DiameterDecodeError(`message length field ${len} but ${b.length} octets`, RC.INVALID_MESSAGE_LENGTH);
+  if (len !== b.length)
+    throw new DiameterDecodeError(`message length field ${len} but ${b.length} octets`, RC.INVALID_MESSAGE_LENGTH);
   // RFC 6733 §3: reserved bits zero; E never on a request; T only on requests.
   if (h.flags & 0x0f) throw new DiameterDecodeError('reserved header flag bits set', RC.INVALID_HDR_BITS);
-  if ((h.flags & FLAG_R) && (h.flags & FLAG_E)) throw new DiameterDecodeError('request with the E bit', RC.INVALID_HDR_BITS);
+  if (h.flags & FLAG_R && h.flags & FLAG_E)
+    throw new DiameterDecodeError('request with the E bit', RC.INVALID_HDR_BITS);
   return { ...h, avps: decodeAvps(b.subarray(HEADER_LENGTH)) };
 }
 
@@ -171,18 +209,31 @@ export function decodeAvps(b: Buffer): Avp[] {
   const out: Avp[] = [];
   let o = 0;
   while (o < b.length) {
-    if (b.length - o < 8) throw new DiameterDecodeError(`truncated AVP header at offset ${o}`, RC.INVALID_AVP_LENGTH, b.subarray(o));
+    if (b.length - o < 8)
+      throw new DiameterDecodeError(`truncated AVP header at offset ${o}`, RC.INVALID_AVP_LENGTH, b.subarray(o));
     const code = b.readUInt32BE(o);
     const flags = b[o + 4]!;
     const len = b.readUInt32BE(o + 4) & 0xffffff;
     const hl = flags & AVP_V ? 12 : 8;
     const stub = (): Buffer => b.subarray(o, Math.min(b.length, o + Math.max(len, hl)));
     if (flags & 0x1f) throw new DiameterDecodeError(`AVP ${code}: reserved flag bits set`, RC.INVALID_AVP_BITS, stub());
-    if (len < hl) throw new DiameterDecodeError(`AVP ${code}: length ${len} shorter than its header`, RC.INVALID_AVP_LENGTH, stub());
-    if (o + len > b.length) throw new DiameterDecodeError(`AVP ${code}: length ${len} runs beyond the message`, RC.INVALID_AVP_LENGTH, stub());
+    if (len < hl)
+      throw new DiameterDecodeError(
+        `AVP ${code}: length ${len} shorter than its header`,
+        RC.INVALID_AVP_LENGTH,
+        stub(),
+      );
+    if (o + len > b.length)
+      throw new DiameterDecodeError(
+        `AVP ${code}: length ${len} runs beyond the message`,
+        RC.INVALID_AVP_LENGTH,
+        stub(),
+      );
     const end = o + pad4(len);
-    if (end > b.length) throw new DiameterDecodeError(`AVP ${code}: padding runs beyond the message`, RC.INVALID_AVP_LENGTH, stub());
-    for (let i = o + len; i < end; i++) if (b[i] !== 0) throw new DiameterDecodeError(`AVP ${code}: non-zero padding`, RC.INVALID_AVP_LENGTH, stub());
+    if (end > b.length)
+      throw new DiameterDecodeError(`AVP ${code}: padding runs beyond the message`, RC.INVALID_AVP_LENGTH, stub());
+    for (let i = o + len; i < end; i++)
+      if (b[i] !== 0) throw new DiameterDecodeError(`AVP ${code}: non-zero padding`, RC.INVALID_AVP_LENGTH, stub());
     const vendorId = flags & AVP_V ? b.readUInt32BE(o + 8) : 0;
     out.push({ code, flags, vendorId, data: b.subarray(o + hl, o + len), raw: b.subarray(o, end) });
     o = end;
@@ -203,7 +254,12 @@ export function findAll(avps: readonly Avp[], name: string): Avp[] {
 }
 
 const fixed = (a: Avp, n: number): Buffer => {
-  if (a.data.length !== n) throw new DiameterDecodeError(`AVP ${a.code}: ${a.data.length} octets where ${n} belong`, RC.INVALID_AVP_LENGTH, a.raw);
+  if (a.data.length !== n)
+    throw new DiameterDecodeError(
+      `AVP ${a.code}: ${a.data.length} octets where ${n} belong`,
+      RC.INVALID_AVP_LENGTH,
+      a.raw,
+    );
   return a.data;
 };
 
@@ -211,7 +267,8 @@ export const value = {
   u32: (a: Avp): number => fixed(a, 4).readUInt32BE(0),
   str: (a: Avp): string => {
     const s = a.data.toString('utf8');
-    if (!Buffer.from(s, 'utf8').equals(a.data)) throw new DiameterDecodeError(`AVP ${a.code}: not valid UTF-8`, RC.INVALID_AVP_VALUE, a.raw);
+    if (!Buffer.from(s, 'utf8').equals(a.data))
+      throw new DiameterDecodeError(`AVP ${a.code}: not valid UTF-8`, RC.INVALID_AVP_VALUE, a.raw);
     return s;
   },
   /** Time → epoch milliseconds (RFC 6733 §4.3.1; era 0 only, i.e. up to 2036). */
@@ -220,11 +277,23 @@ export const value = {
   address: (a: Avp): string => decodeAddress(a.data),
 };
 
-export const getU32 = (avps: readonly Avp[], name: string): number | undefined => { const a = find(avps, name); return a && value.u32(a); };
-export const getStr = (avps: readonly Avp[], name: string): string | undefined => { const a = find(avps, name); return a && value.str(a); };
+export const getU32 = (avps: readonly Avp[], name: string): number | undefined => {
+  const a = find(avps, name);
+  return a && value.u32(a);
+};
+export const getStr = (avps: readonly Avp[], name: string): string | undefined => {
+  const a = find(avps, name);
+  return a && value.str(a);
+};
 export const getBytes = (avps: readonly Avp[], name: string): Buffer | undefined => find(avps, name)?.data;
-export const getGrouped = (avps: readonly Avp[], name: string): Avp[] | undefined => { const a = find(avps, name); return a && value.grouped(a); };
-export const getTimeMs = (avps: readonly Avp[], name: string): number | undefined => { const a = find(avps, name); return a && value.timeMs(a); };
+export const getGrouped = (avps: readonly Avp[], name: string): Avp[] | undefined => {
+  const a = find(avps, name);
+  return a && value.grouped(a);
+};
+export const getTimeMs = (avps: readonly Avp[], name: string): number | undefined => {
+  const a = find(avps, name);
+  return a && value.timeMs(a);
+};
 
 /**
  * RFC 6733 §4.1: an AVP with the M bit that the receiver does not know makes the message fail with 5001,
@@ -235,21 +304,47 @@ export function checkAvps(avps: readonly Avp[]): void {
   for (const a of avps) {
     const d = avpByCode(a.code, a.vendorId);
     if (!d) {
-      if (a.flags & AVP_M) throw new DiameterDecodeError(`unsupported AVP ${a.code}${a.vendorId ? ` (vendor ${a.vendorId})` : ''} with the M bit`, RC.AVP_UNSUPPORTED, a.raw);
+      if (a.flags & AVP_M)
+        throw new DiameterDecodeError(
+          `unsupported AVP ${a.code}${a.vendorId ? ` (vendor ${a.vendorId})` : ''} with the M bit`,
+          RC.AVP_UNSUPPORTED,
+          a.raw,
+        );
       continue;
     }
     switch (d.type) {
-      case 'Unsigned32': case 'Integer32': case 'Enumerated': case 'Time': fixed(a, 4); break;
-      case 'Unsigned64': fixed(a, 8); break;
-      case 'UTF8String': case 'DiameterIdentity': value.str(a); break;
-      case 'Address': try { decodeAddress(a.data); } catch (e) { throw new DiameterDecodeError((e as Error).message, RC.INVALID_AVP_VALUE, a.raw); } break;
+      case 'Unsigned32':
+      case 'Integer32':
+      case 'Enumerated':
+      case 'Time':
+        fixed(a, 4);
+        break;
+      case 'Unsigned64':
+        fixed(a, 8);
+        break;
+      case 'UTF8String':
+      case 'DiameterIdentity':
+        value.str(a);
+        break;
+      case 'Address':
+        try {
+          decodeAddress(a.data);
+        } catch (e) {
+          throw new DiameterDecodeError((e as Error).message, RC.INVALID_AVP_VALUE, a.raw);
+        }
+        break;
       case 'Grouped': {
         let inner: Avp[];
-        try { inner = decodeAvps(a.data); } catch (e) { throw new DiameterDecodeError(`${d.name}: ${(e as Error).message}`, RC.INVALID_AVP_VALUE, a.raw); }
+        try {
+          inner = decodeAvps(a.data);
+        } catch (e) {
+          throw new DiameterDecodeError(`${d.name}: ${(e as Error).message}`, RC.INVALID_AVP_VALUE, a.raw);
+        }
         checkAvps(inner);
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
 }
@@ -273,8 +368,18 @@ function rawAvp(raw: Buffer): Avp {
 /** A zero-valued AVP of the given name, for Failed-AVP on a missing AVP (RFC 6733 §7.5). */
 export function missingAvpStub(name: string): Buffer {
   const d = avpDef(name);
-  const size = d.type === 'Unsigned32' || d.type === 'Enumerated' || d.type === 'Time' || d.type === 'Integer32' ? 4 : d.type === 'Unsigned64' ? 8 : 0;
-  return encodeAvp({ code: d.code, vendorId: d.vendorId, flags: (d.vendorId ? AVP_V : 0) | (d.mandatory ? AVP_M : 0), data: Buffer.alloc(size) });
+  const size =
+    d.type === 'Unsigned32' || d.type === 'Enumerated' || d.type === 'Time' || d.type === 'Integer32'
+      ? 4
+      : d.type === 'Unsigned64'
+        ? 8
+        : 0;
+  return encodeAvp({
+    code: d.code,
+    vendorId: d.vendorId,
+    flags: (d.vendorId ? AVP_V : 0) | (d.mandatory ? AVP_M : 0),
+    data: Buffer.alloc(size),
+  });
 }
 
 /** A Diameter message as text for debug logs: command, flags and AVP codes, no values (they may be keys). */

@@ -11,8 +11,17 @@ export const APP_ZN = 16777220;
 export const APP_BASE = 0;
 export const APP_RELAY = 0xffffffff;
 
-export type AvpType = 'OctetString' | 'UTF8String' | 'DiameterIdentity' | 'Unsigned32' | 'Integer32' | 'Unsigned64'
-  | 'Enumerated' | 'Time' | 'Address' | 'Grouped';
+export type AvpType =
+  | 'OctetString'
+  | 'UTF8String'
+  | 'DiameterIdentity'
+  | 'Unsigned32'
+  | 'Integer32'
+  | 'Unsigned64'
+  | 'Enumerated'
+  | 'Time'
+  | 'Address'
+  | 'Grouped';
 
 export interface AvpDef {
   code: number;
@@ -24,8 +33,20 @@ export interface AvpDef {
   mandatory: boolean;
 }
 
-const base = (code: number, name: string, type: AvpType, mandatory = true): AvpDef => ({ code, name, type, vendorId: 0, mandatory });
-const tgpp = (code: number, name: string, type: AvpType, mandatory = true): AvpDef => ({ code, name, type, vendorId: VENDOR_3GPP, mandatory });
+const base = (code: number, name: string, type: AvpType, mandatory = true): AvpDef => ({
+  code,
+  name,
+  type,
+  vendorId: 0,
+  mandatory,
+});
+const tgpp = (code: number, name: string, type: AvpType, mandatory = true): AvpDef => ({
+  code,
+  name,
+  type,
+  vendorId: VENDOR_3GPP,
+  mandatory,
+});
 
 export const AVPS: readonly AvpDef[] = [
   // RFC 6733 §4.5 (base AVPs), §5.3 (capabilities exchange), §6 (routing), §7 (errors), §8 (sessions)

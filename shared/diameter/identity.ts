@@ -6,9 +6,13 @@
 import type { Config } from '../config.js';
 
 const mnc3 = (mnc: string): string => mnc.padStart(3, '0');
-export const homeRealm = (c: Pick<Config, 'homeNetwork'>): string => `mnc${mnc3(c.homeNetwork.mnc)}.mcc${c.homeNetwork.mcc}.3gppnetwork.org`;
+export const homeRealm = (c: Pick<Config, 'homeNetwork'>): string =>
+  `mnc${mnc3(c.homeNetwork.mnc)}.mcc${c.homeNetwork.mcc}.3gppnetwork.org`;
 
-export interface DiameterIdentity { host: string; realm: string }
+export interface DiameterIdentity {
+  host: string;
+  realm: string;
+}
 
 export function diameterIdentity(c: Config, nf: 'hss' | 'bsf' | 'naf'): DiameterIdentity {
   const d = c[nf].diameter;

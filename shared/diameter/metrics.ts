@@ -15,11 +15,38 @@ export class DiameterMetrics {
   readonly rtt: Histogram;
   readonly #counts = new Map<string, number>();
 
-  constructor(registry: Registry, readonly iface: string) {
-    this.connections = registry.register(new Gauge('gba_diameter_peer_connections', 'Diameter connections by interface, peer and state.', ['iface', 'peer', 'state']));
-    this.requests = registry.register(new Counter('gba_diameter_requests_total', 'Diameter requests by interface, peer, command and direction (in = received).', ['iface', 'peer', 'command', 'direction']));
-    this.answers = registry.register(new Counter('gba_diameter_answers_total', 'Diameter answers by interface, peer, command, result code (timeout when none came) and direction.', ['iface', 'peer', 'command', 'result', 'direction']));
-    this.rtt = registry.register(new Histogram('gba_diameter_rtt_seconds', 'Round-trip time of Diameter requests this node sent, by peer and command.', ['iface', 'peer', 'command']));
+  constructor(
+    registry: Registry,
+    readonly iface: string,
+  ) {
+    this.connections = registry.register(
+      new Gauge('gba_diameter_peer_connections', 'Diameter connections by interface, peer and state.', [
+        'iface',
+        'peer',
+        'state',
+      ]),
+    );
+    this.requests = registry.register(
+      new Counter(
+        'gba_diameter_requests_total',
+        'Diameter requests by interface, peer, command and direction (in = received).',
+        ['iface', 'peer', 'command', 'direction'],
+      ),
+    );
+    this.answers = registry.register(
+      new Counter(
+        'gba_diameter_answers_total',
+        'Diameter answers by interface, peer, command, result code (timeout when none came) and direction.',
+        ['iface', 'peer', 'command', 'result', 'direction'],
+      ),
+    );
+    this.rtt = registry.register(
+      new Histogram(
+        'gba_diameter_rtt_seconds',
+        'Round-trip time of Diameter requests this node sent, by peer and command.',
+        ['iface', 'peer', 'command'],
+      ),
+    );
   }
 
   /** A connection moved from (fromPeer, from) to (peer, to); the peer label changes once CER/CEA names it. */
@@ -39,7 +66,13 @@ export class DiameterMetrics {
   }
 
   answer(peer: string, command: number, result: number | undefined, direction: 'in' | 'out', rttSec?: number): void {
-    this.answers.inc({ iface: this.iface, peer, command: cmd(command), result: result === undefined ? 'timeout' : String(result), direction });
+    this.answers.inc({
+      iface: this.iface,
+      peer,
+      command: cmd(command),
+      result: result === undefined ? 'timeout' : String(result),
+      direction,
+    });
     if (rttSec !== undefined) this.rtt.observe(rttSec, { iface: this.iface, peer, command: cmd(command) });
   }
 }

@@ -10,8 +10,27 @@ import { randomInt } from 'node:crypto';
 import { PeerUnavailable } from '../http/client.js';
 import type { Logger } from '../log.js';
 import {
-  avp, checkAvps, decodeHeader, decodeMessage, DiameterDecodeError, encodeMessage, failedAvp, FLAG_E, FLAG_P, FLAG_R,
-  find, findAll, getGrouped, getStr, getU32, HEADER_LENGTH, messageLength, missingAvpStub as stubOf, value, type Avp, type DiameterMessage,
+  avp,
+  checkAvps,
+  decodeHeader,
+  decodeMessage,
+  DiameterDecodeError,
+  encodeMessage,
+  failedAvp,
+  FLAG_E,
+  FLAG_P,
+  FLAG_R,
+  find,
+  findAll,
+  getGrouped,
+  getStr,
+  getU32,
+  HEADER_LENGTH,
+  messageLength,
+  missingAvpStub as stubOf,
+  value,
+  type Avp,
+  type DiameterMessage,
 } from './codec.js';
 import { APP_BASE, APP_RELAY, CMD, COMMAND_NAMES, RC, VENDOR_3GPP } from './dictionary.js';
 import type { DiameterMetrics } from './metrics.js';
@@ -45,11 +64,15 @@ const ORIGIN_STATE_ID = Math.floor(Date.now() / 1000) >>> 0;
 let hopByHop = randomInt(0, 0x7fffffff);
 let endToEndLow = randomInt(0, 1 << 20);
 /** RFC 6733 §3: end-to-end ids start with the low 12 bits of the time in the high bits, then a counter. */
-const nextEndToEnd = (): number => ((((Math.floor(Date.now() / 1000) & 0xfff) << 20) | (endToEndLow = (endToEndLow + 1) & 0xfffff)) >>> 0);
+const nextEndToEnd = (): number =>
+  (((Math.floor(Date.now() / 1000) & 0xfff) << 20) | (endToEndLow = (endToEndLow + 1) & 0xfffff)) >>> 0;
 const nextHopByHop = (): number => (hopByHop = (hopByHop + 1) >>> 0);
 
 const plainIp = (ip: string | undefined): string => (ip ?? '127.0.0.1').replace(/^::ffff:(?=\d+\.)/, '');
-const hostIp = (ip: string | undefined): string => { const p = plainIp(ip); return isIPv4(p) || isIPv6(p) ? p : '127.0.0.1'; };
+const hostIp = (ip: string | undefined): string => {
+  const p = plainIp(ip);
+  return isIPv4(p) || isIPv6(p) ? p : '127.0.0.1';
+};
 
 /** Result code of an answer: Result-Code, else Experimental-Result-Code. */
 export function resultOf(m: DiameterMessage): number | undefined {
@@ -64,8 +87,18 @@ export class Connection {
   peerHost?: string;
   peerRealm?: string;
   readonly remote: string;
-  readonly #o: Required<Omit<ConnectionOptions, 'metrics' | 'onRequest'>> & Pick<ConnectionOptions, 'metrics' | 'onRequest'>;
-  readonly #pending = new Map<number, { resolve: (m: DiameterMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; sentAt: number; command: number }>();
+  readonly #o: Required<Omit<ConnectionOptions, 'metrics' | 'onRequest'>> &
+    Pick<ConnectionOptions, 'metrics' | 'onRequest'>;
+  readonly #pending = new Map<
+    number,
+    {
+      resolve: (m: DiameterMessage) => void;
+      reject: (e: Error) => void;
+      timer: NodeJS.Timeout;
+      sentAt: number;
+      command: number;
+    }
+  >();
   #chunks: Buffer[] = [];
   #buffered = 0;
   #need = 0;
@@ -80,8 +113,18 @@ export class Connection {
   /** Decides a peer's fate at CER (server side); returns a result code. */
   authorizeCer?: (cer: DiameterMessage) => number;
 
-  constructor(readonly socket: Socket, role: 'server' | 'client', opts: ConnectionOptions) {
-    this.#o = { ...opts, maxMessageBytes: opts.maxMessageBytes ?? 1 << 20, watchdogMs: opts.watchdogMs ?? 30_000, requestTimeoutMs: opts.requestTimeoutMs ?? 5000, maxPending: opts.maxPending ?? 10_000 };
+  constructor(
+    readonly socket: Socket,
+    role: 'server' | 'client',
+    opts: ConnectionOptions,
+  ) {
+    this.#o = {
+      ...opts,
+      maxMessageBytes: opts.maxMessageBytes ?? 1 << 20,
+      watchdogMs: opts.watchdogMs ?? 30_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
+      maxPending: opts.maxPending ?? 10_000,
+    };
     this.state = role === 'server' ? 'wait-cer' : 'wait-cea';
     this.remote = `${plainIp(socket.remoteAddress)}:${socket.remotePort}`;
     socket.setNoDelay(true);
@@ -94,9 +137,15 @@ export class Connection {
   }
 
   /** Metrics label: the Origin-Host once known (bounded by the allow-lists), never the remote port. */
-  get label(): string { return this.peerHost ?? 'unidentified'; }
-  onClose(f: (reason: string) => void): void { this.#closedListeners.push(f); }
-  onOpen(f: () => void): void { this.#openListeners.push(f); }
+  get label(): string {
+    return this.peerHost ?? 'unidentified';
+  }
+  onClose(f: (reason: string) => void): void {
+    this.#closedListeners.push(f);
+  }
+  onOpen(f: () => void): void {
+    this.#openListeners.push(f);
+  }
 
   #setState(to: PeerState, reason: string): void {
     const from = this.state;
@@ -105,8 +154,14 @@ export class Connection {
     this.#o.metrics?.state(this.label, from, to, this.#stateLabel);
     this.#stateLabel = this.label;
     const level = to === 'closed' && from !== 'closing' ? 'warn' : 'info';
-    this.#o.log[level]({ event: 'diameter_peer', peer: this.peerHost, remote: this.remote, from, to, reason }, 'Diameter peer state change');
-    if (to === 'open') { this.#opened = true; for (const f of this.#openListeners) f(); }
+    this.#o.log[level](
+      { event: 'diameter_peer', peer: this.peerHost, remote: this.remote, from, to, reason },
+      'Diameter peer state change',
+    );
+    if (to === 'open') {
+      this.#opened = true;
+      for (const f of this.#openListeners) f();
+    }
   }
 
   // ---- framing: at most one message's declared length is ever buffered ----
@@ -119,7 +174,9 @@ export class Connection {
       if (this.#need === 0) {
         if (this.#buffered < 4) return;
         const head = this.#take(4, false);
-        try { this.#need = messageLength(head, this.#o.maxMessageBytes); } catch (e) {
+        try {
+          this.#need = messageLength(head, this.#o.maxMessageBytes);
+        } catch (e) {
           this.#close(`unframeable input: ${(e as Error).message}`);
           return;
         }
@@ -153,28 +210,48 @@ export class Connection {
       const err = e as DiameterDecodeError;
       const h = decodeHeader(raw);
       if (h.flags & FLAG_R && err instanceof DiameterDecodeError) {
-        this.#o.log.warn({ event: 'diameter_decode', peer: this.peerHost, remote: this.remote, command: h.commandCode, resultCode: err.resultCode, reason: err.message }, 'malformed Diameter request');
+        this.#o.log.warn(
+          {
+            event: 'diameter_decode',
+            peer: this.peerHost,
+            remote: this.remote,
+            command: h.commandCode,
+            resultCode: err.resultCode,
+            reason: err.message,
+          },
+          'malformed Diameter request',
+        );
         this.#send(this.errorAnswer({ ...h, avps: safeAvps(raw) }, err.resultCode, err.failedAvp, err.message));
         if (this.state === 'wait-cer') this.#endSoon('malformed CER');
       } else {
-        this.#o.log.warn({ event: 'diameter_decode', peer: this.peerHost, remote: this.remote, reason: (e as Error).message }, 'malformed Diameter answer dropped');
+        this.#o.log.warn(
+          { event: 'diameter_decode', peer: this.peerHost, remote: this.remote, reason: (e as Error).message },
+          'malformed Diameter answer dropped',
+        );
       }
       return;
     }
-    if (m.flags & FLAG_R) this.#onRequest(m); else this.#onAnswer(m);
+    if (m.flags & FLAG_R) this.#onRequest(m);
+    else this.#onAnswer(m);
   }
 
   #onRequest(m: DiameterMessage): void {
     this.#o.metrics?.request(this.label, m.commandCode, 'in');
     if (m.commandCode === CMD.CE) {
-      if (this.state !== 'wait-cer') { this.#send(this.errorAnswer(m, RC.UNABLE_TO_COMPLY, undefined, 'capabilities already exchanged')); return; }
+      if (this.state !== 'wait-cer') {
+        this.#send(this.errorAnswer(m, RC.UNABLE_TO_COMPLY, undefined, 'capabilities already exchanged'));
+        return;
+      }
       this.#onCer(m);
       return;
     }
     // A connection that was open and is now closing (our DPR sent) still answers the peer's DWR and DPR:
     // both sides may send DPR at once on shutdown (RFC 6733 §5.4), and each must get its DPA.
     const established = this.state === 'open' || (this.state === 'closing' && this.#opened);
-    if (established && m.commandCode === CMD.DW) { this.#send(this.answer(m, RC.SUCCESS, [avp('Origin-State-Id', ORIGIN_STATE_ID)])); return; }
+    if (established && m.commandCode === CMD.DW) {
+      this.#send(this.answer(m, RC.SUCCESS, [avp('Origin-State-Id', ORIGIN_STATE_ID)]));
+      return;
+    }
     if (established && m.commandCode === CMD.DP) {
       this.#send(this.answer(m, RC.SUCCESS, []));
       this.#setState('closing', `DPR from peer (cause ${getU32(m.avps, 'Disconnect-Cause') ?? '?'})`);
@@ -192,14 +269,24 @@ export class Connection {
       this.#endSoon('request before CER');
       return;
     }
-    if (m.applicationId !== this.#o.local.applicationId) { this.#send(this.errorAnswer(m, RC.APPLICATION_UNSUPPORTED)); return; }
-    if (!this.#o.onRequest) { this.#send(this.errorAnswer(m, RC.COMMAND_UNSUPPORTED)); return; }
+    if (m.applicationId !== this.#o.local.applicationId) {
+      this.#send(this.errorAnswer(m, RC.APPLICATION_UNSUPPORTED));
+      return;
+    }
+    if (!this.#o.onRequest) {
+      this.#send(this.errorAnswer(m, RC.COMMAND_UNSUPPORTED));
+      return;
+    }
     this.#o.onRequest(m, this).then(
       (a) => this.#send(a),
       (e: Error) => {
-        this.#o.log.error({ event: 'diameter_handler', peer: this.peerHost, command: m.commandCode, err: e.message }, 'Diameter request handler failed');
+        this.#o.log.error(
+          { event: 'diameter_handler', peer: this.peerHost, command: m.commandCode, err: e.message },
+          'Diameter request handler failed',
+        );
         this.#send(this.answer(m, RC.UNABLE_TO_COMPLY, []));
-      });
+      },
+    );
   }
 
   #onCer(m: DiameterMessage): void {
@@ -212,8 +299,12 @@ export class Connection {
       return;
     }
     const app = this.#o.local.applicationId;
-    const apps = [...findAll(m.avps, 'Auth-Application-Id').map(value.u32),
-      ...findAll(m.avps, 'Vendor-Specific-Application-Id').flatMap((v) => findAll(value.grouped(v), 'Auth-Application-Id').map(value.u32))];
+    const apps = [
+      ...findAll(m.avps, 'Auth-Application-Id').map(value.u32),
+      ...findAll(m.avps, 'Vendor-Specific-Application-Id').flatMap((v) =>
+        findAll(value.grouped(v), 'Auth-Application-Id').map(value.u32),
+      ),
+    ];
     const rc = this.authorizeCer?.(m) ?? RC.SUCCESS;
     if (rc !== RC.SUCCESS) {
       this.#send(this.cea(m, rc));
@@ -233,7 +324,13 @@ export class Connection {
 
   #onAnswer(m: DiameterMessage): void {
     const p = this.#pending.get(m.hopByHop);
-    if (!p) { this.#o.log.debug({ event: 'diameter_unexpected_answer', peer: this.peerHost, hopByHop: m.hopByHop }, 'answer with no request'); return; }
+    if (!p) {
+      this.#o.log.debug(
+        { event: 'diameter_unexpected_answer', peer: this.peerHost, hopByHop: m.hopByHop },
+        'answer with no request',
+      );
+      return;
+    }
     this.#pending.delete(m.hopByHop);
     clearTimeout(p.timer);
     const rc = resultOf(m);
@@ -243,14 +340,25 @@ export class Connection {
 
   /** Sends a request (filling in ids) and resolves with its answer; PeerUnavailable on timeout or close. */
   request(m: Omit<DiameterMessage, 'hopByHop' | 'endToEnd'> & { endToEnd?: number }): Promise<DiameterMessage> {
-    if (this.#pending.size >= this.#o.maxPending) return Promise.reject(new PeerUnavailable(`${this.label}: too many requests in flight`));
-    if (this.state === 'closed' || this.state === 'closing') return Promise.reject(new PeerUnavailable(`${this.label}: connection ${this.state}`));
-    const full: DiameterMessage = { ...m, flags: m.flags | FLAG_R, hopByHop: nextHopByHop(), endToEnd: m.endToEnd ?? nextEndToEnd() };
+    if (this.#pending.size >= this.#o.maxPending)
+      return Promise.reject(new PeerUnavailable(`${this.label}: too many requests in flight`));
+    if (this.state === 'closed' || this.state === 'closing')
+      return Promise.reject(new PeerUnavailable(`${this.label}: connection ${this.state}`));
+    const full: DiameterMessage = {
+      ...m,
+      flags: m.flags | FLAG_R,
+      hopByHop: nextHopByHop(),
+      endToEnd: m.endToEnd ?? nextEndToEnd(),
+    };
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(full.hopByHop);
         this.#o.metrics?.answer(this.label, full.commandCode, undefined, 'in');
-        reject(new PeerUnavailable(`${this.label}: no answer to ${COMMAND_NAMES[full.commandCode] ?? full.commandCode}R within ${this.#o.requestTimeoutMs} ms`));
+        reject(
+          new PeerUnavailable(
+            `${this.label}: no answer to ${COMMAND_NAMES[full.commandCode] ?? full.commandCode}R within ${this.#o.requestTimeoutMs} ms`,
+          ),
+        );
       }, this.#o.requestTimeoutMs);
       this.#pending.set(full.hopByHop, { resolve, reject, timer, sentAt: Date.now(), command: full.commandCode });
       this.#o.metrics?.request(this.label, full.commandCode, 'out');
@@ -265,22 +373,44 @@ export class Connection {
   }
 
   /** RFC 6733 §6.2: the request's P bit, Session-Id first, ids copied, Origin-Host/Realm present. */
-  answer(req: Omit<DiameterMessage, 'avps'> & { avps: Avp[] }, resultCode: number | { experimental: number }, avps: Avp[], errorBit = false): DiameterMessage {
+  answer(
+    req: Omit<DiameterMessage, 'avps'> & { avps: Avp[] },
+    resultCode: number | { experimental: number },
+    avps: Avp[],
+    errorBit = false,
+  ): DiameterMessage {
     const sid = find(req.avps, 'Session-Id');
-    const result = typeof resultCode === 'number'
-      ? avp('Result-Code', resultCode)
-      : avp('Experimental-Result', [avp('Vendor-Id', VENDOR_3GPP), avp('Experimental-Result-Code', resultCode.experimental)]);
+    const result =
+      typeof resultCode === 'number'
+        ? avp('Result-Code', resultCode)
+        : avp('Experimental-Result', [
+            avp('Vendor-Id', VENDOR_3GPP),
+            avp('Experimental-Result-Code', resultCode.experimental),
+          ]);
     return {
-      flags: (req.flags & FLAG_P) | (errorBit ? FLAG_E : 0), commandCode: req.commandCode, applicationId: req.applicationId,
-      hopByHop: req.hopByHop, endToEnd: req.endToEnd,
+      flags: (req.flags & FLAG_P) | (errorBit ? FLAG_E : 0),
+      commandCode: req.commandCode,
+      applicationId: req.applicationId,
+      hopByHop: req.hopByHop,
+      endToEnd: req.endToEnd,
       // Session-Id's value copied, its flags our own: a request's reserved AVP flag bits must not echo (§4.1).
-      avps: [...(sid ? [avp('Session-Id', sid.data)] : []), result,
-        avp('Origin-Host', this.#o.local.host), avp('Origin-Realm', this.#o.local.realm), ...avps],
+      avps: [
+        ...(sid ? [avp('Session-Id', sid.data)] : []),
+        result,
+        avp('Origin-Host', this.#o.local.host),
+        avp('Origin-Realm', this.#o.local.realm),
+        ...avps,
+      ],
     };
   }
 
   /** An error answer: protocol errors (3xxx) carry the E bit (RFC 6733 §7.1.3); Failed-AVP when known (§7.5). */
-  errorAnswer(req: Omit<DiameterMessage, 'avps'> & { avps: Avp[] }, rc: number, failed?: Buffer, message?: string): DiameterMessage {
+  errorAnswer(
+    req: Omit<DiameterMessage, 'avps'> & { avps: Avp[] },
+    rc: number,
+    failed?: Buffer,
+    message?: string,
+  ): DiameterMessage {
     const extra: Avp[] = [];
     if (message) extra.push(avp('Error-Message', message.slice(0, 200)));
     if (failed) extra.push(failedAvp(failed));
@@ -289,11 +419,17 @@ export class Connection {
 
   #capabilities(): Avp[] {
     return [
-      avp('Origin-Host', this.#o.local.host), avp('Origin-Realm', this.#o.local.realm),
+      avp('Origin-Host', this.#o.local.host),
+      avp('Origin-Realm', this.#o.local.realm),
       avp('Host-IP-Address', hostIp(this.socket.localAddress)),
-      avp('Vendor-Id', 0), avp('Product-Name', this.#o.local.productName ?? 'gba-sim'), avp('Origin-State-Id', ORIGIN_STATE_ID),
+      avp('Vendor-Id', 0),
+      avp('Product-Name', this.#o.local.productName ?? 'gba-sim'),
+      avp('Origin-State-Id', ORIGIN_STATE_ID),
       avp('Supported-Vendor-Id', VENDOR_3GPP),
-      avp('Vendor-Specific-Application-Id', [avp('Vendor-Id', VENDOR_3GPP), avp('Auth-Application-Id', this.#o.local.applicationId)]),
+      avp('Vendor-Specific-Application-Id', [
+        avp('Vendor-Id', VENDOR_3GPP),
+        avp('Auth-Application-Id', this.#o.local.applicationId),
+      ]),
       avp('Firmware-Revision', 1),
     ];
   }
@@ -301,14 +437,23 @@ export class Connection {
   cea(cer: DiameterMessage, rc: number): DiameterMessage {
     const caps = this.#capabilities();
     return {
-      flags: rc >= 3000 && rc < 4000 ? FLAG_E : 0, commandCode: CMD.CE, applicationId: APP_BASE, hopByHop: cer.hopByHop, endToEnd: cer.endToEnd,
+      flags: rc >= 3000 && rc < 4000 ? FLAG_E : 0,
+      commandCode: CMD.CE,
+      applicationId: APP_BASE,
+      hopByHop: cer.hopByHop,
+      endToEnd: cer.endToEnd,
       avps: [avp('Result-Code', rc), ...caps],
     };
   }
 
   /** Client side: CER, then open on CEA 2001. */
   async exchangeCapabilities(): Promise<void> {
-    const cea = await this.request({ flags: 0, commandCode: CMD.CE, applicationId: APP_BASE, avps: this.#capabilities() });
+    const cea = await this.request({
+      flags: 0,
+      commandCode: CMD.CE,
+      applicationId: APP_BASE,
+      avps: this.#capabilities(),
+    });
     const rc = resultOf(cea);
     this.peerHost = getStr(cea.avps, 'Origin-Host');
     this.peerRealm = getStr(cea.avps, 'Origin-Realm');
@@ -321,8 +466,20 @@ export class Connection {
 
   /** RFC 6733 §5.4: DPR, wait (bounded) for the DPA, close. */
   async disconnect(cause = 0 /* REBOOTING */): Promise<void> {
-    if (this.state !== 'open') { this.#close('shutdown'); return; }
-    const dpr = this.request({ flags: 0, commandCode: CMD.DP, applicationId: APP_BASE, avps: [avp('Origin-Host', this.#o.local.host), avp('Origin-Realm', this.#o.local.realm), avp('Disconnect-Cause', cause)] });
+    if (this.state !== 'open') {
+      this.#close('shutdown');
+      return;
+    }
+    const dpr = this.request({
+      flags: 0,
+      commandCode: CMD.DP,
+      applicationId: APP_BASE,
+      avps: [
+        avp('Origin-Host', this.#o.local.host),
+        avp('Origin-Realm', this.#o.local.realm),
+        avp('Disconnect-Cause', cause),
+      ],
+    });
     this.#setState('closing', 'local shutdown (DPR sent)');
     await Promise.race([dpr.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.#close('disconnected');
@@ -340,14 +497,25 @@ export class Connection {
     if (this.state === 'closed') return;
     const silent = Date.now() - this.#lastRx >= this.#o.watchdogMs - 2000;
     if (this.state !== 'open') {
-      if (silent) { this.#close('no capabilities exchange within Tw'); return; }
+      if (silent) {
+        this.#close('no capabilities exchange within Tw');
+        return;
+      }
     } else if (this.#dwrOutstanding && silent) {
       this.#close('watchdog: no DWA within Tw');
       return;
     } else if (silent) {
       this.#dwrOutstanding = true;
-      this.request({ flags: 0, commandCode: CMD.DW, applicationId: APP_BASE, avps: [avp('Origin-Host', this.#o.local.host), avp('Origin-Realm', this.#o.local.realm), avp('Origin-State-Id', ORIGIN_STATE_ID)] })
-        .catch(() => undefined);
+      this.request({
+        flags: 0,
+        commandCode: CMD.DW,
+        applicationId: APP_BASE,
+        avps: [
+          avp('Origin-Host', this.#o.local.host),
+          avp('Origin-Realm', this.#o.local.realm),
+          avp('Origin-State-Id', ORIGIN_STATE_ID),
+        ],
+      }).catch(() => undefined);
     }
     this.#armWatchdog();
   }
@@ -364,12 +532,17 @@ export class Connection {
     clearTimeout(this.#watchdog);
     this.socket.destroy();
     this.#chunks = [];
-    for (const p of this.#pending.values()) { clearTimeout(p.timer); p.reject(new PeerUnavailable(`${this.label}: ${reason}`)); }
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new PeerUnavailable(`${this.label}: ${reason}`));
+    }
     this.#pending.clear();
     for (const f of this.#closedListeners) f(reason);
   }
 
-  destroy(reason = 'destroyed'): void { this.#close(reason); }
+  destroy(reason = 'destroyed'): void {
+    this.#close(reason);
+  }
 }
 
 /** The AVPs of a malformed request as far as they decode (for Session-Id in the error answer). */
@@ -380,7 +553,12 @@ function safeAvps(raw: Buffer): Avp[] {
     const len = raw.readUInt32BE(o + 4) & 0xffffff;
     const hl = raw[o + 4]! & 0x80 ? 12 : 8;
     if (len < hl || o + len > raw.length) break;
-    out.push({ code: raw.readUInt32BE(o), flags: raw[o + 4]!, vendorId: hl === 12 ? raw.readUInt32BE(o + 8) : 0, data: raw.subarray(o + hl, o + len) });
+    out.push({
+      code: raw.readUInt32BE(o),
+      flags: raw[o + 4]!,
+      vendorId: hl === 12 ? raw.readUInt32BE(o + 8) : 0,
+      data: raw.subarray(o + hl, o + len),
+    });
     o += (len + 3) & ~3;
   }
   return out.filter((a) => a.code === 263 && a.vendorId === 0);
@@ -417,11 +595,19 @@ export async function startDiameterServer(o: DiameterServerOptions): Promise<Run
     c.onClose(() => connections.delete(c));
   });
   server.maxConnections = 1000;
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port, o.host, () => { server.off('error', reject); resolve(); }); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as { port: number }).port;
   const h = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
   return {
-    port, uri: `aaa://${h}:${port};transport=tcp`, connections,
+    port,
+    uri: `aaa://${h}:${port};transport=tcp`,
+    connections,
     close: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       await Promise.all([...connections].map((c) => c.disconnect()));
@@ -448,9 +634,13 @@ export class DiameterClient {
   #timer?: NodeJS.Timeout;
   #waiters = new Set<() => void>();
 
-  constructor(readonly o: DiameterClientOptions) { this.#connect(); }
+  constructor(readonly o: DiameterClientOptions) {
+    this.#connect();
+  }
 
-  get state(): PeerState { return this.#conn?.state ?? 'closed'; }
+  get state(): PeerState {
+    return this.#conn?.state ?? 'closed';
+  }
 
   #connect(): void {
     if (this.#stopped) return;
@@ -458,13 +648,22 @@ export class DiameterClient {
     socket.once('connect', () => {
       const c = new Connection(socket, 'client', this.o);
       this.#conn = c;
-      c.onOpen(() => { this.#attempt = 0; for (const w of this.#waiters) w(); });
-      c.onClose(() => { if (this.#conn === c) this.#conn = undefined; this.#retry(); });
+      c.onOpen(() => {
+        this.#attempt = 0;
+        for (const w of this.#waiters) w();
+      });
+      c.onClose(() => {
+        if (this.#conn === c) this.#conn = undefined;
+        this.#retry();
+      });
       c.exchangeCapabilities().catch(() => undefined);
     });
     socket.once('error', (e) => {
-      if (this.#conn?.socket === socket) return;   // the Connection reports its own errors
-      this.o.log.debug({ event: 'diameter_connect', remote: `${this.o.host}:${this.o.port}`, err: e.message }, 'Diameter connect failed');
+      if (this.#conn?.socket === socket) return; // the Connection reports its own errors
+      this.o.log.debug(
+        { event: 'diameter_connect', remote: `${this.o.host}:${this.o.port}`, err: e.message },
+        'Diameter connect failed',
+      );
       socket.destroy();
       this.#retry();
     });
@@ -474,17 +673,29 @@ export class DiameterClient {
     if (this.#stopped || this.#timer) return;
     const min = this.o.minBackoffMs ?? 100;
     const delay = Math.min(this.o.maxBackoffMs ?? 10_000, min * 2 ** Math.min(this.#attempt++, 16));
-    this.#timer = setTimeout(() => { this.#timer = undefined; this.#connect(); }, delay);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#connect();
+    }, delay);
     this.#timer.unref();
   }
 
   /** Waits (up to the request timeout) for an open connection, then sends. */
-  async request(m: Omit<DiameterMessage, 'hopByHop' | 'endToEnd' | 'flags'> & { flags?: number }): Promise<DiameterMessage> {
+  async request(
+    m: Omit<DiameterMessage, 'hopByHop' | 'endToEnd' | 'flags'> & { flags?: number },
+  ): Promise<DiameterMessage> {
     const timeout = this.o.requestTimeoutMs ?? 5000;
     if (this.#conn?.state !== 'open') {
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => { this.#waiters.delete(done); reject(new PeerUnavailable(`Diameter peer ${this.o.host}:${this.o.port} is not connected`)); }, timeout);
-        const done = () => { clearTimeout(t); this.#waiters.delete(done); resolve(); };
+        const t = setTimeout(() => {
+          this.#waiters.delete(done);
+          reject(new PeerUnavailable(`Diameter peer ${this.o.host}:${this.o.port} is not connected`));
+        }, timeout);
+        const done = () => {
+          clearTimeout(t);
+          this.#waiters.delete(done);
+          resolve();
+        };
         this.#waiters.add(done);
       });
     }

@@ -9,7 +9,12 @@ export class PeerUnavailable extends Error {
   override readonly name = 'PeerUnavailable';
 }
 
-export interface PeerResponse { status: number; headers: Record<string, string | string[] | undefined>; body: unknown; text: string }
+export interface PeerResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  text: string;
+}
 
 export interface JsonClientOptions {
   token?: string;
@@ -35,12 +40,19 @@ export class JsonClient {
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
     if (this.#auth) headers.authorization = this.#auth;
     let body: string | undefined;
-    if (json !== undefined) { body = JSON.stringify(json); headers['content-type'] = 'application/json'; }
+    if (json !== undefined) {
+      body = JSON.stringify(json);
+      headers['content-type'] = 'application/json';
+    }
     let res;
     try {
       res = await this.#pool.request({
-        method, path: this.#basePath + path, headers, body,
-        headersTimeout: this.#timeoutMs, bodyTimeout: this.#timeoutMs,
+        method,
+        path: this.#basePath + path,
+        headers,
+        body,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
       });
     } catch (err) {
       throw new PeerUnavailable(`${method} ${path}: ${(err as Error).message}`, { cause: err });
@@ -49,10 +61,16 @@ export class JsonClient {
     let parsed: unknown;
     const ct = String(res.headers['content-type'] ?? '');
     if (text && ct.includes('json')) {
-      try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
     }
     return { status: res.statusCode, headers: res.headers, body: parsed, text };
   }
 
-  close(): Promise<void> { return this.#pool.close(); }
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
 }

@@ -69,7 +69,7 @@ export interface DigestServerOptions {
 }
 
 export type DigestVerdict<S> =
-  | CredentialsResult & { kind: 'none' | 'malformed' | 'wrong_realm' }
+  | (CredentialsResult & { kind: 'none' | 'malformed' | 'wrong_realm' })
   /** The nonce is unknown, used or expired (or not the user's): challenge afresh. */
   | { kind: 'stale_nonce'; username: string }
   | { kind: 'wrong_response'; username: string; state: S }
@@ -86,7 +86,9 @@ export interface DigestVerifyHooks<S> {
 export class DigestServer {
   constructor(readonly o: DigestServerOptions) {}
 
-  get realm(): string { return this.o.realm; }
+  get realm(): string {
+    return this.o.realm;
+  }
 
   credentials(req: DigestRequest): CredentialsResult {
     if (!req.authorization) return { kind: 'none' };
@@ -100,26 +102,50 @@ export class DigestServer {
     const username = p.get('username');
     if (!username) return { kind: 'malformed', detail: 'Authorization: username is missing or empty' };
     const max = this.o.maxUsernameLength ?? 255;
-    if (username.length > max) return { kind: 'malformed', detail: `username longer than ${max} characters`, username: username.slice(0, 64) };
+    if (username.length > max)
+      return { kind: 'malformed', detail: `username longer than ${max} characters`, username: username.slice(0, 64) };
     const nonce = p.get('nonce');
     if (!nonce && this.o.nonceOptional) return { kind: 'none', username };
     const given = (n: string): boolean => (this.o.emptyValues === 'allow' && n !== 'nonce' ? p.has(n) : !!p.get(n));
     const qop = p.get('qop');
-    const missing = ['nonce', 'uri', 'response', ...(qop !== undefined ? ['nc', 'cnonce'] : [])].filter((n) => !given(n));
+    const missing = ['nonce', 'uri', 'response', ...(qop !== undefined ? ['nc', 'cnonce'] : [])].filter(
+      (n) => !given(n),
+    );
     if (missing.length) return { kind: 'malformed', detail: `Authorization lacks ${missing.join(', ')}`, username };
     if (qop !== undefined && qop !== 'auth' && qop !== 'auth-int') {
       return { kind: 'malformed', detail: `qop ${qop} is not offered; use auth-int or auth`, username };
     }
     const nc = p.get('nc');
-    if (qop !== undefined && !/^[0-9a-fA-F]{8}$/.test(nc!)) return { kind: 'malformed', detail: 'nc must be 8 hex digits (RFC 7616 §3.4)', username };
+    if (qop !== undefined && !/^[0-9a-fA-F]{8}$/.test(nc!))
+      return { kind: 'malformed', detail: 'nc must be 8 hex digits (RFC 7616 §3.4)', username };
     if (p.get('uri') !== req.uri) {
-      return { kind: 'malformed', detail: `digest uri ${JSON.stringify(p.get('uri'))} does not match the request URI ${JSON.stringify(req.uri)} (RFC 7616 §3.4.6)`, username };
+      return {
+        kind: 'malformed',
+        detail: `digest uri ${JSON.stringify(p.get('uri'))} does not match the request URI ${JSON.stringify(req.uri)} (RFC 7616 §3.4.6)`,
+        username,
+      };
     }
-    if (p.get('realm') !== this.o.realm) return { kind: 'wrong_realm', detail: `realm must be ${this.o.realm}`, username };
+    if (p.get('realm') !== this.o.realm)
+      return { kind: 'wrong_realm', detail: `realm must be ${this.o.realm}`, username };
     const c: DigestCredentials = {
-      params: p, username, nonce: nonce!, response: p.get('response')!.toLowerCase(),
-      qop: qop as Qop | undefined, nc, cnonce: p.get('cnonce'),
-      input: { username, realm: this.o.realm, nonce: nonce!, nc, cnonce: p.get('cnonce'), qop: qop as Qop | undefined, method: req.method, uri: req.uri, body: req.body },
+      params: p,
+      username,
+      nonce: nonce!,
+      response: p.get('response')!.toLowerCase(),
+      qop: qop as Qop | undefined,
+      nc,
+      cnonce: p.get('cnonce'),
+      input: {
+        username,
+        realm: this.o.realm,
+        nonce: nonce!,
+        nc,
+        cnonce: p.get('cnonce'),
+        qop: qop as Qop | undefined,
+        method: req.method,
+        uri: req.uri,
+        body: req.body,
+      },
     };
     return { kind: 'ok', credentials: c };
   }
@@ -128,7 +154,10 @@ export class DigestServer {
   check(c: DigestCredentials, password: Uint8Array | string): CheckResult {
     const expected = requestDigest({ ...c.input, password });
     if (secretEqualString(c.response, expected.response)) return { kind: 'ok', ha1: expected.ha1 };
-    if (this.o.detectEmptyPassword && secretEqualString(c.response, requestDigest({ ...c.input, password: Buffer.alloc(0) }).response)) {
+    if (
+      this.o.detectEmptyPassword &&
+      secretEqualString(c.response, requestDigest({ ...c.input, password: Buffer.alloc(0) }).response)
+    ) {
       return { kind: 'empty_password' };
     }
     return { kind: 'wrong_response' };

@@ -5,18 +5,27 @@
 
 import type { HttpResponse } from './server.js';
 
-export interface ServerEntry { url: string; description?: string }
+export interface ServerEntry {
+  url: string;
+  description?: string;
+}
 
 /** Replaces the top-level `servers:` block of an OpenAPI YAML document (or adds one before `paths:`). */
 export function withServers(yaml: string, servers: readonly ServerEntry[]): string {
   const block = `servers:\n${servers.map((s) => `  - url: ${s.url}\n${s.description ? `    description: ${s.description}\n` : ''}`).join('')}`;
   const existing = /^servers:\n(?:[ \t]+.*\n|\n)*/m;
   if (existing.test(yaml)) return yaml.replace(existing, block);
-  return /^paths:/m.test(yaml) ? yaml.replace(/^paths:/m, `${block}paths:`) : `${yaml}${yaml.endsWith('\n') ? '' : '\n'}${block}`;
+  return /^paths:/m.test(yaml)
+    ? yaml.replace(/^paths:/m, `${block}paths:`)
+    : `${yaml}${yaml.endsWith('\n') ? '' : '\n'}${block}`;
 }
 
 /** A route handler serving the document with `servers` from `servers()`, computed on first use (after listen). */
 export function openapiHandler(yaml: string, servers: () => readonly ServerEntry[]): () => HttpResponse {
   let body: string | undefined;
-  return () => ({ status: 200, headers: { 'Content-Type': 'application/yaml' }, body: (body ??= withServers(yaml, servers())) });
+  return () => ({
+    status: 200,
+    headers: { 'Content-Type': 'application/yaml' },
+    body: (body ??= withServers(yaml, servers())),
+  });
 }

@@ -46,20 +46,29 @@ export const problems = {
   /** 403 for a failed authentication that a fresh challenge would not fix (e.g. an AKA MAC failure). */
   authenticationRejected: (detail: string) => new HttpError(403, 'Forbidden', detail, 'AUTHENTICATION_REJECTED'),
   notFound: (detail: string, cause = 'RESOURCE_NOT_FOUND') => new HttpError(404, 'Not Found', detail, cause),
-  methodNotAllowed: (allow: string) => new HttpError(405, 'Method Not Allowed', `allowed: ${allow}`, undefined, { Allow: allow }),
+  methodNotAllowed: (allow: string) =>
+    new HttpError(405, 'Method Not Allowed', `allowed: ${allow}`, undefined, { Allow: allow }),
   notAcceptable: (detail: string) => new HttpError(406, 'Not Acceptable', detail),
   payloadTooLarge: (limit: number) => new HttpError(413, 'Payload Too Large', `body larger than ${limit} octets`),
   unsupportedMediaType: (detail: string) => new HttpError(415, 'Unsupported Media Type', detail),
   /** RFC 6585 §4, with Retry-After; cause as TS 29.500 Table 5.2.7.2-1 names it. */
   tooManyRequests: (detail: string, retryAfterSec: number) =>
-    new HttpError(429, 'Too Many Requests', detail, 'TOO_MANY_REQUESTS', { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSec))) }),
+    new HttpError(429, 'Too Many Requests', detail, 'TOO_MANY_REQUESTS', {
+      'Retry-After': String(Math.max(1, Math.ceil(retryAfterSec))),
+    }),
   unavailable: (detail: string, retryAfterSec = 5) =>
     new HttpError(503, 'Service Unavailable', detail, 'SERVICE_UNAVAILABLE', { 'Retry-After': String(retryAfterSec) }),
   upstream: (detail: string) => new HttpError(502, 'Bad Gateway', detail, 'UPSTREAM_FAILURE'),
 };
 
 /** An HttpError as a complete response (for handlers that return rather than throw, e.g. to count outcomes). */
-export function problemResponse(e: HttpError, headers: Readonly<Record<string, string>> = {}):
-    { status: number; headers: Record<string, string>; body: string } {
-  return { status: e.status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...e.headers, ...headers }, body: JSON.stringify(e.toProblem()) };
+export function problemResponse(
+  e: HttpError,
+  headers: Readonly<Record<string, string>> = {},
+): { status: number; headers: Record<string, string>; body: string } {
+  return {
+    status: e.status,
+    headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...e.headers, ...headers },
+    body: JSON.stringify(e.toProblem()),
+  };
 }

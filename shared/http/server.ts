@@ -3,7 +3,14 @@
  * return status, headers and body; this module only routes, limits and serialises. Every listener serves
  * GET /healthz and GET /metrics.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpError, PROBLEM_CONTENT_TYPE, problems } from './problem.js';
 import type { Logger } from '../log.js';
@@ -40,7 +47,12 @@ export interface RouteOptions {
   maxBodyBytes?: number;
 }
 
-interface Route { method: string; segments: string[]; handler: Handler; opts: RouteOptions }
+interface Route {
+  method: string;
+  segments: string[];
+  handler: Handler;
+  opts: RouteOptions;
+}
 
 export const DEFAULT_MAX_BODY = 64 * 1024;
 
@@ -59,12 +71,23 @@ export class Router {
     this.#routes.push({ method, segments: pattern.split('/').filter(Boolean), handler, opts });
     return this;
   }
-  get(p: string, h: Handler, o?: RouteOptions): this { return this.route('GET', p, h, o); }
-  post(p: string, h: Handler, o?: RouteOptions): this { return this.route('POST', p, h, o); }
-  put(p: string, h: Handler, o?: RouteOptions): this { return this.route('PUT', p, h, o); }
-  delete(p: string, h: Handler, o?: RouteOptions): this { return this.route('DELETE', p, h, o); }
+  get(p: string, h: Handler, o?: RouteOptions): this {
+    return this.route('GET', p, h, o);
+  }
+  post(p: string, h: Handler, o?: RouteOptions): this {
+    return this.route('POST', p, h, o);
+  }
+  put(p: string, h: Handler, o?: RouteOptions): this {
+    return this.route('PUT', p, h, o);
+  }
+  delete(p: string, h: Handler, o?: RouteOptions): this {
+    return this.route('DELETE', p, h, o);
+  }
 
-  match(method: string, path: string): { route: Route; params: Record<string, string> } | { allow: string } | undefined {
+  match(
+    method: string,
+    path: string,
+  ): { route: Route; params: Record<string, string> } | { allow: string } | undefined {
     const parts = path.split('/').filter(Boolean);
     const allowed: string[] = [];
     for (const r of this.#routes) {
@@ -84,7 +107,11 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
     if (p.startsWith(':')) {
-      try { params[p.slice(1)] = decodeURIComponent(parts[i]!); } catch { throw problems.badRequest(`path segment ${i + 1} is not valid percent-encoding`); }
+      try {
+        params[p.slice(1)] = decodeURIComponent(parts[i]!);
+      } catch {
+        throw problems.badRequest(`path segment ${i + 1} is not valid percent-encoding`);
+      }
     } else if (p !== parts[i]) return undefined;
   }
   return params;
@@ -98,7 +125,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) { reject(problems.payloadTooLarge(limit)); req.removeAllListeners('data'); req.resume(); return; }
+      if (size > limit) {
+        reject(problems.payloadTooLarge(limit));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
       chunks.push(c);
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
@@ -115,8 +147,14 @@ const hasNoBody = (req: IncomingMessage): boolean =>
 class Request implements HttpRequest {
   #query: URLSearchParams | undefined;
   constructor(
-    readonly method: string, readonly url: string, readonly path: string, readonly queryAt: number,
-    readonly params: Record<string, string>, readonly body: Buffer, readonly headers: IncomingHttpHeaders, readonly remoteAddress: string,
+    readonly method: string,
+    readonly url: string,
+    readonly path: string,
+    readonly queryAt: number,
+    readonly params: Record<string, string>,
+    readonly body: Buffer,
+    readonly headers: IncomingHttpHeaders,
+    readonly remoteAddress: string,
   ) {}
   get query(): URLSearchParams {
     return (this.#query ??= new URLSearchParams(this.queryAt < 0 ? '' : this.url.slice(this.queryAt + 1)));
@@ -142,7 +180,7 @@ function send(res: ServerResponse, r: HttpResponse, head: boolean): void {
 }
 
 export interface HttpServerOptions {
-  name: string;                    // listener name for logs and metrics, e.g. 'ub'
+  name: string; // listener name for logs and metrics, e.g. 'ub'
   router: Router;
   log: Logger;
   registry?: Registry;
@@ -150,13 +188,23 @@ export interface HttpServerOptions {
   health?: () => Promise<boolean> | boolean;
 }
 
-export interface RunningServer { server: Server; port: number; url: string; close(): Promise<void> }
+export interface RunningServer {
+  server: Server;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
 
 const counters = new WeakMap<Registry, Counter>();
 /** One http_requests_total per registry, shared by all listeners of a process (told apart by `listener`). */
 function requestCounter(r: Registry): Counter {
   let c = counters.get(r);
-  if (!c) { c = r.register(new Counter('http_requests_total', 'HTTP requests answered, by listener and status class.', ['listener', 'code'])); counters.set(r, c); }
+  if (!c) {
+    c = r.register(
+      new Counter('http_requests_total', 'HTTP requests answered, by listener and status class.', ['listener', 'code']),
+    );
+    counters.set(r, c);
+  }
   return c;
 }
 
@@ -179,23 +227,42 @@ export function createHttpHandler(o: HttpServerOptions): (req: IncomingMessage, 
           e = problems.unavailable('the store did not answer; retry later', STORE_RETRY_AFTER_SEC);
         }
         if (!e) o.log.error({ err, method, path }, 'internal error');
-        const problem = (e ?? new HttpError(500, 'Internal Server Error', 'internal error; see the server log')).toProblem(path);
+        const problem = (
+          e ?? new HttpError(500, 'Internal Server Error', 'internal error; see the server log')
+        ).toProblem(path);
         count(problem.status);
-        if (res.headersSent) { res.destroy(); return; }
-        send(res, { status: problem.status, headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...(e?.headers ?? {}) }, body: JSON.stringify(problem) }, head);
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        send(
+          res,
+          {
+            status: problem.status,
+            headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...(e?.headers ?? {}) },
+            body: JSON.stringify(problem),
+          },
+          head,
+        );
       } catch (sendErr) {
         o.log.error({ err: sendErr, method, path }, 'could not send the error response');
         res.destroy();
       }
     };
     const reply = (r: HttpResponse): void => {
-      try { send(res, r, head); count(r.status); } catch (err) { fail(err); }
+      try {
+        send(res, r, head);
+        count(r.status);
+      } catch (err) {
+        fail(err);
+      }
     };
     try {
       if (path === '/healthz' && (method === 'GET' || head)) {
         withDeadline(o.health ? o.health() : true, HEALTH_TIMEOUT_MS).then(
           (ok) => reply({ status: ok ? 200 : 503, json: { status: ok ? 'ok' : 'unavailable' } }),
-          fail);
+          fail,
+        );
         return;
       }
       if (path === '/metrics' && (method === 'GET' || head) && o.registry) {
@@ -207,14 +274,17 @@ export function createHttpHandler(o: HttpServerOptions): (req: IncomingMessage, 
       if ('allow' in m) throw problems.methodNotAllowed(m.allow);
       const { route, params } = m;
       route.opts.authorize?.(req.headers);
-      const handle = (body: Buffer) => route.handler(new Request(method, url, path, q, params, body, req.headers, req.socket.remoteAddress ?? ''));
+      const handle = (body: Buffer) =>
+        route.handler(new Request(method, url, path, q, params, body, req.headers, req.socket.remoteAddress ?? ''));
       const done = reply;
       if (hasNoBody(req)) {
         // RFC 9112 §6.3: without Content-Length or Transfer-Encoding a request has no body; skip reading one.
         Promise.resolve(handle(EMPTY_BODY)).then(done, fail);
         return;
       }
-      readBody(req, route.opts.maxBodyBytes ?? DEFAULT_MAX_BODY).then(handle).then(done, fail);
+      readBody(req, route.opts.maxBodyBytes ?? DEFAULT_MAX_BODY)
+        .then(handle)
+        .then(done, fail);
     } catch (err) {
       fail(err);
     }
@@ -231,7 +301,9 @@ export const MAX_HEADER_BYTES = 16 * 1024;
 function withDeadline(v: Promise<boolean> | boolean, ms: number): Promise<boolean> {
   if (typeof v === 'boolean') return Promise.resolve(v);
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
   return Promise.race([v.catch(() => false), late]).finally(() => clearTimeout(timer));
 }
 
@@ -239,11 +311,18 @@ const rawAnswer = (status: string, extra = ''): string =>
   `HTTP/1.1 ${status}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`;
 
 export function startHttpServer(o: HttpServerOptions & { host: string; port: number }): Promise<RunningServer> {
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 30_000, maxHeaderSize: MAX_HEADER_BYTES }, createHttpHandler(o));
+  const server = createServer(
+    { keepAliveTimeout: 65_000, requestTimeout: 30_000, maxHeaderSize: MAX_HEADER_BYTES },
+    createHttpHandler(o),
+  );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed HTTP from a client: answer and close, never crash (node would otherwise just drop it).
     if (!socket.writable) return;
-    socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? rawAnswer('431 Request Header Fields Too Large') : rawAnswer('400 Bad Request'));
+    socket.end(
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? rawAnswer('431 Request Header Fields Too Large')
+        : rawAnswer('400 Bad Request'),
+    );
   });
   // No listener is a proxy: CONNECT (RFC 9110 §9.3.6) gets 405 instead of a silently dropped socket.
   server.on('connect', (_req, socket) => {
@@ -256,9 +335,16 @@ export function startHttpServer(o: HttpServerOptions & { host: string; port: num
       const port = (server.address() as AddressInfo).port;
       const host = o.host.includes(':') ? `[${o.host}]` : o.host;
       resolve({
-        server, port, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+        server,
+        port,
+        url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
         // Graceful: stop accepting, let requests in flight finish (at most 2 s), then cut what is left.
-        close: () => new Promise<void>((r) => { server.close(() => r()); server.closeIdleConnections(); setTimeout(() => server.closeAllConnections(), 2000).unref(); }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 2000).unref();
+          }),
       });
     });
   });
@@ -266,10 +352,18 @@ export function startHttpServer(o: HttpServerOptions & { host: string; port: num
 
 /** Parses a JSON request body; 415 for another media type, 400 for bad JSON. */
 export function jsonBody(req: HttpRequest): unknown {
-  const ct = String(req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (ct !== 'application/json' && !ct.endsWith('+json')) throw problems.unsupportedMediaType('expected application/json');
+  const ct = String(req.headers['content-type'] ?? 'application/json')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (ct !== 'application/json' && !ct.endsWith('+json'))
+    throw problems.unsupportedMediaType('expected application/json');
   if (req.body.length === 0) throw problems.badRequest('empty body; a JSON object is required');
-  try { return JSON.parse(req.body.toString('utf8')); } catch { throw problems.badRequest('body is not valid JSON'); }
+  try {
+    return JSON.parse(req.body.toString('utf8'));
+  } catch {
+    throw problems.badRequest('body is not valid JSON');
+  }
 }
 
 /** Bearer token check (RFC 6750) against a set of accepted tokens, in constant time per token. */

@@ -154,17 +154,20 @@ export const DEFAULT_QUOTED: readonly string[] = ['rt', 'if', 'anchor', 'title']
 
 export function serializeLinkFormat(links: readonly Link[], opts: { quoted?: readonly string[] } = {}): string {
   const quoted = new Set(opts.quoted ?? DEFAULT_QUOTED);
-  return links.map((link) => {
-    if ([...link.path].some((c) => !URI_CHAR.test(c) && c !== '%')) throw new InputError(`link path '${link.path}' is not a URI-Reference`);
-    let out = `<${link.path}>`;
-    for (const [name, value] of Object.entries(link.params)) {
-      if (!PARMNAME.test(name)) throw new InputError(`bad link parameter name '${name}'`);
-      if (value === true) out += `;${name}`;
-      else if (PTOKEN.test(value) && !quoted.has(name)) out += `;${name}=${value}`;
-      else out += `;${name}="${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
-    }
-    return out;
-  }).join(',');
+  return links
+    .map((link) => {
+      if ([...link.path].some((c) => !URI_CHAR.test(c) && c !== '%'))
+        throw new InputError(`link path '${link.path}' is not a URI-Reference`);
+      let out = `<${link.path}>`;
+      for (const [name, value] of Object.entries(link.params)) {
+        if (!PARMNAME.test(name)) throw new InputError(`bad link parameter name '${name}'`);
+        if (value === true) out += `;${name}`;
+        else if (PTOKEN.test(value) && !quoted.has(name)) out += `;${name}=${value}`;
+        else out += `;${name}="${value.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+      }
+      return out;
+    })
+    .join(',');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -204,8 +207,9 @@ const VERSION = /^[0-9]+\.[0-9]+$/;
  * object list are DecodeErrors, which a server answers 4.00 (docs/standards-notes/lwm2m-coap-dtls.md §3.1).
  */
 export function extractRegistrationLinks(links: readonly Link[]): RegistrationLinks {
-  const root = links.find((l) => typeof l.params.rt === 'string' && l.params.rt.split(' ').includes('oma.lwm2m'))
-    ?? links.find((l) => l.path === '/');
+  const root =
+    links.find((l) => typeof l.params.rt === 'string' && l.params.rt.split(' ').includes('oma.lwm2m')) ??
+    links.find((l) => l.path === '/');
   if (root && !root.path.startsWith('/')) throw new DecodeError(FORMAT, `root path '${root.path}' is not absolute`);
   const rootPath = root === undefined ? '/' : root.path.endsWith('/') ? root.path : `${root.path}/`;
   const contentFormats = root?.params.ct === undefined ? [] : parseCt(root.params.ct);
@@ -213,8 +217,12 @@ export function extractRegistrationLinks(links: readonly Link[]): RegistrationLi
   const objects = new Map<number, RegisteredObject>();
   for (const link of links) {
     if (link === root) continue;
-    if (!link.path.startsWith(rootPath)) throw new DecodeError(FORMAT, `link <${link.path}> is outside the root path ${rootPath}`);
-    const ids = link.path.slice(rootPath.length).split('/').map((seg) => lwm2mId(seg, link.path));
+    if (!link.path.startsWith(rootPath))
+      throw new DecodeError(FORMAT, `link <${link.path}> is outside the root path ${rootPath}`);
+    const ids = link.path
+      .slice(rootPath.length)
+      .split('/')
+      .map((seg) => lwm2mId(seg, link.path));
     if (ids.length > 2) throw new DecodeError(FORMAT, `<${link.path}> is neither an object nor an object instance`);
     const [objectId, instanceId] = ids as [number, number | undefined];
     const obj = objects.get(objectId) ?? { objectId, instances: [] };
@@ -223,7 +231,8 @@ export function extractRegistrationLinks(links: readonly Link[]): RegistrationLi
     const ver = link.params.ver;
     if (ver !== undefined) {
       if (ver === true || !VERSION.test(ver)) throw new DecodeError(FORMAT, `bad ver on <${link.path}>`);
-      if (obj.version !== undefined && obj.version !== ver) throw new DecodeError(FORMAT, `conflicting ver for object ${objectId}`);
+      if (obj.version !== undefined && obj.version !== ver)
+        throw new DecodeError(FORMAT, `conflicting ver for object ${objectId}`);
       obj.version = ver;
     }
   }
@@ -239,7 +248,8 @@ export function extractRegistrationLinks(links: readonly Link[]): RegistrationLi
 }
 
 function lwm2mId(seg: string, path: string): number {
-  if (!CARDINAL.test(seg) || Number(seg) > MAX_ID) throw new DecodeError(FORMAT, `<${path}>: '${seg}' is not an LwM2M id`);
+  if (!CARDINAL.test(seg) || Number(seg) > MAX_ID)
+    throw new DecodeError(FORMAT, `<${path}>: '${seg}' is not an LwM2M id`);
   return Number(seg);
 }
 
@@ -252,7 +262,10 @@ function parseCt(ct: string | true): number[] {
 }
 
 /** Builds the Register/Update payload: an optional root link, then one link per object and instance. */
-export function registrationLinks(objects: readonly RegisteredObject[], root?: { path?: string; contentFormats?: number[] }): Link[] {
+export function registrationLinks(
+  objects: readonly RegisteredObject[],
+  root?: { path?: string; contentFormats?: number[] },
+): Link[] {
   const links: Link[] = [];
   const base = root?.path === undefined || root.path === '/' ? '' : root.path.replace(/\/$/, '');
   if (root) {

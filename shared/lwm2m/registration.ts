@@ -6,10 +6,22 @@
  * malformed, 4.12 for an LwM2M version the server does not support (as Leshan and Wakaama).
  */
 import { DecodeError, InputError } from '../errors.js';
-import { Code, type CoapMessage, type CoapOption, getContentFormat, getUriQuery, OptionNumber, encodeUint } from '../coap/message.js';
+import {
+  Code,
+  type CoapMessage,
+  type CoapOption,
+  getContentFormat,
+  getUriQuery,
+  OptionNumber,
+  encodeUint,
+} from '../coap/message.js';
 import { ContentFormat } from './content-formats.js';
 import {
-  extractRegistrationLinks, parseLinkFormat, type RegistrationLinks, type Link, serializeLinkFormat,
+  extractRegistrationLinks,
+  parseLinkFormat,
+  type RegistrationLinks,
+  type Link,
+  serializeLinkFormat,
 } from './link-format.js';
 
 export const SUPPORTED_LWM2M_VERSIONS = ['1.0', '1.1', '1.2'] as const;
@@ -77,7 +89,8 @@ function splitQuery(queries: readonly string[]): Outcome<Map<string, string | tr
 }
 
 function lifetime(v: string | true): Outcome<number> {
-  if (v === true || !LIFETIME.test(v) || Number(v) < 1 || Number(v) > 0xffffffff) return bad('lt must be a positive integer (seconds)');
+  if (v === true || !LIFETIME.test(v) || Number(v) < 1 || Number(v) > 0xffffffff)
+    return bad('lt must be a positive integer (seconds)');
   return { ok: true, value: Number(v) };
 }
 
@@ -101,7 +114,13 @@ export function parseRegisterQuery(queries: readonly string[]): Outcome<Register
     lwm2mVersion = v as Lwm2mVersion;
   }
 
-  const query: RegisterQuery = { lifetimeSec: DEFAULT_LIFETIME_SEC, lwm2mVersion, binding: DEFAULT_BINDING, queueMode: false, extra: {} };
+  const query: RegisterQuery = {
+    lifetimeSec: DEFAULT_LIFETIME_SEC,
+    lwm2mVersion,
+    binding: DEFAULT_BINDING,
+    queueMode: false,
+    extra: {},
+  };
   const ep = params.get('ep');
   if (ep !== undefined) {
     const r = nonEmpty('ep', ep);
@@ -120,7 +139,11 @@ export function parseRegisterQuery(queries: readonly string[]): Outcome<Register
 const COMMON = ['lt', 'b', 'Q', 'sms'];
 
 /** lt, b, Q and sms: the parameters Register and Update share. */
-function applyCommon(params: Map<string, string | true>, version: Lwm2mVersion, into: Partial<RegisterQuery> & UpdateQuery): Outcome<null> {
+function applyCommon(
+  params: Map<string, string | true>,
+  version: Lwm2mVersion,
+  into: Partial<RegisterQuery> & UpdateQuery,
+): Outcome<null> {
   const lt = params.get('lt');
   if (lt !== undefined) {
     const r = lifetime(lt);
@@ -129,7 +152,8 @@ function applyCommon(params: Map<string, string | true>, version: Lwm2mVersion, 
   }
   const b = params.get('b');
   if (b !== undefined) {
-    if (b === true || !isValidBinding(b, version)) return bad(`binding '${b === true ? '' : b}' not valid for LwM2M ${version}`);
+    if (b === true || !isValidBinding(b, version))
+      return bad(`binding '${b === true ? '' : b}' not valid for LwM2M ${version}`);
     into.binding = b;
   }
   const q = params.get('Q');
@@ -209,7 +233,8 @@ function queriesOf(msg: CoapMessage): Outcome<string[]> {
 function payloadLinks(msg: CoapMessage, required: boolean): Outcome<RegistrationLinks | undefined> {
   try {
     const cf = getContentFormat(msg);
-    if (cf !== undefined && cf !== ContentFormat.LINK_FORMAT) return bad(`Content-Format ${cf}, expected 40 (link-format)`);
+    if (cf !== undefined && cf !== ContentFormat.LINK_FORMAT)
+      return bad(`Content-Format ${cf}, expected 40 (link-format)`);
     if (msg.payload.length === 0 && !required) return { ok: true, value: undefined };
     return { ok: true, value: extractRegistrationLinks(parseLinkFormat(msg.payload)) };
   } catch (err) {
@@ -254,7 +279,8 @@ export function buildUpdateQuery(p: UpdateParams, version: Lwm2mVersion): string
 function commonQuery(p: { binding?: string; queueMode?: boolean; sms?: string }, version: Lwm2mVersion): string[] {
   const out: string[] = [];
   if (p.binding !== undefined) {
-    if (!isValidBinding(p.binding, version)) throw new InputError(`binding '${p.binding}' not valid for LwM2M ${version}`);
+    if (!isValidBinding(p.binding, version))
+      throw new InputError(`binding '${p.binding}' not valid for LwM2M ${version}`);
     out.push(`b=${p.binding}`);
   }
   if (p.queueMode) out.push('Q');
@@ -268,23 +294,34 @@ function checkValue(name: string, v: string): string {
 }
 
 function checkLifetime(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) throw new InputError('lifetime must be a positive integer (seconds)');
+  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff)
+    throw new InputError('lifetime must be a positive integer (seconds)');
   return n;
 }
 
 /** The Register request (CON POST /rd, Content-Format 40) minus type, message ID and token. */
-export function buildRegisterRequest(p: RegisterParams, links: readonly Link[]): Pick<CoapMessage, 'code' | 'options' | 'payload'> {
+export function buildRegisterRequest(
+  p: RegisterParams,
+  links: readonly Link[],
+): Pick<CoapMessage, 'code' | 'options' | 'payload'> {
   return requestTo(['rd'], buildRegisterQuery(p), links);
 }
 
 /** The Update request (CON POST to the Location-Path the Register returned); links only when the object list changed. */
 export function buildUpdateRequest(
-  location: readonly string[], p: UpdateParams, version: Lwm2mVersion, links?: readonly Link[],
+  location: readonly string[],
+  p: UpdateParams,
+  version: Lwm2mVersion,
+  links?: readonly Link[],
 ): Pick<CoapMessage, 'code' | 'options' | 'payload'> {
   return requestTo(location, buildUpdateQuery(p, version), links);
 }
 
-function requestTo(path: readonly string[], queries: string[], links?: readonly Link[]): Pick<CoapMessage, 'code' | 'options' | 'payload'> {
+function requestTo(
+  path: readonly string[],
+  queries: string[],
+  links?: readonly Link[],
+): Pick<CoapMessage, 'code' | 'options' | 'payload'> {
   const options: CoapOption[] = [
     ...path.map((s) => ({ number: OptionNumber.URI_PATH, value: Buffer.from(s, 'utf8') })),
     ...queries.map((q) => ({ number: OptionNumber.URI_QUERY, value: Buffer.from(q, 'utf8') })),

@@ -35,7 +35,8 @@ export const isObjectLink = (v: SenmlValue): v is ObjectLink => typeof v === 'ob
 export function encodeSenmlJson(entries: readonly SenmlEntry[], basePath?: string): string {
   const records = entries.map((e, i) => {
     if (!RESOURCE_PATH.test(e.path) || !validIds(e.path)) throw new InputError(`'${e.path}' is not a resource path`);
-    if (basePath !== undefined && !e.path.startsWith(basePath)) throw new InputError(`'${e.path}' is not under '${basePath}'`);
+    if (basePath !== undefined && !e.path.startsWith(basePath))
+      throw new InputError(`'${e.path}' is not under '${basePath}'`);
     const r: Record<string, unknown> = {};
     if (basePath !== undefined && i === 0) r.bn = basePath;
     r.n = basePath === undefined ? e.path : e.path.slice(basePath.length);
@@ -55,8 +56,15 @@ function valueField(v: SenmlValue): [string, unknown] {
   if (typeof v === 'string') return ['vs', v];
   if (typeof v === 'boolean') return ['vb', v];
   if (Buffer.isBuffer(v)) return ['vd', v.toString('base64url')];
-  if (!Number.isInteger(v.objectId) || !Number.isInteger(v.instanceId) || v.objectId < 0 || v.objectId > 0xffff
-    || v.instanceId < 0 || v.instanceId > 0xffff) throw new InputError('Objlnk ids must be 0..65535');
+  if (
+    !Number.isInteger(v.objectId) ||
+    !Number.isInteger(v.instanceId) ||
+    v.objectId < 0 ||
+    v.objectId > 0xffff ||
+    v.instanceId < 0 ||
+    v.instanceId > 0xffff
+  )
+    throw new InputError('Objlnk ids must be 0..65535');
   return ['vlo', `${v.objectId}:${v.instanceId}`];
 }
 
@@ -79,15 +87,18 @@ export function decodeSenmlJson(input: string | Buffer): SenmlEntry[] {
   let bt: number | undefined;
   let bv = 0;
   return pack.map((rec: unknown, i): SenmlEntry => {
-    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) throw new DecodeError(FORMAT, `record ${i} is not an object`);
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec))
+      throw new DecodeError(FORMAT, `record ${i} is not an object`);
     const r = rec as Record<string, unknown>;
     const mustUnderstand = Object.keys(r).find((k) => k.endsWith('_'));
-    if (mustUnderstand !== undefined) throw new DecodeError(FORMAT, `record ${i}: unsupported label '${mustUnderstand}'`);
+    if (mustUnderstand !== undefined)
+      throw new DecodeError(FORMAT, `record ${i}: unsupported label '${mustUnderstand}'`);
     if (r.bn !== undefined) bn = str(r.bn, 'bn', i);
     if (r.bt !== undefined) bt = num(r.bt, 'bt', i);
     if (r.bv !== undefined) bv = num(r.bv, 'bv', i);
     const path = bn + (r.n === undefined ? '' : str(r.n, 'n', i));
-    if (!RESOURCE_PATH.test(path) || !validIds(path)) throw new DecodeError(FORMAT, `record ${i}: '${path}' is not a resource path`);
+    if (!RESOURCE_PATH.test(path) || !validIds(path))
+      throw new DecodeError(FORMAT, `record ${i}: '${path}' is not a resource path`);
     const keys = VALUE_KEYS.filter((k) => r[k] !== undefined);
     if (keys.length !== 1) throw new DecodeError(FORMAT, `record ${i} has ${keys.length} values (needs exactly one)`);
     const entry: SenmlEntry = { path, value: readValue(keys[0]!, r[keys[0]!], bv, i) };
@@ -107,12 +118,14 @@ function readValue(key: (typeof VALUE_KEYS)[number], v: unknown, bv: number, i: 
       return v;
     case 'vd': {
       const s = str(v, 'vd', i);
-      if (!BASE64URL.test(s) || s.length % 4 === 1) throw new DecodeError(FORMAT, `record ${i}: vd is not unpadded base64url`);
+      if (!BASE64URL.test(s) || s.length % 4 === 1)
+        throw new DecodeError(FORMAT, `record ${i}: vd is not unpadded base64url`);
       return Buffer.from(s, 'base64url');
     }
     case 'vlo': {
       const m = OBJLNK.exec(str(v, 'vlo', i));
-      if (!m || Number(m[1]) > 0xffff || Number(m[2]) > 0xffff) throw new DecodeError(FORMAT, `record ${i}: vlo is not "oid:iid"`);
+      if (!m || Number(m[1]) > 0xffff || Number(m[2]) > 0xffff)
+        throw new DecodeError(FORMAT, `record ${i}: vlo is not "oid:iid"`);
       return { objectId: Number(m[1]), instanceId: Number(m[2]) };
     }
   }
@@ -124,8 +137,13 @@ function str(v: unknown, label: string, i: number): string {
 }
 
 function num(v: unknown, label: string, i: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new DecodeError(FORMAT, `record ${i}: ${label} is not a number`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new DecodeError(FORMAT, `record ${i}: ${label} is not a number`);
   return v;
 }
 
-const validIds = (path: string): boolean => path.slice(1).split('/').every((s) => Number(s) <= 0xffff);
+const validIds = (path: string): boolean =>
+  path
+    .slice(1)
+    .split('/')
+    .every((s) => Number(s) <= 0xffff);

@@ -8,10 +8,26 @@
  */
 import { DecodeError, InputError } from '../errors.js';
 
-export interface TlvResource { type: 'resource'; id: number; value: Buffer }
-export interface TlvResourceInstance { type: 'resourceInstance'; id: number; value: Buffer }
-export interface TlvMultipleResource { type: 'multipleResource'; id: number; instances: TlvResourceInstance[] }
-export interface TlvObjectInstance { type: 'objectInstance'; id: number; resources: (TlvResource | TlvMultipleResource)[] }
+export interface TlvResource {
+  type: 'resource';
+  id: number;
+  value: Buffer;
+}
+export interface TlvResourceInstance {
+  type: 'resourceInstance';
+  id: number;
+  value: Buffer;
+}
+export interface TlvMultipleResource {
+  type: 'multipleResource';
+  id: number;
+  instances: TlvResourceInstance[];
+}
+export interface TlvObjectInstance {
+  type: 'objectInstance';
+  id: number;
+  resources: (TlvResource | TlvMultipleResource)[];
+}
 export type Tlv = TlvObjectInstance | TlvMultipleResource | TlvResource | TlvResourceInstance;
 
 const FORMAT = 'LwM2M-TLV';
@@ -47,15 +63,20 @@ function decodeSequence(buf: Buffer, start: number, end: number): Tlv[] {
 }
 
 function decodeOne(kind: Tlv['type'], id: number, buf: Buffer, start: number, end: number): Tlv {
-  if (kind === 'resource' || kind === 'resourceInstance') return { type: kind, id, value: Buffer.from(buf.subarray(start, end)) };
+  if (kind === 'resource' || kind === 'resourceInstance')
+    return { type: kind, id, value: Buffer.from(buf.subarray(start, end)) };
   const children = decodeSequence(buf, start, end);
   if (kind === 'multipleResource') {
     const instances = children.filter((c): c is TlvResourceInstance => c.type === 'resourceInstance');
-    if (instances.length !== children.length) throw new DecodeError(FORMAT, `Multiple Resource ${id} holds a TLV that is not a Resource Instance`, start);
+    if (instances.length !== children.length)
+      throw new DecodeError(FORMAT, `Multiple Resource ${id} holds a TLV that is not a Resource Instance`, start);
     return { type: kind, id, instances };
   }
-  const resources = children.filter((c): c is TlvResource | TlvMultipleResource => c.type === 'resource' || c.type === 'multipleResource');
-  if (resources.length !== children.length) throw new DecodeError(FORMAT, `Object Instance ${id} holds a TLV that is not a Resource`, start);
+  const resources = children.filter(
+    (c): c is TlvResource | TlvMultipleResource => c.type === 'resource' || c.type === 'multipleResource',
+  );
+  if (resources.length !== children.length)
+    throw new DecodeError(FORMAT, `Object Instance ${id} holds a TLV that is not a Resource`, start);
   return { type: kind, id, resources };
 }
 
@@ -67,22 +88,33 @@ export function encodeTlv(tlvs: readonly Tlv[]): Buffer {
 }
 
 function encodeOne(t: Tlv): Buffer {
-  const value = t.type === 'objectInstance' ? encodeTlv(t.resources)
-    : t.type === 'multipleResource' ? encodeTlv(t.instances)
-    : t.value;
+  const value =
+    t.type === 'objectInstance'
+      ? encodeTlv(t.resources)
+      : t.type === 'multipleResource'
+        ? encodeTlv(t.instances)
+        : t.value;
   if (!Number.isInteger(t.id) || t.id < 0 || t.id > 0xffff) throw new InputError(`TLV identifier ${t.id} out of range`);
   if (value.length > MAX_LENGTH) throw new InputError(`TLV value of ${value.length} bytes exceeds 24-bit length`);
   const idBytes = t.id > 0xff ? 2 : 1;
   const lengthBytes = value.length < 8 ? 0 : value.length <= 0xff ? 1 : value.length <= 0xffff ? 2 : 3;
   const head = Buffer.alloc(1 + idBytes + lengthBytes);
-  head[0] = (KINDS.indexOf(t.type) << 6) | (idBytes === 2 ? 0x20 : 0) | (lengthBytes << 3) | (lengthBytes === 0 ? value.length : 0);
+  head[0] =
+    (KINDS.indexOf(t.type) << 6) |
+    (idBytes === 2 ? 0x20 : 0) |
+    (lengthBytes << 3) |
+    (lengthBytes === 0 ? value.length : 0);
   head.writeUIntBE(t.id, 1, idBytes);
   if (lengthBytes > 0) head.writeUIntBE(value.length, 1 + idBytes, lengthBytes);
   return Buffer.concat([head, value]);
 }
 
 export const tlvResource = (id: number, value: Buffer): TlvResource => ({ type: 'resource', id, value });
-export const tlvResourceInstance = (id: number, value: Buffer): TlvResourceInstance => ({ type: 'resourceInstance', id, value });
+export const tlvResourceInstance = (id: number, value: Buffer): TlvResourceInstance => ({
+  type: 'resourceInstance',
+  id,
+  value,
+});
 
 // --- typed values (Core 1.1 Appendix C) -----------------------------------------------------------------------
 
@@ -117,7 +149,8 @@ export function readTlvInteger(value: Buffer): bigint {
 /** readTlvInteger, as a number; DecodeError when it is beyond Number.MAX_SAFE_INTEGER. */
 export function readTlvSafeInteger(value: Buffer): number {
   const v = readTlvInteger(value);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw new DecodeError(FORMAT, 'Integer beyond the safe range');
+  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))
+    throw new DecodeError(FORMAT, 'Integer beyond the safe range');
   return Number(v);
 }
 
@@ -144,11 +177,15 @@ export function readTlvBoolean(value: Buffer): boolean {
 }
 
 /** Time: seconds since 1970-01-01 UTC as an Integer. */
-export const tlvTime = (t: Date | number): Buffer => tlvInteger(typeof t === 'number' ? t : Math.floor(t.getTime() / 1000));
+export const tlvTime = (t: Date | number): Buffer =>
+  tlvInteger(typeof t === 'number' ? t : Math.floor(t.getTime() / 1000));
 
 export const readTlvTime = (value: Buffer): Date => new Date(readTlvSafeInteger(value) * 1000);
 
-export interface ObjectLink { objectId: number; instanceId: number }
+export interface ObjectLink {
+  objectId: number;
+  instanceId: number;
+}
 
 /** Objlnk: u16 Object ID ‖ u16 Object Instance ID (65535:65535 is the null link). */
 export function tlvObjlnk(link: ObjectLink): Buffer {

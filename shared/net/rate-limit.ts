@@ -21,7 +21,8 @@ export class SourceRateLimiter {
   refused = 0;
 
   constructor(opts: SourceRateLimitOptions) {
-    if (!(opts.ratePerSecond > 0) || !(opts.burst >= 1)) throw new RangeError('rate limit: ratePerSecond > 0 and burst >= 1 expected');
+    if (!(opts.ratePerSecond > 0) || !(opts.burst >= 1))
+      throw new RangeError('rate limit: ratePerSecond > 0 and burst >= 1 expected');
     this.#opts = { maxSources: 10_000, now: Date.now, ...opts };
   }
 
@@ -34,7 +35,10 @@ export class SourceRateLimiter {
     this.#buckets.delete(address); // re-insert: insertion order = recency
     this.#buckets.set(address, b);
     while (this.#buckets.size > this.#opts.maxSources) this.#buckets.delete(this.#buckets.keys().next().value!);
-    if (b.tokens < 1) { this.refused++; return false; }
+    if (b.tokens < 1) {
+      this.refused++;
+      return false;
+    }
     b.tokens -= 1;
     return true;
   }

@@ -21,7 +21,7 @@ export function nfContext(nf: string, config: ResolvedConfig): NfContext {
   const registry = new Registry();
   registerProcessMetrics(registry);
   registry.register({ render: renderProcessFaults });
-  labelWorkerMetrics(registry);   // worker="<i>" on every sample in a --workers worker (shared/nf/workers.ts)
+  labelWorkerMetrics(registry); // worker="<i>" on every sample in a --workers worker (shared/nf/workers.ts)
   return { config, log, registry };
 }
 
@@ -49,7 +49,11 @@ export function scrubSecrets(text: string): string {
 /** An error as the fault log shows it: name, message and the top of the stack, secrets scrubbed, nothing else. */
 function faultFields(reason: unknown): Record<string, string> {
   if (reason instanceof Error) {
-    return { name: reason.name, message: scrubSecrets(reason.message), stack: scrubSecrets(reason.stack?.split('\n').slice(1, 6).join('\n') ?? '') };
+    return {
+      name: reason.name,
+      message: scrubSecrets(reason.message),
+      stack: scrubSecrets(reason.stack?.split('\n').slice(1, 6).join('\n') ?? ''),
+    };
   }
   return { message: scrubSecrets(typeof reason === 'string' ? reason : Object.prototype.toString.call(reason)) };
 }
@@ -66,18 +70,29 @@ export interface ProcessFaultHandlers {
  * half done with state of unknown consistency (Node's documentation: "it is not safe to resume normal operation"),
  * so the NF logs it, counts it and exits non-zero; `gba-sim up`'s supervisor (or systemd) restarts it.
  */
-export function processFaultHandlers(log: Logger, exit: (code: number) => void = (code) => process.exit(code)): ProcessFaultHandlers {
+export function processFaultHandlers(
+  log: Logger,
+  exit: (code: number) => void = (code) => process.exit(code),
+): ProcessFaultHandlers {
   return {
     onUnhandledRejection(reason) {
       processFaults.unhandledRejection++;
       try {
-        log.error({ event: 'process.unhandled-rejection', reason: faultFields(reason) }, 'unhandled promise rejection; still serving');
-      } catch { /* logging must not turn this into an exception */ }
+        log.error(
+          { event: 'process.unhandled-rejection', reason: faultFields(reason) },
+          'unhandled promise rejection; still serving',
+        );
+      } catch {
+        /* logging must not turn this into an exception */
+      }
     },
     onUncaughtException(err) {
       processFaults.uncaughtException++;
       try {
-        log.error({ event: 'process.uncaught-exception', reason: faultFields(err) }, 'uncaught exception; exiting for the supervisor to restart');
+        log.error(
+          { event: 'process.uncaught-exception', reason: faultFields(err) },
+          'uncaught exception; exiting for the supervisor to restart',
+        );
       } finally {
         exit(70); // EX_SOFTWARE (sysexits.h)
       }
@@ -129,12 +144,20 @@ export function runUntilSignalled(log: Logger, listeners: Record<string, string>
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 5000);
     force.unref();
-    close().then(() => process.exit(0), (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+    close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   // Supervised, a terminal's Ctrl-C reaches the whole process group at once: leave the order to the parent
   // (`gba-sim up` stops its demo device first, then each NF with SIGTERM).
-  process.on('SIGINT', () => { if (process.env.GBA_SIM_SUPERVISED !== '1') stop('SIGINT'); });
+  process.on('SIGINT', () => {
+    if (process.env.GBA_SIM_SUPERVISED !== '1') stop('SIGINT');
+  });
   // Started by `gba-sim up`: stdin is a pipe from the parent, so its end means the parent is gone
   // (even after a SIGKILL); never outlive it.
   if (process.env.GBA_SIM_SUPERVISED === '1') {

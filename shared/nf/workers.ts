@@ -21,13 +21,18 @@ export const workerIndex = (): string | undefined => (cluster.isWorker ? process
 
 /** Adds `worker="<index>"` to every sample line of a Prometheus text exposition. */
 export function labelSamples(text: string, worker: string): string {
-  return text.split('\n').map((line) => {
-    if (!line || line.startsWith('#')) return line;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?( .*)$/.exec(line);
-    if (!m) return line;
-    const labels = m[2] ? `${m[2].slice(0, -1)}${m[2] === '{}' ? '' : ','}worker="${worker}"}` : `{worker="${worker}"}`;
-    return `${m[1]}${labels}${m[3]}`;
-  }).join('\n');
+  return text
+    .split('\n')
+    .map((line) => {
+      if (!line || line.startsWith('#')) return line;
+      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?( .*)$/.exec(line);
+      if (!m) return line;
+      const labels = m[2]
+        ? `${m[2].slice(0, -1)}${m[2] === '{}' ? '' : ','}worker="${worker}"}`
+        : `{worker="${worker}"}`;
+      return `${m[1]}${labels}${m[3]}`;
+    })
+    .join('\n');
 }
 
 /** In a worker, makes the registry label every sample with the worker index. */
@@ -39,7 +44,8 @@ export function labelWorkerMetrics(registry: { render(): string }): void {
 }
 
 /** True when this process should be the primary of `n` workers of `nf` (and not run the NF itself). */
-export const shouldRunWorkers = (nf: string, n: number): boolean => n > 1 && WORKER_NFS.includes(nf) && cluster.isPrimary;
+export const shouldRunWorkers = (nf: string, n: number): boolean =>
+  n > 1 && WORKER_NFS.includes(nf) && cluster.isPrimary;
 
 /**
  * The primary: forks `n` workers, restarts one that dies (after 250 ms, giving up — exit 1 — after 5 deaths within
@@ -49,7 +55,9 @@ export const shouldRunWorkers = (nf: string, n: number): boolean => n > 1 && WOR
 export function runWorkerPrimary(nf: string, n: number): void {
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const line = (level: string, msg: string, extra: Record<string, unknown> = {}) =>
-    process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), nf, event: 'workers', msg, ...extra })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ level, time: new Date().toISOString(), nf, event: 'workers', msg, ...extra })}\n`,
+    );
   let stopping = false;
   const deaths: number[] = [];
   const fork = (index: number): Worker => {
@@ -59,9 +67,15 @@ export function runWorkerPrimary(nf: string, n: number): void {
       const now = Date.now();
       deaths.push(now);
       while (deaths.length && deaths[0]! < now - 60_000) deaths.shift();
-      if (deaths.length >= 5) { line('error', `worker ${index} keeps exiting: stopping every worker`, { code, signal }); void stop(1); return; }
+      if (deaths.length >= 5) {
+        line('error', `worker ${index} keeps exiting: stopping every worker`, { code, signal });
+        void stop(1);
+        return;
+      }
       line('warn', `worker ${index} exited (${signal ?? code}); restarting it`);
-      setTimeout(() => { if (!stopping) fork(index); }, 250);
+      setTimeout(() => {
+        if (!stopping) fork(index);
+      }, 250);
     });
     return w;
   };
@@ -70,11 +84,21 @@ export function runWorkerPrimary(nf: string, n: number): void {
     stopping = true;
     const live = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w && !w.isDead());
     setTimeout(() => process.exit(code || 1), 6000).unref();
-    await Promise.all(live.map((w) => new Promise<void>((resolve) => { w.once('exit', () => resolve()); w.process.kill('SIGTERM'); })));
+    await Promise.all(
+      live.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.once('exit', () => resolve());
+            w.process.kill('SIGTERM');
+          }),
+      ),
+    );
     process.exit(code);
   };
   process.on('SIGTERM', () => void stop(0));
-  process.on('SIGINT', () => { if (process.env.GBA_SIM_SUPERVISED !== '1') void stop(0); });
+  process.on('SIGINT', () => {
+    if (process.env.GBA_SIM_SUPERVISED !== '1') void stop(0);
+  });
   if (process.env.GBA_SIM_SUPERVISED === '1') {
     // Started by `gba-sim up`: its end of stdin closing means it is gone.
     process.stdin.on('end', () => void stop(0));

@@ -66,17 +66,33 @@ export type TlsEvent =
   /** The identity is looked up before OpenSSL asks for it (RFC 4279 §2; TLS 1.3: RFC 8446 §4.2.11). */
   | { event: 'tls.psk-lookup'; remote: string; pskIdentity: string; tlsVersion: string; cached: boolean }
   /** No lookup: the connection spent its budget, or its source address its rate; the identity gets no key. */
-  | { event: 'tls.psk-lookup-limited'; remote: string; pskIdentity: string; tlsVersion: string; reason: 'per-connection' | 'rate-limited' }
+  | {
+      event: 'tls.psk-lookup-limited';
+      remote: string;
+      pskIdentity: string;
+      tlsVersion: string;
+      reason: 'per-connection' | 'rate-limited';
+    }
   /** Handshake finished with a vetted PSK (RFC 5246 §7.4.9). */
   | {
-    event: 'tls.secure'; remote: string; pskIdentity: string; cipher: string; protocol: string; alpnProtocol: string | false;
-    serverName?: string; handshakeMs: number;
-  }
+      event: 'tls.secure';
+      remote: string;
+      pskIdentity: string;
+      cipher: string;
+      protocol: string;
+      alpnProtocol: string | false;
+      serverName?: string;
+      handshakeMs: number;
+    }
   /** Before or after the handshake, the connection failed and was closed. */
   | {
-    event: 'tls.handshake-failed' | 'tls.connection-failed'; remote: string; reason: string; code?: string; detail?: string;
-    pskIdentity?: string;
-  }
+      event: 'tls.handshake-failed' | 'tls.connection-failed';
+      remote: string;
+      reason: string;
+      code?: string;
+      detail?: string;
+      pskIdentity?: string;
+    }
   | { event: 'tls.error'; remote: string; code: string | undefined; reason: string }
   /** More connections than limits.maxConnections: closed at once. */
   | { event: 'tls.connection-dropped'; reason: 'max-connections'; remote: string }

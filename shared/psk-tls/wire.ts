@@ -13,22 +13,52 @@ import { DecodeError } from '../errors.js';
 /** A cursor over a buffer. `base` is the absolute offset of buf[0], so errors point into the whole input. */
 export class Reader {
   private pos = 0;
-  constructor(private readonly buf: Buffer, private readonly format: string, private readonly base = 0) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly format: string,
+    private readonly base = 0,
+  ) {}
 
-  get offset(): number { return this.pos; }
-  get remaining(): number { return this.buf.length - this.pos; }
-  atEnd(): boolean { return this.pos === this.buf.length; }
+  get offset(): number {
+    return this.pos;
+  }
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+  atEnd(): boolean {
+    return this.pos === this.buf.length;
+  }
 
-  fail(reason: string): never { throw new DecodeError(this.format, reason, this.base + this.pos); }
+  fail(reason: string): never {
+    throw new DecodeError(this.format, reason, this.base + this.pos);
+  }
 
   private need(n: number, what: string): void {
     if (n > this.remaining) this.fail(`${what}: needs ${n} octets, ${this.remaining} left`);
   }
 
-  u8(what = 'uint8'): number { this.need(1, what); return this.buf[this.pos++]!; }
-  u16(what = 'uint16'): number { this.need(2, what); const v = this.buf.readUInt16BE(this.pos); this.pos += 2; return v; }
-  u24(what = 'uint24'): number { this.need(3, what); const v = this.buf.readUIntBE(this.pos, 3); this.pos += 3; return v; }
-  u48(what = 'uint48'): number { this.need(6, what); const v = this.buf.readUIntBE(this.pos, 6); this.pos += 6; return v; }
+  u8(what = 'uint8'): number {
+    this.need(1, what);
+    return this.buf[this.pos++]!;
+  }
+  u16(what = 'uint16'): number {
+    this.need(2, what);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u24(what = 'uint24'): number {
+    this.need(3, what);
+    const v = this.buf.readUIntBE(this.pos, 3);
+    this.pos += 3;
+    return v;
+  }
+  u48(what = 'uint48'): number {
+    this.need(6, what);
+    const v = this.buf.readUIntBE(this.pos, 6);
+    this.pos += 6;
+    return v;
+  }
 
   bytes(n: number, what = 'opaque'): Buffer {
     this.need(n, what);
@@ -38,13 +68,21 @@ export class Reader {
   }
 
   /** opaque x<min..max> with a 1-octet length. */
-  vector8(what: string, min = 0, max = 255): Buffer { return this.checked(this.u8(`${what} length`), min, max, what); }
+  vector8(what: string, min = 0, max = 255): Buffer {
+    return this.checked(this.u8(`${what} length`), min, max, what);
+  }
   /** opaque x<min..max> with a 2-octet length. */
-  vector16(what: string, min = 0, max = 65535): Buffer { return this.checked(this.u16(`${what} length`), min, max, what); }
+  vector16(what: string, min = 0, max = 65535): Buffer {
+    return this.checked(this.u16(`${what} length`), min, max, what);
+  }
 
   /** The same vectors as a Reader of their content, for structures inside (offsets stay absolute). */
-  sub8(what: string, min = 0, max = 255): Reader { return this.nested(this.vector8(what, min, max)); }
-  sub16(what: string, min = 0, max = 65535): Reader { return this.nested(this.vector16(what, min, max)); }
+  sub8(what: string, min = 0, max = 255): Reader {
+    return this.nested(this.vector8(what, min, max));
+  }
+  sub16(what: string, min = 0, max = 65535): Reader {
+    return this.nested(this.vector16(what, min, max));
+  }
 
   /** A reader over `content`, which was just read from here. */
   private nested(content: Buffer): Reader {
@@ -56,7 +94,9 @@ export class Reader {
     return this.bytes(len, what);
   }
 
-  rest(): Buffer { return this.bytes(this.remaining); }
+  rest(): Buffer {
+    return this.bytes(this.remaining);
+  }
 
   expectEnd(what: string): void {
     if (!this.atEnd()) this.fail(`${what}: ${this.remaining} trailing octets`);
@@ -64,9 +104,21 @@ export class Reader {
 }
 
 export const u8 = (v: number): Buffer => Buffer.from([v & 0xff]);
-export function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; }
-export function u24(v: number): Buffer { const b = Buffer.alloc(3); b.writeUIntBE(v, 0, 3); return b; }
-export function u48(v: number): Buffer { const b = Buffer.alloc(6); b.writeUIntBE(v, 0, 6); return b; }
+export function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+export function u24(v: number): Buffer {
+  const b = Buffer.alloc(3);
+  b.writeUIntBE(v, 0, 3);
+  return b;
+}
+export function u48(v: number): Buffer {
+  const b = Buffer.alloc(6);
+  b.writeUIntBE(v, 0, 6);
+  return b;
+}
 
 export function vector8(data: Uint8Array): Buffer {
   if (data.length > 255) throw new RangeError(`vector8 of ${data.length} octets`);
@@ -168,7 +220,10 @@ export function decodeOfferedPskIdentities(data: Buffer): Buffer[] {
     identities.bytes(4, 'obfuscated_ticket_age');
   }
   let binderCount = 0;
-  while (!binders.atEnd()) { binders.vector8('PskBinderEntry', 32, 255); binderCount++; }
+  while (!binders.atEnd()) {
+    binders.vector8('PskBinderEntry', 32, 255);
+    binderCount++;
+  }
   if (binderCount !== out.length) binders.fail(`${out.length} identities but ${binderCount} binders`);
   return out;
 }
@@ -211,7 +266,15 @@ export function decodeClientHello(body: Buffer, flavour: 'tls' | 'dtls', base = 
   }
   const cipherSuites: number[] = [];
   for (let i = 0; i < cipherSuitesRaw.length; i += 2) cipherSuites.push(cipherSuitesRaw.readUInt16BE(i));
-  const ch: ClientHello = { clientVersion, random, sessionId, cookie, cipherSuites, cipherSuitesRaw, compressionMethods };
+  const ch: ClientHello = {
+    clientVersion,
+    random,
+    sessionId,
+    cookie,
+    cipherSuites,
+    cipherSuitesRaw,
+    compressionMethods,
+  };
   if (extensions) ch.extensions = extensions;
   return ch;
 }

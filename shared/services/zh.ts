@@ -9,7 +9,10 @@ import type { AuthVector } from '../crypto/aka-tokens.js';
 import type { Guss } from '../store/types.js';
 
 /** TS 33.102 §6.3.5: the RAND of the challenge the USIM refused, and the AUTS it answered with. */
-export interface ResyncInfo { rand: Buffer; auts: Buffer }
+export interface ResyncInfo {
+  rand: Buffer;
+  auts: Buffer;
+}
 
 export interface ZhService {
   /** One authentication vector for the IMPI; with `resync`, after resynchronisation from RAND ‖ AUTS. */

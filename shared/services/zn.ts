@@ -8,7 +8,10 @@
 import type { Uss } from '../store/types.js';
 
 /** NAF_Id = FQDN ‖ Ua security protocol identifier (TS 33.220 Annex H). */
-export interface NafId { fqdn: string; uaSecProtId: string /* 10 lower-case hex digits */ }
+export interface NafId {
+  fqdn: string;
+  uaSecProtId: string; /* 10 lower-case hex digits */
+}
 
 export interface BootstrappingInfo {
   btid: string;
@@ -41,5 +44,11 @@ export interface NafIdentity {
 
 /** BSF side: the one Zn decision, called by the N66 handler and by the Diameter BIR handler alike. */
 export interface ZnProvider {
-  retrieve(naf: NafIdentity, btid: string, nafId: NafId, gbaUAware: boolean, gsIds?: number[]): Promise<BootstrappingInfo>;
+  retrieve(
+    naf: NafIdentity,
+    btid: string,
+    nafId: NafId,
+    gbaUAware: boolean,
+    gsIds?: number[],
+  ): Promise<BootstrappingInfo>;
 }

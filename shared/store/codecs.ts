@@ -41,23 +41,53 @@ export function encodeChallenge(c: Challenge): Buffer {
   const impi = Buffer.from(c.impi, 'utf8');
   return Buffer.concat([
     Buffer.from([1, (c.gbaU ? 1 : 0) | (c.algorithm === 'AKAv2-MD5' ? 2 : 0)]),
-    u32(c.lifetimeSec), c.rand, c.autn, c.ck, c.ik,
-    Buffer.from([c.xres.length]), c.xres, Buffer.from([opaque.length]), opaque, impi,
+    u32(c.lifetimeSec),
+    c.rand,
+    c.autn,
+    c.ck,
+    c.ik,
+    Buffer.from([c.xres.length]),
+    c.xres,
+    Buffer.from([opaque.length]),
+    opaque,
+    impi,
   ]);
 }
 
 export function decodeChallenge(b: Buffer): Challenge {
-  const fail = (): never => { throw new DecodeError('challenge', 'unknown challenge encoding'); };
+  const fail = (): never => {
+    throw new DecodeError('challenge', 'unknown challenge encoding');
+  };
   if (b.length < 71 || b[0] !== 1) fail();
   let o = 6;
-  const take = (n: number): Buffer => { if (o + n > b.length) fail(); const r = Buffer.from(b.subarray(o, o + n)); o += n; return r; };
-  const rand = take(16), autn = take(16), ck = take(16), ik = take(16);
+  const take = (n: number): Buffer => {
+    if (o + n > b.length) fail();
+    const r = Buffer.from(b.subarray(o, o + n));
+    o += n;
+    return r;
+  };
+  const rand = take(16),
+    autn = take(16),
+    ck = take(16),
+    ik = take(16);
   const xres = take(take(1)[0]!);
   const opaque = take(take(1)[0]!).toString('utf8');
   return {
-    gbaU: (b[1]! & 1) === 1, algorithm: (b[1]! & 2) ? 'AKAv2-MD5' : 'AKAv1-MD5', lifetimeSec: b.readUInt32BE(2),
-    rand, autn, ck, ik, xres, opaque, impi: b.toString('utf8', o),
+    gbaU: (b[1]! & 1) === 1,
+    algorithm: b[1]! & 2 ? 'AKAv2-MD5' : 'AKAv1-MD5',
+    lifetimeSec: b.readUInt32BE(2),
+    rand,
+    autn,
+    ck,
+    ik,
+    xres,
+    opaque,
+    impi: b.toString('utf8', o),
   };
 }
 
-function u32(n: number): Buffer { const b = Buffer.allocUnsafe(4); b.writeUInt32BE(n); return b; }
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n);
+  return b;
+}

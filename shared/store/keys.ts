@@ -10,23 +10,23 @@
  * there); data written under the earlier, untagged names is not migrated (lab data: bootstrap again).
  */
 export interface KeyNames {
-  subscriber(imsi: string): string;     // hash (SQN is its `sqn` field)
-  subscriberIndex(): string;            // sorted set of IMSIs, for paging
-  impi(impi: string): string;           // custom IMPI → IMSI
-  challenge(nonce: string): string;     // pending Ub challenge
+  subscriber(imsi: string): string; // hash (SQN is its `sqn` field)
+  subscriberIndex(): string; // sorted set of IMSIs, for paging
+  impi(impi: string): string; // custom IMPI → IMSI
+  challenge(nonce: string): string; // pending Ub challenge
   challengeIndex(impi: string): string; // sorted set of one IMPI's pending nonces by expiry
-  session(btid: string): string;        // bootstrapping session
+  session(btid: string): string; // bootstrapping session
   nafKey(btid: string, nafIdHex: string): string;
-  nafKeyIndex(btid: string): string;    // set of the NAF_Ids cached for a B-TID (revocation drops them all)
-  nonce(nonce: string): string;         // NAF Ua digest nonce
-  revoked(btid: string): string;        // revocation marker (C9), expiring with the session
-  revocations(): string;                // pub/sub channel of revoked B-TIDs
-  sessionIndex(impi?: string): string;  // sorted set of B-TIDs by expiry (all, or one IMPI's)
-  events(impi?: string): string;        // list of recent Ub outcomes (all, or one IMPI's), newest first
+  nafKeyIndex(btid: string): string; // set of the NAF_Ids cached for a B-TID (revocation drops them all)
+  nonce(nonce: string): string; // NAF Ua digest nonce
+  revoked(btid: string): string; // revocation marker (C9), expiring with the session
+  revocations(): string; // pub/sub channel of revoked B-TIDs
+  sessionIndex(impi?: string): string; // sorted set of B-TIDs by expiry (all, or one IMPI's)
+  events(impi?: string): string; // list of recent Ub outcomes (all, or one IMPI's), newest first
   lwm2mRegistration(id: string): string; // LwM2M registration (JSON)
-  lwm2mRegistrationIndex(): string;     // sorted set of registration ids by expiry
-  scenarios(): string;                  // hash IMPI → device fault scenario (C8)
-  nafApps(): string;                    // hash: NAF name → NAF added at run time (JSON)
+  lwm2mRegistrationIndex(): string; // sorted set of registration ids by expiry
+  scenarios(): string; // hash IMPI → device fault scenario (C8)
+  nafApps(): string; // hash: NAF name → NAF added at run time (JSON)
 }
 
 /**
@@ -34,11 +34,13 @@ export interface KeyNames {
  * so that a hostile one cannot end the tag early or leave it empty (`{}` hashes the whole key): every key of
  * one identifier keeps one slot.
  */
-export const hashTag = (id: string): string => `{${id.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'))}}`;
+export const hashTag = (id: string): string =>
+  `{${id.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'))}}`;
 
 export function keyNames(prefix = 'gba:'): KeyNames {
   // A brace in the prefix would make it the hash tag of every key: one slot, one master.
-  if (/[{}]/.test(prefix)) throw new Error(`store.prefix: must not contain { or } (Redis Cluster hash tags), got ${JSON.stringify(prefix)}`);
+  if (/[{}]/.test(prefix))
+    throw new Error(`store.prefix: must not contain { or } (Redis Cluster hash tags), got ${JSON.stringify(prefix)}`);
   const t = hashTag;
   return {
     subscriber: (imsi) => `${prefix}sub:${t(imsi)}`,

@@ -12,7 +12,10 @@ export class MemoryLwm2mRegistrationStore implements Lwm2mRegistrationStore {
   async get(id: string): Promise<StoredRegistration | undefined> {
     const e = this.#m.get(id);
     if (!e) return undefined;
-    if (e.exp <= Date.now()) { this.#m.delete(id); return undefined; }
+    if (e.exp <= Date.now()) {
+      this.#m.delete(id);
+      return undefined;
+    }
     return JSON.parse(e.json) as StoredRegistration;
   }
 
@@ -20,7 +23,10 @@ export class MemoryLwm2mRegistrationStore implements Lwm2mRegistrationStore {
     const now = Date.now();
     const out: StoredRegistration[] = [];
     for (const [k, e] of this.#m) {
-      if (e.exp <= now) { this.#m.delete(k); continue; }
+      if (e.exp <= now) {
+        this.#m.delete(k);
+        continue;
+      }
       if (out.length < limit) out.push(JSON.parse(e.json) as StoredRegistration);
     }
     return out;

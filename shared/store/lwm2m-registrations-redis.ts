@@ -5,11 +5,19 @@
  * the record first, and a listing reads the records one key at a time (an id whose record is gone is skipped).
  */
 import type { KeyNames } from './keys.js';
-import { decodeRegistration, encodeRegistration, type Lwm2mRegistrationStore, type StoredRegistration } from './lwm2m-registrations.js';
+import {
+  decodeRegistration,
+  encodeRegistration,
+  type Lwm2mRegistrationStore,
+  type StoredRegistration,
+} from './lwm2m-registrations.js';
 import type { RedisPort } from './redis.js';
 
 export class RedisLwm2mRegistrationStore implements Lwm2mRegistrationStore {
-  constructor(private readonly r: RedisPort, private readonly keys: KeyNames) {}
+  constructor(
+    private readonly r: RedisPort,
+    private readonly keys: KeyNames,
+  ) {}
 
   async put(reg: StoredRegistration, expiresAtMs: number): Promise<void> {
     const at = String(Math.max(Date.now() + 1, Math.ceil(expiresAtMs)));
@@ -28,7 +36,11 @@ export class RedisLwm2mRegistrationStore implements Lwm2mRegistrationStore {
     const ids = await this.r.cmd(['ZRANGE', index, '0', String(limit - 1)]);
     if (!Array.isArray(ids) || ids.length === 0) return [];
     const values = await Promise.all(ids.map((id) => this.r.cmd(['GET', this.keys.lwm2mRegistration(String(id))])));
-    return values.flatMap((v) => (v === null || Array.isArray(v) || typeof v === 'number' ? [] : [decodeRegistration(v.toString())].filter((x): x is StoredRegistration => x !== undefined)));
+    return values.flatMap((v) =>
+      v === null || Array.isArray(v) || typeof v === 'number'
+        ? []
+        : [decodeRegistration(v.toString())].filter((x): x is StoredRegistration => x !== undefined),
+    );
   }
 
   async delete(id: string): Promise<boolean> {

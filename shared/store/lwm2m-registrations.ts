@@ -46,7 +46,12 @@ export interface Lwm2mRegistrationStore {
 export function decodeRegistration(json: string): StoredRegistration | undefined {
   try {
     const r = JSON.parse(json) as StoredRegistration;
-    return typeof r.registrationId === 'string' && typeof r.endpoint === 'string' && Array.isArray(r.location) && typeof r.lifetimeSec === 'number' ? r : undefined;
+    return typeof r.registrationId === 'string' &&
+      typeof r.endpoint === 'string' &&
+      Array.isArray(r.location) &&
+      typeof r.lifetimeSec === 'number'
+      ? r
+      : undefined;
   } catch {
     return undefined;
   }

@@ -5,8 +5,17 @@
 import { nextNetworkSqn, resyncNetworkSqn } from '../crypto/sqn.js';
 import { MemoryLwm2mRegistrationStore } from './lwm2m-registrations-memory.js';
 import type {
-  BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
-  Stores, SubscriberRecord, SubscriberStore,
+  BootstrapSession,
+  Challenge,
+  ChallengeStore,
+  NafKeyCache,
+  NafKeyEntry,
+  NonceStore,
+  SessionStore,
+  SqnAdvanceOptions,
+  Stores,
+  SubscriberRecord,
+  SubscriberStore,
 } from './types.js';
 import { MemoryOpsStore } from './ops.js';
 import { MemoryScenarioStore } from './scenarios.js';
@@ -23,18 +32,40 @@ class ExpiringMap<V> {
   get(k: string): V | undefined {
     const e = this.#m.get(k);
     if (!e) return undefined;
-    if (e.exp <= Date.now()) { this.#m.delete(k); return undefined; }
+    if (e.exp <= Date.now()) {
+      this.#m.delete(k);
+      return undefined;
+    }
     return e.v;
   }
-  has(k: string): boolean { return this.get(k) !== undefined; }
-  set(k: string, v: V, expMs: number): void { this.#m.set(k, { v, exp: expMs }); }
-  take(k: string): V | undefined { const v = this.get(k); this.#m.delete(k); return v; }
-  deleteWhere(pred: (k: string) => boolean): void { for (const k of this.#m.keys()) if (pred(k)) this.#m.delete(k); }
-  sweep(): void { const now = Date.now(); for (const [k, e] of this.#m) if (e.exp <= now) this.#m.delete(k); }
-  close(): void { clearInterval(this.#timer); this.#m.clear(); }
+  has(k: string): boolean {
+    return this.get(k) !== undefined;
+  }
+  set(k: string, v: V, expMs: number): void {
+    this.#m.set(k, { v, exp: expMs });
+  }
+  take(k: string): V | undefined {
+    const v = this.get(k);
+    this.#m.delete(k);
+    return v;
+  }
+  deleteWhere(pred: (k: string) => boolean): void {
+    for (const k of this.#m.keys()) if (pred(k)) this.#m.delete(k);
+  }
+  sweep(): void {
+    const now = Date.now();
+    for (const [k, e] of this.#m) if (e.exp <= now) this.#m.delete(k);
+  }
+  close(): void {
+    clearInterval(this.#timer);
+    this.#m.clear();
+  }
 }
 
-const copySub = (s: SubscriberRecord): SubscriberRecord => ({ ...s, guss: s.guss ? structuredClone(s.guss) : undefined });
+const copySub = (s: SubscriberRecord): SubscriberRecord => ({
+  ...s,
+  guss: s.guss ? structuredClone(s.guss) : undefined,
+});
 
 export class MemorySubscriberStore implements SubscriberStore {
   readonly #subs = new Map<string, SubscriberRecord>();
@@ -58,10 +89,15 @@ export class MemorySubscriberStore implements SubscriberStore {
     return this.#subs.delete(imsi);
   }
   async list(after: string | undefined, limit: number): Promise<{ items: SubscriberRecord[]; total: number }> {
-    const imsis = [...this.#subs.keys()].sort().filter((i) => after === undefined || i > after).slice(0, limit);
+    const imsis = [...this.#subs.keys()]
+      .sort()
+      .filter((i) => after === undefined || i > after)
+      .slice(0, limit);
     return { items: imsis.map((i) => copySub(this.#subs.get(i)!)), total: this.#subs.size };
   }
-  async imsiForImpi(impi: string): Promise<string | undefined> { return this.#impi.get(impi); }
+  async imsiForImpi(impi: string): Promise<string | undefined> {
+    return this.#impi.get(impi);
+  }
   async advanceSqn(imsi: string, o: SqnAdvanceOptions): Promise<SubscriberRecord | undefined> {
     const s = this.#subs.get(imsi);
     if (!s) return undefined;
@@ -109,21 +145,32 @@ export class MemorySessionStore implements SessionStore {
     this.m.set(s.btid, { ...s }, s.expiresAtMs);
     return true;
   }
-  async get(btid: string): Promise<BootstrapSession | undefined> { const s = this.m.get(btid); return s && { ...s }; }
+  async get(btid: string): Promise<BootstrapSession | undefined> {
+    const s = this.m.get(btid);
+    return s && { ...s };
+  }
 }
 
 export class MemoryNafKeyCache implements NafKeyCache {
   readonly m = new ExpiringMap<NafKeyEntry>();
   /** The revocation marker check (C9): a revoked B-TID's key is never written back. */
   revoked: (btid: string) => boolean = () => false;
-  async get(btid: string, nafIdHex: string): Promise<NafKeyEntry | undefined> { return this.m.get(`${btid}:${nafIdHex}`); }
-  async put(e: NafKeyEntry): Promise<void> { if (!this.revoked(e.btid)) this.m.set(`${e.btid}:${e.nafIdHex}`, e, e.expiresAtMs); }
+  async get(btid: string, nafIdHex: string): Promise<NafKeyEntry | undefined> {
+    return this.m.get(`${btid}:${nafIdHex}`);
+  }
+  async put(e: NafKeyEntry): Promise<void> {
+    if (!this.revoked(e.btid)) this.m.set(`${e.btid}:${e.nafIdHex}`, e, e.expiresAtMs);
+  }
 }
 
 export class MemoryNonceStore implements NonceStore {
   readonly m = new ExpiringMap<true>(5_000);
-  async create(nonce: string, ttlMs: number): Promise<void> { this.m.set(nonce, true, Date.now() + ttlMs); }
-  async consume(nonce: string): Promise<boolean> { return this.m.take(nonce) === true; }
+  async create(nonce: string, ttlMs: number): Promise<void> {
+    this.m.set(nonce, true, Date.now() + ttlMs);
+  }
+  async consume(nonce: string): Promise<boolean> {
+    return this.m.take(nonce) === true;
+  }
 }
 
 export function createMemoryStores(): Stores {
@@ -131,16 +178,28 @@ export function createMemoryStores(): Stores {
   const sessions = new MemorySessionStore();
   const nafKeys = new MemoryNafKeyCache();
   const nonces = new MemoryNonceStore();
-  const ops = new MemoryOpsStore(sessions, (btid) => { sessions.m.take(btid); nafKeys.m.deleteWhere((k) => k.startsWith(`${btid}:`)); });
+  const ops = new MemoryOpsStore(sessions, (btid) => {
+    sessions.m.take(btid);
+    nafKeys.m.deleteWhere((k) => k.startsWith(`${btid}:`));
+  });
   nafKeys.revoked = (btid) => ops.revokedNow(btid);
   return {
     kind: 'memory',
     subscribers: new MemorySubscriberStore(),
-    challenges, sessions, nafKeys, nonces, ops,
+    challenges,
+    sessions,
+    nafKeys,
+    nonces,
+    ops,
     lwm2mRegistrations: new MemoryLwm2mRegistrationStore(),
     scenarios: new MemoryScenarioStore(),
     nafApps: new MemoryNafAppStore(),
     ping: async () => true,
-    close: async () => { challenges.m.close(); sessions.m.close(); nafKeys.m.close(); nonces.m.close(); },
+    close: async () => {
+      challenges.m.close();
+      sessions.m.close();
+      nafKeys.m.close();
+      nonces.m.close();
+    },
   };
 }

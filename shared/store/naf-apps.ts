@@ -25,7 +25,10 @@ type Reply = Buffer | string | number | null | Reply[];
 const text = (r: Reply): string => (Buffer.isBuffer(r) ? r.toString('utf8') : String(r));
 
 export class RedisNafAppStore implements NafAppStore {
-  constructor(readonly r: RedisPort, readonly key: string) {}
+  constructor(
+    readonly r: RedisPort,
+    readonly key: string,
+  ) {}
   async add(rec: NafAppRecord): Promise<boolean> {
     return (await this.r.cmd(['HSETNX', this.key, rec.name, JSON.stringify(rec)])) === 1;
   }
@@ -33,7 +36,11 @@ export class RedisNafAppStore implements NafAppStore {
     const flat = (await this.r.cmd(['HGETALL', this.key])) as Reply[];
     const out: NafAppRecord[] = [];
     for (let i = 1; i < flat.length; i += 2) {
-      try { out.push(JSON.parse(text(flat[i]!)) as NafAppRecord); } catch { /* a foreign value: skip it */ }
+      try {
+        out.push(JSON.parse(text(flat[i]!)) as NafAppRecord);
+      } catch {
+        /* a foreign value: skip it */
+      }
     }
     return out;
   }
@@ -49,6 +56,10 @@ export class MemoryNafAppStore implements NafAppStore {
     this.m.set(r.name, r);
     return true;
   }
-  async list(): Promise<NafAppRecord[]> { return [...this.m.values()]; }
-  async remove(name: string): Promise<boolean> { return this.m.delete(name); }
+  async list(): Promise<NafAppRecord[]> {
+    return [...this.m.values()];
+  }
+  async remove(name: string): Promise<boolean> {
+    return this.m.delete(name);
+  }
 }

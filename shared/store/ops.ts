@@ -18,7 +18,12 @@ export interface UbEvent {
   btid?: string;
 }
 
-export interface SessionSummary { btid: string; impi: string; createdAtMs: number; expiresAtMs: number }
+export interface SessionSummary {
+  btid: string;
+  impi: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+}
 
 export interface OpsLimits {
   /** Events kept per IMPI (and 4× that in the all-devices list). */
@@ -46,14 +51,24 @@ export interface OpsStore {
   onRevoked(fn: (btid: string) => void): Promise<() => Promise<void>>;
 }
 
-const summary = (s: BootstrapSession): SessionSummary => ({ btid: s.btid, impi: s.impi, createdAtMs: s.createdAtMs, expiresAtMs: s.expiresAtMs });
+const summary = (s: BootstrapSession): SessionSummary => ({
+  btid: s.btid,
+  impi: s.impi,
+  createdAtMs: s.createdAtMs,
+  expiresAtMs: s.expiresAtMs,
+});
 
 type Reply = Buffer | string | number | null | Reply[];
 const text = (r: Reply): string => (Buffer.isBuffer(r) ? r.toString('utf8') : String(r));
 
 export class RedisOpsStore implements OpsStore {
-  constructor(readonly r: RedisPort, readonly url: string, readonly keys: KeyNames, readonly sessionStore: SessionStore,
-    readonly limits: OpsLimits = DEFAULT_OPS_LIMITS) {}
+  constructor(
+    readonly r: RedisPort,
+    readonly url: string,
+    readonly keys: KeyNames,
+    readonly sessionStore: SessionStore,
+    readonly limits: OpsLimits = DEFAULT_OPS_LIMITS,
+  ) {}
 
   // Two indexes, two slots: one MULTI each (Redis Cluster runs a MULTI in one slot only).
   async indexSession(s: SessionSummary): Promise<void> {
@@ -77,7 +92,17 @@ export class RedisOpsStore implements OpsStore {
   }
 
   async sessions(impi: string | undefined, limit: number): Promise<SessionSummary[]> {
-    const btids = (await this.r.cmd(['ZRANGE', this.keys.sessionIndex(impi), '+inf', String(Date.now()), 'BYSCORE', 'REV', 'LIMIT', '0', String(limit)])) as Reply[];
+    const btids = (await this.r.cmd([
+      'ZRANGE',
+      this.keys.sessionIndex(impi),
+      '+inf',
+      String(Date.now()),
+      'BYSCORE',
+      'REV',
+      'LIMIT',
+      '0',
+      String(limit),
+    ])) as Reply[];
     const found = await Promise.all(btids.map((b) => this.sessionStore.get(text(b))));
     return found.filter((s): s is BootstrapSession => !!s && (impi === undefined || s.impi === impi)).map(summary);
   }
@@ -91,7 +116,10 @@ export class RedisOpsStore implements OpsStore {
       ['SET', this.keys.revoked(btid), '1', 'PXAT', String(Math.max(Date.now() + 1000, s.expiresAtMs))],
       ['DEL', this.keys.session(btid)],
     ]);
-    await Promise.all([this.r.cmd(['ZREM', this.keys.sessionIndex(), btid]), this.r.cmd(['ZREM', this.keys.sessionIndex(s.impi), btid])]);
+    await Promise.all([
+      this.r.cmd(['ZREM', this.keys.sessionIndex(), btid]),
+      this.r.cmd(['ZREM', this.keys.sessionIndex(s.impi), btid]),
+    ]);
     // Every entry written before the marker is in the B-TID's NAF_Id set (the same script wrote both).
     const index = this.keys.nafKeyIndex(btid);
     const ids = (await this.r.cmd(['SMEMBERS', index])) as Reply[];
@@ -109,8 +137,16 @@ export class RedisOpsStore implements OpsStore {
     const mine = this.keys.events(e.impi);
     const all = this.keys.events();
     await Promise.all([
-      this.r.multi([['LPUSH', mine, v], ['LTRIM', mine, '0', String(this.limits.eventsPerImpi - 1)], ['PEXPIRE', mine, String(this.limits.eventTtlMs)]]),
-      this.r.multi([['LPUSH', all, v], ['LTRIM', all, '0', String(this.limits.eventsPerImpi * 4 - 1)], ['PEXPIRE', all, String(this.limits.eventTtlMs)]]),
+      this.r.multi([
+        ['LPUSH', mine, v],
+        ['LTRIM', mine, '0', String(this.limits.eventsPerImpi - 1)],
+        ['PEXPIRE', mine, String(this.limits.eventTtlMs)],
+      ]),
+      this.r.multi([
+        ['LPUSH', all, v],
+        ['LTRIM', all, '0', String(this.limits.eventsPerImpi * 4 - 1)],
+        ['PEXPIRE', all, String(this.limits.eventTtlMs)],
+      ]),
     ]);
   }
 
@@ -133,7 +169,11 @@ export class MemoryOpsStore implements OpsStore {
   readonly #events = new Map<string, UbEvent[]>();
   #all: UbEvent[] = [];
 
-  constructor(readonly sessionStore: SessionStore, readonly drop: (btid: string) => void, readonly limits: OpsLimits = DEFAULT_OPS_LIMITS) {
+  constructor(
+    readonly sessionStore: SessionStore,
+    readonly drop: (btid: string) => void,
+    readonly limits: OpsLimits = DEFAULT_OPS_LIMITS,
+  ) {
     this.#bus.setMaxListeners(0);
   }
 
@@ -146,8 +186,11 @@ export class MemoryOpsStore implements OpsStore {
 
   async sessions(impi: string | undefined, limit: number): Promise<SessionSummary[]> {
     const now = Date.now();
-    return [...this.#index.values()].filter((s) => s.expiresAtMs > now && (impi === undefined || s.impi === impi))
-      .sort((a, b) => b.expiresAtMs - a.expiresAtMs).slice(0, limit).map((s) => ({ ...s }));
+    return [...this.#index.values()]
+      .filter((s) => s.expiresAtMs > now && (impi === undefined || s.impi === impi))
+      .sort((a, b) => b.expiresAtMs - a.expiresAtMs)
+      .slice(0, limit)
+      .map((s) => ({ ...s }));
   }
 
   async revoke(btid: string): Promise<boolean> {
@@ -163,11 +206,16 @@ export class MemoryOpsStore implements OpsStore {
   revokedNow(btid: string): boolean {
     const until = this.#revoked.get(btid);
     if (until === undefined) return false;
-    if (until <= Date.now()) { this.#revoked.delete(btid); return false; }
+    if (until <= Date.now()) {
+      this.#revoked.delete(btid);
+      return false;
+    }
     return true;
   }
 
-  async isRevoked(btid: string): Promise<boolean> { return this.revokedNow(btid); }
+  async isRevoked(btid: string): Promise<boolean> {
+    return this.revokedNow(btid);
+  }
 
   async recordEvent(e: UbEvent): Promise<void> {
     const list = this.#events.get(e.impi) ?? [];
@@ -183,12 +231,17 @@ export class MemoryOpsStore implements OpsStore {
 
   async events(impi: string | undefined, limit: number): Promise<UbEvent[]> {
     const cutoff = Date.now() - this.limits.eventTtlMs;
-    const list = impi === undefined ? this.#all : this.#events.get(impi) ?? [];
-    return list.filter((e) => e.atMs > cutoff).slice(0, limit).map((e) => ({ ...e }));
+    const list = impi === undefined ? this.#all : (this.#events.get(impi) ?? []);
+    return list
+      .filter((e) => e.atMs > cutoff)
+      .slice(0, limit)
+      .map((e) => ({ ...e }));
   }
 
   async onRevoked(fn: (btid: string) => void): Promise<() => Promise<void>> {
     this.#bus.on('revoked', fn);
-    return async () => { this.#bus.off('revoked', fn); };
+    return async () => {
+      this.#bus.off('revoked', fn);
+    };
   }
 }

@@ -10,7 +10,20 @@ import { StoreUnavailable } from '../errors.js';
 import { Deadlines, evalScript, RECONNECT_MAX_DELAY_MS, unavailable, type RedisPort, type Reply } from './redis.js';
 
 /** Commands whose second word is not a key (they go to any node). */
-const KEYLESS = new Set(['PING', 'ECHO', 'INFO', 'SCAN', 'DBSIZE', 'TIME', 'CLUSTER', 'CONFIG', 'MEMORY', 'SCRIPT', 'FLUSHALL', 'FLUSHDB']);
+const KEYLESS = new Set([
+  'PING',
+  'ECHO',
+  'INFO',
+  'SCAN',
+  'DBSIZE',
+  'TIME',
+  'CLUSTER',
+  'CONFIG',
+  'MEMORY',
+  'SCRIPT',
+  'FLUSHALL',
+  'FLUSHDB',
+]);
 
 /** The key a command is routed by: the first key of a script, none for a keyless command, else the first argument. */
 export function routingKey(args: Array<string | Buffer>): string | Buffer | undefined {
@@ -20,33 +33,71 @@ export function routingKey(args: Array<string | Buffer>): string | Buffer | unde
   return args[1];
 }
 
-const READONLY = new Set(['GET', 'HGET', 'HGETALL', 'EXISTS', 'ZRANGE', 'ZRANGEBYLEX', 'ZCARD', 'LRANGE', 'SMEMBERS', 'SCAN', 'PING', 'INFO', 'DBSIZE']);
+const READONLY = new Set([
+  'GET',
+  'HGET',
+  'HGETALL',
+  'EXISTS',
+  'ZRANGE',
+  'ZRANGEBYLEX',
+  'ZCARD',
+  'LRANGE',
+  'SMEMBERS',
+  'SCAN',
+  'PING',
+  'INFO',
+  'DBSIZE',
+]);
 
 export async function connectRedisCluster(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisPort> {
   const seed = new URL(url);
-  const socket = { connectTimeout: opts.connectTimeoutMs ?? 3000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, RECONNECT_MAX_DELAY_MS) };
+  const socket = {
+    connectTimeout: opts.connectTimeoutMs ?? 3000,
+    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, RECONNECT_MAX_DELAY_MS),
+  };
   // Credentials (if any) go to every node: the discovered nodes do not inherit the seed's options.
   const defaults = {
-    RESP: 2 as const, disableOfflineQueue: true, socket,
+    RESP: 2 as const,
+    disableOfflineQueue: true,
+    socket,
     ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
     ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
   };
   const cluster = createCluster({ rootNodes: [{ url }], defaults, RESP: 2 });
   let lastError: Error | undefined;
-  cluster.on('error', (err: Error) => { lastError = err; });
+  cluster.on('error', (err: Error) => {
+    lastError = err;
+  });
   await cluster.connect();
   const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer };
   const c = cluster.withTypeMapping(typeMapping);
   const deadlines = new Deadlines();
   const timed = (p: () => Promise<unknown>): Promise<Reply> => {
-    if (!cluster.isOpen) return Promise.reject(new StoreUnavailable(`redis cluster: not connected${lastError ? ` (${lastError.message})` : ''}`));
+    if (!cluster.isOpen)
+      return Promise.reject(
+        new StoreUnavailable(`redis cluster: not connected${lastError ? ` (${lastError.message})` : ''}`),
+      );
     return new Promise<Reply>((resolve, reject: (e: unknown) => void) => {
       const d = deadlines.add((e) => reject(unavailable(e)));
       let sent: Promise<unknown>;
-      try { sent = p(); } catch (e) { sent = Promise.reject(e); }
+      try {
+        sent = p();
+      } catch (e) {
+        sent = Promise.reject(e);
+      }
       sent.then(
-        (v) => { if (!d.settled) { d.settled = true; resolve(v as Reply); } },
-        (e: unknown) => { if (!d.settled) { d.settled = true; reject(unavailable(e)); } },
+        (v) => {
+          if (!d.settled) {
+            d.settled = true;
+            resolve(v as Reply);
+          }
+        },
+        (e: unknown) => {
+          if (!d.settled) {
+            d.settled = true;
+            reject(unavailable(e));
+          }
+        },
       );
     });
   };
@@ -66,18 +117,27 @@ export async function connectRedisCluster(url: string, opts: { connectTimeoutMs?
       return replies as Reply[];
     },
     async masters() {
-      return Promise.all(cluster.masters.map(async (m) => {
-        const client = (await cluster.nodeClient(m)).withTypeMapping(typeMapping);
-        return { address: `${m.host}:${m.port}`, cmd: (args: Array<string | Buffer>) => timed(() => client.sendCommand(args)) };
-      }));
+      return Promise.all(
+        cluster.masters.map(async (m) => {
+          const client = (await cluster.nodeClient(m)).withTypeMapping(typeMapping);
+          return {
+            address: `${m.host}:${m.port}`,
+            cmd: (args: Array<string | Buffer>) => timed(() => client.sendCommand(args)),
+          };
+        }),
+      );
     },
     async subscribe(channel, fn) {
       // Classic pub/sub is cluster-wide (a PUBLISH at any node reaches every subscriber); node-redis keeps one
       // subscriber connection (pubSubNode) and moves it to another node if its node goes away.
       const listener = (message: string | Buffer) => fn(String(message));
       await cluster.subscribe(channel, listener);
-      return async () => { await cluster.unsubscribe(channel, listener).catch(() => {}); };
+      return async () => {
+        await cluster.unsubscribe(channel, listener).catch(() => {});
+      };
     },
-    async close() { await cluster.close().catch(() => cluster.destroy()); },
+    async close() {
+      await cluster.close().catch(() => cluster.destroy());
+    },
   };
 }

@@ -12,8 +12,17 @@ import { decodeChallenge, decodeSession, encodeChallenge, encodeSession } from '
 import { DEFAULT_DELTA, DEFAULT_IND_BITS } from '../crypto/sqn.js';
 import { RedisLwm2mRegistrationStore } from './lwm2m-registrations-redis.js';
 import type {
-  BootstrapSession, Challenge, ChallengeStore, NafKeyCache, NafKeyEntry, NonceStore, SessionStore, SqnAdvanceOptions,
-  Stores, SubscriberRecord, SubscriberStore,
+  BootstrapSession,
+  Challenge,
+  ChallengeStore,
+  NafKeyCache,
+  NafKeyEntry,
+  NonceStore,
+  SessionStore,
+  SqnAdvanceOptions,
+  Stores,
+  SubscriberRecord,
+  SubscriberStore,
 } from './types.js';
 import { RedisOpsStore } from './ops.js';
 import { RedisScenarioStore } from './scenarios.js';
@@ -41,7 +50,9 @@ export interface RedisPort {
 
 export class LuaScript {
   readonly sha: string;
-  constructor(readonly source: string) { this.sha = createHash('sha1').update(source).digest('hex'); }
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
 }
 
 /** node-redis's own default command timeout (DEFAULT_COMMAND_TIMEOUT), kept as it was. */
@@ -78,9 +89,17 @@ export class Deadlines {
       }
       items[this.#head++] = undefined as never;
     }
-    if (this.#head === items.length) { this.#items = []; this.#head = 0; }
-    else if (this.#head > 4096) { this.#items = items.slice(this.#head); this.#head = 0; }
-    if (!this.#items.length && this.#timer) { clearInterval(this.#timer); this.#timer = undefined; }
+    if (this.#head === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 4096) {
+      this.#items = items.slice(this.#head);
+      this.#head = 0;
+    }
+    if (!this.#items.length && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
   }
 }
 
@@ -93,29 +112,42 @@ export const RECONNECT_MAX_DELAY_MS = 500;
  */
 export function unavailable(err: unknown): Error {
   if (err instanceof ErrorReply || err instanceof StoreUnavailable) return err;
-  return new StoreUnavailable(`redis: ${(err as Error)?.message || (err as Error)?.name || String(err)}`, { cause: err });
+  return new StoreUnavailable(`redis: ${(err as Error)?.message || (err as Error)?.name || String(err)}`, {
+    cause: err,
+  });
 }
 
 /** Runs `cmd`, falling back from EVALSHA to EVAL when the server has not cached the script yet. */
-export async function evalScript(cmd: (args: Array<string | Buffer>) => Promise<Reply>, s: LuaScript, keys: string[], args: string[]): Promise<Reply> {
+export async function evalScript(
+  cmd: (args: Array<string | Buffer>) => Promise<Reply>,
+  s: LuaScript,
+  keys: string[],
+  args: string[],
+): Promise<Reply> {
   const tail = [String(keys.length), ...keys, ...args];
   try {
     return await cmd(['EVALSHA', s.sha, ...tail]);
   } catch (err) {
     if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
-    return cmd(['EVAL', s.source, ...tail]);   // loads it into the script cache for the next call
+    return cmd(['EVAL', s.source, ...tail]); // loads it into the script cache for the next call
   }
 }
 
 export async function connectRedis(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisPort> {
   const client = createClient({
-    url, RESP: 2,
+    url,
+    RESP: 2,
     // Fail fast while disconnected (no offline queue holding requests for 5 s), retry the connection often.
     disableOfflineQueue: true,
-    socket: { connectTimeout: opts.connectTimeoutMs ?? 3000, reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, RECONNECT_MAX_DELAY_MS) },
+    socket: {
+      connectTimeout: opts.connectTimeoutMs ?? 3000,
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, RECONNECT_MAX_DELAY_MS),
+    },
   });
   let lastError: Error | undefined;
-  client.on('error', (err: Error) => { lastError = err; });   // reconnects on its own; commands fail meanwhile
+  client.on('error', (err: Error) => {
+    lastError = err;
+  }); // reconnects on its own; commands fail meanwhile
   await client.connect();
   const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer };
   const c = client.withTypeMapping(typeMapping);
@@ -125,12 +157,23 @@ export async function connectRedis(url: string, opts: { connectTimeoutMs?: numbe
   const untimed = client.withCommandOptions({ typeMapping, timeout: 0 });
   const deadlines = new Deadlines();
   const cmd = (args: Array<string | Buffer>): Promise<Reply> => {
-    if (!client.isReady) return Promise.reject(new StoreUnavailable(`redis: not connected${lastError ? ` (${lastError.message})` : ''}`));
+    if (!client.isReady)
+      return Promise.reject(new StoreUnavailable(`redis: not connected${lastError ? ` (${lastError.message})` : ''}`));
     return new Promise<Reply>((resolve, reject: (e: unknown) => void) => {
       const d = deadlines.add((e) => reject(unavailable(e)));
       (untimed.sendCommand(args) as Promise<Reply>).then(
-        (v) => { if (!d.settled) { d.settled = true; resolve(v); } },
-        (e: unknown) => { if (!d.settled) { d.settled = true; reject(unavailable(e)); } },
+        (v) => {
+          if (!d.settled) {
+            d.settled = true;
+            resolve(v);
+          }
+        },
+        (e: unknown) => {
+          if (!d.settled) {
+            d.settled = true;
+            reject(unavailable(e));
+          }
+        },
       );
     });
   };
@@ -142,21 +185,38 @@ export async function connectRedis(url: string, opts: { connectTimeoutMs?: numbe
       if (!client.isReady) throw new StoreUnavailable('redis: not connected');
       const m = c.multi();
       for (const a of cmds) m.addCommand(a);
-      try { return (await m.exec()) as unknown as Reply[]; } catch (err) { throw unavailable(err); }
+      try {
+        return (await m.exec()) as unknown as Reply[];
+      } catch (err) {
+        throw unavailable(err);
+      }
     },
-    async masters() { return [{ address: url, cmd }]; },
+    async masters() {
+      return [{ address: url, cmd }];
+    },
     async subscribe(channel, fn) {
-      const sub = createClient({ url, RESP: 2, socket: { connectTimeout: 3000, reconnectStrategy: (n) => Math.min(100 * 2 ** n, 2000) } });
-      sub.on('error', () => { /* reconnecting; the revocation marker still guards cache writes meanwhile */ });
+      const sub = createClient({
+        url,
+        RESP: 2,
+        socket: { connectTimeout: 3000, reconnectStrategy: (n) => Math.min(100 * 2 ** n, 2000) },
+      });
+      sub.on('error', () => {
+        /* reconnecting; the revocation marker still guards cache writes meanwhile */
+      });
       await sub.connect();
       await sub.subscribe(channel, (message) => fn(message));
-      return async () => { await sub.close().catch(() => sub.destroy()); };
+      return async () => {
+        await sub.close().catch(() => sub.destroy());
+      };
     },
-    async close() { await client.close().catch(() => client.destroy()); },
+    async close() {
+      await client.close().catch(() => client.destroy());
+    },
   };
 }
 
-const str = (r: Reply | undefined): string | undefined => (r === null || r === undefined ? undefined : Buffer.isBuffer(r) ? r.toString('utf8') : String(r));
+const str = (r: Reply | undefined): string | undefined =>
+  r === null || r === undefined ? undefined : Buffer.isBuffer(r) ? r.toString('utf8') : String(r);
 
 function pairs(r: Reply): Map<string, string> {
   const m = new Map<string, string>();
@@ -166,8 +226,22 @@ function pairs(r: Reply): Map<string, string> {
 }
 
 function subscriberFields(s: SubscriberRecord): string[] {
-  const f = ['k', s.k.toString('hex'), 'opc', s.opc.toString('hex'), 'amf', s.amf.toString('hex'), 'sqn', String(s.sqn),
-    'alg', s.algorithm, 'resLength', String(s.resLength), 'updated', String(s.updatedMs)];
+  const f = [
+    'k',
+    s.k.toString('hex'),
+    'opc',
+    s.opc.toString('hex'),
+    'amf',
+    s.amf.toString('hex'),
+    'sqn',
+    String(s.sqn),
+    'alg',
+    s.algorithm,
+    'resLength',
+    String(s.resLength),
+    'updated',
+    String(s.updatedMs),
+  ];
   if (s.op) f.push('op', s.op.toString('hex'));
   if (s.impi) f.push('impi', s.impi);
   if (s.guss) f.push('guss', JSON.stringify(s.guss));
@@ -178,9 +252,17 @@ function subscriberOf(imsi: string, m: Map<string, string>): SubscriberRecord | 
   if (!m.has('k')) return undefined;
   const hex = (n: string) => Buffer.from(m.get(n) ?? '', 'hex');
   return {
-    imsi, k: hex('k'), opc: hex('opc'), op: m.has('op') ? hex('op') : undefined, amf: hex('amf'),
-    sqn: Number(m.get('sqn')), algorithm: m.get('alg') === 'xor' ? 'xor' : 'milenage', resLength: Number(m.get('resLength') ?? 8),
-    impi: m.get('impi'), guss: m.has('guss') ? JSON.parse(m.get('guss')!) : undefined, updatedMs: Number(m.get('updated') ?? 0),
+    imsi,
+    k: hex('k'),
+    opc: hex('opc'),
+    op: m.has('op') ? hex('op') : undefined,
+    amf: hex('amf'),
+    sqn: Number(m.get('sqn')),
+    algorithm: m.get('alg') === 'xor' ? 'xor' : 'milenage',
+    resLength: Number(m.get('resLength') ?? 8),
+    impi: m.get('impi'),
+    guss: m.has('guss') ? JSON.parse(m.get('guss')!) : undefined,
+    updatedMs: Number(m.get('updated') ?? 0),
   };
 }
 
@@ -203,7 +285,10 @@ return redis.call('HGETALL', KEYS[1])
 `);
 
 export class RedisSubscriberStore implements SubscriberStore {
-  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  constructor(
+    readonly r: RedisPort,
+    readonly keys: KeyNames,
+  ) {}
 
   // The hash (one slot, {IMSI}) is replaced in one MULTI; the paging index and the IMPI mapping are keys of other
   // slots, written after it with commands of their own (a lookup that finds a mapping whose hash is gone gets undefined).
@@ -211,7 +296,10 @@ export class RedisSubscriberStore implements SubscriberStore {
     const key = this.keys.subscriber(s.imsi);
     const oldImpi = str(await this.r.cmd(['HGET', key, 'impi']));
     const existed = (await this.r.cmd(['EXISTS', key])) === 1;
-    await this.r.multi([['DEL', key], ['HSET', key, ...subscriberFields(s)]]);
+    await this.r.multi([
+      ['DEL', key],
+      ['HSET', key, ...subscriberFields(s)],
+    ]);
     await this.r.cmd(['ZADD', this.keys.subscriberIndex(), '0', s.imsi]);
     if (oldImpi && oldImpi !== s.impi) await this.r.cmd(['DEL', this.keys.impi(oldImpi)]);
     if (s.impi) await this.r.cmd(['SET', this.keys.impi(s.impi), s.imsi]);
@@ -235,7 +323,15 @@ export class RedisSubscriberStore implements SubscriberStore {
   // Redis Cluster they come from whichever master holds each IMSI's slot.
   async list(after: string | undefined, limit: number): Promise<{ items: SubscriberRecord[]; total: number }> {
     const idx = this.keys.subscriberIndex();
-    const imsis = (await this.r.cmd(['ZRANGEBYLEX', idx, after === undefined ? '-' : `(${after}`, '+', 'LIMIT', '0', String(limit)])) as Reply[];
+    const imsis = (await this.r.cmd([
+      'ZRANGEBYLEX',
+      idx,
+      after === undefined ? '-' : `(${after}`,
+      '+',
+      'LIMIT',
+      '0',
+      String(limit),
+    ])) as Reply[];
     const total = Number(await this.r.cmd(['ZCARD', idx]));
     const items = await Promise.all(imsis.map((i) => this.get(str(i)!)));
     return { items: items.filter((x): x is SubscriberRecord => !!x), total };
@@ -246,14 +342,24 @@ export class RedisSubscriberStore implements SubscriberStore {
   }
 
   async advanceSqn(imsi: string, o: SqnAdvanceOptions): Promise<SubscriberRecord | undefined> {
-    const reply = await this.r.script(ADVANCE_SQN, [this.keys.subscriber(imsi)],
-      [String(o.indBits ?? DEFAULT_IND_BITS), String(o.delta ?? DEFAULT_DELTA), o.resyncSqnMs === undefined ? '' : String(o.resyncSqnMs)]);
+    const reply = await this.r.script(
+      ADVANCE_SQN,
+      [this.keys.subscriber(imsi)],
+      [
+        String(o.indBits ?? DEFAULT_IND_BITS),
+        String(o.delta ?? DEFAULT_DELTA),
+        o.resyncSqnMs === undefined ? '' : String(o.resyncSqnMs),
+      ],
+    );
     return reply === null ? undefined : subscriberOf(imsi, pairs(reply));
   }
 }
 
 export class RedisChallengeStore implements ChallengeStore {
-  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  constructor(
+    readonly r: RedisPort,
+    readonly keys: KeyNames,
+  ) {}
   async create(nonce: string, c: Challenge, ttlMs: number): Promise<void> {
     const ttl = Math.max(1, Math.round(ttlMs));
     const exp = String(Date.now() + ttl);
@@ -277,22 +383,35 @@ export class RedisChallengeStore implements ChallengeStore {
   }
   async outstanding(impi: string): Promise<number> {
     const idx = this.keys.challengeIndex(impi);
-    const [, n] = await this.r.multi([['ZREMRANGEBYSCORE', idx, '-inf', String(Date.now())], ['ZCARD', idx]]);
+    const [, n] = await this.r.multi([
+      ['ZREMRANGEBYSCORE', idx, '-inf', String(Date.now())],
+      ['ZCARD', idx],
+    ]);
     return Number(n);
   }
 }
 
 export class RedisSessionStore implements SessionStore {
-  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  constructor(
+    readonly r: RedisPort,
+    readonly keys: KeyNames,
+  ) {}
   async create(s: BootstrapSession): Promise<boolean> {
-    const reply = await this.r.cmd(['SET', this.keys.session(s.btid), encodeSession(s), 'PXAT', String(Math.ceil(s.expiresAtMs)), 'NX']);
+    const reply = await this.r.cmd([
+      'SET',
+      this.keys.session(s.btid),
+      encodeSession(s),
+      'PXAT',
+      String(Math.ceil(s.expiresAtMs)),
+      'NX',
+    ]);
     return reply !== null;
   }
   async get(btid: string): Promise<BootstrapSession | undefined> {
     const v = await this.r.cmd(['GET', this.keys.session(btid)]);
     if (!Buffer.isBuffer(v)) return undefined;
     const s = decodeSession(btid, v);
-    return s.expiresAtMs > Date.now() ? s : undefined;   // PXAT has whole-ms precision; the record has whole seconds
+    return s.expiresAtMs > Date.now() ? s : undefined; // PXAT has whole-ms precision; the record has whole seconds
   }
 }
 
@@ -307,7 +426,10 @@ return 1
 `);
 
 export class RedisNafKeyCache implements NafKeyCache {
-  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  constructor(
+    readonly r: RedisPort,
+    readonly keys: KeyNames,
+  ) {}
   async get(btid: string, nafIdHex: string): Promise<NafKeyEntry | undefined> {
     const v = await this.r.cmd(['GET', this.keys.nafKey(btid, nafIdHex)]);
     return Buffer.isBuffer(v) ? (JSON.parse(v.toString('utf8')) as NafKeyEntry) : undefined;
@@ -316,13 +438,19 @@ export class RedisNafKeyCache implements NafKeyCache {
     if (e.expiresAtMs <= Date.now()) return;
     // Atomic with the revocation marker (C9): a fetch that was in flight when its B-TID was revoked writes nothing.
     // The NAF_Id set lets a revocation find the B-TID's entries without a SCAN of the whole keyspace.
-    await this.r.script(PUT_UNLESS_REVOKED, [this.keys.nafKey(e.btid, e.nafIdHex), this.keys.revoked(e.btid), this.keys.nafKeyIndex(e.btid)],
-      [JSON.stringify(e), String(Math.ceil(e.expiresAtMs)), e.nafIdHex]);
+    await this.r.script(
+      PUT_UNLESS_REVOKED,
+      [this.keys.nafKey(e.btid, e.nafIdHex), this.keys.revoked(e.btid), this.keys.nafKeyIndex(e.btid)],
+      [JSON.stringify(e), String(Math.ceil(e.expiresAtMs)), e.nafIdHex],
+    );
   }
 }
 
 export class RedisNonceStore implements NonceStore {
-  constructor(readonly r: RedisPort, readonly keys: KeyNames) {}
+  constructor(
+    readonly r: RedisPort,
+    readonly keys: KeyNames,
+  ) {}
   async create(nonce: string, ttlMs: number): Promise<void> {
     await this.r.cmd(['SET', this.keys.nonce(nonce), '1', 'PX', String(Math.max(1, Math.round(ttlMs)))]);
   }
@@ -347,7 +475,13 @@ export async function createRedisStores(url: string, prefix = 'gba:', o: { clust
     lwm2mRegistrations: new RedisLwm2mRegistrationStore(r, keys),
     scenarios: new RedisScenarioStore(r, keys.scenarios(), LuaScript),
     nafApps: new RedisNafAppStore(r, keys.nafApps()),
-    ping: async () => { try { return (await r.cmd(['PING'])) === 'PONG'; } catch { return false; } },
+    ping: async () => {
+      try {
+        return (await r.cmd(['PING'])) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
     close: () => r.close(),
   };
 }

@@ -21,7 +21,11 @@ export function forgetBtid(btid: string, ...maps: Array<Map<string, unknown>>): 
  * Calls every `drop` with each B-TID revoked from now on. Resolves to a stop function; when the store cannot
  * notify (it is down), it logs and resolves to a no-op: the marker check still keeps revoked keys out.
  */
-export async function watchRevocations(ops: OpsStore, log: Logger, ...drop: Array<(btid: string) => void>): Promise<() => Promise<void>> {
+export async function watchRevocations(
+  ops: OpsStore,
+  log: Logger,
+  ...drop: Array<(btid: string) => void>
+): Promise<() => Promise<void>> {
   try {
     return await ops.onRevoked((btid) => {
       log.info({ event: 'revoked', btid }, 'session revoked: cached keys dropped');

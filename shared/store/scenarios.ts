@@ -36,7 +36,8 @@ const decode = (impi: string, v: unknown): FaultScenario => {
   const o = JSON.parse(Buffer.isBuffer(v) ? v.toString('utf8') : String(v)) as Omit<FaultScenario, 'impi'>;
   return { impi, fault: o.fault, count: o.count, ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}) };
 };
-const encode = (s: FaultScenario): string => JSON.stringify({ fault: s.fault, count: s.count, ...(s.delayMs !== undefined ? { delayMs: s.delayMs } : {}) });
+const encode = (s: FaultScenario): string =>
+  JSON.stringify({ fault: s.fault, count: s.count, ...(s.delayMs !== undefined ? { delayMs: s.delayMs } : {}) });
 
 const TAKE = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -50,7 +51,11 @@ export class RedisScenarioStore implements ScenarioStore {
   readonly #take: LuaScriptT;
 
   /** `key`: one hash, IMPI → JSON; `LuaScript` is passed in so this file needs nothing else of redis.ts at load. */
-  constructor(readonly r: RedisPort, readonly key: string, LuaScript: new (source: string) => LuaScriptT) {
+  constructor(
+    readonly r: RedisPort,
+    readonly key: string,
+    LuaScript: new (source: string) => LuaScriptT,
+  ) {
     this.#take = new LuaScript(TAKE);
   }
 
@@ -112,12 +117,15 @@ export class MemoryScenarioStore implements ScenarioStore {
     return s && { ...s };
   }
 
-  async delete(impi: string): Promise<boolean> { return this.#m.delete(impi); }
+  async delete(impi: string): Promise<boolean> {
+    return this.#m.delete(impi);
+  }
 
   async take(impi: string): Promise<FaultScenario | undefined> {
     const s = this.#m.get(impi);
     if (!s) return undefined;
-    if (s.count <= 1) this.#m.delete(impi); else this.#m.set(impi, { ...s, count: s.count - 1 });
+    if (s.count <= 1) this.#m.delete(impi);
+    else this.#m.set(impi, { ...s, count: s.count - 1 });
     return { ...s };
   }
 
@@ -126,7 +134,10 @@ export class MemoryScenarioStore implements ScenarioStore {
     this.#vectors.delete(impi);
     this.#vectors.set(impi, { v: Buffer.from(v), until: now + ttlMs });
     // Bounded: the oldest entries go first once expired or beyond the cap.
-    for (const [k, e] of this.#vectors) { if (e.until > now && this.#vectors.size <= 100_000) break; this.#vectors.delete(k); }
+    for (const [k, e] of this.#vectors) {
+      if (e.until > now && this.#vectors.size <= 100_000) break;
+      this.#vectors.delete(k);
+    }
   }
 
   async lastVector(impi: string): Promise<Buffer | undefined> {

@@ -24,14 +24,14 @@ export interface Uss {
 
 export interface SubscriberRecord {
   imsi: string;
-  k: Buffer;                 // 16
-  opc: Buffer;               // 16 (computed from OP when OP was provisioned; unused by XOR)
-  op?: Buffer;               // 16, when provisioned as OP
-  amf: Buffer;               // 2
-  sqn: number;               // SQN_HE, the last SQN used (48-bit)
+  k: Buffer; // 16
+  opc: Buffer; // 16 (computed from OP when OP was provisioned; unused by XOR)
+  op?: Buffer; // 16, when provisioned as OP
+  amf: Buffer; // 2
+  sqn: number; // SQN_HE, the last SQN used (48-bit)
   algorithm: AlgorithmName;
-  resLength: number;         // XOR RES length in octets (Milenage: 8)
-  impi?: string;             // provisioned IMPI overriding the derived one (ISIM-style identities)
+  resLength: number; // XOR RES length in octets (Milenage: 8)
+  impi?: string; // provisioned IMPI overriding the derived one (ISIM-style identities)
   guss?: Guss;
   updatedMs: number;
 }
@@ -88,8 +88,8 @@ export interface ChallengeStore {
 export interface BootstrapSession {
   btid: string;
   impi: string;
-  ks: Buffer;                // CK ‖ IK, 32 octets
-  createdAtMs: number;         // whole seconds on the wire
+  ks: Buffer; // CK ‖ IK, 32 octets
+  createdAtMs: number; // whole seconds on the wire
   expiresAtMs: number;
   gbaU: boolean;
 }
@@ -103,12 +103,12 @@ export interface SessionStore {
 /** A NAF-side cached key by B-TID + NAF_Id, expiring with the key. */
 export interface NafKeyEntry {
   btid: string;
-  nafIdHex: string;          // FQDN ‖ Ua id, hex
-  keyHex: string;            // Ks_(ext)_NAF
-  uiccKeyHex?: string;       // Ks_int_NAF
+  nafIdHex: string; // FQDN ‖ Ua id, hex
+  keyHex: string; // Ks_(ext)_NAF
+  uiccKeyHex?: string; // Ks_int_NAF
   impi: string;
   expiresAtMs: number;
-  createdAtMs: number;         // bootstrappingInfoCreationTime
+  createdAtMs: number; // bootstrappingInfoCreationTime
   gbaType: string;
   ussList?: Array<{ uss: Uss }>;
 }

@@ -22,14 +22,17 @@ const escapeXml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** xs:dateTime in UTC without fractional seconds, e.g. 2030-01-01T00:00:00Z. */
-export const xsDateTime = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+export const xsDateTime = (ms: number): string =>
+  new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 export function formatBootstrappingInfo(info: BootstrappingInfo): string {
-  return '<?xml version="1.0" encoding="UTF-8"?>\n'
-    + `<BootstrappingInfo xmlns="${GBA_NAMESPACE}">\n`
-    + `<btid>${escapeXml(info.btid)}</btid>\n`
-    + `<lifetime>${xsDateTime(info.lifetimeMs)}</lifetime>\n`
-    + '</BootstrappingInfo>\n';
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<BootstrappingInfo xmlns="${GBA_NAMESPACE}">\n` +
+    `<btid>${escapeXml(info.btid)}</btid>\n` +
+    `<lifetime>${xsDateTime(info.lifetimeMs)}</lifetime>\n` +
+    '</BootstrappingInfo>\n'
+  );
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -40,10 +43,14 @@ const unescapeXml = (s: string): string => s.replace(/&(amp|lt|gt|quot|apos);/g,
  * namespace prefix are tolerated; btid and lifetime are required; unknown child elements are ignored.
  */
 export function parseBootstrappingInfo(xml: string): BootstrappingInfo {
-  const fail = (reason: string): never => { throw new DecodeError('BootstrappingInfo', reason); };
+  const fail = (reason: string): never => {
+    throw new DecodeError('BootstrappingInfo', reason);
+  };
   if (xml.length > MAX_BODY) fail(`body longer than ${MAX_BODY} characters`);
   const body = xml.replace(/^\uFEFF?\s*(<\?xml[^?]*\?>)?\s*/, '');
-  const root = /^<(?:([A-Za-z_][\w.-]*):)?BootstrappingInfo(\s[^>]*)?>([\s\S]*)<\/(?:\1:)?BootstrappingInfo>\s*$/.exec(body);
+  const root = /^<(?:([A-Za-z_][\w.-]*):)?BootstrappingInfo(\s[^>]*)?>([\s\S]*)<\/(?:\1:)?BootstrappingInfo>\s*$/.exec(
+    body,
+  );
   if (!root) return fail('root element BootstrappingInfo not found');
   const prefix = root[1];
   const attrs = root[2] ?? '';
@@ -58,7 +65,8 @@ export function parseBootstrappingInfo(xml: string): BootstrappingInfo {
   };
   const btid = child('btid');
   const lifetime = child('lifetime');
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(lifetime)) fail('lifetime is not an xs:dateTime with a time zone');
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(lifetime))
+    fail('lifetime is not an xs:dateTime with a time zone');
   const lifetimeMs = Date.parse(lifetime);
   if (Number.isNaN(lifetimeMs)) fail('lifetime is not a valid date');
   return { btid, lifetimeMs };

@@ -18,17 +18,31 @@ export const MAX_HEADER_LENGTH = 4096;
 export const MAX_PARAMS = 32;
 
 export type AuthParams = Map<string, string>;
-export interface AuthItem { scheme: string; params: AuthParams }
+export interface AuthItem {
+  scheme: string;
+  params: AuthParams;
+}
 
 const TCHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 
 class Scanner {
   pos = 0;
-  constructor(readonly s: string, readonly format: string) {}
-  fail(reason: string): never { throw new DecodeError(this.format, reason, this.pos); }
-  atEnd(): boolean { return this.pos >= this.s.length; }
-  peek(): string { return this.s[this.pos] ?? ''; }
-  skipWs(): void { while (this.peek() === ' ' || this.peek() === '\t') this.pos++; }
+  constructor(
+    readonly s: string,
+    readonly format: string,
+  ) {}
+  fail(reason: string): never {
+    throw new DecodeError(this.format, reason, this.pos);
+  }
+  atEnd(): boolean {
+    return this.pos >= this.s.length;
+  }
+  peek(): string {
+    return this.s[this.pos] ?? '';
+  }
+  skipWs(): void {
+    while (this.peek() === ' ' || this.peek() === '\t') this.pos++;
+  }
   token(what: string): string {
     const start = this.pos;
     while (!this.atEnd() && TCHAR.test(this.peek())) this.pos++;
@@ -61,7 +75,14 @@ class Scanner {
 
 const isQdtext = (c: string): boolean => {
   const x = c.charCodeAt(0);
-  return x === 0x09 || x === 0x20 || x === 0x21 || (x >= 0x23 && x <= 0x5b) || (x >= 0x5d && x <= 0x7e) || (x >= 0x80 && x <= 0xff);
+  return (
+    x === 0x09 ||
+    x === 0x20 ||
+    x === 0x21 ||
+    (x >= 0x23 && x <= 0x5b) ||
+    (x >= 0x5d && x <= 0x7e) ||
+    (x >= 0x80 && x <= 0xff)
+  );
 };
 const isQuotedPairChar = (c: string): boolean => {
   const x = c.charCodeAt(0);
@@ -69,7 +90,8 @@ const isQuotedPairChar = (c: string): boolean => {
 };
 
 function checkLength(header: string, format: string): void {
-  if (header.length > MAX_HEADER_LENGTH) throw new DecodeError(format, `header longer than ${MAX_HEADER_LENGTH} characters`);
+  if (header.length > MAX_HEADER_LENGTH)
+    throw new DecodeError(format, `header longer than ${MAX_HEADER_LENGTH} characters`);
 }
 
 /**
@@ -85,7 +107,10 @@ function readParams(sc: Scanner, stopAtScheme: boolean): AuthParams {
     const name = sc.token('a parameter name').toLowerCase();
     sc.skipWs();
     if (sc.peek() !== '=') {
-      if (stopAtScheme && params.size > 0) { sc.pos = save; return params; }
+      if (stopAtScheme && params.size > 0) {
+        sc.pos = save;
+        return params;
+      }
       sc.fail(`expected '=' after '${name}'`);
     }
     sc.pos++;
@@ -147,10 +172,12 @@ export type ParamOut = readonly [name: string, value: string, quoted: boolean];
 const quote = (v: string): string => `"${v.replace(/(["\\])/g, '\\$1')}"`;
 
 export function formatParams(params: readonly ParamOut[]): string {
-  return params.map(([n, v, q]) => {
-    if (!q && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v)) throw new RangeError(`'${n}' value is not a token`);
-    return `${n}=${q ? quote(v) : v}`;
-  }).join(', ');
+  return params
+    .map(([n, v, q]) => {
+      if (!q && !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v)) throw new RangeError(`'${n}' value is not a token`);
+      return `${n}=${q ? quote(v) : v}`;
+    })
+    .join(', ');
 }
 
 export const formatDigest = (params: readonly ParamOut[]): string => `Digest ${formatParams(params)}`;

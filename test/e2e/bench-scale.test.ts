@@ -16,7 +16,19 @@ describe('gba-sim bench --scale (real processes)', function () {
   for (const cluster of [false, true]) {
     it(`--sessions 2000${cluster ? ' --redis-cluster' : ''}: sessions filled, bytes per session, p99 ratio and commands per bootstrap reported`, async () => {
       const json = join(tempDir('gba-sim-scale-'), 'scale.json');
-      const r = await runCli(['bench', '--scale', '--sessions', '2000', ...(cluster ? ['--redis-cluster'] : []), '--json', json, '--no-progress'], { timeoutMs: 280_000 });
+      const r = await runCli(
+        [
+          'bench',
+          '--scale',
+          '--sessions',
+          '2000',
+          ...(cluster ? ['--redis-cluster'] : []),
+          '--json',
+          json,
+          '--no-progress',
+        ],
+        { timeoutMs: 280_000 },
+      );
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.contain('bytes per session').and.contain('p99 ratio');
       const s = JSON.parse(readFileSync(json, 'utf8')) as ScaleResults;
@@ -25,7 +37,7 @@ describe('gba-sim bench --scale (real processes)', function () {
       // A session is a key of about 60 octets and a value of about 90: a few hundred bytes with Redis's overhead.
       expect(s.bytes_per_session).to.be.within(100, 1000);
       expect(s.bootstrap.commands_per_bootstrap).to.be.within(5, 100);
-      expect(s.bootstrap.commands).to.have.property('getdel');   // the challenge is consumed once
+      expect(s.bootstrap.commands).to.have.property('getdel'); // the challenge is consumed once
       expect(s.empty.zn.commands_per_request).to.be.within(0.9, 3);
       expect(s.full.zn.p99_ms).to.be.greaterThan(0);
       expect(s.ratio.zn_p99).to.be.greaterThan(0);

@@ -23,23 +23,31 @@ const cliHasBench = (): Promise<boolean> => (wired ??= runCli(['--help']).then((
 
 async function bench(args: string[], timeoutMs = 240_000): Promise<CliResult> {
   if (await cliHasBench()) return runCli(['bench', ...args], { timeoutMs });
-  if (!existsSync(BENCH_MODULE)) throw new Error(`${BENCH_MODULE} missing: run "npm run build" (npm test does it first)`);
+  if (!existsSync(BENCH_MODULE))
+    throw new Error(`${BENCH_MODULE} missing: run "npm run build" (npm test does it first)`);
   const entryDir = tempDir('gba-sim-bench-entry-');
   const entry = join(entryDir, 'gba-sim.mjs');
-  writeFileSync(entry, `
+  writeFileSync(
+    entry,
+    `
     import { Command } from ${JSON.stringify(pathToFileURL(createRequire(BENCH_MODULE).resolve('commander')).href)};
     import { configureExit } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'dist', 'bin', 'cli-util.js')).href)};
     import { registerBenchCommand } from ${JSON.stringify(pathToFileURL(BENCH_MODULE).href)};
     const program = configureExit(new Command('gba-sim'));
     registerBenchCommand(program);
     await program.parseAsync(process.argv);
-  `);
+  `,
+  );
   return new Promise((resolve) => {
-    execFile(process.execPath, [entry, 'bench', ...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 8 << 20 },
+    execFile(
+      process.execPath,
+      [entry, 'bench', ...args],
+      { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 8 << 20 },
       (err, stdout, stderr) => {
         rmSync(entryDir, { recursive: true, force: true });
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-      });
+      },
+    );
   });
 }
 
@@ -49,7 +57,15 @@ const REQUIRED: Record<string, string[]> = {
   n65: ['per_s'],
   diameter: ['mar_per_s', 'bir_per_s'],
   psk_lookup: ['per_s'],
-  crypto: ['milenage_per_s', 'ks_naf_per_s', 'aes_block_per_s', 'hmac_sha256_per_s', 'noble_hmac_sha256_per_s', 'md5_per_s', 'noble_md5_per_s'],
+  crypto: [
+    'milenage_per_s',
+    'ks_naf_per_s',
+    'aes_block_per_s',
+    'hmac_sha256_per_s',
+    'noble_hmac_sha256_per_s',
+    'md5_per_s',
+    'noble_md5_per_s',
+  ],
   baseline: ['express_per_s', 'node_http_per_s'],
   redis: ['bytes_per_session'],
 };
@@ -66,7 +82,10 @@ function expectReport(r: CliResult, jsonFile: string): Record<string, Record<str
   }
   // Nested objects and plain numbers only.
   const walk = (o: unknown, path: string): void => {
-    if (typeof o === 'number') { expect(Number.isFinite(o), path).to.equal(true); return; }
+    if (typeof o === 'number') {
+      expect(Number.isFinite(o), path).to.equal(true);
+      return;
+    }
     expect(o, path).to.be.an('object');
     for (const [k, v] of Object.entries(o as object)) walk(v, `${path}.${k}`);
   };
@@ -81,7 +100,14 @@ function expectReport(r: CliResult, jsonFile: string): Record<string, Record<str
   expect(r.stdout).to.match(/Baseline: node:http hello/);
   expect(r.stdout).to.match(/bytes per bootstrapping session/);
   expect(r.stdout).to.contain('Targets');
-  for (const t of ['bootstrap.per_s (c=', 'bootstrap.p99_ms (c=4) < 25', 'psk_lookup.per_s ≥ 0.5', 'crypto.milenage_per_s × 6', 'crypto.ks_naf_per_s ≥ 0.7', 'redis.bytes_per_session ≤ 400']) {
+  for (const t of [
+    'bootstrap.per_s (c=',
+    'bootstrap.p99_ms (c=4) < 25',
+    'psk_lookup.per_s ≥ 0.5',
+    'crypto.milenage_per_s × 6',
+    'crypto.ks_naf_per_s ≥ 0.7',
+    'redis.bytes_per_session ≤ 400',
+  ]) {
     expect(r.stdout).to.match(new RegExp(`(PASS|MISS)  ${t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   }
   return json;
@@ -100,7 +126,7 @@ describe('gba-sim bench (real processes)', function () {
       expect(out.redis!.sessions).to.be.at.least(100_000);
       expect(r.stdout).to.match(/store: own redis-server redis:\/\/127\.0\.0\.1:\d+/);
       expect(r.stdout).to.not.contain(':6379');
-      expect(r.stderr).to.equal('');   // --no-progress
+      expect(r.stderr).to.equal(''); // --no-progress
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -109,26 +135,48 @@ describe('gba-sim bench (real processes)', function () {
   it('--endpoints: benchmarks a running `gba-sim up` network and cleans up after itself on its Redis', async () => {
     const redisUrl = await testRedisUrl();
     const config = zeroPortsConfig();
-    const up = await runUp(['--store', 'redis', '--redis-url', redisUrl, '--config', config], { env: { GBA_STORE_PREFIX: uniquePrefix('bench') } });
+    const up = await runUp(['--store', 'redis', '--redis-url', redisUrl, '--config', config], {
+      env: { GBA_STORE_PREFIX: uniquePrefix('bench') },
+    });
     try {
       const e = up.endpoints;
-      const subscriberCount = async () => ((await (await fetch(`${e.hss.provisioning}/subscribers?limit=1`, { headers: { authorization: `Bearer ${e.hss.adminToken}` } })).json()) as { total: number }).total;
+      const subscriberCount = async () =>
+        (
+          (await (
+            await fetch(`${e.hss.provisioning}/subscribers?limit=1`, {
+              headers: { authorization: `Bearer ${e.hss.adminToken}` },
+            })
+          ).json()) as { total: number }
+        ).total;
       const before = await subscriberCount();
       const json = join(up.dir, 'bench.json');
-      const r = await bench(['--endpoints', join(up.dir, 'endpoints.json'), '--duration', '0.5', '--concurrency', '4', '--json', json]);
+      const r = await bench([
+        '--endpoints',
+        join(up.dir, 'endpoints.json'),
+        '--duration',
+        '0.5',
+        '--concurrency',
+        '4',
+        '--json',
+        json,
+      ]);
       const out = expectReport(r, json);
       expect(r.stdout).to.contain('existing network');
       const prefix = /measured on a shared Redis under the unique prefix (gba:bench-[0-9a-f]{8}:)/.exec(r.stdout)?.[1];
       expect(prefix, r.stdout).to.be.a('string');
       expect(out.redis!.other_keys_written).to.be.a('number');
-      expect(r.stderr).to.match(/bench: /);   // progress lines (stderr is not a terminal here)
+      expect(r.stderr).to.match(/bench: /); // progress lines (stderr is not a terminal here)
       // Its subscribers are deleted again, and so are the 100,000 sessions of the memory measurement.
       expect(await subscriberCount()).to.equal(before);
       const redis = await connectRedis(redisUrl);
       try {
-        let cursor = '0', found = 0;
+        let cursor = '0',
+          found = 0;
         do {
-          const [next, keys] = (await redis.cmd(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '10000'])) as [Buffer, Buffer[]];
+          const [next, keys] = (await redis.cmd(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '10000'])) as [
+            Buffer,
+            Buffer[],
+          ];
           cursor = next.toString();
           found += keys.length;
         } while (cursor !== '0');
@@ -157,6 +205,14 @@ describe('gba-sim bench (real processes)', function () {
 /** A config with every listener on a free port (conventions: tests never use fixed ports). */
 function zeroPortsConfig(): string {
   const file = join(tempDir('gba-sim-bench-cfg-'), 'config.json');
-  writeFileSync(file, JSON.stringify({ hss: { port: 0, diameter: { port: 0 } }, bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } }, naf: { uaPort: 0, pskPort: 0 }, lwm2m: { port: 0, apiPort: 0 } }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      hss: { port: 0, diameter: { port: 0 } },
+      bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 } },
+      naf: { uaPort: 0, pskPort: 0 },
+      lwm2m: { port: 0, apiPort: 0 },
+    }),
+  );
   return file;
 }

@@ -45,7 +45,7 @@ describe('CLI usage errors: one line each, exit 2', function () {
     expect(lines(r.stderr)).to.deep.equal(['gba-sim: store.kind: expected one of auto, redis, memory (got "foo")']);
   });
 
-  it('commander\'s own errors: unknown option, unknown command, missing argument — one line, exit 2', async () => {
+  it("commander's own errors: unknown option, unknown command, missing argument — one line, exit 2", async () => {
     const [opt, cmd, arg, sub] = await runCliMany([
       ['up', '--bogus'],
       ['nosuch'],
@@ -55,7 +55,9 @@ describe('CLI usage errors: one line each, exit 2', function () {
     for (const r of [opt, cmd, arg, sub]) expect(r!.code, r!.stderr).to.equal(2);
     expect(lines(opt!.stderr)).to.deep.equal(["gba-sim: unknown option '--bogus'; run with --help for usage"]);
     expect(lines(cmd!.stderr)).to.deep.equal(["gba-sim: unknown command 'nosuch'; run with --help for usage"]);
-    expect(lines(arg!.stderr)).to.deep.equal(["gba-sim: option '--port <n>' argument missing; run with --help for usage"]);
+    expect(lines(arg!.stderr)).to.deep.equal([
+      "gba-sim: option '--port <n>' argument missing; run with --help for usage",
+    ]);
     expect(lines(sub!.stderr)).to.deep.equal(["gba-sim: unknown option '--bogus'; run with --help for usage"]);
   });
 

@@ -22,23 +22,63 @@ const failedIds = (r: ConformReport) => r.cases.filter((c) => c.result === 'fail
 describe('conform bsf: against our own BSF (gba-sim up, real processes)', function () {
   this.timeout(120_000);
   let up: UpProcess | undefined;
-  after(async () => { await up?.stop('SIGTERM'); });
+  after(async () => {
+    await up?.stop('SIGTERM');
+  });
 
   it('passes every case (ZN with a NAF entry added through up --config); --json is the C8 shape, --junit has no failure', async () => {
     const dir = tempDir('gba-sim-conform-');
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({ bsf: { nafs: [{ name: 'lab', token: 'lab-zn-token-0123456789abcdef', fqdns: [{ fqdn: 'naf.lab.example' }] }] } }));
-    up = await runUp(['--base-port', String(await freePortRange(10)), '--store', 'memory', '--config', config], { env: { REDIS_URL: '', GBA_STORE: '' }, timeoutMs: 60_000 });
+    writeFileSync(
+      config,
+      JSON.stringify({
+        bsf: { nafs: [{ name: 'lab', token: 'lab-zn-token-0123456789abcdef', fqdns: [{ fqdn: 'naf.lab.example' }] }] },
+      }),
+    );
+    up = await runUp(['--base-port', String(await freePortRange(10)), '--store', 'memory', '--config', config], {
+      env: { REDIS_URL: '', GBA_STORE: '' },
+      timeoutMs: 60_000,
+    });
     const e = up.endpoints;
     const imsi = newImsi();
     await provision(e.hss.provisioning, e.hss.adminToken, imsi, { k: SET.k, opc: SET.opc });
-    const json = join(dir, 'report.json'), junit = join(dir, 'junit.xml');
-    const r = await runCli(['conform', 'bsf', '--ub', e.bsf.ub, '--imsi', imsi, '--k', SET.k, '--opc', SET.opc,
-      '--zn', e.bsf.zn, '--zn-token', 'lab-zn-token-0123456789abcdef', '--naf-fqdn', 'naf.lab.example', '--json', json, '--junit', junit], { timeoutMs: 60_000 });
+    const json = join(dir, 'report.json'),
+      junit = join(dir, 'junit.xml');
+    const r = await runCli(
+      [
+        'conform',
+        'bsf',
+        '--ub',
+        e.bsf.ub,
+        '--imsi',
+        imsi,
+        '--k',
+        SET.k,
+        '--opc',
+        SET.opc,
+        '--zn',
+        e.bsf.zn,
+        '--zn-token',
+        'lab-zn-token-0123456789abcdef',
+        '--naf-fqdn',
+        'naf.lab.example',
+        '--json',
+        json,
+        '--junit',
+        junit,
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');
-    for (const id of IDS) expect(lines.filter((l) => l.startsWith(`${id} pass `)), `${id} line\n${r.stdout}`).to.have.length(1);
-    const rep = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown> & { cases: Array<Record<string, unknown>> };
+    for (const id of IDS)
+      expect(
+        lines.filter((l) => l.startsWith(`${id} pass `)),
+        `${id} line\n${r.stdout}`,
+      ).to.have.length(1);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown> & {
+      cases: Array<Record<string, unknown>>;
+    };
     expect(Object.keys(rep).sort()).to.deep.equal(['cases', 'failed', 'passed', 'skipped', 'target']);
     expect(rep).to.include({ target: e.bsf.ub, passed: IDS.length, failed: 0, skipped: 0 });
     expect(rep.cases.map((c) => c.id)).to.deep.equal(IDS);
@@ -51,13 +91,32 @@ describe('conform bsf: against our own BSF (gba-sim up, real processes)', functi
     expect(xml).to.not.contain('<failure');
 
     // Without --zn the ZN cases are skipped and the run still passes.
-    const noZn = await runCli(['conform', 'bsf', '--ub', e.bsf.ub, '--imsi', imsi, '--k', SET.k, '--opc', SET.opc], { timeoutMs: 60_000 });
+    const noZn = await runCli(['conform', 'bsf', '--ub', e.bsf.ub, '--imsi', imsi, '--k', SET.k, '--opc', SET.opc], {
+      timeoutMs: 60_000,
+    });
     expect(noZn.code, noZn.stdout + noZn.stderr).to.equal(0);
-    expect(noZn.stdout).to.match(/^ZN-01 skip .*--zn/m).and.match(/^ZN-02 skip /m);
+    expect(noZn.stdout)
+      .to.match(/^ZN-01 skip .*--zn/m)
+      .and.match(/^ZN-02 skip /m);
   });
 
   it('bad arguments exit 2 with one line per problem', async () => {
-    const r = await runCli(['conform', 'bsf', '--ub', 'ftp://x', '--imsi', '12', '--k', 'zz', '--opc', SET.opc, '--sqn-ms', 'xyz', '--zn', 'http://z/']);
+    const r = await runCli([
+      'conform',
+      'bsf',
+      '--ub',
+      'ftp://x',
+      '--imsi',
+      '12',
+      '--k',
+      'zz',
+      '--opc',
+      SET.opc,
+      '--sqn-ms',
+      'xyz',
+      '--zn',
+      'http://z/',
+    ]);
     expect(r.code).to.equal(2);
     for (const p of ['--ub', '--imsi', '--k', '--sqn-ms', '--zn-token', '--naf-fqdn']) expect(r.stderr).to.contain(p);
   });
@@ -71,11 +130,22 @@ describe('conform bsf: against a deliberately broken BSF (each case can fail, in
   let target: ConformTarget;
   before(async () => {
     const u = await bsf.start();
-    target = { ub: u.ub, impi, imsi, realm: BROKEN_DOMAIN, keys: { algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) }, sqnMs: 0, zn: { url: u.zn, token: ZN_TOKEN, nafFqdn: 'naf.lab.example' } };
+    target = {
+      ub: u.ub,
+      impi,
+      imsi,
+      realm: BROKEN_DOMAIN,
+      keys: { algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) },
+      sqnMs: 0,
+      zn: { url: u.zn, token: ZN_TOKEN, nafFqdn: 'naf.lab.example' },
+    };
   });
   after(() => bsf.stop());
 
-  const run = async (defects: Defects) => { bsf.defects = defects; return runConformance(target); };
+  const run = async (defects: Defects) => {
+    bsf.defects = defects;
+    return runConformance(target);
+  };
 
   it('a BSF without defects passes every case (the broken BSF itself is right when no switch is on)', async () => {
     const r = await run({});
@@ -125,7 +195,17 @@ describe('conform bsf: against a deliberately broken BSF (each case can fail, in
 
   it('a wrong MAC-A fails UB-02 with the evidence (and the cases that need the USIM to accept a challenge)', async () => {
     const r = await run({ badMac: true });
-    expect(failedIds(r)).to.deep.equal(['UB-02', 'UB-03', 'UB-04', 'UB-05', 'UB-06', 'UB-08', 'UB-09', 'UB-13', 'ZN-01']);
+    expect(failedIds(r)).to.deep.equal([
+      'UB-02',
+      'UB-03',
+      'UB-04',
+      'UB-05',
+      'UB-06',
+      'UB-08',
+      'UB-09',
+      'UB-13',
+      'ZN-01',
+    ]);
     expect(r.cases.find((c) => c.id === 'UB-02')!.detail).to.match(/MAC-A in AUTN [0-9a-f]{32} does not verify/);
   });
 
@@ -137,16 +217,41 @@ describe('conform bsf: against a deliberately broken BSF (each case can fail, in
   it('the CLI against the broken BSF exits 1; --junit has one <failure> per failed case; every line names its case', async () => {
     bsf.defects = { wrongRspauth: true, acceptReplay: true };
     const dir = tempDir('gba-sim-conform-');
-    const junit = join(dir, 'junit.xml'), json = join(dir, 'r.json');
-    const r = await runCli(['conform', 'bsf', '--ub', target.ub, '--imsi', imsi, '--k', SET.k, '--opc', SET.opc, '--junit', junit, '--json', json]);
+    const junit = join(dir, 'junit.xml'),
+      json = join(dir, 'r.json');
+    const r = await runCli([
+      'conform',
+      'bsf',
+      '--ub',
+      target.ub,
+      '--imsi',
+      imsi,
+      '--k',
+      SET.k,
+      '--opc',
+      SET.opc,
+      '--junit',
+      junit,
+      '--json',
+      json,
+    ]);
     expect(r.code, r.stderr).to.equal(1);
-    const caseLines = r.stdout.trim().split('\n').filter((l) => /^(UB|ZN)-\d\d /.test(l));
+    const caseLines = r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => /^(UB|ZN)-\d\d /.test(l));
     expect(caseLines).to.have.length(IDS.length);
-    expect(r.stdout).to.match(/^UB-06 FAIL .*rspauth/m).and.match(/^UB-08 FAIL .*replayed/m).and.match(/2 failed/);
+    expect(r.stdout)
+      .to.match(/^UB-06 FAIL .*rspauth/m)
+      .and.match(/^UB-08 FAIL .*replayed/m)
+      .and.match(/2 failed/);
     const xml = readFileSync(junit, 'utf8');
     expect(xml.match(/<failure /g)).to.have.length(2);
     expect(xml).to.match(/failures="2"/);
-    const rep = JSON.parse(readFileSync(json, 'utf8')) as { failed: number; cases: Array<{ result: string; detail: string }> };
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as {
+      failed: number;
+      cases: Array<{ result: string; detail: string }>;
+    };
     expect(rep.failed).to.equal(2);
     for (const c of rep.cases.filter((x) => x.result === 'fail')) expect(c.detail).to.not.equal('');
   });

@@ -26,10 +26,20 @@ const usim = () => new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex
 let adminToken = '';
 const auth = () => ({ authorization: `Bearer ${adminToken}` });
 
-interface SseEvent { event: string; data: Record<string, unknown> }
+interface SseEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
 
 /** Reads /api/events with node:http (a real HTTP client) and collects parsed events. */
-function subscribe(url: string): Promise<{ events: SseEvent[]; res: IncomingMessage; close: () => void; waitFor: (p: (e: SseEvent) => boolean, n?: number) => Promise<SseEvent[]> }> {
+function subscribe(
+  url: string,
+): Promise<{
+  events: SseEvent[];
+  res: IncomingMessage;
+  close: () => void;
+  waitFor: (p: (e: SseEvent) => boolean, n?: number) => Promise<SseEvent[]>;
+}> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { headers: { accept: 'text/event-stream', ...auth() } }, (res) => {
       const events: SseEvent[] = [];
@@ -48,14 +58,21 @@ function subscribe(url: string): Promise<{ events: SseEvent[]; res: IncomingMess
         }
         for (const w of waiters.splice(0)) w();
       });
-      const waitFor = (p: (e: SseEvent) => boolean, n = 1) => new Promise<SseEvent[]>((ok, fail) => {
-        const t = setTimeout(() => fail(new Error(`timed out waiting for ${n} events; have ${JSON.stringify(events)}`)), 30_000);
-        const check = () => {
-          const m = events.filter(p);
-          if (m.length >= n) { clearTimeout(t); ok(m); } else waiters.push(check);
-        };
-        check();
-      });
+      const waitFor = (p: (e: SseEvent) => boolean, n = 1) =>
+        new Promise<SseEvent[]>((ok, fail) => {
+          const t = setTimeout(
+            () => fail(new Error(`timed out waiting for ${n} events; have ${JSON.stringify(events)}`)),
+            30_000,
+          );
+          const check = () => {
+            const m = events.filter(p);
+            if (m.length >= n) {
+              clearTimeout(t);
+              ok(m);
+            } else waiters.push(check);
+          };
+          check();
+        });
       resolve({ events, res, close: () => req.destroy(), waitFor });
     });
     req.on('error', reject);
@@ -63,18 +80,38 @@ function subscribe(url: string): Promise<{ events: SseEvent[]; res: IncomingMess
   });
 }
 
-async function api(method: string, url: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(url, { method, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': contentType, ...auth() } } : { headers: auth() }) });
+async function api(
+  method: string,
+  url: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(url, {
+    method,
+    ...(body !== undefined
+      ? {
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+          headers: { 'content-type': contentType, ...auth() },
+        }
+      : { headers: auth() }),
+  });
   const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) as Record<string, unknown> : {} };
+  return { status: r.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
 describe('LwM2M device management end to end (real processes, real Redis)', function () {
   this.timeout(180000);
   let net: RunningNetwork & { logs: () => string };
-  before(async () => { net = await givenNetwork(); adminToken = net.endpoints.admin!.token; });
-  after(async () => { await net?.stop(); });
-  afterEach(function () { if (this.currentTest?.state === 'failed') console.log(net.logs()); });
+  before(async () => {
+    net = await givenNetwork();
+    adminToken = net.endpoints.admin!.token;
+  });
+  after(async () => {
+    await net?.stop();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(net.logs());
+  });
   const e = () => net.endpoints;
   const base = () => `${e().lwm2m!.api}api`;
 
@@ -85,11 +122,24 @@ describe('LwM2M device management end to end (real processes, real Redis)', func
       const steps: string[] = [];
       const ac = new AbortController();
       let registered!: (ep: string) => void;
-      const first = new Promise<string>((r) => { registered = r; });
+      const first = new Promise<string>((r) => {
+        registered = r;
+      });
       const sse = await subscribe(`${base()}/events`);
       const agent = runAgent({
-        imsi, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usim(), bsfUrl: e().bsf.ub, nafUaUrl: e().naf!.ua, transport,
-        signal: ac.signal, lifetimeSec: 60, onStep: (s, d) => { steps.push(s); if (s === 'lwm2m.registered') registered(String(d!.endpoint)); },
+        imsi,
+        impi: impiFromImsi(imsi, 2),
+        realm: REALM,
+        usim: usim(),
+        bsfUrl: e().bsf.ub,
+        nafUaUrl: e().naf!.ua,
+        transport,
+        signal: ac.signal,
+        lifetimeSec: 60,
+        onStep: (s, d) => {
+          steps.push(s);
+          if (s === 'lwm2m.registered') registered(String(d!.endpoint));
+        },
       });
       try {
         const ep = encodeURIComponent(await first);
@@ -115,7 +165,10 @@ describe('LwM2M device management end to end (real processes, real Redis)', func
         expect(o.status, JSON.stringify(o)).to.equal(200);
         expect(o.json.status).to.equal('2.05');
         expect(o.json.content).to.be.a('number');
-        const notes = await sse.waitFor((x) => x.event === 'notification' && x.data.endpoint === epName && x.data.path === '/3/0/13', 3);
+        const notes = await sse.waitFor(
+          (x) => x.event === 'notification' && x.data.endpoint === epName && x.data.path === '/3/0/13',
+          3,
+        );
         expect(notes[0]!.data).to.include({ status: '2.05' });
         expect(notes[2]!.data.value).to.be.a('number');
         // The temperature too.
@@ -156,10 +209,30 @@ describe('LwM2M device management end to end (real processes, real Redis)', func
     await provision(e().hss.provisioning, e().hss.adminToken, imsi, { k: SET.k, opc: SET.opc });
     const b = await bootstrap({ bsfUrl: e().bsf.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usim() });
     const cfg = await fetchDeviceConfig(e().naf!.ua, b);
-    const psk = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: e().lwm2m!.fqdn, uaSecProtId: hex('010001c0a8') });
+    const psk = ksNaf({
+      ks: b.ks,
+      rand: b.rand,
+      impi: b.impi,
+      nafFqdn: e().lwm2m!.fqdn,
+      uaSecProtId: hex('010001c0a8'),
+    });
     const port = Number(new URL(e().lwm2m!.uriDtls!).port);
-    const opts = { host: '127.0.0.1', port, serverFqdn: cfg.serverFqdn, pskIdentity: cfg.pskIdentity, psk, uaSecProtId: '010001c0a8' };
-    const objects = new DeviceObjects({ manufacturer: 't', model: 'm', serial: 's', firmware: '1', binding: 'U', lifetimeSec: () => 60 });
+    const opts = {
+      host: '127.0.0.1',
+      port,
+      serverFqdn: cfg.serverFqdn,
+      pskIdentity: cfg.pskIdentity,
+      psk,
+      uaSecProtId: '010001c0a8',
+    };
+    const objects = new DeviceObjects({
+      manufacturer: 't',
+      model: 'm',
+      serial: 's',
+      firmware: '1',
+      binding: 'U',
+      lifetimeSec: () => 60,
+    });
     const ch = await connectCoapDtls(opts);
     const location = await register(ch, { endpoint: cfg.endpoint, lifetimeSec: 60, binding: 'U', objects });
     await ch.close();
@@ -168,13 +241,19 @@ describe('LwM2M device management end to end (real processes, real Redis)', func
     // Kill the LwM2M process; `up`'s supervisor (bin/supervisor.ts) starts it again with the same configuration.
     // (A second process started here would race the supervised one for the port.)
     const old = net.children.get('lwm2m')!;
-    await new Promise<void>((r) => { old.once('exit', () => r()); old.kill('SIGKILL'); });
+    await new Promise<void>((r) => {
+      old.once('exit', () => r());
+      old.kill('SIGKILL');
+    });
     const t0 = Date.now();
     let list: Record<string, unknown> = {};
     while (list.registrationId === undefined) {
       if (Date.now() - t0 > 30_000) throw new Error('the restarted LwM2M server did not list the client within 30 s');
       await new Promise((r) => setTimeout(r, 200));
-      list = await api('GET', `${base()}/clients/${encodeURIComponent(cfg.endpoint)}`).then((r) => r.json, () => ({}));
+      list = await api('GET', `${base()}/clients/${encodeURIComponent(cfg.endpoint)}`).then(
+        (r) => r.json,
+        () => ({}),
+      );
     }
     expect(list.registrationId).to.equal(regId);
 

@@ -22,16 +22,31 @@ import { milenageSets, hex } from '../support/vectors.js';
 const SET = milenageSets()[5]!;
 const REALM = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const usim = () => new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) });
-const objects = () => new DeviceObjects({ manufacturer: 'test', model: 'm', serial: 's', firmware: '1', binding: 'U', lifetimeSec: () => 60 });
+const objects = () =>
+  new DeviceObjects({
+    manufacturer: 'test',
+    model: 'm',
+    serial: 's',
+    firmware: '1',
+    binding: 'U',
+    lifetimeSec: () => 60,
+  });
 
-const opensslDtls = (port: number, psk: Buffer, identity: string, cipher: string) => opensslPskClient({ dtls: true, port, psk, identity, cipher });
+const opensslDtls = (port: number, psk: Buffer, identity: string, cipher: string) =>
+  opensslPskClient({ dtls: true, port, psk, identity, cipher });
 
 describe('LwM2M over CoAP over DTLS-PSK end to end (real processes, real Redis)', function () {
   this.timeout(90000);
   let net: RunningNetwork & { logs: () => string };
-  before(async () => { net = await givenNetwork(); });
-  after(async () => { await net?.stop(); });
-  afterEach(function () { if (this.currentTest?.state === 'failed') console.log(net.logs()); });
+  before(async () => {
+    net = await givenNetwork();
+  });
+  after(async () => {
+    await net?.stop();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(net.logs());
+  });
 
   const e = () => net.endpoints;
   const port = () => Number(new URL(e().lwm2m!.uriDtls!).port);
@@ -41,7 +56,8 @@ describe('LwM2M over CoAP over DTLS-PSK end to end (real processes, real Redis)'
     const b = await bootstrap({ bsfUrl: e().bsf.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usim() });
     return { b, cfg: await fetchDeviceConfig(e().naf!.ua, b) };
   };
-  const keyFor = (b: Bootstrap, uaId: string) => ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: e().lwm2m!.fqdn, uaSecProtId: hex(uaId) });
+  const keyFor = (b: Bootstrap, uaId: string) =>
+    ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: e().lwm2m!.fqdn, uaSecProtId: hex(uaId) });
 
   it('endpoints.json has lwm2m.uriDtls on the same port number as the TLS listener; the NAF hands it out', async () => {
     expect(e().lwm2m!.uriDtls).to.equal(e().lwm2m!.uri.replace('coaps+tcp://', 'coaps://'));
@@ -55,40 +71,90 @@ describe('LwM2M over CoAP over DTLS-PSK end to end (real processes, real Redis)'
     const steps: Array<[string, Record<string, unknown> | undefined]> = [];
     const ac = new AbortController();
     let registered!: () => void;
-    const done = new Promise<void>((r) => { registered = r; });
+    const done = new Promise<void>((r) => {
+      registered = r;
+    });
     const agent = runAgent({
-      imsi, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usim(), bsfUrl: e().bsf.ub, nafUaUrl: e().naf!.ua,
-      signal: ac.signal, lifetimeSec: 60, onStep: (s, d) => { steps.push([s, d]); if (s === 'lwm2m.registered') registered(); },
+      imsi,
+      impi: impiFromImsi(imsi, 2),
+      realm: REALM,
+      usim: usim(),
+      bsfUrl: e().bsf.ub,
+      nafUaUrl: e().naf!.ua,
+      signal: ac.signal,
+      lifetimeSec: 60,
+      onStep: (s, d) => {
+        steps.push([s, d]);
+        if (s === 'lwm2m.registered') registered();
+      },
     });
     await done;
     expect(steps.find(([s]) => s === 'lwm2m.connect')![1]).to.include({ transport: 'dtls' });
     const endpoint = String(steps.find(([s]) => s === 'lwm2m.registered')![1]!.endpoint);
-    const list = await (await fetch(`${e().lwm2m!.api}api/clients`, { headers: { authorization: `Bearer ${e().admin!.token}` } })).json() as Array<Record<string, unknown>>;
-    expect(list.find((c) => c.endpoint === endpoint)).to.include({ transport: 'udp', binding: 'U', lwm2mVersion: '1.1' });
-    const read = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}/3/0`, { headers: { authorization: `Bearer ${e().admin!.token}` } });
-    const body = await read.json() as { status: string; content: Record<string, unknown> };
+    const list = (await (
+      await fetch(`${e().lwm2m!.api}api/clients`, { headers: { authorization: `Bearer ${e().admin!.token}` } })
+    ).json()) as Array<Record<string, unknown>>;
+    expect(list.find((c) => c.endpoint === endpoint)).to.include({
+      transport: 'udp',
+      binding: 'U',
+      lwm2mVersion: '1.1',
+    });
+    const read = await fetch(`${e().lwm2m!.api}api/clients/${encodeURIComponent(endpoint)}/3/0`, {
+      headers: { authorization: `Bearer ${e().admin!.token}` },
+    });
+    const body = (await read.json()) as { status: string; content: Record<string, unknown> };
     expect(read.status, JSON.stringify(body)).to.equal(200);
     expect(body.content).to.include({ 0: 'gba-sim', 16: 'U' });
     ac.abort();
     await agent;
   });
 
-  it('Register over node-dtls-client gets 2.01; an ep other than the PSK API\'s gets 4.03', async () => {
+  it("Register over node-dtls-client gets 2.01; an ep other than the PSK API's gets 4.03", async () => {
     const { b, cfg } = await bootstrapped();
-    const ch = await connectCoapDtls({ host: '127.0.0.1', port: port(), serverFqdn: cfg.serverFqdn, pskIdentity: cfg.pskIdentity, psk: keyFor(b, '010001c0a8'), uaSecProtId: '010001c0a8' });
+    const ch = await connectCoapDtls({
+      host: '127.0.0.1',
+      port: port(),
+      serverFqdn: cfg.serverFqdn,
+      pskIdentity: cfg.pskIdentity,
+      psk: keyFor(b, '010001c0a8'),
+      uaSecProtId: '010001c0a8',
+    });
     try {
-      const err = await register(ch, { endpoint: 'urn:imsi:001010000000000', lifetimeSec: 60, binding: 'U', objects: objects() }).then(() => undefined, (x: unknown) => x);
+      const err = await register(ch, {
+        endpoint: 'urn:imsi:001010000000000',
+        lifetimeSec: 60,
+        binding: 'U',
+        objects: objects(),
+      }).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
       expect((err as RegistrationError).code).to.equal(0x83);
       const loc = await register(ch, { endpoint: cfg.endpoint, lifetimeSec: 60, binding: 'U', objects: objects() });
       expect(loc[0]).to.equal('rd');
       await deregister(ch, loc);
-    } finally { await ch.close(); }
+    } finally {
+      await ch.close();
+    }
   });
 
   it('a wrong key fails the DTLS handshake', async () => {
     const { cfg } = await bootstrapped();
-    const err = await connectCoapDtls({ host: '127.0.0.1', port: port(), serverFqdn: cfg.serverFqdn, pskIdentity: cfg.pskIdentity, psk: randomBytes(32), uaSecProtId: '010001c0a8', timeoutMs: 5000 })
-      .then(async (ch) => { await ch.close(); return undefined; }, (x: Error) => x);
+    const err = await connectCoapDtls({
+      host: '127.0.0.1',
+      port: port(),
+      serverFqdn: cfg.serverFqdn,
+      pskIdentity: cfg.pskIdentity,
+      psk: randomBytes(32),
+      uaSecProtId: '010001c0a8',
+      timeoutMs: 5000,
+    }).then(
+      async (ch) => {
+        await ch.close();
+        return undefined;
+      },
+      (x: Error) => x,
+    );
     expect(err).to.be.instanceOf(Error);
   });
 
@@ -109,17 +175,33 @@ describe('LwM2M over CoAP over DTLS-PSK end to end (real processes, real Redis)'
 
   it('garbage, truncated and replayed datagrams on the CoAP UDP port crash nothing; a device still registers', async () => {
     const s = createSocket('udp4');
-    const hello = Buffer.from('16fefd000000000000000000', 'hex');   // a truncated ClientHello record header
-    for (const d of [Buffer.alloc(0), Buffer.from('hello'), randomBytes(1500), hello, randomBytes(13), Buffer.concat([hello, randomBytes(40)])]) {
+    const hello = Buffer.from('16fefd000000000000000000', 'hex'); // a truncated ClientHello record header
+    for (const d of [
+      Buffer.alloc(0),
+      Buffer.from('hello'),
+      randomBytes(1500),
+      hello,
+      randomBytes(13),
+      Buffer.concat([hello, randomBytes(40)]),
+    ]) {
       for (let i = 0; i < 20; i++) await new Promise<void>((r) => s.send(d, port(), '127.0.0.1', () => r()));
     }
     s.close();
     const { b, cfg } = await bootstrapped();
-    const ch = await connectCoapDtls({ host: '127.0.0.1', port: port(), serverFqdn: cfg.serverFqdn, pskIdentity: cfg.pskIdentity, psk: keyFor(b, '010001c0a8'), uaSecProtId: '010001c0a8' });
+    const ch = await connectCoapDtls({
+      host: '127.0.0.1',
+      port: port(),
+      serverFqdn: cfg.serverFqdn,
+      pskIdentity: cfg.pskIdentity,
+      psk: keyFor(b, '010001c0a8'),
+      uaSecProtId: '010001c0a8',
+    });
     try {
       const loc = await register(ch, { endpoint: cfg.endpoint, lifetimeSec: 60, binding: 'U', objects: objects() });
       await deregister(ch, loc);
-    } finally { await ch.close(); }
+    } finally {
+      await ch.close();
+    }
     expect((await fetch(new URL('/healthz', e().lwm2m!.api))).status).to.equal(200);
   });
 });

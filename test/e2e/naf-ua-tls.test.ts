@@ -28,8 +28,20 @@ function independentKsNaf(rand: Buffer, impi: string, fqdn: string, uaIdHex: str
   const { ck, ik } = new Milenage(hex(SET.k), hex(SET.opc)).f2345(rand);
   const len = (n: number) => Buffer.from([n >> 8, n & 0xff]);
   const nafId = Buffer.concat([Buffer.from(fqdn), Buffer.from(uaIdHex, 'hex')]);
-  const s = Buffer.concat([Buffer.from([0x01]), Buffer.from('gba-me'), len(6), rand, len(16), Buffer.from(impi), len(impi.length), nafId, len(nafId.length)]);
-  return createHmac('sha256', Buffer.concat([ck, ik])).update(s).digest();
+  const s = Buffer.concat([
+    Buffer.from([0x01]),
+    Buffer.from('gba-me'),
+    len(6),
+    rand,
+    len(16),
+    Buffer.from(impi),
+    len(impi.length),
+    nafId,
+    len(nafId.length),
+  ]);
+  return createHmac('sha256', Buffer.concat([ck, ik]))
+    .update(s)
+    .digest();
 }
 
 /** Runs `openssl s_client` with `args`, writes `input` once connected, and returns everything it printed. */
@@ -37,13 +49,20 @@ function sClient(args: string[], input = ''): Promise<string> {
   return new Promise((resolve) => {
     const p = spawn('openssl', ['s_client', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let text = '';
-    p.stdout.on('data', (d) => { text += d; });
-    p.stderr.on('data', (d) => { text += d; });
+    p.stdout.on('data', (d) => {
+      text += d;
+    });
+    p.stderr.on('data', (d) => {
+      text += d;
+    });
     p.stdin.write(input);
     // -ign_eof keeps it reading the answer after stdin ends; the server closes (Connection: close).
     p.stdin.end();
     const t = setTimeout(() => p.kill(), 10_000);
-    p.on('close', () => { clearTimeout(t); resolve(text); });
+    p.on('close', () => {
+      clearTimeout(t);
+      resolve(text);
+    });
   });
 }
 
@@ -56,18 +75,32 @@ describe('NAF Ua over HTTPS and TLS-PSK, Zn tokens for applications (C11; real p
       nfs: ['hss-mock', 'bsf', 'naf'],
       config: {
         // An extra NAF entry in the configuration, as `up --config` takes it (bsf.nafs).
-        bsf: { ubPort: 0, znPort: 0, diameter: { port: 0 }, nafs: [{ name: 'portal', token: APP_TOKEN, fqdns: [{ fqdn: 'portal.example.org' }] }] },
+        bsf: {
+          ubPort: 0,
+          znPort: 0,
+          diameter: { port: 0 },
+          nafs: [{ name: 'portal', token: APP_TOKEN, fqdns: [{ fqdn: 'portal.example.org' }] }],
+        },
       },
     });
   });
-  after(async () => { await net?.stop(); });
-  afterEach(function () { if (this.currentTest?.state === 'failed') console.log(net.logs()); });
+  after(async () => {
+    await net?.stop();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(net.logs());
+  });
 
   const e = () => net.endpoints;
   const device = async (): Promise<Bootstrap> => {
     const imsi = newImsi();
     await provision(e().hss.provisioning, e().hss.adminToken, imsi, { k: SET.k, opc: SET.opc });
-    return bootstrap({ bsfUrl: e().bsf.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim: new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) }) });
+    return bootstrap({
+      bsfUrl: e().bsf.ub,
+      impi: impiFromImsi(imsi, 2),
+      realm: REALM,
+      usim: new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) }),
+    });
   };
   const port = (url: string) => new URL(url).port;
 
@@ -83,7 +116,15 @@ describe('NAF Ua over HTTPS and TLS-PSK, Zn tokens for applications (C11; real p
 
   it('HTTPS: openssl s_client -verify_return_error accepts the NAF certificate for its FQDN against the lab CA, and refuses another name', async () => {
     const n = e().naf!;
-    const base = ['-connect', `127.0.0.1:${port(n.uaHttps!)}`, '-verify_return_error', '-CAfile', n.ca!, '-servername', NAF_FQDN];
+    const base = [
+      '-connect',
+      `127.0.0.1:${port(n.uaHttps!)}`,
+      '-verify_return_error',
+      '-CAfile',
+      n.ca!,
+      '-servername',
+      NAF_FQDN,
+    ];
     const ok = await sClient([...base, '-verify_hostname', NAF_FQDN]);
     expect(ok).to.match(/Verify return code: 0 \(ok\)/);
     expect(ok).to.contain('Cipher is ECDHE-ECDSA-AES128-GCM-SHA256');
@@ -97,7 +138,14 @@ describe('NAF Ua over HTTPS and TLS-PSK, Zn tokens for applications (C11; real p
     const b = await device();
     const n = e().naf!;
     const steps: Array<Record<string, unknown> | undefined> = [];
-    const c = await fetchDeviceConfig(n.uaHttps!, b, (s, d) => { if (s === 'ua.challenge') steps.push(d); }, { ca: readFileSync(n.ca!), servername: NAF_FQDN });
+    const c = await fetchDeviceConfig(
+      n.uaHttps!,
+      b,
+      (s, d) => {
+        if (s === 'ua.challenge') steps.push(d);
+      },
+      { ca: readFileSync(n.ca!), servername: NAF_FQDN },
+    );
     expect(c.pskIdentity).to.equal(`3GPP-bootstrapping.${b.btid}`);
     expect(String(steps[0]?.nafId)).to.contain('010001c02b');
     const err = await fetchDeviceConfig(n.uaHttps!, b).catch((x: unknown) => x);
@@ -108,8 +156,23 @@ describe('NAF Ua over HTTPS and TLS-PSK, Zn tokens for applications (C11; real p
   it('TLS-PSK: openssl s_client -psk with the B-TID and an independently computed Ks_NAF (fqdn ‖ 01000100a8) reads the configuration; a wrong key fails', async () => {
     const b = await device();
     const key = independentKsNaf(b.rand, b.impi, NAF_FQDN, '01000100a8');
-    const args = (k: Buffer) => ['-connect', `127.0.0.1:${port(e().naf!.uaPsk!)}`, '-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256', '-psk', k.toString('hex'), '-psk_identity', `3GPP-bootstrapping.${b.btid}`, '-ign_eof', '-quiet'];
-    const out = await sClient(args(key), `GET /device/v1/config HTTP/1.1\r\nHost: ${NAF_FQDN}\r\nConnection: close\r\n\r\n`);
+    const args = (k: Buffer) => [
+      '-connect',
+      `127.0.0.1:${port(e().naf!.uaPsk!)}`,
+      '-tls1_2',
+      '-cipher',
+      'PSK-AES128-GCM-SHA256',
+      '-psk',
+      k.toString('hex'),
+      '-psk_identity',
+      `3GPP-bootstrapping.${b.btid}`,
+      '-ign_eof',
+      '-quiet',
+    ];
+    const out = await sClient(
+      args(key),
+      `GET /device/v1/config HTTP/1.1\r\nHost: ${NAF_FQDN}\r\nConnection: close\r\n\r\n`,
+    );
     expect(out).to.match(/HTTP\/1\.1 200 OK/);
     const body = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as Record<string, string>;
     expect(body.pskIdentity).to.equal(`3GPP-bootstrapping.${b.btid}`);
@@ -125,16 +188,36 @@ describe('NAF Ua over HTTPS and TLS-PSK, Zn tokens for applications (C11; real p
   it('hostile input inside the tunnels: malformed HTTP gets 400 on both listeners, which keep serving', async () => {
     const n = e().naf!;
     const raw = await new Promise<string>((resolve, reject) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: Number(port(n.uaHttps!)), ca: readFileSync(n.ca!), servername: NAF_FQDN }, () => s.write('NOT HTTP AT ALL\r\n\r\n'));
+      const s = tlsConnect(
+        { host: '127.0.0.1', port: Number(port(n.uaHttps!)), ca: readFileSync(n.ca!), servername: NAF_FQDN },
+        () => s.write('NOT HTTP AT ALL\r\n\r\n'),
+      );
       let text = '';
-      s.on('data', (d) => { text += d; });
+      s.on('data', (d) => {
+        text += d;
+      });
       s.on('end', () => resolve(text));
       s.on('error', reject);
     });
     expect(raw).to.match(/^HTTP\/1\.1 400/);
     const b = await device();
     const key = independentKsNaf(b.rand, b.impi, NAF_FQDN, '01000100a8');
-    const out = await sClient(['-connect', `127.0.0.1:${port(n.uaPsk!)}`, '-tls1_2', '-cipher', 'PSK-AES128-GCM-SHA256', '-psk', key.toString('hex'), '-psk_identity', b.btid, '-ign_eof', '-quiet'], 'GARBAGE\r\n\r\n');
+    const out = await sClient(
+      [
+        '-connect',
+        `127.0.0.1:${port(n.uaPsk!)}`,
+        '-tls1_2',
+        '-cipher',
+        'PSK-AES128-GCM-SHA256',
+        '-psk',
+        key.toString('hex'),
+        '-psk_identity',
+        b.btid,
+        '-ign_eof',
+        '-quiet',
+      ],
+      'GARBAGE\r\n\r\n',
+    );
     expect(out).to.match(/HTTP\/1\.1 400/);
     const ok = await fetchDeviceConfigPsk(n.uaPsk!, b, { nafFqdn: NAF_FQDN });
     expect(ok.pskIdentity).to.equal(`3GPP-bootstrapping.${b.btid}`);
@@ -148,17 +231,21 @@ describe('NAF Ua over HTTPS and TLS-PSK, Zn tokens for applications (C11; real p
     expect((err as UaError).reason).to.equal('rebootstrap');
   });
 
-  const zn = (token: string, fqdn: string, btid: string) => fetch(`${e().bsf.zn}/bootstrapping-info-retrieval`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ btId: btid, nafId: { nafFqdn: fqdn, uaSecProtId: '0100000002' } }),
-  });
+  const zn = (token: string, fqdn: string, btid: string) =>
+    fetch(`${e().bsf.zn}/bootstrapping-info-retrieval`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ btId: btid, nafId: { nafFqdn: fqdn, uaSecProtId: '0100000002' } }),
+    });
 
   it('a bsf.nafs entry from the configuration gets keys for its FQDN only', async () => {
     const b = await device();
     const r = await zn(APP_TOKEN, 'portal.example.org', b.btid);
     expect(r.status).to.equal(200);
-    const j = await r.json() as Record<string, string>;
-    expect(j.meKeyMaterial).to.equal(independentKsNaf(b.rand, b.impi, 'portal.example.org', '0100000002').toString('hex'));
+    const j = (await r.json()) as Record<string, string>;
+    expect(j.meKeyMaterial).to.equal(
+      independentKsNaf(b.rand, b.impi, 'portal.example.org', '0100000002').toString('hex'),
+    );
     expect((await zn(APP_TOKEN, NAF_FQDN, b.btid)).status).to.equal(403);
   });
 

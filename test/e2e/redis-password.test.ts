@@ -18,7 +18,9 @@ import { redisAnswers } from '../../shared/store/open.js';
 const SET = milenageSets()[1]!;
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesUnder(join(dir, d.name)) : [join(dir, d.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? filesUnder(join(dir, d.name)) : [join(dir, d.name)],
+  );
 }
 
 describe('a Redis URL with a password (real redis-server with requirepass)', function () {
@@ -29,7 +31,11 @@ describe('a Redis URL with a password (real redis-server with requirepass)', fun
 
   before(async () => {
     const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', password], { stdio: 'ignore' });
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', password],
+      { stdio: 'ignore' },
+    );
     url = `redis://:${password}@127.0.0.1:${port}`;
     const deadline = Date.now() + 10_000;
     while (!(await redisAnswers(url))) {
@@ -39,17 +45,32 @@ describe('a Redis URL with a password (real redis-server with requirepass)', fun
     // The password is really required: without it, no PONG.
     expect(await redisAnswers(`redis://127.0.0.1:${port}`)).to.equal(false);
   });
-  after(() => { redis?.kill('SIGKILL'); });
+  after(() => {
+    redis?.kill('SIGKILL');
+  });
 
-  it('works, and the password is in none of up\'s output, logs/* or effective-config.json; secrets files are 0600', async () => {
+  it("works, and the password is in none of up's output, logs/* or effective-config.json; secrets files are 0600", async () => {
     const base = await freePortRange(10);
-    const up = await runUp(['--base-port', String(base), '--store', 'redis', '--redis-url', url, '--log-level', 'debug'], { timeoutMs: 80_000 });
+    const up = await runUp(
+      ['--base-port', String(base), '--store', 'redis', '--redis-url', url, '--log-level', 'debug'],
+      { timeoutMs: 80_000 },
+    );
     try {
       const e = up.endpoints;
       const imsi = `00101${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;
-      const put = await fetch(`${e.hss.provisioning}/subscribers/${imsi}`, { method: 'PUT', headers: { authorization: `Bearer ${e.hss.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ k: SET.k, opc: SET.opc }) });
+      const put = await fetch(`${e.hss.provisioning}/subscribers/${imsi}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${e.hss.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ k: SET.k, opc: SET.opc }),
+      });
       expect(put.status).to.equal(201);
-      const r = await referenceBootstrap(e.bsf.ub, `${imsi}@ims.mnc001.mcc001.3gppnetwork.org`, hex(SET.k), hex(SET.opc), { realm: e.bsf.realm });
+      const r = await referenceBootstrap(
+        e.bsf.ub,
+        `${imsi}@ims.mnc001.mcc001.3gppnetwork.org`,
+        hex(SET.k),
+        hex(SET.opc),
+        { realm: e.bsf.realm },
+      );
       expect(r.status, r.body).to.equal(200);
 
       // endpoints.json and run/config.json may keep it (clients and children need it) …

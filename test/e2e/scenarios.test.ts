@@ -29,28 +29,52 @@ async function until<T>(ms: number, what: string, f: () => Promise<T | undefined
 describe('BSF fault scenarios: our device agent in each (real processes, real Redis)', function () {
   this.timeout(90_000);
   let net: RunningNetwork & { logs: () => string };
-  before(async () => { net = await givenNetwork({ nfs: ['hss-mock', 'bsf'] }); });
-  after(async () => { await net?.stop(); });
-  afterEach(function () { if (this.currentTest?.state === 'failed') console.log(net.logs().slice(-4000)); });
+  before(async () => {
+    net = await givenNetwork({ nfs: ['hss-mock', 'bsf'] });
+  });
+  after(async () => {
+    await net?.stop();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(net.logs().slice(-4000));
+  });
 
   const admin = (path: string, init: RequestInit = {}, token: string | null = net.endpoints.admin!.token) =>
-    fetch(`${net.endpoints.bsf.admin}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json', ...init.headers } });
-  const put = (impi: string, body: unknown) => admin(`/scenarios/${impi}`, { method: 'PUT', body: JSON.stringify(body) });
+    fetch(`${net.endpoints.bsf.admin}${path}`, {
+      ...init,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        'content-type': 'application/json',
+        ...init.headers,
+      },
+    });
+  const put = (impi: string, body: unknown) =>
+    admin(`/scenarios/${impi}`, { method: 'PUT', body: JSON.stringify(body) });
   const device = async () => {
     const imsi = newImsi();
     await provision(net.endpoints.hss.provisioning, net.endpoints.hss.adminToken, imsi, { k: SET.k, opc: SET.opc });
     const impi = impiFromImsi(imsi, 2);
     const usim = new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) });
     const steps: string[] = [];
-    const boot = () => bootstrap({ bsfUrl: net.endpoints.bsf.ub, impi, realm: REALM, usim, onStep: (s) => steps.push(s) });
+    const boot = () =>
+      bootstrap({ bsfUrl: net.endpoints.bsf.ub, impi, realm: REALM, usim, onStep: (s) => steps.push(s) });
     return { impi, boot, steps };
   };
   /** Waits for a timeline event with this reason (the timeline is written beside the Ub answer). */
-  const eventWith = (impi: string, reason: string) => until(3000, `event "${reason}"`, async () => {
-    const r = (await (await admin(`/events?impi=${encodeURIComponent(impi)}`)).json()) as { items: Array<{ outcome: string; reason: string }> };
-    return r.items.find((e) => e.reason === reason);
-  });
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the bootstrap to fail'); }, (e: unknown) => e as UbError);
+  const eventWith = (impi: string, reason: string) =>
+    until(3000, `event "${reason}"`, async () => {
+      const r = (await (await admin(`/events?impi=${encodeURIComponent(impi)}`)).json()) as {
+        items: Array<{ outcome: string; reason: string }>;
+      };
+      return r.items.find((e) => e.reason === reason);
+    });
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the bootstrap to fail');
+      },
+      (e: unknown) => e as UbError,
+    );
 
   it('PUT 201/200 with a raw "@" in {impi}, GET lists {impi, fault, count, delayMs?}, 400 for an unknown fault, 401 without the token, DELETE 204', async () => {
     const impi = `${newImsi()}@ims.mnc001.mcc001.3gppnetwork.org`;
@@ -63,7 +87,9 @@ describe('BSF fault scenarios: our device agent in each (real processes, real Re
     expect(((await bad.json()) as { detail: string }).detail).to.contain('unknown fault');
     expect((await admin('/scenarios', {}, null)).status).to.equal(401);
     expect((await admin(`/scenarios/${impi}`, { method: 'DELETE' })).status).to.equal(204);
-    expect(((await (await admin('/scenarios')).json()) as { items: Array<{ impi: string }> }).items.map((i) => i.impi)).to.not.include(impi);
+    expect(
+      ((await (await admin('/scenarios')).json()) as { items: Array<{ impi: string }> }).items.map((i) => i.impi),
+    ).to.not.include(impi);
   });
 
   it('bad_mac: the device reports a MAC failure (403) and its next bootstrap succeeds; the timeline says so', async () => {
@@ -102,7 +128,9 @@ describe('BSF fault scenarios: our device agent in each (real processes, real Re
       const e = await failure(d.boot());
       expect([e.reason, e.status, e.retryAfterSec]).to.deep.equal(['unavailable', 503, 5]);
     }
-    const r = await fetch(net.endpoints.bsf.ub, { headers: { authorization: `Digest username="${d.impi}", realm="${REALM}", nonce="", uri="/", response=""` } });
+    const r = await fetch(net.endpoints.bsf.ub, {
+      headers: { authorization: `Digest username="${d.impi}", realm="${REALM}", nonce="", uri="/", response=""` },
+    });
     expect(r.status, 'the scenario is used up').to.equal(401);
     await eventWith(d.impi, SCENARIO_REASONS.hssUnavailable);
     expect((await d.boot()).btid).to.match(/@bsf\./);
@@ -123,7 +151,15 @@ describe('BSF fault scenarios: our device agent in each (real processes, real Re
     const before = net.restarts().bsf ?? 0;
     net.children.get('bsf')!.kill('SIGKILL');
     await until(30_000, 'BSF restarted', async () => ((net.restarts().bsf ?? 0) > before ? true : undefined));
-    await until(30_000, 'BSF answering', async () => (await fetch(`${net.endpoints.bsf.ub}healthz`).then((r) => r.status === 200, () => false)) || undefined);
+    await until(
+      30_000,
+      'BSF answering',
+      async () =>
+        (await fetch(`${net.endpoints.bsf.ub}healthz`).then(
+          (r) => r.status === 200,
+          () => false,
+        )) || undefined,
+    );
     const e = await failure(d.boot());
     expect(e.status).to.equal(503);
     expect((await d.boot()).btid).to.match(/@bsf\./);
@@ -135,7 +171,10 @@ describe('device agent: a 200 OK without Authentication-Info (interop with BSFs 
   const imsi = '001010000054321';
   const bsf = new BrokenBsf(impiFromImsi(imsi, 2), hex(SET.k), hex(SET.opc));
   let ub = '';
-  before(async () => { ub = (await bsf.start()).ub; bsf.defects = { noAuthInfo: true }; });
+  before(async () => {
+    ub = (await bsf.start()).ub;
+    bsf.defects = { noAuthInfo: true };
+  });
   after(() => bsf.stop());
 
   it('is accepted with a warning; --require-rspauth refuses it; a wrong rspauth is refused either way', async () => {

@@ -22,22 +22,53 @@ const ADMIN = 'admin-token-0123456789abcdef';
 const ZH = 'zh-token-0123456789abcdef';
 const NAF = 'naf-token-0123456789abcdef';
 
-interface Core { hss: NfProcess; bsfs: NfProcess[]; ub: string; zn: string; provisioning: string; redisUrl: string; prefix: string }
+interface Core {
+  hss: NfProcess;
+  bsfs: NfProcess[];
+  ub: string;
+  zn: string;
+  provisioning: string;
+  redisUrl: string;
+  prefix: string;
+}
 
 async function startCore(o: { bsfCount?: number; bsf?: Record<string, unknown> } = {}): Promise<Core> {
   const redisUrl = await testRedisUrl();
   const prefix = uniquePrefix('ub');
   const store = { kind: 'redis', redisUrl, prefix };
   const hss = await spawnNf('hss-mock', { store, hss: { port: 0, adminToken: ADMIN, zhTokens: [ZH] } });
-  const bsfs = await Promise.all(Array.from({ length: o.bsfCount ?? 1 }, () => spawnNf('bsf', {
-    store,
-    bsf: { ubPort: 0, znPort: 0, hssUrl: hss.listeners.hss, hssToken: ZH, nafs: [{ name: 'test-naf', token: NAF, fqdns: [{ fqdn: 'naf.example.org' }] }], ...o.bsf },
-  })));
-  return { hss, bsfs, ub: bsfs[0]!.listeners.ub!, zn: bsfs[0]!.listeners.zn!, provisioning: hss.listeners.provisioning!, redisUrl, prefix };
+  const bsfs = await Promise.all(
+    Array.from({ length: o.bsfCount ?? 1 }, () =>
+      spawnNf('bsf', {
+        store,
+        bsf: {
+          ubPort: 0,
+          znPort: 0,
+          hssUrl: hss.listeners.hss,
+          hssToken: ZH,
+          nafs: [{ name: 'test-naf', token: NAF, fqdns: [{ fqdn: 'naf.example.org' }] }],
+          ...o.bsf,
+        },
+      }),
+    ),
+  );
+  return {
+    hss,
+    bsfs,
+    ub: bsfs[0]!.listeners.ub!,
+    zn: bsfs[0]!.listeners.zn!,
+    provisioning: hss.listeners.provisioning!,
+    redisUrl,
+    prefix,
+  };
 }
 
 async function provision(core: Core, imsi: string, doc: Record<string, unknown>): Promise<void> {
-  const r = await fetch(`${core.provisioning}/subscribers/${imsi}`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+  const r = await fetch(`${core.provisioning}/subscribers/${imsi}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(doc),
+  });
   expect(r.status, await r.text()).to.be.oneOf([200, 201]);
 }
 
@@ -56,20 +87,35 @@ async function rawGet(base: string, authorization: string): Promise<number> {
   const u = new URL(base);
   const reply = await new Promise<string>((resolve) => {
     const s = net.createConnection(Number(u.port), u.hostname, () =>
-      s.write(`GET / HTTP/1.1\r\nHost: ${u.host}\r\n${authorization ? `Authorization: ${authorization}\r\n` : ''}Connection: close\r\n\r\n`, 'latin1'));
-    let d = ''; s.on('data', (c) => { d += c; }); s.on('close', () => resolve(d)); s.on('error', () => resolve(d));
+      s.write(
+        `GET / HTTP/1.1\r\nHost: ${u.host}\r\n${authorization ? `Authorization: ${authorization}\r\n` : ''}Connection: close\r\n\r\n`,
+        'latin1',
+      ),
+    );
+    let d = '';
+    s.on('data', (c) => {
+      d += c;
+    });
+    s.on('close', () => resolve(d));
+    s.on('error', () => resolve(d));
   });
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0);
 }
-
 
 describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', function () {
   this.timeout(60000);
   let core: Core;
   // 200 concurrent bootstraps of one IMPI (below) need more than the default 32 outstanding challenges.
-  before(async () => { core = await startCore({ bsf: { maxOutstandingChallengesPerImpi: 256 } }); });
-  after(async () => { await Promise.all([core.hss.stop(), ...core.bsfs.map((b) => b.stop())]); });
-  afterEach(function () { if (this.currentTest?.state === 'failed') for (const p of [core.hss, ...core.bsfs]) console.log(p.output.slice(-30).join('\n')); });
+  before(async () => {
+    core = await startCore({ bsf: { maxOutstandingChallengesPerImpi: 256 } });
+  });
+  after(async () => {
+    await Promise.all([core.hss.stop(), ...core.bsfs.map((b) => b.stop())]);
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed')
+      for (const p of [core.hss, ...core.bsfs]) console.log(p.output.slice(-30).join('\n'));
+  });
 
   it('bootstraps: B-TID = base64(RAND)@realm, lifetime an hour ahead, and Zn derives the same Ks_NAF', async () => {
     const imsi = newImsi();
@@ -78,13 +124,22 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     expect(b.btid).to.equal(`${b.rand.toString('base64')}@${REALM}`);
     expect(b.lifetimeMs - Date.now()).to.be.within(3595_000, 3601_000);
     const r = await fetch(`${core.zn}/bootstrapping-info-retrieval`, {
-      method: 'POST', headers: { authorization: `Bearer ${NAF}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${NAF}`, 'content-type': 'application/json' },
       body: JSON.stringify({ btId: b.btid, nafId: { nafFqdn: 'naf.example.org', uaSecProtId: '0100000002' } }),
     });
-    const body = await r.json() as Record<string, string>;
+    const body = (await r.json()) as Record<string, string>;
     expect(r.status).to.equal(200);
     const { ksNaf } = await import('../../shared/crypto/kdf.js');
-    expect(body.meKeyMaterial).to.equal(ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: 'naf.example.org', uaSecProtId: hex('0100000002') }).toString('hex'));
+    expect(body.meKeyMaterial).to.equal(
+      ksNaf({
+        ks: b.ks,
+        rand: b.rand,
+        impi: b.impi,
+        nafFqdn: 'naf.example.org',
+        uaSecProtId: hex('0100000002'),
+      }).toString('hex'),
+    );
     expect(body.impi).to.equal(impiFromImsi(imsi, 2));
     expect(body.gbaType).to.equal('3G_GBA');
   });
@@ -93,7 +148,10 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     const imsi = newImsi();
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
     for (const qop of ['auth-int', 'auth'] as const) {
-      const r = await referenceBootstrap(core.ub, impiFromImsi(imsi, 2), hex(SET1.k), hex(SET1.opc), { qop, realm: '10.0.0.1' });
+      const r = await referenceBootstrap(core.ub, impiFromImsi(imsi, 2), hex(SET1.k), hex(SET1.opc), {
+        qop,
+        realm: '10.0.0.1',
+      });
       expect(r.status, r.body).to.equal(200);
       expect(r.headers.get('content-type')).to.equal('application/vnd.3gpp.bsf+xml');
       expect(r.body).to.contain('<BootstrappingInfo xmlns="uri:3gpp-gba">');
@@ -105,15 +163,26 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
   it('sends exactly one WWW-Authenticate with realm, nonce=base64(RAND‖AUTN), AKAv1-MD5, qop="auth-int", opaque', async () => {
     const imsi = newImsi();
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc, sqn: '0000000000a0' });
-    const r = await fetch(core.ub, { headers: { Authorization: `Digest username="${impiFromImsi(imsi, 2)}", realm="${REALM}", nonce="", uri="/", response=""`, Host: '192.0.2.7' } });
+    const r = await fetch(core.ub, {
+      headers: {
+        Authorization: `Digest username="${impiFromImsi(imsi, 2)}", realm="${REALM}", nonce="", uri="/", response=""`,
+        Host: '192.0.2.7',
+      },
+    });
     expect(r.status).to.equal(401);
     const wa = r.headers.get('www-authenticate')!;
-    expect(wa).to.match(/^Digest realm="bsf\.mnc001\.mcc001\.pub\.3gppnetwork\.org", nonce="[A-Za-z0-9+/]{43}=", algorithm=AKAv1-MD5, qop="auth-int", opaque="[^"]+"$/);
+    expect(wa).to.match(
+      /^Digest realm="bsf\.mnc001\.mcc001\.pub\.3gppnetwork\.org", nonce="[A-Za-z0-9+/]{43}=", algorithm=AKAv1-MD5, qop="auth-int", opaque="[^"]+"$/,
+    );
     const raw = Buffer.from(/nonce="([^"]+)"/.exec(wa)![1]!, 'base64');
     expect(raw.length).to.equal(32);
-    const o = openAutn(createAkaAlgorithm({ algorithm: 'milenage', k: hex(SET1.k), opc: hex(SET1.opc) }), raw.subarray(0, 16), raw.subarray(16));
+    const o = openAutn(
+      createAkaAlgorithm({ algorithm: 'milenage', k: hex(SET1.k), opc: hex(SET1.opc) }),
+      raw.subarray(0, 16),
+      raw.subarray(16),
+    );
     expect(o.macOk).to.equal(true);
-    expect(sqnFromBytes(o.sqn)).to.equal(makeSqn(6, 1));   // 0xa0 = SEQ 5 IND 0 → SEQ 6 IND 1
+    expect(sqnFromBytes(o.sqn)).to.equal(makeSqn(6, 1)); // 0xa0 = SEQ 5 IND 0 → SEQ 6 IND 1
   });
 
   it('resynchronises when the USIM is ahead of the HSS (AUTS), then bootstraps', async () => {
@@ -121,10 +190,18 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc, sqn: '000000000000' });
     const steps: string[] = [];
     const usim = usimFor({ sqnMs: makeSqn(1000, 3) });
-    const b = await bootstrap({ bsfUrl: core.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim, onStep: (s) => steps.push(s) });
+    const b = await bootstrap({
+      bsfUrl: core.ub,
+      impi: impiFromImsi(imsi, 2),
+      realm: REALM,
+      usim,
+      onStep: (s) => steps.push(s),
+    });
     expect(steps).to.include('usim.sync_failure');
     expect(b.btid).to.match(/@bsf\./);
-    const sub = await (await fetch(`${core.provisioning}/subscribers/${imsi}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as { sqn: string };
+    const sub = (await (
+      await fetch(`${core.provisioning}/subscribers/${imsi}`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).json()) as { sqn: string };
     expect(parseInt(sub.sqn, 16)).to.equal(makeSqn(1001, 4));
     expect(usim.highestAcceptedSqn()).to.equal(makeSqn(1001, 4));
   });
@@ -133,7 +210,15 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     const imsi = newImsi();
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
     const before = await metric(core.bsfs[0]!, 'mac_failure');
-    const err = await bootstrap({ bsfUrl: core.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usimFor({ k: randomBytes(16) }) }).then(() => undefined, (e: unknown) => e);
+    const err = await bootstrap({
+      bsfUrl: core.ub,
+      impi: impiFromImsi(imsi, 2),
+      realm: REALM,
+      usim: usimFor({ k: randomBytes(16) }),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(UbError);
     expect((err as UbError).reason).to.equal('mac_failure');
     expect(await metric(core.bsfs[0]!, 'mac_failure')).to.equal(before + 1);
@@ -143,10 +228,16 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     const imsi = newImsi();
     const impi = impiFromImsi(imsi, 2);
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
-    const first = await fetch(core.ub, { headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="", uri="/", response=""` } });
+    const first = await fetch(core.ub, {
+      headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="", uri="/", response=""` },
+    });
     const nonce = /nonce="([^"]+)"/.exec(first.headers.get('www-authenticate')!)![1]!;
     const before = await metric(core.bsfs[0]!, 'wrong_res');
-    const second = await fetch(core.ub, { headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="${nonce}", uri="/", qop=auth-int, nc=00000001, cnonce="abc", response="00000000000000000000000000000000"` } });
+    const second = await fetch(core.ub, {
+      headers: {
+        Authorization: `Digest username="${impi}", realm="${REALM}", nonce="${nonce}", uri="/", qop=auth-int, nc=00000001, cnonce="abc", response="00000000000000000000000000000000"`,
+      },
+    });
     expect(second.status).to.equal(401);
     const fresh = /nonce="([^"]+)"/.exec(second.headers.get('www-authenticate')!)![1]!;
     expect(fresh).to.not.equal(nonce);
@@ -154,10 +245,14 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
   });
 
   it('an unknown IMSI gets 403', async () => {
-    const r = await fetch(core.ub, { headers: { Authorization: `Digest username="${impiFromImsi('001019999999999', 2)}", realm="${REALM}", nonce="", uri="/", response=""` } });
+    const r = await fetch(core.ub, {
+      headers: {
+        Authorization: `Digest username="${impiFromImsi('001019999999999', 2)}", realm="${REALM}", nonce="", uri="/", response=""`,
+      },
+    });
     expect(r.status).to.equal(403);
     expect(r.headers.get('content-type')).to.equal('application/problem+json');
-    expect((await r.json() as { detail: string }).detail).to.match(/unknown IMPI/);
+    expect(((await r.json()) as { detail: string }).detail).to.match(/unknown IMPI/);
   });
 
   it('a replayed nonce gets 401 with a fresh challenge, and no second session', async () => {
@@ -185,7 +280,11 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
   it('a foreign nonce gets 401 with a fresh challenge', async () => {
     const imsi = newImsi();
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
-    const r = await fetch(core.ub, { headers: { Authorization: `Digest username="${impiFromImsi(imsi, 2)}", realm="${REALM}", nonce="${randomBytes(32).toString('base64')}", uri="/", qop=auth-int, nc=00000001, cnonce="x", response="00000000000000000000000000000000"` } });
+    const r = await fetch(core.ub, {
+      headers: {
+        Authorization: `Digest username="${impiFromImsi(imsi, 2)}", realm="${REALM}", nonce="${randomBytes(32).toString('base64')}", uri="/", qop=auth-int, nc=00000001, cnonce="x", response="00000000000000000000000000000000"`,
+      },
+    });
     expect(r.status).to.equal(401);
     expect(r.headers.get('www-authenticate')).to.match(/^Digest realm=/);
   });
@@ -199,11 +298,15 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     const pool = new Pool(new URL(core.ub).origin, { connections: 32 });
     const seen: Array<{ rand: string; sqn: number }> = [];
     const alg = createAkaAlgorithm({ algorithm: 'milenage', k: hex(SET1.k), opc: hex(SET1.opc) });
-    const recording = { authenticate: (rand: Uint8Array, autn: Uint8Array) => {
-      seen.push({ rand: Buffer.from(rand).toString('hex'), sqn: sqnFromBytes(openAutn(alg, rand, autn).sqn) });
-      return usim.authenticate(rand, autn);
-    } } as unknown as SoftUsim;
-    const results = await Promise.allSettled(Array.from({ length: 200 }, () => bootstrap({ bsfUrl: core.ub, impi, realm: REALM, usim: recording, pool })));
+    const recording = {
+      authenticate: (rand: Uint8Array, autn: Uint8Array) => {
+        seen.push({ rand: Buffer.from(rand).toString('hex'), sqn: sqnFromBytes(openAutn(alg, rand, autn).sqn) });
+        return usim.authenticate(rand, autn);
+      },
+    } as unknown as SoftUsim;
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, () => bootstrap({ bsfUrl: core.ub, impi, realm: REALM, usim: recording, pool })),
+    );
     await pool.close();
     const failed = results.filter((r) => r.status === 'rejected');
     expect(failed.map((f) => String((f as PromiseRejectedResult).reason))).to.deep.equal([]);
@@ -212,21 +315,45 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     expect(new Set(seen.map((s) => s.rand)).size).to.equal(seen.length);
     const sqns = seen.map((s) => s.sqn).sort((a, b) => a - b);
     expect(new Set(sqns).size).to.equal(sqns.length);
-    const sub = await (await fetch(`${core.provisioning}/subscribers/${imsi}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json() as { sqn: string };
+    const sub = (await (
+      await fetch(`${core.provisioning}/subscribers/${imsi}`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).json()) as { sqn: string };
     expect(parseInt(sub.sqn, 16)).to.equal(sqns[sqns.length - 1]);
   });
 
   const MALFORMED: string[] = [
-    '', 'Basic YTpi', 'Bearer abc', 'Digest', 'Digest ', 'Digest username', 'Digest username=', 'Digest username="', 'Digest username="a',
-    'Digest username="a\\', 'Digest username="a", username="b"', 'Digest username="a",', 'Digest ,username="a"', 'Digest username="a" realm="b"',
-    'Digest username="a";realm="b"', 'Digest realm="r", nonce=""', 'Digest username=""', `Digest username="${'x'.repeat(300)}"`,
-    `Digest username="a", realm="${'r'.repeat(5000)}"`, 'Digest username="a", nonce="abc"', 'Digest username="a", nonce="abc", uri="/"',
-    'Digest username="a", nonce="abc", uri="/", response="x", qop=auth-int', 'Digest username="a", nonce="abc", uri="/", response="x", qop=auth-conf, nc=00000001, cnonce="c"',
+    '',
+    'Basic YTpi',
+    'Bearer abc',
+    'Digest',
+    'Digest ',
+    'Digest username',
+    'Digest username=',
+    'Digest username="',
+    'Digest username="a',
+    'Digest username="a\\',
+    'Digest username="a", username="b"',
+    'Digest username="a",',
+    'Digest ,username="a"',
+    'Digest username="a" realm="b"',
+    'Digest username="a";realm="b"',
+    'Digest realm="r", nonce=""',
+    'Digest username=""',
+    `Digest username="${'x'.repeat(300)}"`,
+    `Digest username="a", realm="${'r'.repeat(5000)}"`,
+    'Digest username="a", nonce="abc"',
+    'Digest username="a", nonce="abc", uri="/"',
+    'Digest username="a", nonce="abc", uri="/", response="x", qop=auth-int',
+    'Digest username="a", nonce="abc", uri="/", response="x", qop=auth-conf, nc=00000001, cnonce="c"',
     `Digest username="a", realm="${REALM}", nonce="abc", uri="/", response="x", qop=auth, nc=zz, cnonce="c"`,
-    `Digest username="a", realm="${REALM}", nonce="abc", uri="/other", response="x"`, 'Digest username="a", realm="wrong", nonce="abc", uri="/", response="x"',
+    `Digest username="a", realm="${REALM}", nonce="abc", uri="/other", response="x"`,
+    'Digest username="a", realm="wrong", nonce="abc", uri="/", response="x"',
     `Digest username="a", realm="${REALM}", nonce="abc", uri="/", response="x", auts="not base64!"`,
     `Digest username="a", realm="${REALM}", nonce="abc", uri="/", response="x", auts="${Buffer.alloc(13).toString('base64')}"`,
-    'Digest username="a", x=(y)', 'Digest =', 'Digest username="\u0001"', `Digest ${Array.from({ length: 40 }, (_, i) => `p${i}=1`).join(', ')}`,
+    'Digest username="a", x=(y)',
+    'Digest =',
+    'Digest username="\u0001"',
+    `Digest ${Array.from({ length: 40 }, (_, i) => `p${i}=1`).join(', ')}`,
   ];
   it(`answers ${MALFORMED.length} malformed Authorization headers with 4xx and stays up`, async () => {
     const statuses: number[] = [];
@@ -238,18 +365,29 @@ describe('Ub bootstrapping end to end (hss-mock + bsf processes, real Redis)', f
     expect(statuses.filter((s) => s === 400).length).to.be.at.least(25);
     const imsi = newImsi();
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
-    expect((await bootstrap({ bsfUrl: core.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usimFor() })).btid).to.match(/@/);
+    expect(
+      (await bootstrap({ bsfUrl: core.ub, impi: impiFromImsi(imsi, 2), realm: REALM, usim: usimFor() })).btid,
+    ).to.match(/@/);
     expect(await metric(core.bsfs[0]!, 'malformed')).to.be.at.least(25);
   });
 
   it('a non-GET method gets 405 and a body-less garbage request line gets 400', async () => {
-    const r = await fetch(core.ub, { method: 'POST', body: 'x', headers: { Authorization: 'Digest username="a", realm="b", nonce="", uri="/", response=""' } });
+    const r = await fetch(core.ub, {
+      method: 'POST',
+      body: 'x',
+      headers: { Authorization: 'Digest username="a", realm="b", nonce="", uri="/", response=""' },
+    });
     expect(r.status).to.equal(405);
     const net = await import('node:net');
     const u = new URL(core.ub);
     const reply = await new Promise<string>((resolve) => {
       const s = net.createConnection(Number(u.port), u.hostname, () => s.write('GARBAGE\r\n\r\n'));
-      let d = ''; s.on('data', (c) => { d += c; }); s.on('close', () => resolve(d)); s.on('error', () => resolve(d));
+      let d = '';
+      s.on('data', (c) => {
+        d += c;
+      });
+      s.on('close', () => resolve(d));
+      s.on('error', () => resolve(d));
     });
     expect(reply).to.match(/^HTTP\/1\.1 400/);
   });
@@ -264,16 +402,33 @@ describe('Ub across BSF instances, expiry and HSS outage (real processes, real R
       const imsi = newImsi();
       const impi = impiFromImsi(imsi, 2);
       await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
-      const first = await fetch(core.bsfs[0]!.listeners.ub!, { headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="", uri="/", response=""` } });
+      const first = await fetch(core.bsfs[0]!.listeners.ub!, {
+        headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="", uri="/", response=""` },
+      });
       const wa = first.headers.get('www-authenticate')!;
-      const nonce = /nonce="([^"]+)"/.exec(wa)![1]!, opaque = /opaque="([^"]+)"/.exec(wa)![1]!;
+      const nonce = /nonce="([^"]+)"/.exec(wa)![1]!,
+        opaque = /opaque="([^"]+)"/.exec(wa)![1]!;
       const raw = Buffer.from(nonce, 'base64');
       const usim = usimFor();
       const a = usim.authenticate(raw.subarray(0, 16), raw.subarray(16, 32));
       if (a.kind !== 'ok') throw new Error(a.kind);
       const { computeDigest } = await import('../../shared/crypto/digest.js');
-      const d = computeDigest({ username: impi, realm: REALM, password: a.res, nonce, nc: '00000001', cnonce: 'c0ffee', qop: 'auth-int', method: 'GET', uri: '/' });
-      const second = await fetch(core.bsfs[1]!.listeners.ub!, { headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="${nonce}", uri="/", qop=auth-int, nc=00000001, cnonce="c0ffee", response="${d.response}", opaque="${opaque}"` } });
+      const d = computeDigest({
+        username: impi,
+        realm: REALM,
+        password: a.res,
+        nonce,
+        nc: '00000001',
+        cnonce: 'c0ffee',
+        qop: 'auth-int',
+        method: 'GET',
+        uri: '/',
+      });
+      const second = await fetch(core.bsfs[1]!.listeners.ub!, {
+        headers: {
+          Authorization: `Digest username="${impi}", realm="${REALM}", nonce="${nonce}", uri="/", qop=auth-int, nc=00000001, cnonce="c0ffee", response="${d.response}", opaque="${opaque}"`,
+        },
+      });
       expect(second.status, await second.clone().text()).to.equal(200);
       expect(await second.text()).to.contain(`<btid>${raw.subarray(0, 16).toString('base64')}@${REALM}</btid>`);
     } finally {
@@ -287,20 +442,41 @@ describe('Ub across BSF instances, expiry and HSS outage (real processes, real R
       const imsi = newImsi();
       const impi = impiFromImsi(imsi, 2);
       await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
-      const first = await fetch(core.ub, { headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="", uri="/", response=""` } });
+      const first = await fetch(core.ub, {
+        headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="", uri="/", response=""` },
+      });
       const nonce = /nonce="([^"]+)"/.exec(first.headers.get('www-authenticate')!)![1]!;
       await new Promise((r) => setTimeout(r, 1300));
       const raw = Buffer.from(nonce, 'base64');
       const a = usimFor().authenticate(raw.subarray(0, 16), raw.subarray(16, 32));
       if (a.kind !== 'ok') throw new Error(a.kind);
       const { computeDigest } = await import('../../shared/crypto/digest.js');
-      const d = computeDigest({ username: impi, realm: REALM, password: a.res, nonce, nc: '00000001', cnonce: 'c', qop: 'auth-int', method: 'GET', uri: '/' });
-      const late = await fetch(core.ub, { headers: { Authorization: `Digest username="${impi}", realm="${REALM}", nonce="${nonce}", uri="/", qop=auth-int, nc=00000001, cnonce="c", response="${d.response}"` } });
+      const d = computeDigest({
+        username: impi,
+        realm: REALM,
+        password: a.res,
+        nonce,
+        nc: '00000001',
+        cnonce: 'c',
+        qop: 'auth-int',
+        method: 'GET',
+        uri: '/',
+      });
+      const late = await fetch(core.ub, {
+        headers: {
+          Authorization: `Digest username="${impi}", realm="${REALM}", nonce="${nonce}", uri="/", qop=auth-int, nc=00000001, cnonce="c", response="${d.response}"`,
+        },
+      });
       expect(late.status).to.equal(401);
       expect(/nonce="([^"]+)"/.exec(late.headers.get('www-authenticate')!)![1]).to.not.equal(nonce);
 
       const b = await bootstrap({ bsfUrl: core.ub, impi, realm: REALM, usim: usimFor({ sqnMs: 0 }) });
-      const zn = () => fetch(`${core.zn}/bootstrapping-info-retrieval`, { method: 'POST', headers: { authorization: `Bearer ${NAF}`, 'content-type': 'application/json' }, body: JSON.stringify({ btId: b.btid, nafId: { nafFqdn: 'naf.example.org', uaSecProtId: '0100000002' } }) });
+      const zn = () =>
+        fetch(`${core.zn}/bootstrapping-info-retrieval`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${NAF}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ btId: b.btid, nafId: { nafFqdn: 'naf.example.org', uaSecProtId: '0100000002' } }),
+        });
       expect((await zn()).status).to.equal(200);
       expect(b.lifetimeMs - Date.now()).to.be.below(2500);
       await new Promise((r) => setTimeout(r, Math.max(0, b.lifetimeMs - Date.now()) + 300));
@@ -314,24 +490,42 @@ describe('Ub across BSF instances, expiry and HSS outage (real processes, real R
 
   it('HSS unreachable → 503 with Retry-After, never 500', async () => {
     const redisUrl = await testRedisUrl();
-    const bsf = await spawnNf('bsf', { store: { kind: 'redis', redisUrl, prefix: uniquePrefix('ub') }, bsf: { ubPort: 0, znPort: 0, hssUrl: 'http://127.0.0.1:1', hssToken: ZH } });
+    const bsf = await spawnNf('bsf', {
+      store: { kind: 'redis', redisUrl, prefix: uniquePrefix('ub') },
+      bsf: { ubPort: 0, znPort: 0, hssUrl: 'http://127.0.0.1:1', hssToken: ZH },
+    });
     try {
-      const r = await fetch(bsf.listeners.ub!, { headers: { Authorization: `Digest username="${impiFromImsi('001010000000001', 2)}", realm="${REALM}", nonce="", uri="/", response=""` } });
+      const r = await fetch(bsf.listeners.ub!, {
+        headers: {
+          Authorization: `Digest username="${impiFromImsi('001010000000001', 2)}", realm="${REALM}", nonce="", uri="/", response=""`,
+        },
+      });
       expect(r.status).to.equal(503);
       expect(r.headers.get('retry-after')).to.equal('5');
-    } finally { await bsf.stop(); }
+    } finally {
+      await bsf.stop();
+    }
   });
 
   it('SQN burn (issue 18 finding 10): past the per-IMPI cap and the per-source rate, 429 with Retry-After, counted in /metrics', async () => {
-    const core = await startCore({ bsf: { maxOutstandingChallengesPerImpi: 2, ubRatePerSource: 0.001, ubBurstPerSource: 4 } });
+    const core = await startCore({
+      bsf: { maxOutstandingChallengesPerImpi: 2, ubRatePerSource: 0.001, ubBurstPerSource: 4 },
+    });
     const imsi = newImsi();
     const impi = impiFromImsi(imsi, 2);
     await provision(core, imsi, { k: SET1.k, opc: SET1.opc });
     const bsf = core.bsfs[0]!;
     try {
-      const initial = (who: string) => fetch(bsf.listeners.ub!, { headers: { Authorization: `Digest username="${who}", realm="${REALM}", nonce="", uri="/", response=""` } });
+      const initial = (who: string) =>
+        fetch(bsf.listeners.ub!, {
+          headers: { Authorization: `Digest username="${who}", realm="${REALM}", nonce="", uri="/", response=""` },
+        });
       const statuses: number[] = [];
-      for (let i = 0; i < 3; i++) { const r = await initial(impi); statuses.push(r.status); if (r.status === 429) expect(r.headers.get('retry-after')).to.equal('30'); }
+      for (let i = 0; i < 3; i++) {
+        const r = await initial(impi);
+        statuses.push(r.status);
+        if (r.status === 429) expect(r.headers.get('retry-after')).to.equal('30');
+      }
       expect(statuses).to.deep.equal([401, 401, 429]);
       // The bucket of 4 is spent (3 above + this one); the fifth is refused whoever it names.
       expect((await initial(impiFromImsi(newImsi(), 2))).status).to.be.oneOf([401, 403]);
@@ -340,6 +534,8 @@ describe('Ub across BSF instances, expiry and HSS outage (real processes, real R
       const text = await (await fetch(`${bsf.listeners.ub!.replace(/\/$/, '')}/metrics`)).text();
       expect(text).to.match(/gba_ub_throttled_total\{reason="outstanding_challenges"\} 1\b/);
       expect(text).to.match(/gba_ub_throttled_total\{reason="source_rate"\} 1\b/);
-    } finally { await Promise.all([core.hss.stop(), bsf.stop()]); }
+    } finally {
+      await Promise.all([core.hss.stop(), bsf.stop()]);
+    }
   });
 });

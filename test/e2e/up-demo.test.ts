@@ -19,12 +19,34 @@ describe('gba-sim up --demo (real processes)', function () {
   it('suggests a second subscriber, claims no SNI over DTLS, and stops quietly on Ctrl-C', async () => {
     const dir = tempDir('gba-sim-demo-');
     const base = await freePortRange(12);
-    const child = spawn(process.execPath, [CLI, 'up', '--demo', '--state-dir', dir, '--base-port', String(base), '--store', 'redis', '--redis-url', await testRedisUrl()], {
-      stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, GBA_STORE_PREFIX: uniquePrefix('demo') },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'up',
+        '--demo',
+        '--state-dir',
+        dir,
+        '--base-port',
+        String(base),
+        '--store',
+        'redis',
+        '--redis-url',
+        await testRedisUrl(),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, GBA_STORE_PREFIX: uniquePrefix('demo') },
+      },
+    );
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 90_000;
@@ -45,14 +67,20 @@ describe('gba-sim up --demo (real processes)', function () {
       expect(out).to.contain(`subscriber IMSI ${imsi} provisioned`);
 
       const before = out.length;
-      process.kill(-child.pid!, 'SIGINT');   // the terminal's Ctrl-C: every process of the group
+      process.kill(-child.pid!, 'SIGINT'); // the terminal's Ctrl-C: every process of the group
       expect(await exited).to.equal(0);
       const after = out.slice(before);
       expect(after).to.contain('stopping (SIGINT)');
       expect(after).to.contain('stopped');
       expect(after, after).to.not.match(/device agent stopped|error|ECONNREFUSED|connection_lost|retry/i);
     } finally {
-      if (child.exitCode === null) { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }
+      if (child.exitCode === null) {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });

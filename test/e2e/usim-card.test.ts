@@ -31,16 +31,24 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
   let up: UpProcess;
   let pcscd: PrivatePcscd | undefined;
   const endpoints = () => join(up.dir, 'endpoints.json');
-  const imsiA = newImsi(), imsiB = newImsi(), imsiM = newImsi();
+  const imsiA = newImsi(),
+    imsiB = newImsi(),
+    imsiM = newImsi();
 
   before(async () => {
-    up = await runUp(['--base-port', String(await freePortRange(12)), '--store', 'redis', '--redis-url', await testRedisUrl()], { env: { GBA_STORE_PREFIX: uniquePrefix('usim') } });
+    up = await runUp(
+      ['--base-port', String(await freePortRange(12)), '--store', 'redis', '--redis-url', await testRedisUrl()],
+      { env: { GBA_STORE_PREFIX: uniquePrefix('usim') } },
+    );
     const hss = up.endpoints.hss;
     await provision(hss.provisioning, hss.adminToken, imsiA, { k: SET.k, opc: SET.opc });
     await provision(hss.provisioning, hss.adminToken, imsiB, { k: SET.k, opc: SET.opc });
     await provision(hss.provisioning, hss.adminToken, imsiM, { k: SET.k, opc: SET.opc });
   });
-  after(async () => { await pcscd?.stop(); await up?.stop(); });
+  after(async () => {
+    await pcscd?.stop();
+    await up?.stop();
+  });
 
   describe('--usim pcsc (private pcscd, vpcd reader, virtual card)', () => {
     before(async () => {
@@ -53,19 +61,41 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
 
     it('device run --usim pcsc:"00 00": resync driven by the card\'s AUTS, then LwM2M registration', async () => {
       const syncBefore = await ubOutcome(up, 'sync_failure');
-      const r = await runCli(['device', 'run', '--usim', 'pcsc:Test vUSIM 00 00', '--endpoints', endpoints(), '--transport', 'tls', '--once'], { env: pcscd!.env, timeoutMs: 60000 });
+      const r = await runCli(
+        [
+          'device',
+          'run',
+          '--usim',
+          'pcsc:Test vUSIM 00 00',
+          '--endpoints',
+          endpoints(),
+          '--transport',
+          'tls',
+          '--once',
+        ],
+        { env: pcscd!.env, timeoutMs: 60000 },
+      );
       expect(r.code, r.stdout + r.stderr).to.equal(0);
-      expect(r.stdout).to.match(new RegExp(`usim\\.card\\s+imsi=${imsiA} mncLength=2 impi=${imsiA}@ims\\.mnc001\\.mcc001\\.3gppnetwork\\.org`));
+      expect(r.stdout).to.match(
+        new RegExp(`usim\\.card\\s+imsi=${imsiA} mncLength=2 impi=${imsiA}@ims\\.mnc001\\.mcc001\\.3gppnetwork\\.org`),
+      );
       expect(r.stdout).to.match(/usim\.sync_failure/);
       expect(r.stdout).to.match(/lwm2m\.registered/);
       expect(r.stdout).to.match(/lwm2m\.deregistered/);
       expect(await ubOutcome(up, 'sync_failure')).to.be.greaterThan(syncBefore);
     });
 
-    it('device bootstrap --usim pcsc (first reader with a card; default ./.gba-sim/endpoints.json) prints the card\'s IMPI', async () => {
+    it("device bootstrap --usim pcsc (first reader with a card; default ./.gba-sim/endpoints.json) prints the card's IMPI", async () => {
       const cwd = tempDir('gba-sim-usim-cwd-');
-      await import('node:fs').then((fs) => { fs.mkdirSync(join(cwd, '.gba-sim')); fs.copyFileSync(endpoints(), join(cwd, '.gba-sim', 'endpoints.json')); });
-      const r = await runCli(['device', 'bootstrap', '--usim', 'pcsc', '--quiet'], { env: pcscd!.env, cwd, timeoutMs: 60000 });
+      await import('node:fs').then((fs) => {
+        fs.mkdirSync(join(cwd, '.gba-sim'));
+        fs.copyFileSync(endpoints(), join(cwd, '.gba-sim', 'endpoints.json'));
+      });
+      const r = await runCli(['device', 'bootstrap', '--usim', 'pcsc', '--quiet'], {
+        env: pcscd!.env,
+        cwd,
+        timeoutMs: 60000,
+      });
       expect(r.code, r.stderr).to.equal(0);
       const out = JSON.parse(r.stdout) as { btid: string; impi: string };
       expect(out.impi).to.equal(`${imsiA}@ims.mnc001.mcc001.3gppnetwork.org`);
@@ -75,7 +105,10 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
     it('a card with the right IMSI and another K: bootstrap fails within 30 s, MAC failure reported to the BSF, no B-TID', async () => {
       const macBefore = await ubOutcome(up, 'mac_failure');
       const t0 = Date.now();
-      const r = await runCli(['device', 'bootstrap', '--usim', 'pcsc:00 01', '--endpoints', endpoints()], { env: pcscd!.env, timeoutMs: 60000 });
+      const r = await runCli(['device', 'bootstrap', '--usim', 'pcsc:00 01', '--endpoints', endpoints()], {
+        env: pcscd!.env,
+        timeoutMs: 60000,
+      });
       expect(Date.now() - t0).to.be.lessThan(30000);
       expect(r.code).to.equal(1);
       expect(r.stderr).to.match(/bootstrap failed \(mac_failure\).*MAC/);
@@ -84,9 +117,13 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
     });
 
     it('an unknown reader: exit 1, a clear message listing the readers, no B-TID', async () => {
-      const a = await runCli(['device', 'bootstrap', '--usim', 'pcsc:No Such Reader', '--endpoints', endpoints()], { env: pcscd!.env });
+      const a = await runCli(['device', 'bootstrap', '--usim', 'pcsc:No Such Reader', '--endpoints', endpoints()], {
+        env: pcscd!.env,
+      });
       expect(a.code).to.equal(1);
-      expect(a.stderr).to.match(/no PC\/SC reader named "No Such Reader" \(readers: "Test vUSIM 00 00".*"Test vUSIM 00 01"/);
+      expect(a.stderr).to.match(
+        /no PC\/SC reader named "No Such Reader" \(readers: "Test vUSIM 00 00".*"Test vUSIM 00 01"/,
+      );
       expect(a.stdout).to.equal('');
     });
   });
@@ -94,11 +131,19 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
   describe('--usim at: (simulated modem on a pty)', () => {
     const modems: ChildProcess[] = [];
     after(async () => {
-      for (const m of modems) { if (m.exitCode === null) { const gone = new Promise((r) => m.once('exit', r)); m.kill('SIGTERM'); await gone; } }
+      for (const m of modems) {
+        if (m.exitCode === null) {
+          const gone = new Promise((r) => m.once('exit', r));
+          m.kill('SIGTERM');
+          await gone;
+        }
+      }
     });
     const startModem = async (args: string[]): Promise<string> => {
       const link = join(tempDir('gba-sim-modem-'), 'ttyV0');
-      const m = spawn(process.execPath, [CLI, 'usim', 'modem', '--link', link, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const m = spawn(process.execPath, [CLI, 'usim', 'modem', '--link', link, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       const err: string[] = [];
       m.stderr!.on('data', (d: Buffer) => err.push(d.toString()));
       modems.push(m);
@@ -111,19 +156,52 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
     };
 
     it('usim info, then device run --usim at:PTY@115200 to LwM2M registration (bare +CCHO, echo kept)', async () => {
-      const link = await startModem(['--imsi', imsiM, '--k', SET.k, '--opc', SET.opc, '--mnc-digits', '2', '--iccid', '8949440000001234567', '--quirks', 'bare-ccho,keep-echo']);
+      const link = await startModem([
+        '--imsi',
+        imsiM,
+        '--k',
+        SET.k,
+        '--opc',
+        SET.opc,
+        '--mnc-digits',
+        '2',
+        '--iccid',
+        '8949440000001234567',
+        '--quirks',
+        'bare-ccho,keep-echo',
+      ]);
       const info = await runCli(['usim', 'info', '--usim', `at:${link}`]);
       expect(info.code, info.stderr).to.equal(0);
-      expect(JSON.parse(info.stdout)).to.deep.equal({ imsi: imsiM, mncLength: 2, impi: `${imsiM}@ims.mnc001.mcc001.3gppnetwork.org`, iccid: '8949440000001234567' });
-      const r = await runCli(['device', 'run', '--usim', `at:${link}@115200`, '--endpoints', endpoints(), '--once'], { timeoutMs: 60000 });
+      expect(JSON.parse(info.stdout)).to.deep.equal({
+        imsi: imsiM,
+        mncLength: 2,
+        impi: `${imsiM}@ims.mnc001.mcc001.3gppnetwork.org`,
+        iccid: '8949440000001234567',
+      });
+      const r = await runCli(['device', 'run', '--usim', `at:${link}@115200`, '--endpoints', endpoints(), '--once'], {
+        timeoutMs: 60000,
+      });
       expect(r.code, r.stdout + r.stderr).to.equal(0);
       expect(r.stdout).to.match(/usim\.modem/);
       expect(r.stdout).to.match(/lwm2m\.registered/);
     });
 
     it('a modem without logical channels that passes 61xx through: bootstrap on the basic channel', async () => {
-      const link = await startModem(['--imsi', imsiM, '--k', SET.k, '--opc', SET.opc, '--sqn', '000000200000', '--quirks', 'no-cgla,unquoted']);
-      const r = await runCli(['device', 'bootstrap', '--usim', `at:${link}`, '--endpoints', endpoints()], { timeoutMs: 60000 });
+      const link = await startModem([
+        '--imsi',
+        imsiM,
+        '--k',
+        SET.k,
+        '--opc',
+        SET.opc,
+        '--sqn',
+        '000000200000',
+        '--quirks',
+        'no-cgla,unquoted',
+      ]);
+      const r = await runCli(['device', 'bootstrap', '--usim', `at:${link}`, '--endpoints', endpoints()], {
+        timeoutMs: 60000,
+      });
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(/usim\.modem_quirks\s+quirks=no-ccho/);
       expect(r.stderr).to.match(/usim\.sync_failure/);
@@ -136,7 +214,16 @@ describe('device with a real-USIM backend against gba-sim up (pcscd + vpcd, pty 
       expect(a.code).to.equal(1);
       expect(a.stderr).to.match(/no SIM card in the modem/);
       const pin = await startModem(['--imsi', imsiM, '--k', SET.k, '--opc', SET.opc, '--pin', '1234']);
-      const b = await runCli(['device', 'bootstrap', '--usim', `at:${pin}`, '--usim-pin', '0000', '--endpoints', endpoints()]);
+      const b = await runCli([
+        'device',
+        'bootstrap',
+        '--usim',
+        `at:${pin}`,
+        '--usim-pin',
+        '0000',
+        '--endpoints',
+        endpoints(),
+      ]);
       expect(b.code).to.equal(1);
       expect(b.stderr).to.match(/wrong PIN/);
       const c = await runCli(['usim', 'info', '--usim', `at:${pin}`]);

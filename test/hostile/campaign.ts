@@ -22,7 +22,17 @@ import { TestPeer } from '../support/dtls-test-peer.js';
 import { jsonInput, pskBody, ubInput, znBody, type HttpInput } from './gen-http.js';
 import { coapTcpFrame, coapUdpMessage, diameterFrame, dtlsDatagram } from './gen-wire.js';
 
-export const TARGETS = ['ub', 'zn', 'psk', 'dtls-pre-cookie', 'dtls-post-cookie', 'coap-tls', 'coap-dtls', 'diameter-zh', 'diameter-zn'] as const;
+export const TARGETS = [
+  'ub',
+  'zn',
+  'psk',
+  'dtls-pre-cookie',
+  'dtls-post-cookie',
+  'coap-tls',
+  'coap-dtls',
+  'diameter-zh',
+  'diameter-zn',
+] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface CampaignOptions {
@@ -56,15 +66,18 @@ function countRestarts(stateDir: string): number {
   const dir = join(stateDir, 'logs');
   if (!existsSync(dir)) return 0;
   let n = 0;
-  for (const f of readdirSync(dir)) n += (readFileSync(join(dir, f), 'utf8').match(/"event":"supervisor\.restart"/g) ?? []).length;
+  for (const f of readdirSync(dir))
+    n += (readFileSync(join(dir, f), 'utf8').match(/"event":"supervisor\.restart"/g) ?? []).length;
   return n;
 }
 
 function nfBases(e: Endpoints): Record<string, string> {
   const origin = (u: string) => new URL(u).origin;
   return {
-    'hss-mock': origin(e.hss.provisioning), bsf: origin(e.bsf.ub),
-    ...(e.naf ? { naf: origin(e.naf.ua) } : {}), ...(e.lwm2m?.api ? { lwm2m: origin(e.lwm2m.api) } : {}),
+    'hss-mock': origin(e.hss.provisioning),
+    bsf: origin(e.bsf.ub),
+    ...(e.naf ? { naf: origin(e.naf.ua) } : {}),
+    ...(e.lwm2m?.api ? { lwm2m: origin(e.lwm2m.api) } : {}),
   };
 }
 
@@ -75,7 +88,11 @@ async function rss(base: string): Promise<number> {
 
 async function healthy(e: Endpoints): Promise<boolean> {
   for (const b of Object.values(nfBases(e))) {
-    try { if ((await fetch(`${b}/healthz`, { signal: AbortSignal.timeout(5000) })).status !== 200) return false; } catch { return false; }
+    try {
+      if ((await fetch(`${b}/healthz`, { signal: AbortSignal.timeout(5000) })).status !== 200) return false;
+    } catch {
+      return false;
+    }
   }
   return true;
 }
@@ -87,16 +104,29 @@ function sendHttp(base: string, i: HttpInput): Promise<string> {
     let req;
     try {
       const u = new URL(base);
-      req = httpRequest({ host: u.hostname, port: u.port, method: i.method, path: i.path, headers: { ...i.headers, ...(i.body !== undefined ? { 'content-length': Buffer.byteLength(i.body) } : {}) }, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(String(res.statusCode)));
-        res.on('error', () => resolve(String(res.statusCode)));
-      });
+      req = httpRequest(
+        {
+          host: u.hostname,
+          port: u.port,
+          method: i.method,
+          path: i.path,
+          headers: { ...i.headers, ...(i.body !== undefined ? { 'content-length': Buffer.byteLength(i.body) } : {}) },
+          agent,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(String(res.statusCode)));
+          res.on('error', () => resolve(String(res.statusCode)));
+        },
+      );
     } catch {
-      resolve('not-sendable');   // the client library refuses the header (e.g. a character outside Latin-1)
+      resolve('not-sendable'); // the client library refuses the header (e.g. a character outside Latin-1)
       return;
     }
-    req.setTimeout(15_000, () => { req.destroy(); resolve('timeout'); });
+    req.setTimeout(15_000, () => {
+      req.destroy();
+      resolve('timeout');
+    });
     req.on('error', (err: NodeJS.ErrnoException) => resolve(`error:${err.code ?? err.message}`));
     req.end(i.body);
   });
@@ -111,7 +141,10 @@ function udpExchange(port: number, datagrams: Buffer[], waitMs: number): Promise
     s.on('error', () => undefined);
     s.bind(0, '127.0.0.1', () => {
       for (const d of datagrams) s.send(d, port, '127.0.0.1');
-      setTimeout(() => { s.close(); resolve(got); }, waitMs);
+      setTimeout(() => {
+        s.close();
+        resolve(got);
+      }, waitMs);
     });
   });
 }
@@ -121,7 +154,8 @@ function dtlsOutcome(got: Buffer[]): string {
   if (!got.length) return 'silent';
   const d = got[0]!;
   if (d[0] === 21) return `alert:${d.length >= 15 ? d[14] : '?'}`;
-  if (d[0] === 22 && d.length > 13) return d[13] === 3 ? 'hello-verify-request' : d[13] === 2 ? 'server-hello' : `handshake:${d[13]}`;
+  if (d[0] === 22 && d.length > 13)
+    return d[13] === 3 ? 'hello-verify-request' : d[13] === 2 ? 'server-hello' : `handshake:${d[13]}`;
   return `content-type:${d[0]}`;
 }
 
@@ -130,10 +164,18 @@ function coapTcpCodes(buf: Buffer): string[] {
   const codes: string[] = [];
   let o = 0;
   while (o < buf.length) {
-    const len = buf[o]! >> 4, tkl = buf[o]! & 15;
+    const len = buf[o]! >> 4,
+      tkl = buf[o]! & 15;
     const extLen = len === 13 ? 1 : len === 14 ? 2 : len === 15 ? 4 : 0;
     if (o + 1 + extLen >= buf.length) break;
-    const l = len < 13 ? len : len === 13 ? buf[o + 1]! + 13 : len === 14 ? buf.readUInt16BE(o + 1) + 269 : buf.readUInt32BE(o + 1) + 65805;
+    const l =
+      len < 13
+        ? len
+        : len === 13
+          ? buf[o + 1]! + 13
+          : len === 14
+            ? buf.readUInt16BE(o + 1) + 269
+            : buf.readUInt32BE(o + 1) + 65805;
     const code = buf[o + 1 + extLen]!;
     codes.push(`${code >> 5}.${String(code & 31).padStart(2, '0')}`);
     o += 1 + extLen + 1 + tkl + l;
@@ -141,20 +183,47 @@ function coapTcpCodes(buf: Buffer): string[] {
   return codes;
 }
 
-interface Device { identity: string; psk: Buffer; uaSecProtId: string; serverFqdn: string; tlsPort: number; dtlsPort?: number }
+interface Device {
+  identity: string;
+  psk: Buffer;
+  uaSecProtId: string;
+  serverFqdn: string;
+  tlsPort: number;
+  dtlsPort?: number;
+}
 
 /** A real device: a subscriber provisioned, bootstrapped over Ub, its LwM2M config from Ua, Ks_NAF derived. */
 async function realDevice(e: Endpoints): Promise<Device | undefined> {
   if (!e.naf || !e.lwm2m) return undefined;
   const imsi = `00101${String(Math.floor(Math.random() * 1e10)).padStart(10, '0')}`;
-  const k = '465b5ce8b199b49faa5f0a2ee238a6bc', opc = 'cd63cb71954a9f4e48a5994e37a02baf';   // TS 35.208 test set 1
-  const put = await fetch(`${e.hss.provisioning}/subscribers/${imsi}`, { method: 'PUT', headers: { authorization: `Bearer ${e.hss.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ k, opc }) });
+  const k = '465b5ce8b199b49faa5f0a2ee238a6bc',
+    opc = 'cd63cb71954a9f4e48a5994e37a02baf'; // TS 35.208 test set 1
+  const put = await fetch(`${e.hss.provisioning}/subscribers/${imsi}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${e.hss.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ k, opc }),
+  });
   if (put.status >= 300) throw new Error(`provisioning the campaign's device: ${put.status}`);
-  const b = await bootstrap({ bsfUrl: e.bsf.ub, impi: impiFromImsi(imsi, 2), realm: e.bsf.realm, usim: new SoftUsim({ algorithm: 'milenage', k: Buffer.from(k, 'hex'), opc: Buffer.from(opc, 'hex') }) });
+  const b = await bootstrap({
+    bsfUrl: e.bsf.ub,
+    impi: impiFromImsi(imsi, 2),
+    realm: e.bsf.realm,
+    usim: new SoftUsim({ algorithm: 'milenage', k: Buffer.from(k, 'hex'), opc: Buffer.from(opc, 'hex') }),
+  });
   const cfg = await fetchDeviceConfig(e.naf.ua, b);
-  const psk = ksNaf({ ks: b.ks, rand: b.rand, impi: b.impi, nafFqdn: cfg.serverFqdn, uaSecProtId: Buffer.from(cfg.uaSecProtId, 'hex') });
+  const psk = ksNaf({
+    ks: b.ks,
+    rand: b.rand,
+    impi: b.impi,
+    nafFqdn: cfg.serverFqdn,
+    uaSecProtId: Buffer.from(cfg.uaSecProtId, 'hex'),
+  });
   return {
-    identity: cfg.pskIdentity, psk, uaSecProtId: cfg.uaSecProtId, serverFqdn: cfg.serverFqdn, tlsPort: Number(new URL(e.lwm2m.uri.replace(/^coaps\+tcp/, 'http')).port),
+    identity: cfg.pskIdentity,
+    psk,
+    uaSecProtId: cfg.uaSecProtId,
+    serverFqdn: cfg.serverFqdn,
+    tlsPort: Number(new URL(e.lwm2m.uri.replace(/^coaps\+tcp/, 'http')).port),
     ...(e.lwm2m.uriDtls ? { dtlsPort: Number(new URL(e.lwm2m.uriDtls.replace(/^coaps/, 'http')).port) } : {}),
   };
 }
@@ -164,16 +233,38 @@ async function coapOverTls(d: Device, frames: Buffer[], record: (outcome: string
   let next = 0;
   while (next < frames.length) {
     const socket = tls.connect({
-      host: '127.0.0.1', port: d.tlsPort, servername: d.serverFqdn, ciphers: opensslSuiteForUaId(d.uaSecProtId), minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2',
-      ALPNProtocols: ['coap'], pskCallback: () => ({ psk: d.psk, identity: d.identity }), checkServerIdentity: () => undefined,
+      host: '127.0.0.1',
+      port: d.tlsPort,
+      servername: d.serverFqdn,
+      ciphers: opensslSuiteForUaId(d.uaSecProtId),
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+      ALPNProtocols: ['coap'],
+      pskCallback: () => ({ psk: d.psk, identity: d.identity }),
+      checkServerIdentity: () => undefined,
     });
     let closed = false;
     let rx = Buffer.alloc(0);
-    socket.on('data', (c: Buffer) => { rx = Buffer.concat([rx, c]).subarray(-65536); });
-    socket.on('close', () => { closed = true; });
-    socket.on('error', () => { closed = true; });
-    const ok = await new Promise<boolean>((r) => { socket.once('secureConnect', () => r(true)); socket.once('close', () => r(false)); setTimeout(() => r(false), 10_000); });
-    if (!ok) { record('handshake-failed'); next++; socket.destroy(); continue; }
+    socket.on('data', (c: Buffer) => {
+      rx = Buffer.concat([rx, c]).subarray(-65536);
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
+    socket.on('error', () => {
+      closed = true;
+    });
+    const ok = await new Promise<boolean>((r) => {
+      socket.once('secureConnect', () => r(true));
+      socket.once('close', () => r(false));
+      setTimeout(() => r(false), 10_000);
+    });
+    if (!ok) {
+      record('handshake-failed');
+      next++;
+      socket.destroy();
+      continue;
+    }
     // The CSM first (RFC 8323 §5.3), then hostile frames one at a time.
     socket.write(Buffer.from([0x00, 0xe1]));
     while (next < frames.length && !closed) {
@@ -200,13 +291,24 @@ async function coapOverDtls(d: Device, msgs: Buffer[], record: (outcome: string)
     let answers: Buffer[] = [];
     let fatal = false;
     peer.on('data', (b: Buffer) => answers.push(b));
-    peer.on('alert', (a: { level: number }) => { if (a.level === 2) fatal = true; });
-    try { await peer.handshake(5000); } catch { record('handshake-failed'); next++; s.close(); continue; }
+    peer.on('alert', (a: { level: number }) => {
+      if (a.level === 2) fatal = true;
+    });
+    try {
+      await peer.handshake(5000);
+    } catch {
+      record('handshake-failed');
+      next++;
+      s.close();
+      continue;
+    }
     while (next < msgs.length && !fatal) {
       answers = [];
       peer.sendApp(msgs[next]!);
       await sleep(8);
-      const codes = answers.filter((a) => a.length >= 2).map((a) => `${a[1]! >> 5}.${String(a[1]! & 31).padStart(2, '0')}`);
+      const codes = answers
+        .filter((a) => a.length >= 2)
+        .map((a) => `${a[1]! >> 5}.${String(a[1]! & 31).padStart(2, '0')}`);
       record(fatal ? 'fatal-alert' : codes.length ? codes.join('+') : 'no-answer-yet');
       next++;
     }
@@ -219,15 +321,26 @@ function diameterExchange(uri: string, frame: Buffer): Promise<string> {
   return new Promise((resolve) => {
     const s = tcpConnect(Number(m[2]), m[1]!);
     let rx = Buffer.alloc(0);
-    const done = (o: string) => { clearTimeout(t); s.destroy(); resolve(o); };
+    const done = (o: string) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(o);
+    };
     const t = setTimeout(() => done(rx.length ? 'answer' : 'silent'), 300);
     s.on('connect', () => s.write(frame));
     s.on('data', (c: Buffer) => {
       rx = Buffer.concat([rx, c]);
       if (rx.length >= 20 && rx.length >= rx.readUIntBE(1, 3)) {
         // Result-Code (268) of the answer, when it has one at the top level.
-        let o = 20, rc = '';
-        while (o + 8 <= rx.length) { const code = rx.readUInt32BE(o), l = rx.readUIntBE(o + 5, 3); if (l < 8) break; if (code === 268 && l >= 12) rc = String(rx.readUInt32BE(o + 8)); o += l + ((4 - (l % 4)) % 4); }
+        let o = 20,
+          rc = '';
+        while (o + 8 <= rx.length) {
+          const code = rx.readUInt32BE(o),
+            l = rx.readUIntBE(o + 5, 3);
+          if (l < 8) break;
+          if (code === 268 && l >= 12) rc = String(rx.readUInt32BE(o + 8));
+          o += l + ((4 - (l % 4)) % 4);
+        }
         done(`answer${rc ? `:${rc}` : ''}`);
       }
     });
@@ -238,7 +351,11 @@ function diameterExchange(uri: string, frame: Buffer): Promise<string> {
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Promise<void> {
   let i = 0;
-  await Promise.all(Array.from({ length: n }, async () => { while (i < items.length) await fn(items[i++]!); }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
 }
 
 export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
@@ -253,7 +370,17 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const memory: CampaignReport['memory'] = {};
   for (const [nf, b] of Object.entries(bases)) memory[nf] = { beforeBytes: await rss(b), afterBytes: NaN };
   const restartsBefore = countRestarts(stateDir);
-  const report: CampaignReport = { seed: o.seed, count: o.count, durationMs: 0, targets: {}, serverErrors: 0, serverErrorSamples: [], restarts: { before: restartsBefore, after: restartsBefore }, healthyAfter: false, memory };
+  const report: CampaignReport = {
+    seed: o.seed,
+    count: o.count,
+    durationMs: 0,
+    targets: {},
+    serverErrors: 0,
+    serverErrorSamples: [],
+    restarts: { before: restartsBefore, after: restartsBefore },
+    healthyAfter: false,
+    memory,
+  };
   const record = (target: Target, index: number, outcome: string) => {
     const t = (report.targets[target] ??= { inputs: 0, outcomes: {} });
     t.inputs++;
@@ -273,8 +400,32 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const zn = `${e.bsf.zn}/bootstrapping-info-retrieval`;
   await Promise.all([
     pool(byTarget.get('ub')!, conc, async (i) => record('ub', i, await sendHttp(e.bsf.ub, ubInput(seedOf(i))))),
-    pool(byTarget.get('zn')!, conc, async (i) => record('zn', i, await sendHttp(zn, { ...jsonInput(seedOf(i), new URL(zn).pathname, znBody(seedOf(i)), seedOf(i) % 7 === 0 ? 'wrong-token-0123456789abcdef' : znToken) }))),
-    pool(byTarget.get('psk')!, conc, async (i) => e.naf ? record('psk', i, await sendHttp(e.naf.pskLookup, jsonInput(seedOf(i), new URL(e.naf.pskLookup).pathname, pskBody(seedOf(i)), e.naf.pskApiToken))) : undefined),
+    pool(byTarget.get('zn')!, conc, async (i) =>
+      record(
+        'zn',
+        i,
+        await sendHttp(zn, {
+          ...jsonInput(
+            seedOf(i),
+            new URL(zn).pathname,
+            znBody(seedOf(i)),
+            seedOf(i) % 7 === 0 ? 'wrong-token-0123456789abcdef' : znToken,
+          ),
+        }),
+      ),
+    ),
+    pool(byTarget.get('psk')!, conc, async (i) =>
+      e.naf
+        ? record(
+            'psk',
+            i,
+            await sendHttp(
+              e.naf.pskLookup,
+              jsonInput(seedOf(i), new URL(e.naf.pskLookup).pathname, pskBody(seedOf(i)), e.naf.pskApiToken),
+            ),
+          )
+        : undefined,
+    ),
   ]);
 
   if (e.lwm2m?.uriDtls) {
@@ -284,21 +435,36 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     const p0 = new TestPeer({ psk: Buffer.alloc(16), identity: 'hostile', send: (d) => base.push(d) });
     p0.random.fill(0x11);
     p0.sendClientHello();
-    await pool(byTarget.get('dtls-pre-cookie')!, conc, async (i) => record('dtls-pre-cookie', i, dtlsOutcome(await udpExchange(port, [dtlsDatagram(seedOf(i), base[0]!)], 60))));
+    await pool(byTarget.get('dtls-pre-cookie')!, conc, async (i) =>
+      record('dtls-pre-cookie', i, dtlsOutcome(await udpExchange(port, [dtlsDatagram(seedOf(i), base[0]!)], 60))),
+    );
     await pool(byTarget.get('dtls-post-cookie')!, conc, async (i) => {
       // A real cookie exchange from this socket, then the damaged ClientHello that carries the cookie.
       const s = createSocket('udp4');
       await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
       const sent: Buffer[] = [];
-      const peer = new TestPeer({ psk: Buffer.alloc(16), identity: 'hostile', send: (d) => { sent.push(d); } });
-      peer.random.fill(0x11);   // the ClientHello of base[0] exactly, so the cookie fits the second one
+      const peer = new TestPeer({
+        psk: Buffer.alloc(16),
+        identity: 'hostile',
+        send: (d) => {
+          sent.push(d);
+        },
+      });
+      peer.random.fill(0x11); // the ClientHello of base[0] exactly, so the cookie fits the second one
       const got: Buffer[] = [];
-      s.on('message', (m) => { if (sent.length < 1) peer.receive(m); else got.push(m); });
+      s.on('message', (m) => {
+        if (sent.length < 1) peer.receive(m);
+        else got.push(m);
+      });
       s.on('error', () => undefined);
       s.send(base[0]!, port, '127.0.0.1');
       const t0 = Date.now();
       while (sent.length < 1 && Date.now() - t0 < 2000) await sleep(5);
-      if (sent.length < 1) { record('dtls-post-cookie', i, 'no-hello-verify-request'); s.close(); return; }
+      if (sent.length < 1) {
+        record('dtls-post-cookie', i, 'no-hello-verify-request');
+        s.close();
+        return;
+      }
       s.send(dtlsDatagram(seedOf(i), sent[0]!), port, '127.0.0.1');
       await sleep(60);
       record('dtls-post-cookie', i, dtlsOutcome(got));
@@ -306,26 +472,48 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     });
   }
 
-  const device = await realDevice(e).catch((err: Error) => { say(`no device for the CoAP targets: ${err.message}`); return undefined; });
+  const device = await realDevice(e).catch((err: Error) => {
+    say(`no device for the CoAP targets: ${err.message}`);
+    return undefined;
+  });
   if (device) {
     say('coap inside TLS and DTLS sessions');
     const tlsIdx = byTarget.get('coap-tls')!;
     const chunks = (xs: number[], n: number) => Array.from({ length: n }, (_, k) => xs.filter((_x, j) => j % n === k));
     // Session outcomes are per frame but not per index (-1): the frames of a session are reproduced by the seed as a group.
-    await Promise.all(chunks(tlsIdx, 4).map((part) => coapOverTls(device, part.map((i) => coapTcpFrame(seedOf(i))), (out) => record('coap-tls', -1, out))));
+    await Promise.all(
+      chunks(tlsIdx, 4).map((part) =>
+        coapOverTls(
+          device,
+          part.map((i) => coapTcpFrame(seedOf(i))),
+          (out) => record('coap-tls', -1, out),
+        ),
+      ),
+    );
     if (device.dtlsPort) {
       const dIdx = byTarget.get('coap-dtls')!;
-      await Promise.all(chunks(dIdx, 4).map((part) => coapOverDtls(device, part.map((i) => coapUdpMessage(seedOf(i))), (out) => record('coap-dtls', -1, out))));
+      await Promise.all(
+        chunks(dIdx, 4).map((part) =>
+          coapOverDtls(
+            device,
+            part.map((i) => coapUdpMessage(seedOf(i))),
+            (out) => record('coap-dtls', -1, out),
+          ),
+        ),
+      );
     }
   }
 
   say('diameter: Zh and Zn');
-  for (const [t, uri] of [['diameter-zh', e.hss.diameter?.uri], ['diameter-zn', e.bsf.diameter?.uri]] as const) {
+  for (const [t, uri] of [
+    ['diameter-zh', e.hss.diameter?.uri],
+    ['diameter-zn', e.bsf.diameter?.uri],
+  ] as const) {
     if (!uri) continue;
     await pool(byTarget.get(t)!, 8, async (i) => record(t, i, await diameterExchange(uri, diameterFrame(seedOf(i)))));
   }
 
-  await sleep(1500);   // a crash shows as a restart record within this
+  await sleep(1500); // a crash shows as a restart record within this
   report.restarts.after = countRestarts(stateDir);
   report.healthyAfter = await healthy(e);
   for (const [nf, b] of Object.entries(bases)) memory[nf]!.afterBytes = await rss(b).catch(() => NaN);
@@ -336,11 +524,25 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
 
 /** The report as Markdown table rows (README "The hostile-input campaign"). */
 export function reportMarkdown(r: CampaignReport): string {
-  const rows = Object.entries(r.targets).map(([t, v]) => `| ${t} | ${v.inputs} | ${Object.entries(v.outcomes).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k}: ${n}`).join(', ')} |`);
-  const mem = Object.entries(r.memory).map(([nf, m]) => `| ${nf} | ${(m.beforeBytes / 2 ** 20).toFixed(1)} MiB | ${(m.afterBytes / 2 ** 20).toFixed(1)} MiB |`);
+  const rows = Object.entries(r.targets).map(
+    ([t, v]) =>
+      `| ${t} | ${v.inputs} | ${Object.entries(v.outcomes)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ')} |`,
+  );
+  const mem = Object.entries(r.memory).map(
+    ([nf, m]) => `| ${nf} | ${(m.beforeBytes / 2 ** 20).toFixed(1)} MiB | ${(m.afterBytes / 2 ** 20).toFixed(1)} MiB |`,
+  );
   return [
     `seed ${r.seed}, ${r.count} inputs, ${(r.durationMs / 1000).toFixed(1)} s; server errors (HTTP 5xx, CoAP 5.xx, DTLS internal_error): ${r.serverErrors}; NF restarts: ${r.restarts.after - r.restarts.before}; healthy after: ${r.healthyAfter}`,
-    '', '| target | inputs | outcomes |', '|---|---|---|', ...rows,
-    '', '| NF | RSS before | RSS after |', '|---|---|---|', ...mem,
+    '',
+    '| target | inputs | outcomes |',
+    '|---|---|---|',
+    ...rows,
+    '',
+    '| NF | RSS before | RSS after |',
+    '|---|---|---|',
+    ...mem,
   ].join('\n');
 }

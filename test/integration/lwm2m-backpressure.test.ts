@@ -20,13 +20,27 @@ const IMPI = '001010000000001@ims.mnc001.mcc001.pub.3gppnetwork.org';
 const FLOOD_MS = 8000;
 const MAX_GROWTH_BYTES = 200 * 1024 * 1024;
 
-interface Key { identity: string; psk: Buffer; endpoint: string }
+interface Key {
+  identity: string;
+  psk: Buffer;
+  endpoint: string;
+}
 let seq = 0;
 function addKey(api: FakePskApi): Key {
   const n = ++seq;
   const btid = `${Buffer.alloc(16, 0x60 + n).toString('base64')}@bsf.mnc001.mcc001.pub.3gppnetwork.org`;
-  const k = { identity: `3GPP-bootstrapping.${btid}`, psk: Buffer.alloc(32, 0x20 + n), endpoint: `urn:uuid:00000000-0000-8000-8000-${String(700 + n).padStart(12, '0')}` };
-  api.entries.set(k.identity, { psk: k.psk, endpoint: k.endpoint, btid, impi: IMPI, expiresAt: () => new Date(Date.now() + 3600_000).toISOString() });
+  const k = {
+    identity: `3GPP-bootstrapping.${btid}`,
+    psk: Buffer.alloc(32, 0x20 + n),
+    endpoint: `urn:uuid:00000000-0000-8000-8000-${String(700 + n).padStart(12, '0')}`,
+  };
+  api.entries.set(k.identity, {
+    psk: k.psk,
+    endpoint: k.endpoint,
+    btid,
+    impi: IMPI,
+    expiresAt: () => new Date(Date.now() + 3600_000).toISOString(),
+  });
   return k;
 }
 
@@ -37,7 +51,12 @@ const rssOf = (pid: number): number => {
 /** Rejects when `p` has not settled within `ms` (so a stuck server fails an assertion, not the test timeout). */
 function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, rej) => { t = setTimeout(() => rej(new Error(`no ${what} within ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>((_, rej) => {
+      t = setTimeout(() => rej(new Error(`no ${what} within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
@@ -45,16 +64,38 @@ const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 function sampleRss(pid: number): { base: number; stop(): number } {
   const base = rssOf(pid);
   let peak = base;
-  const t = setInterval(() => { try { peak = Math.max(peak, rssOf(pid)); } catch { /* exited */ } }, 100);
-  return { base, stop: () => { clearInterval(t); try { peak = Math.max(peak, rssOf(pid)); } catch { /* exited */ } return peak; } };
+  const t = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssOf(pid));
+    } catch {
+      /* exited */
+    }
+  }, 100);
+  return {
+    base,
+    stop: () => {
+      clearInterval(t);
+      try {
+        peak = Math.max(peak, rssOf(pid));
+      } catch {
+        /* exited */
+      }
+      return peak;
+    },
+  };
 }
 
-interface FloodResult { sentBytes: number; closedByServer: boolean }
+interface FloodResult {
+  sentBytes: number;
+  closedByServer: boolean;
+}
 
 /** Writes `chunk` as fast as the socket takes it (respecting our own write backpressure) for FLOOD_MS. */
 async function flood(socket: net.Socket, chunk: Buffer): Promise<FloodResult> {
   let closedByServer = false;
-  socket.on('close', () => { closedByServer = true; });
+  socket.on('close', () => {
+    closedByServer = true;
+  });
   socket.on('error', () => undefined);
   let sentBytes = 0;
   const end = Date.now() + FLOOD_MS;
@@ -64,7 +105,12 @@ async function flood(socket: net.Socket, chunk: Buffer): Promise<FloodResult> {
       // Wait for drain, close, or the end of the flood, whichever first.
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, Math.max(0, end - Date.now()));
-        function done() { clearTimeout(t); socket.off('drain', done); socket.off('close', done); resolve(); }
+        function done() {
+          clearTimeout(t);
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        }
         socket.once('drain', done);
         socket.once('close', done);
       });
@@ -80,11 +126,19 @@ async function flood(socket: net.Socket, chunk: Buffer): Promise<FloodResult> {
 function connectPsk(port: number, k: Key): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     const s = tls.connect({
-      host: '127.0.0.1', port, ciphers: 'PSK-AES128-CCM8', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2',
-      pskCallback: () => ({ psk: k.psk, identity: k.identity }), checkServerIdentity: () => undefined,
+      host: '127.0.0.1',
+      port,
+      ciphers: 'PSK-AES128-CCM8',
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+      pskCallback: () => ({ psk: k.psk, identity: k.identity }),
+      checkServerIdentity: () => undefined,
     });
     s.once('error', reject);
-    s.once('secureConnect', () => { s.off('error', reject); resolve(s); });
+    s.once('secureConnect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
   });
 }
 
@@ -98,10 +152,14 @@ describe('LwM2M server under a peer that will not read (issue 18 finding 1, real
 
   before(async () => {
     api = await startFakePskApi(TOKEN);
-    server = await spawnNf('lwm2m', {
-      store: { kind: 'memory' },
-      lwm2m: { host: '127.0.0.1', port: 0, apiPort: 0, dtls: false, pskLookupUrl: api.url, pskApiToken: TOKEN },
-    }, { env: { NODE_OPTIONS: '--max-old-space-size=256' } });
+    server = await spawnNf(
+      'lwm2m',
+      {
+        store: { kind: 'memory' },
+        lwm2m: { host: '127.0.0.1', port: 0, apiPort: 0, dtls: false, pskLookupUrl: api.url, pskApiToken: TOKEN },
+      },
+      { env: { NODE_OPTIONS: '--max-old-space-size=256' } },
+    );
     coapPort = Number(new URL(server.listeners.coapTls!.replace('coaps+tcp', 'http')).port);
     apiUrl = new URL(server.listeners.api!);
   });
@@ -110,15 +168,23 @@ describe('LwM2M server under a peer that will not read (issue 18 finding 1, real
     await server?.stop();
     await api?.close();
   });
-  afterEach(function () { if (this.currentTest?.state === 'failed') console.log(server.output.slice(-30).join('\n')); });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(server.output.slice(-30).join('\n'));
+  });
 
   /** A normal device registers and gets 2.01 (RFC 8323 over TLS, LwM2M 1.1 Register). */
   async function registerOk(): Promise<void> {
     const k = addKey(api);
-    const d = await within(10_000, 'the handshake', connectTestDevice({ port: coapPort, identity: k.identity, psk: k.psk }));
+    const d = await within(
+      10_000,
+      'the handshake',
+      connectTestDevice({ port: coapPort, identity: k.identity, psk: k.psk }),
+    );
     try {
-      await within(5000, 'the server\'s CSM', d.conn.whenReady());
-      const res = await d.conn.request(registerRequest({ endpoint: k.endpoint, lwm2mVersion: '1.1', binding: 'T', lifetimeSec: 60 }));
+      await within(5000, "the server's CSM", d.conn.whenReady());
+      const res = await d.conn.request(
+        registerRequest({ endpoint: k.endpoint, lwm2mVersion: '1.1', binding: 'T', lifetimeSec: 60 }),
+      );
       expect(res.code).to.equal(Code.CREATED);
     } finally {
       d.close();
@@ -129,7 +195,12 @@ describe('LwM2M server under a peer that will not read (issue 18 finding 1, real
    * Floods, then has a normal device register, sampling the server's RSS throughout (the server may still be
    * working through what it buffered after the flood ends). Bounded growth, or the server closed the flooder.
    */
-  async function check(name: string, run: () => Promise<FloodResult>, extra?: () => string, after?: () => Promise<void>): Promise<void> {
+  async function check(
+    name: string,
+    run: () => Promise<FloodResult>,
+    extra?: () => string,
+    after?: () => Promise<void>,
+  ): Promise<void> {
     const rss = sampleRss(server.child.pid!);
     let r: FloodResult | undefined;
     let peak = rss.base;
@@ -139,7 +210,9 @@ describe('LwM2M server under a peer that will not read (issue 18 finding 1, real
       await registerOk();
     } finally {
       peak = rss.stop();
-      figures.push(`${name}: sent ${r ? mb(r.sentBytes) : '?'}${extra ? `, ${extra()}` : ''}, RSS ${mb(rss.base)} → ${mb(peak)}, closed by server: ${r?.closedByServer}`);
+      figures.push(
+        `${name}: sent ${r ? mb(r.sentBytes) : '?'}${extra ? `, ${extra()}` : ''}, RSS ${mb(rss.base)} → ${mb(peak)}, closed by server: ${r?.closedByServer}`,
+      );
     }
     expect(server.child.exitCode, 'the server process is alive').to.equal(null);
     if (!r!.closedByServer) expect(peak - rss.base, `RSS ${mb(rss.base)} → ${mb(peak)}`).to.be.below(MAX_GROWTH_BYTES);
@@ -159,18 +232,34 @@ describe('LwM2M server under a peer that will not read (issue 18 finding 1, real
   it('a client that floods Pings and reads the Pongs: bounded memory; a Register afterwards gets 2.01', async () => {
     const s = await connectPsk(coapPort, addKey(api));
     let received = 0;
-    s.on('data', (d: Buffer) => { received += d.length; });
+    s.on('data', (d: Buffer) => {
+      received += d.length;
+    });
     s.write(encodeTcp(csmMessage({ maxMessageSize: 1152 })));
-    await check('reading Ping flood', () => flood(s, PINGS), () => `read ${mb(received)}`);
+    await check(
+      'reading Ping flood',
+      () => flood(s, PINGS),
+      () => `read ${mb(received)}`,
+    );
     expect(received, 'Pongs came back').to.be.above(0);
   });
 
   it('an HTTP client that pipelines requests and never reads: bounded memory; the API still answers', async () => {
     const s = net.connect(Number(apiUrl.port), apiUrl.hostname);
-    await new Promise<void>((resolve, reject) => { s.once('connect', resolve); s.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
     s.pause();
     const req = Buffer.from(`GET /metrics HTTP/1.1\r\nHost: ${apiUrl.host}\r\n\r\n`);
-    await check('non-reading HTTP pipeline', () => flood(s, Buffer.concat(Array.from({ length: 512 }, () => req))), undefined,
-      async () => { const h = await within(5000, '/healthz answer', fetch(new URL('/healthz', apiUrl))); expect(h.status).to.equal(200); });
+    await check(
+      'non-reading HTTP pipeline',
+      () => flood(s, Buffer.concat(Array.from({ length: 512 }, () => req))),
+      undefined,
+      async () => {
+        const h = await within(5000, '/healthz answer', fetch(new URL('/healthz', apiUrl)));
+        expect(h.status).to.equal(200);
+      },
+    );
   });
 });

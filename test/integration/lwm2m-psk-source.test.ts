@@ -13,7 +13,12 @@ const EP = 'urn:uuid:3f2a1c44-9d0e-8b7a-8c11-5e6f7a8b9c0d';
 const LATER = () => new Date(Date.now() + 3600_000).toISOString();
 
 async function rejects(p: Promise<unknown>): Promise<PskSourceError> {
-  try { await p; } catch (err) { expect(err).to.be.instanceOf(PskSourceError); return err as PskSourceError; }
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(PskSourceError);
+    return err as PskSourceError;
+  }
   return expect.fail('expected a PskSourceError, but the promise resolved');
 }
 
@@ -24,13 +29,32 @@ describe('LwM2M PSK source (client of the NAF PSK API)', () => {
   let lookups: Counter;
 
   const source = (url = api.url, token = TOKEN, now?: () => number): PskSource => {
-    const s = new PskSource(url, { token, log: createLogger({ level: 'debug', write: (l) => logs.push(l) }), lookups, ...(now ? { now } : {}) });
+    const s = new PskSource(url, {
+      token,
+      log: createLogger({ level: 'debug', write: (l) => logs.push(l) }),
+      lookups,
+      ...(now ? { now } : {}),
+    });
     sources.push(s);
     return s;
   };
 
   beforeEach(async () => {
-    api = await startFakePskApi(TOKEN, new Map([[IDENTITY, { psk: KEY, endpoint: EP, btid: BTID, impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org', expiresAt: LATER }]]));
+    api = await startFakePskApi(
+      TOKEN,
+      new Map([
+        [
+          IDENTITY,
+          {
+            psk: KEY,
+            endpoint: EP,
+            btid: BTID,
+            impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org',
+            expiresAt: LATER,
+          },
+        ],
+      ]),
+    );
     sources = [];
     logs = [];
     lookups = new Counter('gba_lwm2m_psk_lookups_total', 'test', ['result']);
@@ -79,8 +103,22 @@ describe('LwM2M PSK source (client of the NAF PSK API)', () => {
 
   const failures: Array<[string, (a: FakePskApi) => void, string, PskSourceError['reason']]> = [
     ['401 (wrong token)', () => undefined, 'wrong-token-0123456789abcdef', 'unauthorized'],
-    ['503', (a) => { a.forceStatus = 503; }, TOKEN, 'refused'],
-    ['403', (a) => { a.forceStatus = 403; }, TOKEN, 'refused'],
+    [
+      '503',
+      (a) => {
+        a.forceStatus = 503;
+      },
+      TOKEN,
+      'refused',
+    ],
+    [
+      '403',
+      (a) => {
+        a.forceStatus = 403;
+      },
+      TOKEN,
+      'refused',
+    ],
   ];
   for (const [name, setup, token, reason] of failures) {
     it(`${name} rejects (a failure, not "unknown")`, async () => {
@@ -99,7 +137,13 @@ describe('LwM2M PSK source (client of the NAF PSK API)', () => {
 
   it('rejects a 200 that does not follow C3, naming the member but never echoing the key', async () => {
     const shortKey = Buffer.from('a1b2c3d4e5f60718293a4b5c6d7e8f90', 'hex');
-    api.entries.set('3GPP-bootstrapping.short@bsf', { psk: shortKey, endpoint: EP, btid: 'short@bsf', impi: 'i', expiresAt: LATER });
+    api.entries.set('3GPP-bootstrapping.short@bsf', {
+      psk: shortKey,
+      endpoint: EP,
+      btid: 'short@bsf',
+      impi: 'i',
+      expiresAt: LATER,
+    });
     const err = await rejects(source().lookup('3GPP-bootstrapping.short@bsf', '010001c0a8'));
     expect(err.reason).to.equal('bad-answer');
     expect(err.message).to.include('psk');

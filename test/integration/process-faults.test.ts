@@ -15,8 +15,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 describe('NF process faults (issue 18 finding 7, real process)', function () {
   this.timeout(30_000);
   let nf: NfProcess | undefined;
-  const start = () => spawnNf('hss-mock', { store: { kind: 'memory' }, hss: { port: 0, adminToken: ADMIN, zhTokens: [ZH] } },
-    { env: { NODE_OPTIONS: `--import=${TRIGGER}` } });
+  const start = () =>
+    spawnNf(
+      'hss-mock',
+      { store: { kind: 'memory' }, hss: { port: 0, adminToken: ADMIN, zhTokens: [ZH] } },
+      { env: { NODE_OPTIONS: `--import=${TRIGGER}` } },
+    );
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && nf) console.log(nf.output.join('\n'));
     await nf?.stop();

@@ -12,21 +12,36 @@ import { connectRedis, createRedisStores } from '../../shared/store/redis.js';
 import { spawnNf, type NfProcess } from '../support/nf.js';
 
 async function startRedisAt(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
-  for (let i = 0; i < 200 && !(await redisAnswers(`redis://127.0.0.1:${port}`)); i++) await new Promise((r) => setTimeout(r, 50));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    { stdio: 'ignore' },
+  );
+  for (let i = 0; i < 200 && !(await redisAnswers(`redis://127.0.0.1:${port}`)); i++)
+    await new Promise((r) => setTimeout(r, 50));
   return child;
 }
-const stopRedis = (c: ChildProcess) => new Promise<void>((r) => {
-  if (c.exitCode !== null || c.signalCode !== null) { r(); return; }
-  c.once('exit', () => r()); c.kill('SIGKILL');
-});
+const stopRedis = (c: ChildProcess) =>
+  new Promise<void>((r) => {
+    if (c.exitCode !== null || c.signalCode !== null) {
+      r();
+      return;
+    }
+    c.once('exit', () => r());
+    c.kill('SIGKILL');
+  });
 
 describe('Redis outage (issue 18 finding 6, real redis-server)', function () {
   this.timeout(60_000);
   let port: number;
   let redis: ChildProcess;
-  before(async () => { port = await freePort(); redis = await startRedisAt(port); });
-  after(async () => { await stopRedis(redis); });
+  before(async () => {
+    port = await freePort();
+    redis = await startRedisAt(port);
+  });
+  after(async () => {
+    await stopRedis(redis);
+  });
 
   it('commands fail with StoreUnavailable while Redis is down, ping is false, and work again within 2 s of its return', async () => {
     const r = await connectRedis(`redis://127.0.0.1:${port}`);
@@ -34,9 +49,15 @@ describe('Redis outage (issue 18 finding 6, real redis-server)', function () {
     try {
       expect(await r.cmd(['SET', 'k', 'v'])).to.equal('OK');
       await stopRedis(redis);
-      const err = await r.cmd(['GET', 'k']).then(() => undefined, (e: unknown) => e);
+      const err = await r.cmd(['GET', 'k']).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(StoreUnavailable);
-      const err2 = await stores.sessions.get('x').then(() => undefined, (e: unknown) => e);
+      const err2 = await stores.sessions.get('x').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err2).to.be.instanceOf(StoreUnavailable);
       expect(await stores.ping()).to.equal(false);
       // Longer than the back-off's cap, so the client is at its slowest retry pace.
@@ -45,7 +66,10 @@ describe('Redis outage (issue 18 finding 6, real redis-server)', function () {
       const back = performance.now();
       let ok = false;
       while (performance.now() - back < 2000 && !ok) {
-        ok = await r.cmd(['PING']).then((v) => v === 'PONG', () => false);
+        ok = await r.cmd(['PING']).then(
+          (v) => v === 'PONG',
+          () => false,
+        );
         if (!ok) await new Promise((res) => setTimeout(res, 20));
       }
       expect(ok, 'a command succeeds within 2 s of Redis answering again').to.equal(true);
@@ -62,16 +86,29 @@ describe('Redis outage (issue 18 finding 6, real redis-server)', function () {
       if (redis.exitCode !== null || redis.signalCode !== null) redis = await startRedisAt(port);
       bsf = await spawnNf('bsf', {
         store: { kind: 'redis', redisUrl: `redis://127.0.0.1:${port}` },
-        bsf: { ubPort: 0, znPort: 0, hssUrl: 'http://127.0.0.1:9/', hssToken: 'hss-token-0123456789abcdef', nafs: [{ name: 'n', token, fqdns: [{ fqdn: 'naf.example.org' }] }] },
+        bsf: {
+          ubPort: 0,
+          znPort: 0,
+          hssUrl: 'http://127.0.0.1:9/',
+          hssToken: 'hss-token-0123456789abcdef',
+          nafs: [{ name: 'n', token, fqdns: [{ fqdn: 'naf.example.org' }] }],
+        },
       });
     });
-    after(async () => { await bsf?.stop(); });
-
-    const zn = () => fetch(`${bsf.listeners.zn}/bootstrapping-info-retrieval`, {
-      method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ btId: `${Buffer.alloc(16, 7).toString('base64')}@bsf.example.org`, nafId: { nafFqdn: 'naf.example.org', uaSecProtId: '0100000002' } }),
-      signal: AbortSignal.timeout(15_000),
+    after(async () => {
+      await bsf?.stop();
     });
+
+    const zn = () =>
+      fetch(`${bsf.listeners.zn}/bootstrapping-info-retrieval`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          btId: `${Buffer.alloc(16, 7).toString('base64')}@bsf.example.org`,
+          nafId: { nafFqdn: 'naf.example.org', uaSecProtId: '0100000002' },
+        }),
+        signal: AbortSignal.timeout(15_000),
+      });
 
     it('answers 503 + Retry-After (never 500) while Redis is down, /healthz 503, and 404 again once it is back', async () => {
       expect((await zn()).status).to.equal(404);

@@ -13,7 +13,11 @@ import { startOwnRedis, type OwnRedis } from '../../bench/redis-server.js';
 function pause(port: number, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = createConnection({ port, host: '127.0.0.1' }, () => s.write(`CLIENT PAUSE ${ms} ALL\r\n`));
-    s.once('data', (d) => { s.destroy(); if (d.toString().startsWith('+OK')) resolve(); else reject(new Error(d.toString())); });
+    s.once('data', (d) => {
+      s.destroy();
+      if (d.toString().startsWith('+OK')) resolve();
+      else reject(new Error(d.toString()));
+    });
     s.once('error', reject);
   });
 }
@@ -21,8 +25,12 @@ function pause(port: number, ms: number): Promise<void> {
 describe('Redis command timeouts (real redis-server)', function () {
   this.timeout(30_000);
   let redis: OwnRedis;
-  before(async () => { redis = await startOwnRedis(); });
-  after(async () => { await redis.stop(); });
+  before(async () => {
+    redis = await startOwnRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
 
   it('a command the server does not answer rejects with TimeoutError after the 5 s timeout, and the connection stays usable', async () => {
     const r = await connectRedis(redis.url);
@@ -30,7 +38,10 @@ describe('Redis command timeouts (real redis-server)', function () {
       expect(await r.cmd(['SET', 'k', 'v'])).to.equal('OK');
       await pause(redis.port, COMMAND_TIMEOUT_MS + 3000);
       const started = performance.now();
-      const err = await r.cmd(['GET', 'k']).then(() => undefined, (e: unknown) => e);
+      const err = await r.cmd(['GET', 'k']).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       const waited = performance.now() - started;
       // Surfaced as StoreUnavailable (the HTTP layer's 503), node-redis's TimeoutError as its cause.
       expect(err).to.be.instanceOf(StoreUnavailable);

@@ -6,7 +6,14 @@ import { expect } from 'chai';
 import { createRedisStores, connectRedis } from '../../shared/store/redis.js';
 import { MemoryScenarioStore, type ScenarioStore } from '../../shared/store/scenarios.js';
 import { testRedisUrl, uniquePrefix } from '../support/redis.js';
-import { scenarioHandlers, parseScenario, faultOfOpaque, faultedOpaque, withBadMac, withBadRspauth } from '../../bsf/scenarios.js';
+import {
+  scenarioHandlers,
+  parseScenario,
+  faultOfOpaque,
+  faultedOpaque,
+  withBadMac,
+  withBadRspauth,
+} from '../../bsf/scenarios.js';
 import { createLogger } from '../../shared/log.js';
 import type { HttpRequest } from '../../shared/http/server.js';
 import { HttpError } from '../../shared/http/problem.js';
@@ -16,7 +23,9 @@ const IMPI = '001010000000001@ims.mnc001.mcc001.3gppnetwork.org';
 function contract(name: string, make: () => Promise<{ store: ScenarioStore; close(): Promise<void> }>) {
   describe(`scenario store: ${name}`, () => {
     let s: { store: ScenarioStore; close(): Promise<void> };
-    beforeEach(async () => { s = await make(); });
+    beforeEach(async () => {
+      s = await make();
+    });
     afterEach(() => s.close());
 
     it('put creates then replaces; list, get, delete', async () => {
@@ -37,7 +46,12 @@ function contract(name: string, make: () => Promise<{ store: ScenarioStore; clos
       await s.store.put({ impi: IMPI, fault: 'bad_rspauth', count: 3 });
       const taken = await Promise.all(Array.from({ length: 10 }, () => s.store.take(IMPI)));
       expect(taken.filter(Boolean)).to.have.length(3);
-      expect(taken.filter(Boolean).map((t) => t!.count).sort()).to.deep.equal([1, 2, 3]);
+      expect(
+        taken
+          .filter(Boolean)
+          .map((t) => t!.count)
+          .sort(),
+      ).to.deep.equal([1, 2, 3]);
       expect(await s.store.list()).to.deep.equal([]);
       expect(await s.store.take('nobody@x')).to.equal(undefined);
     });
@@ -72,11 +86,25 @@ contract('memory', async () => ({ store: new MemoryScenarioStore(), close: async
 
 describe('scenario admin handlers and Ub helpers (socket-free)', () => {
   const log = createLogger({ level: 'error' });
-  const req = (impi: string, body?: unknown): HttpRequest => ({
-    method: 'PUT', url: '', path: '', query: new URLSearchParams(), params: { impi }, headers: { 'content-type': 'application/json' },
-    body: Buffer.from(body === undefined ? '' : JSON.stringify(body)), remoteAddress: '',
-  }) as unknown as HttpRequest;
-  const status = async (p: Promise<unknown>) => { try { await p; return 0; } catch (e) { return (e as HttpError).status; } };
+  const req = (impi: string, body?: unknown): HttpRequest =>
+    ({
+      method: 'PUT',
+      url: '',
+      path: '',
+      query: new URLSearchParams(),
+      params: { impi },
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+      remoteAddress: '',
+    }) as unknown as HttpRequest;
+  const status = async (p: Promise<unknown>) => {
+    try {
+      await p;
+      return 0;
+    } catch (e) {
+      return (e as HttpError).status;
+    }
+  };
 
   it('PUT 201 then 200 (count default 1); GET lists C8 items; DELETE 204; raw "@" in {impi}', async () => {
     const h = scenarioHandlers(new MemoryScenarioStore(), log);
@@ -89,8 +117,16 @@ describe('scenario admin handlers and Ub helpers (socket-free)', () => {
 
   it('400 for an unknown fault, a bad count, delay without delayMs, delayMs on another fault, extra fields', async () => {
     const h = scenarioHandlers(new MemoryScenarioStore(), log);
-    for (const body of [{ fault: 'explode' }, { fault: 'bad_mac', count: 0 }, { fault: 'bad_mac', count: 1.5 }, { fault: 'delay' },
-      { fault: 'bad_mac', delayMs: 10 }, { fault: 'bad_mac', colour: 'red' }, { count: 1 }, 'bad_mac']) {
+    for (const body of [
+      { fault: 'explode' },
+      { fault: 'bad_mac', count: 0 },
+      { fault: 'bad_mac', count: 1.5 },
+      { fault: 'delay' },
+      { fault: 'bad_mac', delayMs: 10 },
+      { fault: 'bad_mac', colour: 'red' },
+      { count: 1 },
+      'bad_mac',
+    ]) {
       expect(await status(h.put(req(IMPI, body))), JSON.stringify(body)).to.equal(400);
     }
     expect(() => parseScenario('', { fault: 'bad_mac' })).to.throw(HttpError);

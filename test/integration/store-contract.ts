@@ -6,16 +6,35 @@ import { makeSqn, seqOf } from '../../shared/crypto/sqn.js';
 import type { StoredRegistration } from '../../shared/store/lwm2m-registrations.js';
 
 const sub = (imsi: string, extra: Partial<SubscriberRecord> = {}): SubscriberRecord => ({
-  imsi, k: randomBytes(16), opc: randomBytes(16), amf: Buffer.from('8000', 'hex'), sqn: 0,
-  algorithm: 'milenage', resLength: 8, updatedMs: Date.now(), ...extra,
+  imsi,
+  k: randomBytes(16),
+  opc: randomBytes(16),
+  amf: Buffer.from('8000', 'hex'),
+  sqn: 0,
+  algorithm: 'milenage',
+  resLength: 8,
+  updatedMs: Date.now(),
+  ...extra,
 });
 const session = (btid: string, lifetimeMs = 60_000): BootstrapSession => ({
-  btid, impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org', ks: randomBytes(32),
-  createdAtMs: Math.floor(Date.now() / 1000) * 1000, expiresAtMs: Date.now() + lifetimeMs, gbaU: false,
+  btid,
+  impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org',
+  ks: randomBytes(32),
+  createdAtMs: Math.floor(Date.now() / 1000) * 1000,
+  expiresAtMs: Date.now() + lifetimeMs,
+  gbaU: false,
 });
 const challenge = (): Challenge => ({
-  impi: 'x@y', rand: randomBytes(16), autn: randomBytes(16), xres: randomBytes(8), ck: randomBytes(16), ik: randomBytes(16),
-  algorithm: 'AKAv1-MD5', opaque: randomBytes(8).toString('hex'), lifetimeSec: 3600, gbaU: true,
+  impi: 'x@y',
+  rand: randomBytes(16),
+  autn: randomBytes(16),
+  xres: randomBytes(8),
+  ck: randomBytes(16),
+  ik: randomBytes(16),
+  algorithm: 'AKAv1-MD5',
+  opaque: randomBytes(8).toString('hex'),
+  lifetimeSec: 3600,
+  gbaU: true,
 });
 const ADV = { indBits: 5, delta: 2 ** 28 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -23,12 +42,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export function storeContract(backend: string, open: () => Promise<Stores>): void {
   describe(`store contract (${backend})`, () => {
     let stores: Stores;
-    beforeEach(async () => { stores = await open(); });
-    afterEach(async () => { await stores.close(); });
+    beforeEach(async () => {
+      stores = await open();
+    });
+    afterEach(async () => {
+      await stores.close();
+    });
 
     describe('subscribers', () => {
       it('creates, reads back exactly, replaces and deletes', async () => {
-        const s = sub('001010000000001', { op: randomBytes(16), impi: 'alice@ims.example', guss: { bsfInfo: { lifeTime: 60, uiccType: 'GBA_U' } } });
+        const s = sub('001010000000001', {
+          op: randomBytes(16),
+          impi: 'alice@ims.example',
+          guss: { bsfInfo: { lifeTime: 60, uiccType: 'GBA_U' } },
+        });
         expect(await stores.subscribers.put(s)).to.equal(true);
         expect(await stores.subscribers.get(s.imsi)).to.deep.equal(s);
         expect(await stores.subscribers.imsiForImpi('alice@ims.example')).to.equal(s.imsi);
@@ -63,13 +90,18 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
         await stores.subscribers.put(sub('001010000000010', { sqn: makeSqn(100, 4) }));
         const kept = await stores.subscribers.advanceSqn('001010000000010', { ...ADV, resyncSqnMs: makeSqn(50, 2) });
         expect(kept!.sqn).to.equal(makeSqn(101, 5));
-        const adopted = await stores.subscribers.advanceSqn('001010000000010', { ...ADV, resyncSqnMs: makeSqn(500, 9) });
+        const adopted = await stores.subscribers.advanceSqn('001010000000010', {
+          ...ADV,
+          resyncSqnMs: makeSqn(500, 9),
+        });
         expect(adopted!.sqn).to.equal(makeSqn(501, 10));
       });
 
       it('500 concurrent advances give 500 distinct, consecutive SEQs (atomic)', async () => {
         await stores.subscribers.put(sub('001010000000011'));
-        const got = await Promise.all(Array.from({ length: 500 }, () => stores.subscribers.advanceSqn('001010000000011', ADV)));
+        const got = await Promise.all(
+          Array.from({ length: 500 }, () => stores.subscribers.advanceSqn('001010000000011', ADV)),
+        );
         const seqs = got.map((s) => seqOf(s!.sqn)).sort((a, b) => a - b);
         expect(new Set(seqs).size).to.equal(500);
         expect(seqs[0]).to.equal(1);
@@ -78,7 +110,9 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
 
       it('keeps a 48-bit SQN exactly', async () => {
         await stores.subscribers.put(sub('001010000000012', { sqn: 0xff9bb4d0b607 }));
-        expect((await stores.subscribers.advanceSqn('001010000000012', ADV))!.sqn).to.equal(makeSqn(seqOf(0xff9bb4d0b607) + 1, 8));
+        expect((await stores.subscribers.advanceSqn('001010000000012', ADV))!.sqn).to.equal(
+          makeSqn(seqOf(0xff9bb4d0b607) + 1, 8),
+        );
       });
     });
 
@@ -99,7 +133,7 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
         await sleep(120);
         expect(await stores.challenges.consume('n3')).to.equal(undefined);
       });
-      it('count the IMPI\'s outstanding ones: issued, neither answered nor expired (issue 18 finding 10)', async () => {
+      it("count the IMPI's outstanding ones: issued, neither answered nor expired (issue 18 finding 10)", async () => {
         const mine = { ...challenge(), impi: 'counted@y' };
         await stores.challenges.create('o1', mine, 5000);
         await stores.challenges.create('o2', mine, 5000);
@@ -135,7 +169,15 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
 
     describe('NAF key cache', () => {
       it('stores by B-TID + NAF_Id and expires with the key', async () => {
-        const e = { btid: 'C@bsf', nafIdHex: 'aa0100000002', keyHex: 'ab'.repeat(32), impi: 'x', expiresAtMs: Date.now() + 300, createdAtMs: Date.now(), gbaType: '3G_GBA' };
+        const e = {
+          btid: 'C@bsf',
+          nafIdHex: 'aa0100000002',
+          keyHex: 'ab'.repeat(32),
+          impi: 'x',
+          expiresAtMs: Date.now() + 300,
+          createdAtMs: Date.now(),
+          gbaType: '3G_GBA',
+        };
         await stores.nafKeys.put(e);
         expect(await stores.nafKeys.get('C@bsf', 'aa0100000002')).to.deep.equal(e);
         expect(await stores.nafKeys.get('C@bsf', 'bb0100000002')).to.equal(undefined);
@@ -158,22 +200,47 @@ export function storeContract(backend: string, open: () => Promise<Stores>): voi
 
     describe('LwM2M registrations', () => {
       const reg = (id: string, extra: Partial<StoredRegistration> = {}): StoredRegistration => ({
-        registrationId: id, endpoint: `urn:imsi:00101${id.padStart(10, '0').slice(-10)}`, location: ['rd', id], lwm2mVersion: '1.1',
-        lifetimeSec: 60, binding: 'U', queueMode: false, links: [{ path: '/3/0', params: {} }, { path: '/', params: { rt: 'oma.lwm2m', ct: '110' } }],
-        objects: [{ objectId: 3, instances: [0] }], rootPath: '/', contentFormats: [110], extra: {}, registeredAtMs: Date.now(), lastUpdateMs: Date.now(),
-        transport: 'udp', address: '127.0.0.1:5000', pskIdentity: '3GPP-bootstrapping.B@bsf', btid: 'B@bsf', impi: 'x@y', identityEndpoint: 'urn:imsi:1',
-        uaSecProtId: '010001c0a8', pskExpiresAtMs: Date.now() + 3_600_000, ...extra,
+        registrationId: id,
+        endpoint: `urn:imsi:00101${id.padStart(10, '0').slice(-10)}`,
+        location: ['rd', id],
+        lwm2mVersion: '1.1',
+        lifetimeSec: 60,
+        binding: 'U',
+        queueMode: false,
+        links: [
+          { path: '/3/0', params: {} },
+          { path: '/', params: { rt: 'oma.lwm2m', ct: '110' } },
+        ],
+        objects: [{ objectId: 3, instances: [0] }],
+        rootPath: '/',
+        contentFormats: [110],
+        extra: {},
+        registeredAtMs: Date.now(),
+        lastUpdateMs: Date.now(),
+        transport: 'udp',
+        address: '127.0.0.1:5000',
+        pskIdentity: '3GPP-bootstrapping.B@bsf',
+        btid: 'B@bsf',
+        impi: 'x@y',
+        identityEndpoint: 'urn:imsi:1',
+        uaSecProtId: '010001c0a8',
+        pskExpiresAtMs: Date.now() + 3_600_000,
+        ...extra,
       });
 
       it('stores, reads back exactly, replaces, lists and deletes', async () => {
-        const a = reg('a1'), b = reg('b2', { transport: 'tcp', sms: '+1555' });
+        const a = reg('a1'),
+          b = reg('b2', { transport: 'tcp', sms: '+1555' });
         await stores.lwm2mRegistrations.put(a, Date.now() + 60_000);
         await stores.lwm2mRegistrations.put(b, Date.now() + 60_000);
         expect(await stores.lwm2mRegistrations.get('a1')).to.deep.equal(a);
         const a2 = { ...a, lifetimeSec: 300, lastUpdateMs: a.lastUpdateMs + 1 };
         await stores.lwm2mRegistrations.put(a2, Date.now() + 300_000);
         expect(await stores.lwm2mRegistrations.get('a1')).to.deep.equal(a2);
-        expect((await stores.lwm2mRegistrations.list()).map((r) => r.registrationId).sort()).to.deep.equal(['a1', 'b2']);
+        expect((await stores.lwm2mRegistrations.list()).map((r) => r.registrationId).sort()).to.deep.equal([
+          'a1',
+          'b2',
+        ]);
         expect(await stores.lwm2mRegistrations.delete('a1')).to.equal(true);
         expect(await stores.lwm2mRegistrations.delete('a1')).to.equal(false);
         expect(await stores.lwm2mRegistrations.get('a1')).to.equal(undefined);

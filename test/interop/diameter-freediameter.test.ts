@@ -24,22 +24,39 @@ const FD_ID = 'fd.zhzn.test';
 const FD_REALM = 'zhzn.test';
 const STRANGER = 'stranger.zhzn.test';
 const LAB_NAF_FQDN = 'naf.zhzn.test';
-const UA_ID = '0100000002';   // TS 33.220 Annex H: Ua over HTTP Digest (TS 24.109)
+const UA_ID = '0100000002'; // TS 33.220 Annex H: Ua over HTTP Digest (TS 24.109)
 const OUR_REALM = 'mnc001.mcc001.3gppnetwork.org';
 const BSF_DOMAIN = 'bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const NTP_UNIX = 2_208_988_800;
-const GUSS = { bsfInfo: { uiccType: 'GBA', lifeTime: 3600 }, ussList: [{ uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: 'sip:lab@zhzn.test' }], flags: [{ flag: 1 }] } }] };
+const GUSS = {
+  bsfInfo: { uiccType: 'GBA', lifeTime: 3600 },
+  ussList: [{ uss: { gsId: 1, gsType: 1, ueIds: [{ ueId: 'sip:lab@zhzn.test' }], flags: [{ flag: 1 }] } }],
+};
 
 /** TS 33.220 Annex B: Ks_NAF = KDF(CK ‖ IK, "gba-me", RAND, IMPI, NAF_Id), from the USIM secrets alone. */
 function independentKsNaf(rand: Buffer, impi: string, nafId: Buffer): string {
   const { ck, ik } = new Milenage(hex(SET.k), hex(SET.opc)).f2345(rand);
   const len = (n: number) => Buffer.from([n >> 8, n & 0xff]);
-  const s = Buffer.concat([Buffer.from([0x01]), Buffer.from('gba-me'), len(6), rand, len(16), Buffer.from(impi), len(impi.length), nafId, len(nafId.length)]);
-  return createHmac('sha256', Buffer.concat([ck, ik])).update(s).digest('hex');
+  const s = Buffer.concat([
+    Buffer.from([0x01]),
+    Buffer.from('gba-me'),
+    len(6),
+    rand,
+    len(16),
+    Buffer.from(impi),
+    len(impi.length),
+    nafId,
+    len(nafId.length),
+  ]);
+  return createHmac('sha256', Buffer.concat([ck, ik]))
+    .update(s)
+    .digest('hex');
 }
 
 const metric = (text: string, name: string, labels: Record<string, string>): number => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
   return line ? Number(line.split(' ').pop()) : 0;
 };
 const metricsOf = async (base: string): Promise<string> => (await fetch(new URL('/metrics', base))).text();
@@ -51,14 +68,19 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs: number
   }
 }
 
-const top = (a: FdAnswer, name: string): string | undefined => a.avps.find((x) => x.depth === 1 && x.name === name)?.value;
-const child = (a: FdAnswer, name: string): string | undefined => a.avps.find((x) => x.depth === 2 && x.name === name)?.value;
+const top = (a: FdAnswer, name: string): string | undefined =>
+  a.avps.find((x) => x.depth === 1 && x.name === name)?.value;
+const child = (a: FdAnswer, name: string): string | undefined =>
+  a.avps.find((x) => x.depth === 2 && x.name === name)?.value;
 /** Experimental-Result {Vendor-Id, Experimental-Result-Code} (TS 29.109 §6.3: 5401–5403 travel there). */
 function experimental(a: FdAnswer): { vendor?: string; code?: string } {
   const i = a.avps.findIndex((x) => x.depth === 1 && x.name === 'Experimental-Result');
   if (i < 0) return {};
   const kids = a.avps.slice(i + 1).filter((x, j, all) => all.slice(0, j + 1).every((y) => y.depth === 2));
-  return { vendor: kids.find((k) => k.name === 'Vendor-Id')?.value, code: kids.find((k) => k.name === 'Experimental-Result-Code')?.value };
+  return {
+    vendor: kids.find((k) => k.name === 'Vendor-Id')?.value,
+    code: kids.find((k) => k.name === 'Experimental-Result-Code')?.value,
+  };
 }
 
 describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, DPR/DPA)', function () {
@@ -70,7 +92,8 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
   let impi: string;
   let answers: Map<string, FdAnswer>;
   /** An NF's own log (info and up; the network forwards only warnings to net.logs()). */
-  const nfLog = (nf: 'hss-mock' | 'bsf'): string => readFileSync(join(net.config.stateDir, 'logs', `${nf}.log`), 'utf8');
+  const nfLog = (nf: 'hss-mock' | 'bsf'): string =>
+    readFileSync(join(net.config.stateDir, 'logs', `${nf}.log`), 'utf8');
   const allLogs = () => `${nfLog('hss-mock')}${nfLog('bsf')}`;
 
   before(async () => {
@@ -79,30 +102,66 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
       config: {
         hss: { port: 0, diameter: { port: 0, allowedPeers: [FD_ID] } },
         bsf: {
-          ubPort: 0, znPort: 0, diameter: { port: 0 },
+          ubPort: 0,
+          znPort: 0,
+          diameter: { port: 0 },
           // A lab NAF known by its Diameter identity, allowed to ask for its own FQDN only (as on N66).
-          nafs: [{ name: 'lab-naf', token: 'lab-naf-token-0123456789', fqdns: [{ fqdn: LAB_NAF_FQDN }], diameterHost: FD_ID }],
+          nafs: [
+            {
+              name: 'lab-naf',
+              token: 'lab-naf-token-0123456789',
+              fqdns: [{ fqdn: LAB_NAF_FQDN }],
+              diameterHost: FD_ID,
+            },
+          ],
         },
       },
     });
     const imsi = newImsi();
     impi = impiFromImsi(imsi, 2);
-    await provision(net.endpoints.hss.provisioning, net.endpoints.hss.adminToken, imsi, { k: SET.k, opc: SET.opc, guss: GUSS });
-    boot = await bootstrap({ bsfUrl: net.endpoints.bsf.ub, impi, realm: BSF_DOMAIN, usim: new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) }) });
+    await provision(net.endpoints.hss.provisioning, net.endpoints.hss.adminToken, imsi, {
+      k: SET.k,
+      opc: SET.opc,
+      guss: GUSS,
+    });
+    boot = await bootstrap({
+      bsfUrl: net.endpoints.bsf.ub,
+      impi,
+      realm: BSF_DOMAIN,
+      usim: new SoftUsim({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) }),
+    });
     const port = (uri: string) => Number(/:(\d+);/.exec(uri)![1]);
     const hssPort = port(net.endpoints.hss.diameter!.uri);
     const bsfPort = port(net.endpoints.bsf.diameter!.uri);
     const nafId = (fqdn: string) => Buffer.concat([Buffer.from(fqdn), Buffer.from(UA_ID, 'hex')]).toString('hex');
     const env = {
-      ZHZN_HSS_HOST: net.endpoints.hss.diameter!.host, ZHZN_BSF_HOST: net.endpoints.bsf.diameter!.host, ZHZN_REALM: OUR_REALM,
+      ZHZN_HSS_HOST: net.endpoints.hss.diameter!.host,
+      ZHZN_BSF_HOST: net.endpoints.bsf.diameter!.host,
+      ZHZN_REALM: OUR_REALM,
       ZHZN_MAR: `mar=${impi};mar-unknown=${impiFromImsi(newImsi(), 2)}`,
-      ZHZN_BIR: [`bir=${boot.btid}|${nafId(LAB_NAF_FQDN)}`, `bir-unknown=${Buffer.alloc(16, 9).toString('base64')}@${BSF_DOMAIN}|${nafId(LAB_NAF_FQDN)}`,
-        `bir-foreign=${boot.btid}|${nafId('naf.elsewhere.test')}`].join(';'),
+      ZHZN_BIR: [
+        `bir=${boot.btid}|${nafId(LAB_NAF_FQDN)}`,
+        `bir-unknown=${Buffer.alloc(16, 9).toString('base64')}@${BSF_DOMAIN}|${nafId(LAB_NAF_FQDN)}`,
+        `bir-foreign=${boot.btid}|${nafId('naf.elsewhere.test')}`,
+      ].join(';'),
     };
     // The stranger (an identity no allow-list names) starts alongside and must never get in.
     [fd, stranger] = await Promise.all([
-      startFreeDiameter({ identity: FD_ID, realm: FD_REALM, twTimerSec: 6, env, peers: [{ host: net.endpoints.hss.diameter!.host, port: hssPort }, { host: net.endpoints.bsf.diameter!.host, port: bsfPort }] }),
-      startFreeDiameter({ identity: STRANGER, realm: FD_REALM, peers: [{ host: net.endpoints.hss.diameter!.host, port: hssPort }] }),
+      startFreeDiameter({
+        identity: FD_ID,
+        realm: FD_REALM,
+        twTimerSec: 6,
+        env,
+        peers: [
+          { host: net.endpoints.hss.diameter!.host, port: hssPort },
+          { host: net.endpoints.bsf.diameter!.host, port: bsfPort },
+        ],
+      }),
+      startFreeDiameter({
+        identity: STRANGER,
+        realm: FD_REALM,
+        peers: [{ host: net.endpoints.hss.diameter!.host, port: hssPort }],
+      }),
     ]);
   });
   after(async () => {
@@ -110,27 +169,53 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
     await net?.stop();
   });
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.log(`${allLogs()}\n--- freeDiameter\n${fd?.log().slice(-6000)}\n--- records\n${fd?.records()}`);
+    if (this.currentTest?.state === 'failed')
+      console.log(`${allLogs()}\n--- freeDiameter\n${fd?.log().slice(-6000)}\n--- records\n${fd?.records()}`);
   });
 
   it('CER/CEA: freeDiameter opens a connection to each listener (open in /metrics)', async () => {
-    await until('freeDiameter open on Zh and Zn', async () =>
-      metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_peer_connections', { iface: 'zh', peer: FD_ID, state: 'open' }) === 1
-      && metric(await metricsOf(net.endpoints.bsf.ub), 'gba_diameter_peer_connections', { iface: 'zn', peer: FD_ID, state: 'open' }) === 1, 10000);
+    await until(
+      'freeDiameter open on Zh and Zn',
+      async () =>
+        metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_peer_connections', {
+          iface: 'zh',
+          peer: FD_ID,
+          state: 'open',
+        }) === 1 &&
+        metric(await metricsOf(net.endpoints.bsf.ub), 'gba_diameter_peer_connections', {
+          iface: 'zn',
+          peer: FD_ID,
+          state: 'open',
+        }) === 1,
+      10000,
+    );
   });
 
   it('an unknown Origin-Host gets CEA 3010 and is disconnected', async () => {
-    await until('the HSS refused the stranger', async () => nfLog('hss-mock').includes(`CER refused with 3010 (Origin-Host ${STRANGER})`), 10000);
+    await until(
+      'the HSS refused the stranger',
+      async () => nfLog('hss-mock').includes(`CER refused with 3010 (Origin-Host ${STRANGER})`),
+      10000,
+    );
     const m = await metricsOf(net.endpoints.hss.provisioning);
     expect(metric(m, 'gba_diameter_peer_connections', { iface: 'zh', peer: STRANGER, state: 'open' })).to.equal(0);
-    expect(metric(m, 'gba_diameter_answers_total', { iface: 'zh', command: 'CE', result: '3010', direction: 'out' })).to.be.at.least(1);
+    expect(
+      metric(m, 'gba_diameter_answers_total', { iface: 'zh', command: 'CE', result: '3010', direction: 'out' }),
+    ).to.be.at.least(1);
     // freeDiameter's side of it: the CEA was an error and the peer never reached STATE_OPEN.
     expect(stranger!.log()).not.to.match(/-> 'STATE_OPEN'/);
   });
 
   it('MAR/MAA and BIR/BIA: freeDiameter parses every answer; 2001, 5401, 2001, 5403, 5402', async () => {
     fd!.trigger();
-    const text = await fd!.waitRecords((t) => ['mar', 'mar-unknown', 'bir', 'bir-unknown', 'bir-foreign'].every((tag) => t.includes(`END ${tag}\n`) || t.includes(`TIMEOUT ${tag}`)), 15000, 'five answers');
+    const text = await fd!.waitRecords(
+      (t) =>
+        ['mar', 'mar-unknown', 'bir', 'bir-unknown', 'bir-foreign'].every(
+          (tag) => t.includes(`END ${tag}\n`) || t.includes(`TIMEOUT ${tag}`),
+        ),
+      15000,
+      'five answers',
+    );
     expect(text).not.to.include('TIMEOUT');
     answers = parseRecords(text);
     for (const [tag, a] of answers) {
@@ -138,7 +223,10 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
       expect(a.flags & 0x40, `${tag} keeps the request's P bit`).to.equal(0x40);
       expect(a.avps[0]!.name, `${tag}: Session-Id first (RFC 6733 §8.8)`).to.equal('Session-Id');
       expect(top(a, 'Origin-Host')).to.be.a('string');
-      expect(a.avps.filter((x) => x.name === '?'), `${tag}: every AVP known to freeDiameter`).to.deep.equal([]);
+      expect(
+        a.avps.filter((x) => x.name === '?'),
+        `${tag}: every AVP known to freeDiameter`,
+      ).to.deep.equal([]);
     }
   });
 
@@ -162,7 +250,9 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
     expect(mil.f1(rand, sqn, autn.subarray(6, 8)).macA.toString('hex')).to.equal(autn.subarray(8).toString('hex'));
     const sipItem = a.avps.find((x) => x.name === 'SIP-Auth-Data-Item')!;
     expect([sipItem.vendor, sipItem.flags & 0xc0]).to.deep.equal([10415, 0xc0]);
-    expect(Buffer.from(top(a, 'GBA-UserSecSettings')!, 'hex').toString()).to.match(/<guss[ >][\s\S]*<lifeTime>3600<\/lifeTime>[\s\S]*<uid>sip:lab@zhzn\.test<\/uid>[\s\S]*<\/guss>/);
+    expect(Buffer.from(top(a, 'GBA-UserSecSettings')!, 'hex').toString()).to.match(
+      /<guss[ >][\s\S]*<lifeTime>3600<\/lifeTime>[\s\S]*<uid>sip:lab@zhzn\.test<\/uid>[\s\S]*<\/guss>/,
+    );
     const vsai = a.avps.findIndex((x) => x.name === 'Vendor-Specific-Application-Id');
     expect(a.avps[vsai + 2]).to.include({ name: 'Auth-Application-Id', value: '16777221' });
   });
@@ -180,13 +270,20 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
     expect(top(a, 'Result-Code')).to.equal('2001');
     const me = top(a, 'ME-Key-Material')!;
     expect(me).to.have.length(64);
-    expect(me).to.equal(independentKsNaf(boot.rand, impi, Buffer.concat([Buffer.from(LAB_NAF_FQDN), Buffer.from(UA_ID, 'hex')])));
+    expect(me).to.equal(
+      independentKsNaf(boot.rand, impi, Buffer.concat([Buffer.from(LAB_NAF_FQDN), Buffer.from(UA_ID, 'hex')])),
+    );
     expect(Buffer.from(top(a, 'User-Name')!, 'hex').toString()).to.equal(impi);
     const ntp = (name: string) => (parseInt(top(a, name)!, 16) - NTP_UNIX) * 1000;
-    expect(ntp('Key-ExpiryTime')).to.be.at.most(boot.lifetimeMs).and.above(boot.lifetimeMs - 2000);
-    expect(ntp('BootstrapInfoCreationTime')).to.be.at.most(Date.now()).and.above(Date.now() - 60000);
+    expect(ntp('Key-ExpiryTime'))
+      .to.be.at.most(boot.lifetimeMs)
+      .and.above(boot.lifetimeMs - 2000);
+    expect(ntp('BootstrapInfoCreationTime'))
+      .to.be.at.most(Date.now())
+      .and.above(Date.now() - 60000);
     expect(top(a, 'GBA-Type')).to.equal('0');
-    for (const x of a.avps.filter((v) => v.code >= 400 && v.code <= 420)) expect([x.name, x.vendor, x.flags & 0xc0]).to.deep.equal([x.name, 10415, 0xc0]);
+    for (const x of a.avps.filter((v) => v.code >= 400 && v.code <= 420))
+      expect([x.name, x.vendor, x.flags & 0xc0]).to.deep.equal([x.name, 10415, 0xc0]);
   });
 
   it('an unknown B-TID is 5403; a NAF-Id FQDN the NAF may not ask for is 5402', () => {
@@ -196,10 +293,32 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
   });
 
   it('DWR/DWA: freeDiameter probes after Tw of silence and our DWA keeps the connection open', async () => {
-    await until('a DWR from freeDiameter on Zh and Zn', async () =>
-      metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_answers_total', { iface: 'zh', peer: FD_ID, command: 'DW', result: '2001', direction: 'out' }) >= 1
-      && metric(await metricsOf(net.endpoints.bsf.ub), 'gba_diameter_answers_total', { iface: 'zn', peer: FD_ID, command: 'DW', result: '2001', direction: 'out' }) >= 1, 20000);
-    expect(metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_peer_connections', { iface: 'zh', peer: FD_ID, state: 'open' })).to.equal(1);
+    await until(
+      'a DWR from freeDiameter on Zh and Zn',
+      async () =>
+        metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_answers_total', {
+          iface: 'zh',
+          peer: FD_ID,
+          command: 'DW',
+          result: '2001',
+          direction: 'out',
+        }) >= 1 &&
+        metric(await metricsOf(net.endpoints.bsf.ub), 'gba_diameter_answers_total', {
+          iface: 'zn',
+          peer: FD_ID,
+          command: 'DW',
+          result: '2001',
+          direction: 'out',
+        }) >= 1,
+      20000,
+    );
+    expect(
+      metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_peer_connections', {
+        iface: 'zh',
+        peer: FD_ID,
+        state: 'open',
+      }),
+    ).to.equal(1);
   });
 
   it('DPR/DPA: on SIGTERM freeDiameter disconnects and our side logs the peer closing cleanly', async () => {
@@ -208,12 +327,34 @@ describe('freeDiameter interop: Zh and Zn (CER/CEA, MAR/MAA, BIR/BIA, DWR/DWA, D
     expect(code).to.equal(0);
     await until('DPR seen by both listeners', async () => (allLogs().match(/DPR from peer/g) ?? []).length >= 2, 5000);
     const hss = await metricsOf(net.endpoints.hss.provisioning);
-    expect(metric(hss, 'gba_diameter_requests_total', { iface: 'zh', peer: FD_ID, command: 'DP', direction: 'in' })).to.equal(1);
-    expect(metric(hss, 'gba_diameter_answers_total', { iface: 'zh', peer: FD_ID, command: 'DP', result: '2001', direction: 'out' })).to.equal(1);
-    await until('no open connection left', async () =>
-      metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_peer_connections', { iface: 'zh', peer: FD_ID, state: 'open' }) === 0, 5000);
+    expect(
+      metric(hss, 'gba_diameter_requests_total', { iface: 'zh', peer: FD_ID, command: 'DP', direction: 'in' }),
+    ).to.equal(1);
+    expect(
+      metric(hss, 'gba_diameter_answers_total', {
+        iface: 'zh',
+        peer: FD_ID,
+        command: 'DP',
+        result: '2001',
+        direction: 'out',
+      }),
+    ).to.equal(1);
+    await until(
+      'no open connection left',
+      async () =>
+        metric(await metricsOf(net.endpoints.hss.provisioning), 'gba_diameter_peer_connections', {
+          iface: 'zh',
+          peer: FD_ID,
+          state: 'open',
+        }) === 0,
+      5000,
+    );
     // A clean close: the state change to closed is logged at info (closing → closed), not as a warning.
-    const closes = allLogs().split('\n').filter((l) => l.includes('"event":"diameter_peer"') && l.includes(`"peer":"${FD_ID}"`) && l.includes('"to":"closed"'));
+    const closes = allLogs()
+      .split('\n')
+      .filter(
+        (l) => l.includes('"event":"diameter_peer"') && l.includes(`"peer":"${FD_ID}"`) && l.includes('"to":"closed"'),
+      );
     expect(closes.length).to.be.at.least(2);
     for (const l of closes) expect(l).to.include('"from":"closing"');
   });

@@ -3,7 +3,15 @@
  * The CoAP side is a one-shot responder built by hand: ACK 2.05, same MID and token, payload "hi" (RFC 7252 §3).
  */
 import { expect } from 'chai';
-import { IDENTITY, type EchoServer, type Proc, exitWithin, requireBinary, run, startEchoServer } from '../support/dtls-interop.js';
+import {
+  IDENTITY,
+  type EchoServer,
+  type Proc,
+  exitWithin,
+  requireBinary,
+  run,
+  startEchoServer,
+} from '../support/dtls-interop.js';
 
 /** libcoap's -k is literal text (toolchain notes §6.3): use a printable 32-octet key. */
 const KEY = 'secretPSK-0123456789abcdef-32oct';
@@ -13,7 +21,12 @@ function coapAck(req: Buffer): Buffer | undefined {
   if (req.length < 4 || req[0]! >> 6 !== 1 || ((req[0]! >> 4) & 3) !== 0) return undefined;
   const tkl = req[0]! & 0x0f;
   if (tkl > 8 || req.length < 4 + tkl || req[1] === 0 || req[1]! >> 5 !== 0) return undefined;
-  return Buffer.concat([Buffer.from([0x60 | tkl, 0x45, req[2]!, req[3]!]), req.subarray(4, 4 + tkl), Buffer.from([0xff]), Buffer.from('hi')]);
+  return Buffer.concat([
+    Buffer.from([0x60 | tkl, 0x45, req[2]!, req[3]!]),
+    req.subarray(4, 4 + tkl),
+    Buffer.from([0xff]),
+    Buffer.from('hi'),
+  ]);
 }
 
 describe('dtls interop: libcoap coap-client', function () {
@@ -47,7 +60,15 @@ describe('dtls interop: libcoap coap-client', function () {
   it('coap-client-openssl with the wrong key fails and leaves no state', async () => {
     requireBinary('coap-client-openssl');
     server = await startEchoServer({ psk: Buffer.from(KEY), respond: coapAck });
-    const c = run('coap-client-openssl', ['-B', '3', '-u', IDENTITY, '-k', 'wrong-key-wrong-key-wrong-key-xx', `coaps://127.0.0.1:${server.port}/x`]);
+    const c = run('coap-client-openssl', [
+      '-B',
+      '3',
+      '-u',
+      IDENTITY,
+      '-k',
+      'wrong-key-wrong-key-wrong-key-xx',
+      `coaps://127.0.0.1:${server.port}/x`,
+    ]);
     procs.push(c);
     await exitWithin(c, 10_000);
     expect(c.stdout()).to.not.match(/^hi/m);

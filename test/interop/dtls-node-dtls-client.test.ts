@@ -11,14 +11,20 @@ type Suite = 'TLS_PSK_WITH_AES_128_CCM_8' | 'TLS_PSK_WITH_AES_128_CBC_SHA256' | 
 
 function connect(port: number, psk: Buffer, ciphers?: Suite[]): dtls.Socket {
   return dtls.createSocket({
-    type: 'udp4', address: '127.0.0.1', port, psk: { [IDENTITY]: psk }, timeout: 5000, ...(ciphers ? { ciphers } : {}),
+    type: 'udp4',
+    address: '127.0.0.1',
+    port,
+    psk: { [IDENTITY]: psk },
+    timeout: 5000,
+    ...(ciphers ? { ciphers } : {}),
   });
 }
 
-const connected = (s: dtls.Socket): Promise<void> => new Promise((resolve, reject) => {
-  s.once('connected', () => resolve());
-  s.once('error', reject);
-});
+const connected = (s: dtls.Socket): Promise<void> =>
+  new Promise((resolve, reject) => {
+    s.once('connected', () => resolve());
+    s.once('error', reject);
+  });
 
 describe('dtls interop: node-dtls-client 2.0.3', function () {
   this.timeout(20_000);
@@ -31,14 +37,20 @@ describe('dtls interop: node-dtls-client 2.0.3', function () {
     await server?.close();
     if (sockClosed) await Promise.race([sockClosed, new Promise((r) => setTimeout(r, 1000))]);
     await proxy?.close();
-    server = undefined; proxy = undefined; sockClosed = undefined;
+    server = undefined;
+    proxy = undefined;
+    sockClosed = undefined;
   });
   const track = (s: dtls.Socket): dtls.Socket => {
     sockClosed = new Promise((r) => s.once('close', () => r()));
     return s;
   };
 
-  for (const [suite, code] of [['TLS_PSK_WITH_AES_128_CCM_8', 0xc0a8], ['TLS_PSK_WITH_AES_128_CBC_SHA256', 0x00ae], ['TLS_PSK_WITH_AES_128_GCM_SHA256', 0x00a8]] as const) {
+  for (const [suite, code] of [
+    ['TLS_PSK_WITH_AES_128_CCM_8', 0xc0a8],
+    ['TLS_PSK_WITH_AES_128_CBC_SHA256', 0x00ae],
+    ['TLS_PSK_WITH_AES_128_GCM_SHA256', 0x00a8],
+  ] as const) {
     it(`${suite}: handshake with the hint sent, echo, server-initiated close`, async () => {
       server = await startEchoServer();
       proxy = new UdpProxy(server.port);
@@ -50,7 +62,8 @@ describe('dtls interop: node-dtls-client 2.0.3', function () {
       expect(server.resolverCalls).to.have.length(1);
       expect(server.resolverCalls[0]).to.deep.include({ identity: IDENTITY, suite: code });
       // the ServerKeyExchange with the identity hint went over the wire
-      const hints = proxy.toClient.flatMap((d) => parseDatagram(d).records)
+      const hints = proxy.toClient
+        .flatMap((d) => parseDatagram(d).records)
         .filter((r) => r.epoch === 0 && r.type === 22)
         .flatMap((r) => decodeHandshakeFragments(r.fragment))
         .filter((f) => f.msgType === HandshakeType.serverKeyExchange)
@@ -73,7 +86,10 @@ describe('dtls interop: node-dtls-client 2.0.3', function () {
   it('unknown identity: the client gets a fatal unknown_psk_identity alert', async () => {
     server = await startEchoServer({ psk: null });
     const s = track(connect(server.port, PSK));
-    const err = await connected(s).then(() => null, (e: Error) => e);
+    const err = await connected(s).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).to.match(/unknown_psk_identity/);
     expect(server.server.stats()).to.deep.equal({ halfOpen: 0, associations: 0 });
   });
@@ -81,7 +97,10 @@ describe('dtls interop: node-dtls-client 2.0.3', function () {
   it('wrong key: the handshake fails with an alert', async () => {
     server = await startEchoServer();
     const s = track(connect(server.port, Buffer.alloc(32, 0x5a)));
-    const err = await connected(s).then(() => null, (e: Error) => e);
+    const err = await connected(s).then(
+      () => null,
+      (e: Error) => e,
+    );
     expect(err?.message).to.match(/bad_record_mac/);
     expect(server.sessions).to.have.length(0);
   });

@@ -3,10 +3,31 @@
  * all three PSK suites, the resolver inputs, wrong key / unknown identity alerts, and duplicated datagrams.
  */
 import { expect } from 'chai';
-import { IDENTITY, PSK_HEX, type EchoServer, type Proc, UdpProxy, exitWithin, requireBinary, run, startEchoServer } from '../support/dtls-interop.js';
+import {
+  IDENTITY,
+  PSK_HEX,
+  type EchoServer,
+  type Proc,
+  UdpProxy,
+  exitWithin,
+  requireBinary,
+  run,
+  startEchoServer,
+} from '../support/dtls-interop.js';
 
 const sClient = (port: number, cipher: string, psk = PSK_HEX, identity = IDENTITY): Proc =>
-  run('openssl', ['s_client', '-dtls1_2', '-connect', `127.0.0.1:${port}`, '-psk', psk, '-psk_identity', identity, '-cipher', cipher]);
+  run('openssl', [
+    's_client',
+    '-dtls1_2',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-psk',
+    psk,
+    '-psk_identity',
+    identity,
+    '-cipher',
+    cipher,
+  ]);
 
 describe('dtls interop: openssl s_client', function () {
   this.timeout(20_000);
@@ -22,7 +43,11 @@ describe('dtls interop: openssl s_client', function () {
     server = undefined;
   });
 
-  const suites = [['PSK-AES128-CCM8', 0xc0a8], ['PSK-AES128-CBC-SHA256', 0x00ae], ['PSK-AES128-GCM-SHA256', 0x00a8]] as const;
+  const suites = [
+    ['PSK-AES128-CCM8', 0xc0a8],
+    ['PSK-AES128-CBC-SHA256', 0x00ae],
+    ['PSK-AES128-GCM-SHA256', 0x00a8],
+  ] as const;
   for (const [cipher, code] of suites) {
     it(`${cipher}: handshake, hint, application data both ways, close_notify`, async () => {
       server = await startEchoServer();

@@ -12,19 +12,31 @@ import { encodeRecord } from '../../shared/psk-tls/dtls/record.js';
 import { IDENTITY, PSK, type EchoServer, startEchoServer } from '../support/dtls-interop.js';
 import { TestPeer } from '../support/dtls-test-peer.js';
 
-const bind = (address = '127.0.0.1'): Promise<Socket> => new Promise((resolve) => {
-  const s = createSocket('udp4');
-  s.bind(0, address, () => resolve(s));
-});
+const bind = (address = '127.0.0.1'): Promise<Socket> =>
+  new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.bind(0, address, () => resolve(s));
+  });
 const closeSocket = (s: Socket): Promise<void> => new Promise((r) => s.close(() => r()));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function clientHello(i: number): Buffer {
   const body = encodeClientHello({
-    clientVersion: 0xfefd, random: Buffer.alloc(32, i & 255), sessionId: Buffer.alloc(0), cookie: Buffer.alloc(0),
-    cipherSuites: [0xc0a8, 0x00ff], compressionMethods: Buffer.from([0]), extensions: [ext.extendedMasterSecret()],
+    clientVersion: 0xfefd,
+    random: Buffer.alloc(32, i & 255),
+    sessionId: Buffer.alloc(0),
+    cookie: Buffer.alloc(0),
+    cipherSuites: [0xc0a8, 0x00ff],
+    compressionMethods: Buffer.from([0]),
+    extensions: [ext.extendedMasterSecret()],
   });
-  return encodeRecord({ type: ContentType.handshake, version: DTLS_1_0, epoch: 0, seq: i, fragment: encodeHandshake(HandshakeType.clientHello, 0, body) });
+  return encodeRecord({
+    type: ContentType.handshake,
+    version: DTLS_1_0,
+    epoch: 0,
+    seq: i,
+    fragment: encodeHandshake(HandshakeType.clientHello, 0, body),
+  });
 }
 
 /** A test peer talking to the server through its own UDP socket. */
@@ -53,8 +65,13 @@ describe('dtls server on a UDP socket', function () {
     s.on('message', () => answers++);
     const ch = clientHello(0);
     const junk = [
-      Buffer.alloc(1), Buffer.from('hello world'), Buffer.alloc(1500, 0xff), ch.subarray(0, 20), ch.subarray(0, ch.length - 1),
-      Buffer.concat([ch.subarray(0, 11), Buffer.from([0xff, 0xff])]), Buffer.from('170303000501020304', 'hex'),
+      Buffer.alloc(1),
+      Buffer.from('hello world'),
+      Buffer.alloc(1500, 0xff),
+      ch.subarray(0, 20),
+      ch.subarray(0, ch.length - 1),
+      Buffer.concat([ch.subarray(0, 11), Buffer.from([0xff, 0xff])]),
+      Buffer.from('170303000501020304', 'hex'),
       Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 31) & 255)),
     ];
     for (const d of junk) s.send(d, server.port, '127.0.0.1');
@@ -73,7 +90,10 @@ describe('dtls server on a UDP socket', function () {
     for (let a = 1; a <= 10; a++) for (let p = 0; p < 10; p++) sources.push(await bind(`127.0.0.${a + 1}`));
     sockets.push(...sources);
     let hvrs = 0;
-    for (const s of sources) s.on('message', (m: Buffer) => { if (m[0] === 22 && m[13] === HandshakeType.helloVerifyRequest) hvrs++; });
+    for (const s of sources)
+      s.on('message', (m: Buffer) => {
+        if (m[0] === 22 && m[13] === HandshakeType.helloVerifyRequest) hvrs++;
+      });
     const heapBefore = process.memoryUsage().heapUsed;
     let sent = 0;
     for (let round = 0; round < 100; round++) {
@@ -96,7 +116,9 @@ describe('dtls server on a UDP socket', function () {
     // A socket whose sends never complete: what the server queued stays queued.
     const socket = (server.server as unknown as { socket: Socket }).socket;
     const stuck: (() => void)[] = [];
-    socket.send = ((...args: unknown[]) => { stuck.push(args[args.length - 1] as () => void); }) as Socket['send'];
+    socket.send = ((...args: unknown[]) => {
+      stuck.push(args[args.length - 1] as () => void);
+    }) as Socket['send'];
     const s = await bind();
     sockets.push(s);
     for (let i = 0; i < 200; i++) s.send(clientHello(i), server.port, '127.0.0.1');
@@ -130,20 +152,29 @@ describe('dtls server on a UDP socket', function () {
     sockets.push(socket);
     await peer.handshake();
     let closed = false;
-    srv.sessions[0]!.on('close', () => { closed = true; });
+    srv.sessions[0]!.on('close', () => {
+      closed = true;
+    });
     await srv.close();
     await sleep(50);
     expect(closed).to.equal(true);
     expect(peer.alerts.map((a) => a.description)).to.deep.equal([0]); // close_notify
     expect(timers()).to.equal(before);
     const again = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => { again.once('error', reject); again.bind(srv.port, '127.0.0.1', () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.bind(srv.port, '127.0.0.1', () => resolve());
+    });
     await closeSocket(again);
   });
 
   it('serves IPv6 (udp6 on ::1), with the cookie exchange over an IPv6 address', async () => {
     const { DtlsServer } = await import('../../shared/psk-tls/dtls/index.js');
-    const srv = new DtlsServer({ pskIdentityHint: '3GPP-bootstrapping', cipherSuites: [0xc0a8], resolvePsk: async () => PSK });
+    const srv = new DtlsServer({
+      pskIdentityHint: '3GPP-bootstrapping',
+      cipherSuites: [0xc0a8],
+      resolvePsk: async () => PSK,
+    });
     const sessions: { peer: { address: string } }[] = [];
     srv.on('session', (s) => sessions.push(s));
     const { port } = await srv.listen(0, '::1');
@@ -163,9 +194,18 @@ describe('dtls server on a UDP socket', function () {
 
   it('listen() twice is refused; a bad option set is refused at construction', async () => {
     server = await startEchoServer();
-    await server.server.listen(0).then(() => { throw new Error('should refuse'); }, (e: Error) => expect(e.message).to.match(/already listening/));
+    await server.server.listen(0).then(
+      () => {
+        throw new Error('should refuse');
+      },
+      (e: Error) => expect(e.message).to.match(/already listening/),
+    );
     const { DtlsServer } = await import('../../shared/psk-tls/dtls/index.js');
-    expect(() => new DtlsServer({ pskIdentityHint: 'x', cipherSuites: [0xc02b], resolvePsk: async () => null })).to.throw(/unsupported cipher suite 0xc02b/);
-    expect(() => new DtlsServer({ pskIdentityHint: 'x', cipherSuites: [], resolvePsk: async () => null })).to.throw(/must not be empty/);
+    expect(
+      () => new DtlsServer({ pskIdentityHint: 'x', cipherSuites: [0xc02b], resolvePsk: async () => null }),
+    ).to.throw(/unsupported cipher suite 0xc02b/);
+    expect(() => new DtlsServer({ pskIdentityHint: 'x', cipherSuites: [], resolvePsk: async () => null })).to.throw(
+      /must not be empty/,
+    );
   });
 });

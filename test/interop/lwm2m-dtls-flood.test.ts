@@ -28,7 +28,8 @@ const SERVER_HELLO = 2;
 function coapClient(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile('coap-client-openssl', args, { timeout: 15_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, out: stdout + stderr }));
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, out: stdout + stderr }),
+    );
   });
 }
 
@@ -44,7 +45,10 @@ describe('LwM2M DTLS listener under a half-open flood (issue 18 finding 2)', fun
   async function floodFrom(address: string, port: number): Promise<void> {
     const s = createSocket('udp4');
     sockets.push(s);
-    await new Promise<void>((res, rej) => { s.once('error', rej); s.bind(0, address, () => res()); });
+    await new Promise<void>((res, rej) => {
+      s.once('error', rej);
+      s.bind(0, address, () => res());
+    });
     s.on('error', () => undefined);
     const peer = new TestPeer({ psk: Buffer.from(KEY), identity: 'flood', send: (d) => s.send(d, port, '127.0.0.1') });
     s.on('message', (d) => {
@@ -57,10 +61,18 @@ describe('LwM2M DTLS listener under a half-open flood (issue 18 finding 2)', fun
 
   before(async () => {
     api = await startFakePskApi(TOKEN);
-    const config = loadConfig({ env: {}, flags: {
-      'lwm2m.host': '127.0.0.1', 'lwm2m.port': 0, 'lwm2m.apiPort': 0, 'lwm2m.dtls': true,
-      'lwm2m.pskLookupUrl': api.url, 'lwm2m.pskApiToken': TOKEN, 'lwm2m.dtlsMaxHalfOpen': 100,
-    } });
+    const config = loadConfig({
+      env: {},
+      flags: {
+        'lwm2m.host': '127.0.0.1',
+        'lwm2m.port': 0,
+        'lwm2m.apiPort': 0,
+        'lwm2m.dtls': true,
+        'lwm2m.pskLookupUrl': api.url,
+        'lwm2m.pskApiToken': TOKEN,
+        'lwm2m.dtlsMaxHalfOpen': 100,
+      },
+    });
     server = await startLwm2m(config, { log: createLogger({ level: 'info', write: (l) => logs.push(l) }) });
   });
   after(async () => {
@@ -68,7 +80,9 @@ describe('LwM2M DTLS listener under a half-open flood (issue 18 finding 2)', fun
     await server?.close();
     await api?.close();
   });
-  afterEach(function () { if (this.currentTest?.state === 'failed') console.log(logs.slice(-40).join('')); });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(logs.slice(-40).join(''));
+  });
 
   it('a client from another address registers within 10 s, and the flooders still get ServerHellos', async () => {
     const port = server.dtls!.port;
@@ -88,10 +102,29 @@ describe('LwM2M DTLS listener under a half-open flood (issue 18 finding 2)', fun
     const btid = `${Buffer.alloc(16, 0x51).toString('base64')}@bsf.mnc001.mcc001.pub.3gppnetwork.org`;
     const identity = `3GPP-bootstrapping.${btid}`;
     const endpoint = 'urn:uuid:00000000-0000-8000-8000-0000000000f1';
-    api.entries.set(identity, { psk: Buffer.from(KEY), endpoint, btid, impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org', expiresAt: new Date(Date.now() + 3600_000).toISOString() });
+    api.entries.set(identity, {
+      psk: Buffer.from(KEY),
+      endpoint,
+      btid,
+      impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org',
+      expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+    });
     const started = Date.now();
-    const r = await coapClient(['-u', identity, '-k', KEY, '-m', 'post', '-t', '40', '-e', '</1/0>,</3/0>', '-B', '10',
-      `coaps://127.0.0.1:${port}/rd?ep=${endpoint}&lt=60&lwm2m=1.1&b=U`]);
+    const r = await coapClient([
+      '-u',
+      identity,
+      '-k',
+      KEY,
+      '-m',
+      'post',
+      '-t',
+      '40',
+      '-e',
+      '</1/0>,</3/0>',
+      '-B',
+      '10',
+      `coaps://127.0.0.1:${port}/rd?ep=${endpoint}&lt=60&lwm2m=1.1&b=U`,
+    ]);
     const tookMs = Date.now() - started;
     flooding = false;
     await flood;
@@ -103,7 +136,8 @@ describe('LwM2M DTLS listener under a half-open flood (issue 18 finding 2)', fun
     serverHellos = new Map();
     for (let i = 0; i < 5; i++) await floodFrom(FLOODERS[0]!, port);
     const until = Date.now() + 5000;
-    while ((serverHellos.get(FLOODERS[0]!) ?? 0) < 5 && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+    while ((serverHellos.get(FLOODERS[0]!) ?? 0) < 5 && Date.now() < until)
+      await new Promise((res) => setTimeout(res, 50));
     expect(serverHellos.get(FLOODERS[0]!) ?? 0).to.be.at.least(5);
   });
 });

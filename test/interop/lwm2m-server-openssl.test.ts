@@ -23,11 +23,31 @@ describe('LwM2M server (interop: openssl s_client -tls1_2 -psk)', function () {
   let child: ChildProcess | undefined;
 
   before(async () => {
-    api = await startFakePskApi(TOKEN, new Map([[IDENTITY, {
-      psk: KEY, endpoint: 'urn:imsi:001010000000001', btid: BTID, impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org',
-      expiresAt: () => new Date(Date.now() + 3600_000).toISOString(),
-    }]]));
-    const config = loadConfig({ env: {}, flags: { 'lwm2m.port': 0, 'lwm2m.apiPort': 0, 'lwm2m.dtls': false, 'lwm2m.pskLookupUrl': api.url, 'lwm2m.pskApiToken': TOKEN } });
+    api = await startFakePskApi(
+      TOKEN,
+      new Map([
+        [
+          IDENTITY,
+          {
+            psk: KEY,
+            endpoint: 'urn:imsi:001010000000001',
+            btid: BTID,
+            impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org',
+            expiresAt: () => new Date(Date.now() + 3600_000).toISOString(),
+          },
+        ],
+      ]),
+    );
+    const config = loadConfig({
+      env: {},
+      flags: {
+        'lwm2m.port': 0,
+        'lwm2m.apiPort': 0,
+        'lwm2m.dtls': false,
+        'lwm2m.pskLookupUrl': api.url,
+        'lwm2m.pskApiToken': TOKEN,
+      },
+    });
     server = await startLwm2m(config, { log: silentLogger, stores: createMemoryStores() });
   });
 
@@ -37,18 +57,40 @@ describe('LwM2M server (interop: openssl s_client -tls1_2 -psk)', function () {
     await api.close();
   });
 
-  it('completes a PSK-AES128-CCM8 handshake and receives the server\'s CSM', async () => {
+  it("completes a PSK-AES128-CCM8 handshake and receives the server's CSM", async () => {
     const csm = encodeTcp(csmMessage({ maxMessageSize: 16384, blockWiseTransfer: false }));
-    const c = spawn('openssl', ['s_client', '-tls1_2', '-connect', `127.0.0.1:${server.tls.port}`, '-psk', KEY.toString('hex'),
-      '-psk_identity', IDENTITY, '-cipher', 'PSK-AES128-CCM8'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(
+      'openssl',
+      [
+        's_client',
+        '-tls1_2',
+        '-connect',
+        `127.0.0.1:${server.tls.port}`,
+        '-psk',
+        KEY.toString('hex'),
+        '-psk_identity',
+        IDENTITY,
+        '-cipher',
+        'PSK-AES128-CCM8',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     child = c;
     // stdin stays open: s_client closes the connection when its stdin ends.
     const out = await new Promise<Buffer>((resolve, reject) => {
       let stdout = Buffer.alloc(0);
       let stderr = '';
-      const timer = setTimeout(() => { c.kill('SIGKILL'); reject(new Error(`s_client timed out; stdout: ${stdout.toString('latin1')}\nstderr: ${stderr}`)); }, 10_000);
-      c.on('error', (err) => { clearTimeout(timer); reject(new Error(`openssl could not be started (is it installed?): ${err.message}`)); });
-      c.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const timer = setTimeout(() => {
+        c.kill('SIGKILL');
+        reject(new Error(`s_client timed out; stdout: ${stdout.toString('latin1')}\nstderr: ${stderr}`));
+      }, 10_000);
+      c.on('error', (err) => {
+        clearTimeout(timer);
+        reject(new Error(`openssl could not be started (is it installed?): ${err.message}`));
+      });
+      c.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       c.stdout!.on('data', (d: Buffer) => {
         stdout = Buffer.concat([stdout, d]);
         if (/Cipher is PSK-AES128-CCM8/.test(stdout.toString('latin1')) && stdout.includes(csm)) {
@@ -57,7 +99,10 @@ describe('LwM2M server (interop: openssl s_client -tls1_2 -psk)', function () {
           resolve(stdout);
         }
       });
-      c.on('exit', (code) => { clearTimeout(timer); reject(new Error(`s_client exited (${code}) early; stdout: ${stdout.toString('latin1')}\nstderr: ${stderr}`)); });
+      c.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`s_client exited (${code}) early; stdout: ${stdout.toString('latin1')}\nstderr: ${stderr}`));
+      });
     });
     expect(out.toString('latin1')).to.match(/Protocol\s*: TLSv1\.2/);
     expect(out.includes(csm)).to.equal(true);

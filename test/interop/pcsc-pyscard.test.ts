@@ -19,10 +19,18 @@ const PYSCARD = fileURLToPath(new URL('./fixtures/pyscard_usim.py', import.meta.
 
 function pyscard(env: NodeJS.ProcessEnv, reader: string, rand: Buffer, autn: Buffer): Promise<Record<string, string>> {
   return new Promise((resolve, reject) => {
-    execFile('/usr/bin/python3', [PYSCARD, reader, rand.toString('hex'), autn.toString('hex')], { env: { ...process.env, ...env }, timeout: 30000 }, (err, stdout, stderr) => {
-      if (err) { reject(new Error(`pyscard: ${err.message}\n${stderr}`)); return; }
-      resolve(JSON.parse(stdout) as Record<string, string>);
-    });
+    execFile(
+      '/usr/bin/python3',
+      [PYSCARD, reader, rand.toString('hex'), autn.toString('hex')],
+      { env: { ...process.env, ...env }, timeout: 30000 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`pyscard: ${err.message}\n${stderr}`));
+          return;
+        }
+        resolve(JSON.parse(stdout) as Record<string, string>);
+      },
+    );
   });
 }
 
@@ -30,31 +38,60 @@ describe('virtual USIM through a real pcscd: pcsc-mini and pyscard', function ()
   this.timeout(90000);
   let pcscd: PrivatePcscd;
   const alg = createAkaAlgorithm({ algorithm: 'milenage', k: hex(SET.k), opc: hex(SET.opc) });
-  const vector = (sqn: number) => generateVector(alg, Buffer.alloc(16, sqn & 0xff), sqnToBytes(sqn), Buffer.from('8000', 'hex'));
+  const vector = (sqn: number) =>
+    generateVector(alg, Buffer.alloc(16, sqn & 0xff), sqnToBytes(sqn), Buffer.from('8000', 'hex'));
 
   before(async () => {
     pcscd = await startPrivatePcscd();
-    await pcscd.plug(0, ['--imsi', IMSI, '--k', SET.k, '--opc', SET.opc, '--mnc-digits', '3', '--iccid', '89014103211118510720']);
+    await pcscd.plug(0, [
+      '--imsi',
+      IMSI,
+      '--k',
+      SET.k,
+      '--opc',
+      SET.opc,
+      '--mnc-digits',
+      '3',
+      '--iccid',
+      '89014103211118510720',
+    ]);
   });
-  after(async () => { await pcscd?.stop(); });
-  afterEach(function () { if (this.currentTest?.state === 'failed') console.log(pcscd.log()); });
+  after(async () => {
+    await pcscd?.stop();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.log(pcscd.log());
+  });
 
   it('usim info --usim pcsc prints IMSI, MNC length from EF_AD, the IMPI and the ICCID', async () => {
     const r = await runCli(['usim', 'info', '--usim', 'pcsc'], { env: pcscd.env });
     expect(r.code, r.stderr).to.equal(0);
-    expect(JSON.parse(r.stdout)).to.deep.equal({ imsi: IMSI, mncLength: 3, impi: '310410123456789@ims.mnc410.mcc310.3gppnetwork.org', iccid: '89014103211118510720' });
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      imsi: IMSI,
+      mncLength: 3,
+      impi: '310410123456789@ims.mnc410.mcc310.3gppnetwork.org',
+      iccid: '89014103211118510720',
+    });
   });
 
   it('pyscard finds the USIM through EF_DIR, reads EF_IMSI, and gets the right RES/CK/IK; a replay gives an AUTS that verifies', async () => {
     const v = vector(32 * 3 + 1);
     const out = await pyscard(pcscd.env, 'Test vUSIM 00 00', v.rand, v.autn);
-    expect(out).to.deep.equal({ aid: 'a0000000871002ff49ff0589', imsi: IMSI, sw: '9000', res: v.xres.toString('hex'), ck: v.ck.toString('hex'), ik: v.ik.toString('hex') });
+    expect(out).to.deep.equal({
+      aid: 'a0000000871002ff49ff0589',
+      imsi: IMSI,
+      sw: '9000',
+      res: v.xres.toString('hex'),
+      ck: v.ck.toString('hex'),
+      ik: v.ik.toString('hex'),
+    });
     const again = await pyscard(pcscd.env, 'Test vUSIM 00 00', v.rand, v.autn);
     expect(again.auts, JSON.stringify(again)).to.match(/^[0-9a-f]{28}$/);
     const rec = recoverSqnMs(alg, v.rand, Buffer.from(again.auts!, 'hex'));
     expect(rec.macSOk).to.equal(true);
     expect(rec.sqnMs.readUIntBE(0, 6)).to.equal(32 * 3 + 1);
-    const bad = Buffer.from(vector(32 * 4 + 2).autn); bad[10]! ^= 0x40;
+    const bad = Buffer.from(vector(32 * 4 + 2).autn);
+    bad[10]! ^= 0x40;
     expect((await pyscard(pcscd.env, 'Test vUSIM 00 00', vector(32 * 4 + 2).rand, bad)).sw).to.equal('9862');
   });
 
@@ -66,7 +103,9 @@ describe('virtual USIM through a real pcscd: pcsc-mini and pyscard', function ()
   });
 
   it('no pcscd at PCSCLITE_CSOCK_NAME: exit 1 and a clear message', async () => {
-    const r = await runCli(['usim', 'info', '--usim', 'pcsc'], { env: { PCSCLITE_CSOCK_NAME: '/nonexistent/pcscd.comm' } });
+    const r = await runCli(['usim', 'info', '--usim', 'pcsc'], {
+      env: { PCSCLITE_CSOCK_NAME: '/nonexistent/pcscd.comm' },
+    });
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/no PC\/SC reader found.*pcscd/);
   });

@@ -8,7 +8,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InputError } from '../../shared/errors.js';
-import { createPskTlsServer, type PskTlsServer, type PskTlsServerOptions, type PskTlsSecureInfo, type OnSecure } from '../../shared/psk-tls/tls/psk-tls-server.js';
+import {
+  createPskTlsServer,
+  type PskTlsServer,
+  type PskTlsServerOptions,
+  type PskTlsSecureInfo,
+  type OnSecure,
+} from '../../shared/psk-tls/tls/psk-tls-server.js';
 import type { PskLookupContext } from '../../shared/psk-tls/tls/psk-resolver-cache.js';
 import { clientHello, flights, hs, record, vec16 } from '../support/psk-tls.js';
 
@@ -53,7 +59,9 @@ interface StartOptions extends Partial<Omit<PskTlsServerOptions, 'resolvePsk'>> 
 }
 
 /** Echoes application data back: enough to prove both directions work. */
-const echo: OnSecure = (socket) => { socket.on('data', (d: Buffer) => socket.write(d)); };
+const echo: OnSecure = (socket) => {
+  socket.on('data', (d: Buffer) => socket.write(d));
+};
 
 async function start(o: StartOptions = {}): Promise<Harness> {
   const calls: Harness['calls'] = [];
@@ -61,38 +69,68 @@ async function start(o: StartOptions = {}): Promise<Harness> {
   const secured: PskTlsSecureInfo[] = [];
   const keys = o.keys ?? new Map([[IDENTITY, KEY]]);
   const delayMs = o.delayMs ?? (() => 120);
-  const resolvePsk = o.resolvePsk ?? (async (identity: string, _ctx: PskLookupContext) => {
-    await sleep(delayMs(identity)); // an HTTP round trip to the NAF's PSK API
-    return keys.get(identity) ?? null;
-  });
-  const server = createPskTlsServer({
-    ciphers: 'PSK-AES128-CCM8',
-    pskIdentityHint: HINT,
-    ...o,
-    resolvePsk: (identity, ctx) => { calls.push({ identity, ctx }); return resolvePsk(identity, ctx); },
-    log: (e) => { logs.push(e); allLogs.push(e); },
-  }, (socket, info) => {
-    // every secure connection names its remote address; the assertions below compare the rest
-    expect(info.remote).to.match(/^127\.0\.0\.1:\d+$/);
-    const { remote, ...rest } = info;
-    void remote;
-    secured.push(rest as PskTlsSecureInfo);
-    (o.onSecure ?? echo)(socket, info);
-  });
+  const resolvePsk =
+    o.resolvePsk ??
+    (async (identity: string, _ctx: PskLookupContext) => {
+      await sleep(delayMs(identity)); // an HTTP round trip to the NAF's PSK API
+      return keys.get(identity) ?? null;
+    });
+  const server = createPskTlsServer(
+    {
+      ciphers: 'PSK-AES128-CCM8',
+      pskIdentityHint: HINT,
+      ...o,
+      resolvePsk: (identity, ctx) => {
+        calls.push({ identity, ctx });
+        return resolvePsk(identity, ctx);
+      },
+      log: (e) => {
+        logs.push(e);
+        allLogs.push(e);
+      },
+    },
+    (socket, info) => {
+      // every secure connection names its remote address; the assertions below compare the rest
+      expect(info.remote).to.match(/^127\.0\.0\.1:\d+$/);
+      const { remote, ...rest } = info;
+      void remote;
+      secured.push(rest as PskTlsSecureInfo);
+      (o.onSecure ?? echo)(socket, info);
+    },
+  );
   servers.push(server);
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   return { server, port: (server.address() as net.AddressInfo).port, calls, logs, secured };
 }
 
-interface ClientResult { cipher: string; protocol: string | null; alpn: string | false; echo: string; ms: number }
+interface ClientResult {
+  cipher: string;
+  protocol: string | null;
+  alpn: string | false;
+  echo: string;
+  ms: number;
+}
 
 /** A Node tls PSK client (docs/toolchain-notes.md §6.2): handshake, send a line, wait for its echo. */
-function nodeClient(port: number, o: { identity?: string; key?: Buffer; ciphers?: string; minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; alpn?: string[] } = {}): Promise<ClientResult> {
+function nodeClient(
+  port: number,
+  o: {
+    identity?: string;
+    key?: Buffer;
+    ciphers?: string;
+    minVersion?: tls.SecureVersion;
+    maxVersion?: tls.SecureVersion;
+    alpn?: string[];
+  } = {},
+): Promise<ClientResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const c = tls.connect({
-      host: '127.0.0.1', port, ciphers: o.ciphers ?? 'PSK-AES128-CCM8',
-      minVersion: o.minVersion ?? 'TLSv1.2', maxVersion: o.maxVersion ?? 'TLSv1.2',
+      host: '127.0.0.1',
+      port,
+      ciphers: o.ciphers ?? 'PSK-AES128-CCM8',
+      minVersion: o.minVersion ?? 'TLSv1.2',
+      maxVersion: o.maxVersion ?? 'TLSv1.2',
       checkServerIdentity: () => undefined,
       ...(o.alpn ? { ALPNProtocols: o.alpn } : {}),
       pskCallback: () => ({ psk: o.key ?? KEY, identity: o.identity ?? IDENTITY }),
@@ -104,17 +142,29 @@ function nodeClient(port: number, o: { identity?: string; key?: Buffer; ciphers?
       const ms = Date.now() - started;
       c.write('ping from node');
       c.once('data', (d: Buffer) => {
-        resolve({ cipher: c.getCipher().name, protocol: c.getProtocol(), alpn: c.alpnProtocol ?? false, echo: d.toString(), ms });
+        resolve({
+          cipher: c.getCipher().name,
+          protocol: c.getProtocol(),
+          alpn: c.alpnProtocol ?? false,
+          echo: d.toString(),
+          ms,
+        });
         c.end();
       });
     });
     c.on('error', reject);
-    c.on('close', () => { if (!secure) reject(new Error('closed before the handshake finished')); });
+    c.on('close', () => {
+      if (!secure) reject(new Error('closed before the handshake finished'));
+    });
   });
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try { await p; } catch (err) { return err as Error & { code?: string }; }
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { code?: string };
+  }
   return expect.fail('expected the handshake to fail, but it succeeded');
 }
 
@@ -131,20 +181,39 @@ async function rawClient(port: number): Promise<{ socket: net.Socket; closed: Pr
 }
 
 /** Runs a third-party client; the test fails if the binary is missing. */
-function run(cmd: string, args: string[], o: { stdin?: string; until?: RegExp; timeoutMs?: number } = {}): Promise<{ stdout: string; stderr: string; code: number | null }> {
+function run(
+  cmd: string,
+  args: string[],
+  o: { stdin?: string; until?: RegExp; timeoutMs?: number } = {},
+): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${cmd} timed out; stdout: ${stdout}\nstderr: ${stderr}`)); }, o.timeoutMs ?? 10_000);
-    child.on('error', (err) => { clearTimeout(timer); reject(new Error(`${cmd} could not be started (is it installed?): ${err.message}`)); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} timed out; stdout: ${stdout}\nstderr: ${stderr}`));
+    }, o.timeoutMs ?? 10_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`${cmd} could not be started (is it installed?): ${err.message}`));
+    });
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (o.until && o.until.test(stdout)) { clearTimeout(timer); child.kill('SIGTERM'); resolve({ stdout, stderr, code: null }); }
+      if (o.until && o.until.test(stdout)) {
+        clearTimeout(timer);
+        child.kill('SIGTERM');
+        resolve({ stdout, stderr, code: null });
+      }
     });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ stdout, stderr, code }); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, code });
+    });
     // s_client closes the connection when its stdin ends, so stdin stays open until the child is done.
     if (o.stdin !== undefined) child.stdin.write(o.stdin);
     else child.stdin.end();
@@ -164,18 +233,28 @@ function coapResponder(payload: string): OnSecure {
         const tkl = buf[0]! & 0x0f;
         const extLen = lenNibble === 13 ? 1 : lenNibble === 14 ? 2 : lenNibble === 15 ? 4 : 0;
         if (buf.length < 1 + extLen) return;
-        const len = extLen === 0 ? lenNibble : extLen === 1 ? buf[1]! + 13 : extLen === 2 ? buf.readUInt16BE(1) + 269 : buf.readUInt32BE(1) + 65805;
+        const len =
+          extLen === 0
+            ? lenNibble
+            : extLen === 1
+              ? buf[1]! + 13
+              : extLen === 2
+                ? buf.readUInt16BE(1) + 269
+                : buf.readUInt32BE(1) + 65805;
         const total = 1 + extLen + 1 + tkl + len;
         if (buf.length < total) return;
         const code = buf[1 + extLen]!;
         const token = buf.subarray(2 + extLen, 2 + extLen + tkl);
         buf = buf.subarray(total);
-        if (code === 0x01) { // GET → 2.05 Content with the payload
+        if (code === 0x01) {
+          // GET → 2.05 Content with the payload
           const body = Buffer.concat([Buffer.of(0xff), Buffer.from(payload)]);
           // Len nibble, or 13 plus one extended-length octet (payloads here stay under 269 octets)
-          const head = body.length < 13 ? Buffer.of((body.length << 4) | tkl) : Buffer.of((13 << 4) | tkl, body.length - 13);
+          const head =
+            body.length < 13 ? Buffer.of((body.length << 4) | tkl) : Buffer.of((13 << 4) | tkl, body.length - 13);
           socket.write(Buffer.concat([head, Buffer.of(0x45), token, body]));
-        } else if (code === 0xe2) { // Ping → Pong, RFC 8323 §5.4
+        } else if (code === 0xe2) {
+          // Ping → Pong, RFC 8323 §5.4
           socket.write(Buffer.concat([Buffer.of(tkl, 0xe3), token]));
         }
       }
@@ -186,9 +265,15 @@ function coapResponder(payload: string): OnSecure {
 describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)', function () {
   this.timeout(20_000);
   let unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
-  before(() => { process.on('unhandledRejection', onUnhandled); });
-  after(() => { process.off('unhandledRejection', onUnhandled); });
+  const onUnhandled = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
+  before(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
 
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy();
@@ -211,14 +296,30 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
       expect(r).to.include({ cipher: 'PSK-AES128-CCM8', protocol: 'TLSv1.2', echo: 'ping from node' });
       expect(r.ms).to.be.at.least(100); // it really waited for the resolver
       expect(h.calls).to.deep.equal([{ identity: IDENTITY, ctx: { tlsVersion: 'TLSv1.2' } }]);
-      expect(h.secured).to.deep.equal([{ pskIdentity: IDENTITY, cipher: 'PSK-AES128-CCM8', protocol: 'TLSv1.2', alpnProtocol: false }]);
+      expect(h.secured).to.deep.equal([
+        { pskIdentity: IDENTITY, cipher: 'PSK-AES128-CCM8', protocol: 'TLSv1.2', alpnProtocol: false },
+      ]);
       expect(h.logs.map((e) => e.event)).to.include.members(['tls.client-hello', 'tls.psk-lookup', 'tls.secure']);
     });
 
     it('with openssl s_client -tls1_2 -psk … -cipher PSK-AES128-CCM8', async () => {
       const h = await start({ delayMs: () => 80 });
-      const out = await run('openssl', ['s_client', '-tls1_2', '-connect', `127.0.0.1:${h.port}`, '-psk', KEY.toString('hex'),
-        '-psk_identity', IDENTITY, '-cipher', 'PSK-AES128-CCM8'], { stdin: 'echo me, openssl\n', until: /echo me, openssl[\s\S]*$/ });
+      const out = await run(
+        'openssl',
+        [
+          's_client',
+          '-tls1_2',
+          '-connect',
+          `127.0.0.1:${h.port}`,
+          '-psk',
+          KEY.toString('hex'),
+          '-psk_identity',
+          IDENTITY,
+          '-cipher',
+          'PSK-AES128-CCM8',
+        ],
+        { stdin: 'echo me, openssl\n', until: /echo me, openssl[\s\S]*$/ },
+      );
       expect(out.stdout).to.match(/Cipher is PSK-AES128-CCM8/);
       expect(out.stdout).to.match(/Protocol\s*: TLSv1\.2/);
       expect(out.stdout).to.include('echo me, openssl'); // s_client prints only what it received
@@ -227,20 +328,54 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
     });
 
     it('with coap-client-openssl -u … -k … coaps+tcp:// (libcoap offers no ALPN and sends an IP literal as SNI)', async () => {
-      const h = await start({ alpn: ['coap'], delayMs: () => 200, onSecure: coapResponder('hello from the lwm2m listener') });
-      const out = await run('coap-client-openssl', ['-u', IDENTITY, '-k', KEY_TEXT, '-B', '5', `coaps+tcp://127.0.0.1:${h.port}/x`]);
+      const h = await start({
+        alpn: ['coap'],
+        delayMs: () => 200,
+        onSecure: coapResponder('hello from the lwm2m listener'),
+      });
+      const out = await run('coap-client-openssl', [
+        '-u',
+        IDENTITY,
+        '-k',
+        KEY_TEXT,
+        '-B',
+        '5',
+        `coaps+tcp://127.0.0.1:${h.port}/x`,
+      ]);
       expect(out.stdout, JSON.stringify(out)).to.include('hello from the lwm2m listener');
       expect(out.code).to.equal(0);
       expect(h.calls).to.have.length(1);
-      expect(h.secured).to.deep.equal([{ pskIdentity: IDENTITY, cipher: 'PSK-AES128-CCM8', protocol: 'TLSv1.2', alpnProtocol: false, serverName: '127.0.0.1' }]);
+      expect(h.secured).to.deep.equal([
+        {
+          pskIdentity: IDENTITY,
+          cipher: 'PSK-AES128-CCM8',
+          protocol: 'TLSv1.2',
+          alpnProtocol: false,
+          serverName: '127.0.0.1',
+        },
+      ]);
     });
 
     it('with PSK-AES128-GCM-SHA256 configured, which the server then picks whatever the client prefers', async () => {
       const h = await start({ ciphers: 'PSK-AES128-GCM-SHA256', delayMs: () => 50 });
       const r = await nodeClient(h.port, { ciphers: 'PSK-AES128-CCM8:PSK-AES128-GCM-SHA256' });
       expect(r.cipher).to.equal('PSK-AES128-GCM-SHA256');
-      const out = await run('openssl', ['s_client', '-tls1_2', '-connect', `127.0.0.1:${h.port}`, '-psk', KEY.toString('hex'),
-        '-psk_identity', IDENTITY, '-cipher', 'PSK-AES128-GCM-SHA256'], { stdin: 'gcm echo\n', until: /gcm echo[\s\S]*$/ });
+      const out = await run(
+        'openssl',
+        [
+          's_client',
+          '-tls1_2',
+          '-connect',
+          `127.0.0.1:${h.port}`,
+          '-psk',
+          KEY.toString('hex'),
+          '-psk_identity',
+          IDENTITY,
+          '-cipher',
+          'PSK-AES128-GCM-SHA256',
+        ],
+        { stdin: 'gcm echo\n', until: /gcm echo[\s\S]*$/ },
+      );
       expect(out.stdout).to.match(/Cipher is PSK-AES128-GCM-SHA256/);
       expect(h.calls).to.have.length(1); // the second handshake was served from the cache
     });
@@ -260,8 +395,14 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
 
   it('after the handshake, bulk data in both directions passes untouched (256 KiB echo)', async () => {
     const h = await start({ delayMs: () => 50, limits: { maxPendingBytes: 1024 } });
-    const c = tls.connect({ host: '127.0.0.1', port: h.port, ciphers: 'PSK-AES128-CCM8', maxVersion: 'TLSv1.2',
-      checkServerIdentity: () => undefined, pskCallback: () => ({ psk: KEY, identity: IDENTITY }) });
+    const c = tls.connect({
+      host: '127.0.0.1',
+      port: h.port,
+      ciphers: 'PSK-AES128-CCM8',
+      maxVersion: 'TLSv1.2',
+      checkServerIdentity: () => undefined,
+      pskCallback: () => ({ psk: KEY, identity: IDENTITY }),
+    });
     sockets.push(c);
     const data = Buffer.alloc(256 * 1024);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
@@ -270,7 +411,11 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
     await new Promise<void>((resolve, reject) => {
       c.on('error', reject);
       c.on('secureConnect', () => c.write(data));
-      c.on('data', (d: Buffer) => { got.push(d); n += d.length; if (n >= data.length) resolve(); });
+      c.on('data', (d: Buffer) => {
+        got.push(d);
+        n += d.length;
+        if (n >= data.length) resolve();
+      });
     });
     expect(Buffer.concat(got).equals(data)).to.equal(true);
     expect(h.server.stats()).to.include({ connections: 1, handshaking: 0 });
@@ -282,7 +427,10 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
       const err = await rejection(nodeClient(h.port, { key: Buffer.alloc(32, 0x99) }));
       expect(err.code).to.match(/^ERR_SSL_/);
       expect(h.secured).to.deep.equal([]);
-      expect(h.logs.find((e) => e.event === 'tls.handshake-failed')).to.include({ reason: 'handshake-failed', pskIdentity: IDENTITY });
+      expect(h.logs.find((e) => e.event === 'tls.handshake-failed')).to.include({
+        reason: 'handshake-failed',
+        pskIdentity: IDENTITY,
+      });
     });
 
     it('an identity the resolver does not know gets the unknown_psk_identity alert, and "unknown" is cached', async () => {
@@ -322,7 +470,9 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
       for (const ciphers of ['PSK-AES128-CCM8:PSK-AES128-GCM-SHA256', 'ALL', 'AES128-SHA', 'PSK-NO-SUCH-SUITE', '']) {
         expect(() => createPskTlsServer({ ...base, ciphers }, echo), ciphers).to.throw(InputError);
       }
-      expect(() => createPskTlsServer({ ...base, ciphers: 'PSK-AES128-CCM8', limits: { maxPendingBytes: 0 } }, echo)).to.throw(InputError);
+      expect(() =>
+        createPskTlsServer({ ...base, ciphers: 'PSK-AES128-CCM8', limits: { maxPendingBytes: 0 } }, echo),
+      ).to.throw(InputError);
       expect(() => createPskTlsServer({ ...base, ciphers: 'PSK-AES128-CCM8', alpn: [] }, echo)).to.throw(InputError);
     });
   });
@@ -339,12 +489,18 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
     it('a slow lookup does not hold up a connection whose identity is cached', async () => {
       const SLOW = '3GPP-bootstrapping.slow@bsf.example';
       const h = await start({
-        keys: new Map([[IDENTITY, KEY], [SLOW, KEY]]),
+        keys: new Map([
+          [IDENTITY, KEY],
+          [SLOW, KEY],
+        ]),
         delayMs: (id) => (id === SLOW ? 1500 : 20),
       });
       await nodeClient(h.port); // IDENTITY is now cached
       let slowDone = false;
-      const slow = nodeClient(h.port, { identity: SLOW }).then((r) => { slowDone = true; return r; });
+      const slow = nodeClient(h.port, { identity: SLOW }).then((r) => {
+        slowDone = true;
+        return r;
+      });
       await until(() => h.server.stats().lookupsInFlight === 1, 'the slow lookup to start');
       const fast = await nodeClient(h.port);
       expect(fast.ms).to.be.below(500);
@@ -357,7 +513,10 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
 
   describe('misbehaving clients and failing lookups leave nothing behind', () => {
     const empty = { connections: 0, handshaking: 0, lookupsInFlight: 0 };
-    const state = (h: Harness) => { const s = h.server.stats(); return { connections: s.connections, handshaking: s.handshaking, lookupsInFlight: s.lookupsInFlight }; };
+    const state = (h: Harness) => {
+      const s = h.server.stats();
+      return { connections: s.connections, handshaking: s.handshaking, lookupsInFlight: s.lookupsInFlight };
+    };
 
     it('garbage instead of a ClientHello: the connection is closed, the server carries on', async () => {
       const h = await start();
@@ -399,18 +558,30 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
 
     it('a resolver that fails: the client is disconnected, nothing is cached, no unhandled rejection', async () => {
       let fail = true;
-      const h = await start({ resolvePsk: async () => { await sleep(60); if (fail) throw new Error('PSK API answered 503'); return KEY; } });
+      const h = await start({
+        resolvePsk: async () => {
+          await sleep(60);
+          if (fail) throw new Error('PSK API answered 503');
+          return KEY;
+        },
+      });
       expect(await rejection(nodeClient(h.port))).to.be.instanceOf(Error);
       await until(() => h.server.stats().connections === 0, 'the server to forget the connection');
       expect(state(h)).to.deep.equal(empty);
-      expect(h.logs.find((e) => e.event === 'tls.handshake-failed')).to.include({ reason: 'lookup-failed', pskIdentity: IDENTITY });
+      expect(h.logs.find((e) => e.event === 'tls.handshake-failed')).to.include({
+        reason: 'lookup-failed',
+        pskIdentity: IDENTITY,
+      });
       fail = false;
       expect((await nodeClient(h.port)).echo).to.equal('ping from node');
       expect(h.calls).to.have.length(2);
     });
 
     it('a resolver that never answers: the lookup times out and the connection is closed', async () => {
-      const h = await start({ resolvePsk: () => new Promise<Buffer | null>(() => undefined), limits: { resolveTimeoutMs: 150 } });
+      const h = await start({
+        resolvePsk: () => new Promise<Buffer | null>(() => undefined),
+        limits: { resolveTimeoutMs: 150 },
+      });
       const started = Date.now();
       expect(await rejection(nodeClient(h.port))).to.be.instanceOf(Error);
       expect(Date.now() - started).to.be.within(140, 2000);
@@ -449,10 +620,14 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
     it('one connection carrying 182 ClientKeyExchanges costs at most 4 lookups (issue 18 finding 3)', async () => {
       const h = await start({ delayMs: () => 5 });
       const c = await rawClient(h.port);
-      c.socket.write(Buffer.concat([
-        record(22, hs(1, clientHello())),
-        ...Array.from({ length: 182 }, (_, i) => record(22, hs(16, vec16(Buffer.from(`3GPP-bootstrapping.flood-${i}`))))),
-      ]));
+      c.socket.write(
+        Buffer.concat([
+          record(22, hs(1, clientHello())),
+          ...Array.from({ length: 182 }, (_, i) =>
+            record(22, hs(16, vec16(Buffer.from(`3GPP-bootstrapping.flood-${i}`)))),
+          ),
+        ]),
+      );
       await c.closed;
       await until(() => h.server.stats().connections === 0, 'the server to forget the connection');
       expect(h.calls.length).to.be.within(1, 4);
@@ -462,7 +637,12 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
       const h = await start({ delayMs: () => 5, limits: { lookupRatePerSource: 0.01, lookupBurstPerSource: 2 } });
       for (let i = 0; i < 3; i++) {
         const c = await rawClient(h.port);
-        c.socket.write(Buffer.concat([record(22, hs(1, clientHello())), record(22, hs(16, vec16(Buffer.from(`3GPP-bootstrapping.rate-${i}`))))]));
+        c.socket.write(
+          Buffer.concat([
+            record(22, hs(1, clientHello())),
+            record(22, hs(16, vec16(Buffer.from(`3GPP-bootstrapping.rate-${i}`)))),
+          ]),
+        );
         c.socket.end();
         await c.closed;
       }
@@ -473,15 +653,31 @@ describe('LwM2M TLS-PSK listener (interop: Node tls, openssl s_client, libcoap)'
     });
 
     it('server.close() ends established and handshaking connections and calls back', async () => {
-      const h = await start({ delayMs: (id) => (id === IDENTITY ? 20 : 5000), keys: new Map([[IDENTITY, KEY], ['stuck', KEY]]) });
-      const est = tls.connect({ host: '127.0.0.1', port: h.port, ciphers: 'PSK-AES128-CCM8', maxVersion: 'TLSv1.2', checkServerIdentity: () => undefined, pskCallback: () => ({ psk: KEY, identity: IDENTITY }) });
+      const h = await start({
+        delayMs: (id) => (id === IDENTITY ? 20 : 5000),
+        keys: new Map([
+          [IDENTITY, KEY],
+          ['stuck', KEY],
+        ]),
+      });
+      const est = tls.connect({
+        host: '127.0.0.1',
+        port: h.port,
+        ciphers: 'PSK-AES128-CCM8',
+        maxVersion: 'TLSv1.2',
+        checkServerIdentity: () => undefined,
+        pskCallback: () => ({ psk: KEY, identity: IDENTITY }),
+      });
       sockets.push(est);
       est.on('error', () => undefined);
       await new Promise<void>((res) => est.once('secureConnect', () => res()));
       const estClosed = new Promise<void>((res) => est.once('close', () => res()));
       const pending = nodeClient(h.port, { identity: 'stuck' }).catch((e: Error) => e);
       const idle = await rawClient(h.port);
-      await until(() => h.server.stats().connections === 3 && h.server.stats().lookupsInFlight === 1, 'three connections');
+      await until(
+        () => h.server.stats().connections === 3 && h.server.stats().lookupsInFlight === 1,
+        'three connections',
+      );
       await new Promise<void>((res) => h.server.close(() => res()));
       servers.splice(servers.indexOf(h.server), 1);
       await estClosed;

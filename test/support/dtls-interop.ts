@@ -21,12 +21,14 @@ export interface EchoServer {
  * A DtlsServer on 127.0.0.1:0 that echoes application data with an "echo:" prefix, or with `respond` decides the
  * answer itself (e.g. a CoAP ACK). `psk` may be a function of the identity and suite.
  */
-export async function startEchoServer(opts: {
-  psk?: Buffer | null | ((identity: string, suite: number) => Buffer | null);
-  cipherSuites?: number[];
-  respond?: (data: Buffer) => Buffer | undefined;
-  server?: Partial<DtlsServerOptions>;
-} = {}): Promise<EchoServer> {
+export async function startEchoServer(
+  opts: {
+    psk?: Buffer | null | ((identity: string, suite: number) => Buffer | null);
+    cipherSuites?: number[];
+    respond?: (data: Buffer) => Buffer | undefined;
+    server?: Partial<DtlsServerOptions>;
+  } = {},
+): Promise<EchoServer> {
   const sessions: DtlsSession[] = [];
   const received: Buffer[] = [];
   const resolverCalls: EchoServer['resolverCalls'] = [];
@@ -75,12 +77,20 @@ export function run(cmd: string, args: string[]): Proc {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   child.stdin.on('error', () => undefined); // EPIPE when the process already exited
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
   return {
     child,
     stdout: () => out,
@@ -107,10 +117,15 @@ export function run(cmd: string, args: string[]): Proc {
 /** Resolves with the exit status, or kills the process after `ms`. */
 export async function exitWithin(p: Proc, ms: number): Promise<number | string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); });
+  const timeout = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), ms);
+  });
   const r = await Promise.race([p.exited, timeout]);
   clearTimeout(timer);
-  if (r === 'timeout') { await p.kill(); return 'timeout'; }
+  if (r === 'timeout') {
+    await p.kill();
+    return 'timeout';
+  }
   return r;
 }
 

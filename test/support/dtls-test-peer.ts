@@ -11,14 +11,29 @@ import { createRecordCipher, type RecordCipher } from '../../shared/psk-tls/dtls
 import { ContentType, DTLS_1_0, DTLS_1_2, ExtensionType, HandshakeType } from '../../shared/psk-tls/dtls/constants.js';
 import { decodeConnectionId, ext, findExtension, type Extension } from '../../shared/psk-tls/dtls/extensions.js';
 import {
-  Reassembler, decodeHandshakeFragments, encodeHandshake, encodeHandshakeFragment, fragmentHandshake,
+  Reassembler,
+  decodeHandshakeFragments,
+  encodeHandshake,
+  encodeHandshakeFragment,
+  fragmentHandshake,
   type HandshakeMessage,
 } from '../../shared/psk-tls/dtls/handshake.js';
 import {
-  decodeHelloVerifyRequest, decodeServerHello, decodeServerKeyExchange, encodeClientHello, encodeClientKeyExchange,
+  decodeHelloVerifyRequest,
+  decodeServerHello,
+  decodeServerKeyExchange,
+  encodeClientHello,
+  encodeClientKeyExchange,
   type ServerHello,
 } from '../../shared/psk-tls/dtls/messages.js';
-import { extendedMasterSecret, keyBlock, masterSecret, pskPremasterSecret, transcriptHash, verifyData } from '../../shared/psk-tls/dtls/prf.js';
+import {
+  extendedMasterSecret,
+  keyBlock,
+  masterSecret,
+  pskPremasterSecret,
+  transcriptHash,
+  verifyData,
+} from '../../shared/psk-tls/dtls/prf.js';
 import { ReplayWindow, encodeRecord, parseDatagram, type DtlsRecord } from '../../shared/psk-tls/dtls/record.js';
 import { keyBlockLength, splitKeyBlock, suiteInfo } from '../../shared/psk-tls/dtls/suites.js';
 
@@ -74,24 +89,44 @@ export class TestPeer extends EventEmitter {
   private master: Buffer = Buffer.alloc(0);
   private msgSeq = 0;
   private nextServerSeq = 1;
-  private readonly opts: Required<Omit<TestPeerOptions, 'cid' | 'fragmentSize'>> & Pick<TestPeerOptions, 'cid' | 'fragmentSize'>;
+  private readonly opts: Required<Omit<TestPeerOptions, 'cid' | 'fragmentSize'>> &
+    Pick<TestPeerOptions, 'cid' | 'fragmentSize'>;
 
   constructor(opts: TestPeerOptions) {
     super();
     this.opts = {
-      suites: [0xc0a8], ems: true, scsv: true, extraExtensions: [], splitFlight5: false, corruptFinished: false, ...opts,
+      suites: [0xc0a8],
+      ems: true,
+      scsv: true,
+      extraExtensions: [],
+      splitFlight5: false,
+      corruptFinished: false,
+      ...opts,
     };
   }
 
   /** Runs the full handshake; resolves when the server Finished verified, rejects on a fatal alert or timeout. */
   handshake(timeoutMs = 3000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => { cleanup(); reject(new Error('test peer: handshake timeout')); }, timeoutMs);
-      const onEst = (): void => { cleanup(); resolve(); };
-      const onAlert = (a: Alert): void => {
-        if (a.level === AlertLevel.fatal) { cleanup(); reject(Object.assign(new Error(`fatal alert ${a.description}`), { alert: a })); }
+      const t = setTimeout(() => {
+        cleanup();
+        reject(new Error('test peer: handshake timeout'));
+      }, timeoutMs);
+      const onEst = (): void => {
+        cleanup();
+        resolve();
       };
-      const cleanup = (): void => { clearTimeout(t); this.off('established', onEst); this.off('alert', onAlert); };
+      const onAlert = (a: Alert): void => {
+        if (a.level === AlertLevel.fatal) {
+          cleanup();
+          reject(Object.assign(new Error(`fatal alert ${a.description}`), { alert: a }));
+        }
+      };
+      const cleanup = (): void => {
+        clearTimeout(t);
+        this.off('established', onEst);
+        this.off('alert', onAlert);
+      };
       this.on('established', onEst);
       this.on('alert', onAlert);
       this.sendClientHello();
@@ -106,8 +141,13 @@ export class TestPeer extends EventEmitter {
     if (this.opts.cid) exts.push(ext.connectionId(this.opts.cid));
     const suites = [...this.opts.suites, ...(this.opts.scsv ? [0x00ff] : [])];
     return encodeClientHello({
-      clientVersion: DTLS_1_2, random: this.random, sessionId: Buffer.alloc(0), cookie: this.cookie,
-      cipherSuites: suites, compressionMethods: Buffer.from([0]), ...(exts.length ? { extensions: exts } : {}),
+      clientVersion: DTLS_1_2,
+      random: this.random,
+      sessionId: Buffer.alloc(0),
+      cookie: this.cookie,
+      cipherSuites: suites,
+      compressionMethods: Buffer.from([0]),
+      ...(exts.length ? { extensions: exts } : {}),
     });
   }
 
@@ -123,9 +163,17 @@ export class TestPeer extends EventEmitter {
     return d;
   }
 
-  private handshakeRecords(msgType: number, messageSeq: number, body: Buffer, epoch: number, version = DTLS_1_2): Buffer[] {
-    const size = msgType === HandshakeType.clientHello ? 1200 : this.opts.fragmentSize ?? 1200;
-    return fragmentHandshake(msgType, messageSeq, body, size).map((f) => this.record(ContentType.handshake, epoch, encodeHandshakeFragment(f), version));
+  private handshakeRecords(
+    msgType: number,
+    messageSeq: number,
+    body: Buffer,
+    epoch: number,
+    version = DTLS_1_2,
+  ): Buffer[] {
+    const size = msgType === HandshakeType.clientHello ? 1200 : (this.opts.fragmentSize ?? 1200);
+    return fragmentHandshake(msgType, messageSeq, body, size).map((f) =>
+      this.record(ContentType.handshake, epoch, encodeHandshakeFragment(f), version),
+    );
   }
 
   /** Builds one record with the next sequence number of `epoch` (protected at epoch 1). */
@@ -177,7 +225,10 @@ export class TestPeer extends EventEmitter {
   receive(datagram: Buffer): void {
     this.received.push(datagram);
     this.emit('datagram', datagram);
-    const { records } = parseDatagram(datagram, this.opts.cid && this.opts.cid.length > 0 ? this.opts.cid.length : undefined);
+    const { records } = parseDatagram(
+      datagram,
+      this.opts.cid && this.opts.cid.length > 0 ? this.opts.cid.length : undefined,
+    );
     for (const rec of records) this.onRecord(rec);
   }
 
@@ -188,8 +239,13 @@ export class TestPeer extends EventEmitter {
     let data = rec.fragment;
     if (rec.epoch > 0) {
       try {
-        data = this.readCipher!.open({ type: rec.type, version: rec.version, epoch: rec.epoch, seq: rec.seq, cid: rec.cid }, rec.fragment);
-      } catch { return; }
+        data = this.readCipher!.open(
+          { type: rec.type, version: rec.version, epoch: rec.epoch, seq: rec.seq, cid: rec.cid },
+          rec.fragment,
+        );
+      } catch {
+        return;
+      }
       if (rec.cid) {
         let i = data.length - 1;
         while (i >= 0 && data[i] === 0) i--;
@@ -199,7 +255,9 @@ export class TestPeer extends EventEmitter {
     }
     this.windows[rec.epoch]!.mark(rec.seq);
     switch (type) {
-      case ContentType.handshake: this.onHandshake(data, rec.epoch); break;
+      case ContentType.handshake:
+        this.onHandshake(data, rec.epoch);
+        break;
       case ContentType.changeCipherSpec:
         this.readEpoch = 1;
         this.readCipher = this.pendingRead;
@@ -252,9 +310,16 @@ export class TestPeer extends EventEmitter {
         if (cidExt) this.serverCid = decodeConnectionId(cidExt.data);
         break;
       }
-      case HandshakeType.serverKeyExchange: this.hint = decodeServerKeyExchange(m.body); break;
-      case HandshakeType.serverHelloDone: this.emit('flight4'); this.sendFlight5(false); break;
-      case HandshakeType.finished: this.onServerFinished(m); break;
+      case HandshakeType.serverKeyExchange:
+        this.hint = decodeServerKeyExchange(m.body);
+        break;
+      case HandshakeType.serverHelloDone:
+        this.emit('flight4');
+        this.sendFlight5(false);
+        break;
+      case HandshakeType.finished:
+        this.onServerFinished(m);
+        break;
     }
   }
 
@@ -267,7 +332,9 @@ export class TestPeer extends EventEmitter {
       this.transcript.push(encodeHandshake(HandshakeType.clientKeyExchange, 2, ckeBody));
       const pms = pskPremasterSecret(this.opts.psk);
       const emsAgreed = !!findExtension(sh.extensions, ExtensionType.extendedMasterSecret);
-      this.master = emsAgreed ? extendedMasterSecret(pms, transcriptHash(this.transcript)) : masterSecret(pms, this.random, sh.random);
+      this.master = emsAgreed
+        ? extendedMasterSecret(pms, transcriptHash(this.transcript))
+        : masterSecret(pms, this.random, sh.random);
       const keys = splitKeyBlock(suite, keyBlock(this.master, sh.random, this.random, keyBlockLength(suite)));
       this.writeCipher = createRecordCipher(suite, keys.client);
       this.pendingRead = createRecordCipher(suite, keys.server);

@@ -36,7 +36,11 @@ function readJson(req: IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      try { resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))); } catch { resolve(undefined); }
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        resolve(undefined);
+      }
     });
   });
 }
@@ -57,16 +61,24 @@ export async function startFakePskApi(token: string, entries = new Map<string, F
     if (!authorized) {
       requests.push({ authorized });
       req.resume();
-      res.writeHead(401, { 'Content-Type': 'application/problem+json', 'WWW-Authenticate': 'Bearer' }).end(problem(401, 'bad token'));
+      res
+        .writeHead(401, { 'Content-Type': 'application/problem+json', 'WWW-Authenticate': 'Bearer' })
+        .end(problem(401, 'bad token'));
       return;
     }
     void readJson(req).then((body) => {
       const b = body as { pskIdentity?: unknown; uaSecProtId?: unknown } | undefined;
       const pskIdentity = typeof b?.pskIdentity === 'string' ? b.pskIdentity : undefined;
       const uaSecProtId = typeof b?.uaSecProtId === 'string' ? b.uaSecProtId : undefined;
-      requests.push({ ...(pskIdentity !== undefined ? { pskIdentity } : {}), ...(uaSecProtId !== undefined ? { uaSecProtId } : {}), authorized });
+      requests.push({
+        ...(pskIdentity !== undefined ? { pskIdentity } : {}),
+        ...(uaSecProtId !== undefined ? { uaSecProtId } : {}),
+        authorized,
+      });
       if (api.forceStatus !== undefined) {
-        res.writeHead(api.forceStatus, { 'Content-Type': 'application/problem+json' }).end(problem(api.forceStatus, 'forced'));
+        res
+          .writeHead(api.forceStatus, { 'Content-Type': 'application/problem+json' })
+          .end(problem(api.forceStatus, 'forced'));
         return;
       }
       if (pskIdentity === undefined) {
@@ -75,13 +87,21 @@ export async function startFakePskApi(token: string, entries = new Map<string, F
       }
       const e = entries.get(pskIdentity);
       if (!e) {
-        res.writeHead(404, { 'Content-Type': 'application/problem+json' }).end(problem(404, 'unknown or expired B-TID'));
+        res
+          .writeHead(404, { 'Content-Type': 'application/problem+json' })
+          .end(problem(404, 'unknown or expired B-TID'));
         return;
       }
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({
-        psk: e.psk.toString('hex'), endpoint: e.endpoint, btid: e.btid, impi: e.impi,
-        expiresAt: typeof e.expiresAt === 'function' ? e.expiresAt() : e.expiresAt, uaSecProtId: uaSecProtId ?? '010001c0a8',
-      }));
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(
+        JSON.stringify({
+          psk: e.psk.toString('hex'),
+          endpoint: e.endpoint,
+          btid: e.btid,
+          impi: e.impi,
+          expiresAt: typeof e.expiresAt === 'function' ? e.expiresAt() : e.expiresAt,
+          uaSecProtId: uaSecProtId ?? '010001c0a8',
+        }),
+      );
     });
   });
   server.on('connection', (s: Socket) => {
@@ -95,10 +115,11 @@ export async function startFakePskApi(token: string, entries = new Map<string, F
   Object.defineProperty(api, 'connections', { get: () => connections });
   return Object.assign(api, {
     url: `http://127.0.0.1:${port}/naf/v1/psk-lookup`,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   }) as FakePskApi;
 }
 
@@ -128,9 +149,12 @@ export interface TestDeviceOptions {
 export function connectTestDevice(o: TestDeviceOptions): Promise<TestDevice> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
-      host: '127.0.0.1', port: o.port,
+      host: '127.0.0.1',
+      port: o.port,
       ciphers: o.ciphers ?? 'PSK-AES128-CCM8',
-      ...(o.tls13 ? { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const : { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const),
+      ...(o.tls13
+        ? ({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' } as const)
+        : ({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const)),
       pskCallback: () => ({ psk: o.psk, identity: o.identity }),
       checkServerIdentity: () => undefined,
       ...(o.alpn ? { ALPNProtocols: o.alpn } : {}),
@@ -146,15 +170,29 @@ export function connectTestDevice(o: TestDeviceOptions): Promise<TestDevice> {
         received.push(req);
         return o.handler ? o.handler(req) : { code: Code.NOT_FOUND };
       });
-      resolve({ socket, conn, received, close: () => { conn.close(); socket.destroy(); } });
+      resolve({
+        socket,
+        conn,
+        received,
+        close: () => {
+          conn.close();
+          socket.destroy();
+        },
+      });
     });
   });
 }
 
-export const DEVICE_OBJECTS: RegisteredObject[] = [{ objectId: 1, instances: [0] }, { objectId: 3, instances: [0] }];
+export const DEVICE_OBJECTS: RegisteredObject[] = [
+  { objectId: 1, instances: [0] },
+  { objectId: 3, instances: [0] },
+];
 
 /** CON POST /rd?… with a link-format payload (root link with ct when contentFormats is given). */
-export function registerRequest(p: RegisterParams, opts: { objects?: RegisteredObject[]; contentFormats?: number[] } = {}) {
+export function registerRequest(
+  p: RegisterParams,
+  opts: { objects?: RegisteredObject[]; contentFormats?: number[] } = {},
+) {
   const root = opts.contentFormats ? { contentFormats: opts.contentFormats } : undefined;
   return buildRegisterRequest(p, registrationLinks(opts.objects ?? DEVICE_OBJECTS, root));
 }

@@ -22,36 +22,62 @@ export function tempDir(prefix = 'gba-sim-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function spawnNf(nf: string, config: Record<string, unknown>, opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<NfProcess> {
+export async function spawnNf(
+  nf: string,
+  config: Record<string, unknown>,
+  opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<NfProcess> {
   const dir = tempDir();
   const file = join(dir, `${nf}.json`);
   writeFileSync(file, JSON.stringify({ stateDir: dir, ...config }));
-  const child = spawn(process.execPath, [CLI, nf, '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: '', ...opts.env } });
+  const child = spawn(process.execPath, [CLI, nf, '--config', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, REDIS_URL: '', ...opts.env },
+  });
   const output: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => output.push(l));
   const listeners = await new Promise<Record<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${nf} not ready:\n${output.join('\n')}`)), opts.timeoutMs ?? 15000);
+    const timer = setTimeout(
+      () => reject(new Error(`${nf} not ready:\n${output.join('\n')}`)),
+      opts.timeoutMs ?? 15000,
+    );
     createInterface({ input: child.stdout! }).on('line', (l) => {
       output.push(l);
       try {
         const rec = JSON.parse(l) as { event?: string; listeners?: Record<string, string> };
-        if (rec.event === 'ready') { clearTimeout(timer); resolve(rec.listeners ?? {}); }
-      } catch { /* not JSON */ }
+        if (rec.event === 'ready') {
+          clearTimeout(timer);
+          resolve(rec.listeners ?? {});
+        }
+      } catch {
+        /* not JSON */
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${nf} exited ${code}:\n${output.join('\n')}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${nf} exited ${code}:\n${output.join('\n')}`));
+    });
   });
   const p: NfProcess = {
-    listeners, output, child,
-    stop: () => new Promise<void>((resolve) => {
-      running.delete(p);
-      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    listeners,
+    output,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        running.delete(p);
+        if (child.exitCode !== null || child.signalCode !== null) {
+          resolve();
+          return;
+        }
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
   running.add(p);
   return p;
 }
 
 /** Kills anything a failed test left running. */
-process.once('exit', () => { for (const p of running) p.child.kill('SIGKILL'); });
+process.once('exit', () => {
+  for (const p of running) p.child.kill('SIGKILL');
+});

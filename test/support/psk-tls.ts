@@ -6,7 +6,14 @@ export interface CapturedFlight {
   peer: string;
   clientFlightHex: string;
   expected: {
-    clientHello: { recordOffset: number; cipherSuites: number[]; alpn: string[]; supportedVersions: number[]; pskIdentities: string[]; serverName?: string };
+    clientHello: {
+      recordOffset: number;
+      cipherSuites: number[];
+      alpn: string[];
+      supportedVersions: number[];
+      pskIdentities: string[];
+      serverName?: string;
+    };
     clientKeyExchange?: { recordOffset: number; pskIdentity: string };
     ccsOffset: number;
     negotiated: { protocol: string; cipher: string; alpn: string | null };
@@ -15,7 +22,10 @@ export interface CapturedFlight {
 
 /** test/vectors/psk-tls-client-flights.json: client bytes of real handshakes (Node, openssl s_client, libcoap). */
 export function flights(): CapturedFlight[] {
-  const v = JSON.parse(readFileSync(new URL('../vectors/psk-tls-client-flights.json', import.meta.url), 'utf8')) as { source?: string; flights: CapturedFlight[] };
+  const v = JSON.parse(readFileSync(new URL('../vectors/psk-tls-client-flights.json', import.meta.url), 'utf8')) as {
+    source?: string;
+    flights: CapturedFlight[];
+  };
   if (!v.source) throw new Error('psk-tls-client-flights.json: vector file without source');
   return v.flights;
 }
@@ -27,7 +37,11 @@ export function* chunkings(bytes: Uint8Array): Generator<[label: string, chunks:
   for (let i = 1; i < bytes.length; i++) yield [`split at ${i}`, [bytes.subarray(0, i), bytes.subarray(i)]];
 }
 
-export const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
+export const u16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
 export const vec8 = (b: Buffer): Buffer => Buffer.concat([Buffer.of(b.length), b]);
 export const vec16 = (b: Buffer): Buffer => Buffer.concat([u16(b.length), b]);
 
@@ -48,7 +62,13 @@ export const ext = (type: number, data: Buffer): Buffer => Buffer.concat([u16(ty
 /** ClientHello body (RFC 5246 §7.4.1.2); `extensions: null` leaves the extensions block out altogether. */
 export function clientHello(opts: { suites?: number[]; extensions?: Buffer[] | null } = {}): Buffer {
   const suites = opts.suites ?? [0xc0a8];
-  const parts = [u16(0x0303), Buffer.alloc(32, 0x5a), vec8(Buffer.alloc(0)), vec16(Buffer.concat(suites.map(u16))), vec8(Buffer.of(0))];
+  const parts = [
+    u16(0x0303),
+    Buffer.alloc(32, 0x5a),
+    vec8(Buffer.alloc(0)),
+    vec16(Buffer.concat(suites.map(u16))),
+    vec8(Buffer.of(0)),
+  ];
   const exts = opts.extensions === undefined ? [] : opts.extensions;
   if (exts !== null) parts.push(vec16(Buffer.concat(exts)));
   return Buffer.concat(parts);

@@ -8,8 +8,21 @@ export function loadVector<T>(name: string): T {
 }
 
 export interface MilenageSet {
-  set: number; k: string; rand: string; sqn: string; amf: string; op: string; opc: string;
-  mac_a: string; mac_s: string; res: string; ck: string; ik: string; ak: string; ak_star: string; autn: string;
+  set: number;
+  k: string;
+  rand: string;
+  sqn: string;
+  amf: string;
+  op: string;
+  opc: string;
+  mac_a: string;
+  mac_s: string;
+  res: string;
+  ck: string;
+  ik: string;
+  ak: string;
+  ak_star: string;
+  autn: string;
 }
 export const milenageSets = (): MilenageSet[] => loadVector<{ sets: MilenageSet[] }>('ts35208-milenage.json').sets;
 

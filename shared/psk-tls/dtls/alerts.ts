@@ -37,7 +37,10 @@ export const alertName = (description: number): string => NAMES.get(description)
 /** Thrown inside the handshake to abort it with a fatal alert. The message never contains key material. */
 export class FatalAlert extends Error {
   override readonly name = 'FatalAlert';
-  constructor(readonly description: number, readonly reason: string) {
+  constructor(
+    readonly description: number,
+    readonly reason: string,
+  ) {
     super(`${alertName(description)}: ${reason}`);
   }
 }

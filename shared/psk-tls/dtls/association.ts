@@ -18,15 +18,30 @@ import { type FlightItem, ReadState, WriteState } from './connection-state.js';
 import { ContentType, DTLS_1_0, DTLS_1_2, ExtensionType, HandshakeType, RENEGOTIATION_SCSV } from './constants.js';
 import type { Peer } from './cookie.js';
 import {
-  checkExtendedMasterSecret, decodeConnectionId, decodeMaxFragmentLength, decodeRenegotiationInfo, decodeServerName,
-  ext, findExtension, type Extension,
+  checkExtendedMasterSecret,
+  decodeConnectionId,
+  decodeMaxFragmentLength,
+  decodeRenegotiationInfo,
+  decodeServerName,
+  ext,
+  findExtension,
+  type Extension,
 } from './extensions.js';
 import {
-  type AddResult, type HandshakeFragment, type HandshakeMessage, type ReassemblyLimits, Reassembler,
-  decodeHandshakeFragments, encodeHandshake,
+  type AddResult,
+  type HandshakeFragment,
+  type HandshakeMessage,
+  type ReassemblyLimits,
+  Reassembler,
+  decodeHandshakeFragments,
+  encodeHandshake,
 } from './handshake.js';
 import {
-  type ClientHello, decodeClientKeyExchange, decodeFinished, encodeServerHello, encodeServerKeyExchange,
+  type ClientHello,
+  decodeClientKeyExchange,
+  decodeFinished,
+  encodeServerHello,
+  encodeServerKeyExchange,
 } from './messages.js';
 import { extendedMasterSecret, keyBlock, masterSecret, pskPremasterSecret, transcriptHash, verifyData } from './prf.js';
 import type { DtlsRecord } from './record.js';
@@ -73,14 +88,13 @@ export interface AssociationHost {
 }
 
 export type AssociationState =
-  | 'awaitKeyExchange' | 'resolvingPsk' | 'awaitChangeCipherSpec' | 'awaitFinished' | 'established' | 'closed';
+  'awaitKeyExchange' | 'resolvingPsk' | 'awaitChangeCipherSpec' | 'awaitFinished' | 'established' | 'closed';
 
 /** Records that arrive before they can be processed (next epoch before CCS, anything during the PSK lookup). */
 const MAX_HELD_RECORDS = 8;
 const MAX_HELD_BYTES = 4096;
 
 export type RecordVerdict = 'accepted' | 'rejected';
-
 
 export class Association implements SessionBackend {
   state: AssociationState = 'awaitKeyExchange';
@@ -114,7 +128,11 @@ export class Association implements SessionBackend {
   private heldBytes = 0;
   private readonly timer: FlightTimer;
 
-  constructor(private readonly host: AssociationHost, public peer: Peer, key: string) {
+  constructor(
+    private readonly host: AssociationHost,
+    public peer: Peer,
+    key: string,
+  ) {
     this.key = key;
     this.createdAt = host.now();
     this.lastActivity = this.createdAt;
@@ -145,7 +163,11 @@ export class Association implements SessionBackend {
     this.run(() => {
       // RFC 6347 §4.2.2: message_seq is 16 bits, and both sides count up from this ClientHello's (ServerHello takes
       // it, the rest follow); one numbered so high that the handshake would wrap cannot complete: illegal_parameter.
-      if (frag.messageSeq > MAX_CLIENT_HELLO_SEQ) throw new FatalAlert(AlertDescription.illegalParameter, `ClientHello message_seq ${frag.messageSeq} leaves no room for the handshake`);
+      if (frag.messageSeq > MAX_CLIENT_HELLO_SEQ)
+        throw new FatalAlert(
+          AlertDescription.illegalParameter,
+          `ClientHello message_seq ${frag.messageSeq} leaves no room for the handshake`,
+        );
       const extensions = this.negotiate(ch);
       this.sendServerFlight(extensions);
     });
@@ -156,16 +178,22 @@ export class Association implements SessionBackend {
     return this.clientRandom.equals(ch.random) && this.clientCookie.equals(ch.cookie);
   }
 
-  get isEstablished(): boolean { return this.state === 'established'; }
+  get isEstablished(): boolean {
+    return this.state === 'established';
+  }
 
   /** CID we asked the peer to put in records to us (RFC 9146), if negotiated. */
-  get ownCid(): Buffer | undefined { return this.read.ownCid; }
+  get ownCid(): Buffer | undefined {
+    return this.read.ownCid;
+  }
 
   /** Picks the suite and the extensions to echo (RFC 5246 §7.4.1.3; docs/standards-notes/lwm2m-coap-dtls.md §4.5). */
   private negotiate(ch: ClientHello): Extension[] {
     // Versions are inverted (RFC 6347 §4.1): a larger value is an older DTLS.
-    if (ch.clientVersion > DTLS_1_2) throw new FatalAlert(AlertDescription.protocolVersion, 'client does not offer DTLS 1.2');
-    if (!ch.compressionMethods.includes(0)) throw new FatalAlert(AlertDescription.handshakeFailure, 'null compression not offered');
+    if (ch.clientVersion > DTLS_1_2)
+      throw new FatalAlert(AlertDescription.protocolVersion, 'client does not offer DTLS 1.2');
+    if (!ch.compressionMethods.includes(0))
+      throw new FatalAlert(AlertDescription.handshakeFailure, 'null compression not offered');
     const code = this.host.config.cipherSuites.find((s) => ch.cipherSuites.includes(s));
     const suite = code === undefined ? undefined : suiteInfo(code);
     if (!suite) throw new FatalAlert(AlertDescription.handshakeFailure, 'no common cipher suite');
@@ -181,14 +209,18 @@ export class Association implements SessionBackend {
     }
     if (reneg || ch.cipherSuites.includes(RENEGOTIATION_SCSV)) exts.push(ext.renegotiationInfoEmpty());
     const ems = find(ExtensionType.extendedMasterSecret);
-    if (ems) { // RFC 7627 §5.2: echo it and use the session hash
+    if (ems) {
+      // RFC 7627 §5.2: echo it and use the session hash
       checkExtendedMasterSecret(ems.data);
       this.ems = true;
       exts.push(ext.extendedMasterSecret());
     }
     const mfl = find(ExtensionType.maxFragmentLength);
-    if (mfl) { // RFC 6066 §4: echo the same value and respect it
-      try { this.write.maxPlaintext = decodeMaxFragmentLength(mfl.data); } catch {
+    if (mfl) {
+      // RFC 6066 §4: echo the same value and respect it
+      try {
+        this.write.maxPlaintext = decodeMaxFragmentLength(mfl.data);
+      } catch {
         throw new FatalAlert(AlertDescription.illegalParameter, 'bad max_fragment_length');
       }
       exts.push(ext.maxFragmentLength(this.write.maxPlaintext));
@@ -196,7 +228,8 @@ export class Association implements SessionBackend {
     const sni = find(ExtensionType.serverName);
     if (sni) this.serverName = decodeServerName(sni.data); // kept for the NAF FQDN (TS 24.109); not echoed
     const cid = find(ExtensionType.connectionId);
-    if (cid && this.host.config.connectionId) { // RFC 9146 §3: answer with the CID we want to receive
+    if (cid && this.host.config.connectionId) {
+      // RFC 9146 §3: answer with the CID we want to receive
       this.write.peerCid = Buffer.from(decodeConnectionId(cid.data));
       this.read.ownCid = this.host.allocateCid(this);
       exts.push(ext.connectionId(this.read.ownCid));
@@ -206,8 +239,12 @@ export class Association implements SessionBackend {
 
   private sendServerFlight(extensions: Extension[]): void {
     const sh = encodeServerHello({
-      serverVersion: DTLS_1_2, random: this.serverRandom, sessionId: Buffer.alloc(0), // no resumption: empty id
-      cipherSuite: this.cipherSuite, compressionMethod: 0, extensions,
+      serverVersion: DTLS_1_2,
+      random: this.serverRandom,
+      sessionId: Buffer.alloc(0), // no resumption: empty id
+      cipherSuite: this.cipherSuite,
+      compressionMethod: 0,
+      extensions,
     });
     const items: FlightItem[] = [this.handshakeItem(HandshakeType.serverHello, sh)];
     const hint = this.host.config.pskIdentityHint;
@@ -217,7 +254,13 @@ export class Association implements SessionBackend {
     this.lastFlight = items;
     this.write.sendFlight(items);
     this.timer.start();
-    this.host.log({ event: 'dtls_flight4_sent', peer: this.peerText, suite: this.cipherSuite, ems: this.ems, cid: !!this.ownCid });
+    this.host.log({
+      event: 'dtls_flight4_sent',
+      peer: this.peerText,
+      suite: this.cipherSuite,
+      ems: this.ems,
+      cid: !!this.ownCid,
+    });
   }
 
   /** A server handshake message: next message_seq, added to the transcript (RFC 6347 §4.2.6). */
@@ -236,7 +279,8 @@ export class Association implements SessionBackend {
     if (rec.version !== DTLS_1_2 && !(rec.epoch === 0 && rec.version === DTLS_1_0)) return 'rejected';
     if (this.state === 'resolvingPsk' || rec.epoch > this.read.epoch) return this.hold(rec, from);
     if (rec.epoch < this.read.epoch) return 'rejected'; // stale plaintext after CCS: unauthenticated, ignore
-    if (!this.read.isFresh(rec)) { // RFC 6347 §4.1.2.6: duplicates are discarded before decryption
+    if (!this.read.isFresh(rec)) {
+      // RFC 6347 §4.1.2.6: duplicates are discarded before decryption
       this.host.log({ event: 'dtls_replay_dropped', peer: this.peerText, epoch: rec.epoch, seq: rec.seq });
       return 'rejected';
     }
@@ -249,7 +293,12 @@ export class Association implements SessionBackend {
           if (this.host.offerToPrevious(this, rec, from)) return 'rejected';
           throw new FatalAlert(AlertDescription.badRecordMac, 'client Finished record did not authenticate');
         }
-        this.host.log({ event: 'dtls_record_dropped', peer: this.peerText, reason: 'authentication', epoch: rec.epoch });
+        this.host.log({
+          event: 'dtls_record_dropped',
+          peer: this.peerText,
+          reason: 'authentication',
+          epoch: rec.epoch,
+        });
         return 'rejected';
       }
       const newest = this.read.accept(rec); // only after authentication
@@ -268,7 +317,10 @@ export class Association implements SessionBackend {
     const canHold = this.state !== 'established' && this.state !== 'awaitFinished' && rec.epoch <= 1;
     const size = rec.fragment.length;
     if (!canHold || this.held.length >= MAX_HELD_RECORDS || this.heldBytes + size > MAX_HELD_BYTES) return 'rejected';
-    this.held.push({ rec: { ...rec, fragment: Buffer.from(rec.fragment), ...(rec.cid ? { cid: Buffer.from(rec.cid) } : {}) }, from });
+    this.held.push({
+      rec: { ...rec, fragment: Buffer.from(rec.fragment), ...(rec.cid ? { cid: Buffer.from(rec.cid) } : {}) },
+      from,
+    });
     this.heldBytes += size;
     return 'accepted';
   }
@@ -282,11 +334,16 @@ export class Association implements SessionBackend {
 
   private dispatch(type: number, data: Buffer, epoch: number): void {
     switch (type) {
-      case ContentType.changeCipherSpec: return this.onChangeCipherSpec(data);
-      case ContentType.alert: return this.onAlert(data);
-      case ContentType.handshake: return this.onHandshakeRecord(data, epoch);
-      case ContentType.applicationData: return this.onApplicationData(data, epoch);
-      default: this.host.log({ event: 'dtls_record_dropped', peer: this.peerText, reason: `content type ${type}` });
+      case ContentType.changeCipherSpec:
+        return this.onChangeCipherSpec(data);
+      case ContentType.alert:
+        return this.onAlert(data);
+      case ContentType.handshake:
+        return this.onHandshakeRecord(data, epoch);
+      case ContentType.applicationData:
+        return this.onApplicationData(data, epoch);
+      default:
+        this.host.log({ event: 'dtls_record_dropped', peer: this.peerText, reason: `content type ${type}` });
     }
   }
 
@@ -305,12 +362,22 @@ export class Association implements SessionBackend {
   }
 
   private onFragment(res: AddResult): void {
-    if (res.kind === 'rejected') this.host.log({ event: 'dtls_fragment_dropped', peer: this.peerText, reason: res.reason });
+    if (res.kind === 'rejected')
+      this.host.log({ event: 'dtls_fragment_dropped', peer: this.peerText, reason: res.reason });
     if (res.kind !== 'old' || res.fragmentOffset !== 0) return;
     // RFC 6347 §4.2.4: a retransmitted previous flight means ours was lost; send it again.
-    if (this.state === 'awaitKeyExchange' && res.msgType === HandshakeType.clientHello && res.messageSeq === this.clientHelloSeq) {
+    if (
+      this.state === 'awaitKeyExchange' &&
+      res.msgType === HandshakeType.clientHello &&
+      res.messageSeq === this.clientHelloSeq
+    ) {
       this.retransmitFlight('client_hello_retransmitted');
-    } else if (this.state === 'established' && res.msgType === HandshakeType.finished && res.epoch === 1 && this.lastFlight.length > 0) {
+    } else if (
+      this.state === 'established' &&
+      res.msgType === HandshakeType.finished &&
+      res.epoch === 1 &&
+      this.lastFlight.length > 0
+    ) {
       this.retransmitFlight('finished_retransmitted');
     }
   }
@@ -326,14 +393,16 @@ export class Association implements SessionBackend {
   private onHandshakeMessage(m: HandshakeMessage): void {
     switch (this.state) {
       case 'awaitKeyExchange':
-        if (m.msgType !== HandshakeType.clientKeyExchange || m.epoch !== 0) throw this.unexpected(m, 'ClientKeyExchange');
+        if (m.msgType !== HandshakeType.clientKeyExchange || m.epoch !== 0)
+          throw this.unexpected(m, 'ClientKeyExchange');
         return this.onClientKeyExchange(m);
       case 'awaitFinished':
         if (m.msgType !== HandshakeType.finished || m.epoch !== 1) throw this.unexpected(m, 'Finished');
         return this.onFinished(m);
       case 'established':
         // RFC 7925 §17 / docs/standards-notes/lwm2m-coap-dtls.md §4.12: no renegotiation; answer with a warning and keep the association.
-        if (m.msgType === HandshakeType.clientHello) this.sendAlert(AlertLevel.warning, AlertDescription.noRenegotiation);
+        if (m.msgType === HandshakeType.clientHello)
+          this.sendAlert(AlertLevel.warning, AlertDescription.noRenegotiation);
         return;
       default:
         throw this.unexpected(m, 'ChangeCipherSpec');
@@ -341,7 +410,10 @@ export class Association implements SessionBackend {
   }
 
   private unexpected(m: HandshakeMessage, wanted: string): FatalAlert {
-    return new FatalAlert(AlertDescription.unexpectedMessage, `got handshake type ${m.msgType} at epoch ${m.epoch}, wanted ${wanted}`);
+    return new FatalAlert(
+      AlertDescription.unexpectedMessage,
+      `got handshake type ${m.msgType} at epoch ${m.epoch}, wanted ${wanted}`,
+    );
   }
 
   private onClientKeyExchange(m: HandshakeMessage): void {
@@ -350,10 +422,18 @@ export class Association implements SessionBackend {
     this.timer.stop(); // RFC 6347 §4.2.4: the client's next flight acknowledges flight 4
     this.pskIdentity = Buffer.from(identity);
     if (identity.length > MAX_PSK_IDENTITY_OCTETS) {
-      throw new FatalAlert(AlertDescription.unknownPskIdentity, `PSK identity of ${identity.length} octets (at most ${MAX_PSK_IDENTITY_OCTETS})`);
+      throw new FatalAlert(
+        AlertDescription.unknownPskIdentity,
+        `PSK identity of ${identity.length} octets (at most ${MAX_PSK_IDENTITY_OCTETS})`,
+      );
     }
     this.state = 'resolvingPsk';
-    this.host.log({ event: 'dtls_psk_lookup', peer: this.peerText, identity: identity.toString('utf8'), suite: this.cipherSuite });
+    this.host.log({
+      event: 'dtls_psk_lookup',
+      peer: this.peerText,
+      identity: identity.toString('utf8'),
+      suite: this.cipherSuite,
+    });
     let lookup: Promise<Buffer | null>;
     try {
       // Called after the suite is fixed: a GBA Ks_NAF depends on it (TS 33.222 Ua security protocol id).
@@ -361,7 +441,10 @@ export class Association implements SessionBackend {
     } catch (e) {
       lookup = Promise.reject(e);
     }
-    lookup.then((psk) => this.onPsk(psk), (err: unknown) => this.onPskError(err));
+    lookup.then(
+      (psk) => this.onPsk(psk),
+      (err: unknown) => this.onPskError(err),
+    );
   }
 
   private onPsk(psk: Buffer | null): void {
@@ -381,7 +464,11 @@ export class Association implements SessionBackend {
 
   private onPskError(err: unknown): void {
     if (this.state !== 'resolvingPsk') return;
-    this.host.log({ event: 'dtls_psk_lookup_failed', peer: this.peerText, error: err instanceof Error ? err.message : String(err) });
+    this.host.log({
+      event: 'dtls_psk_lookup_failed',
+      peer: this.peerText,
+      error: err instanceof Error ? err.message : String(err),
+    });
     // RFC 4279 §2: whatever kept the key from us, the client is told only that this identity has none.
     this.fail(new FatalAlert(AlertDescription.unknownPskIdentity, 'PSK lookup failed'));
   }
@@ -414,7 +501,8 @@ export class Association implements SessionBackend {
   private onFinished(m: HandshakeMessage): void {
     const got = decodeFinished(m.body);
     const expected = verifyData(this.master!, 'client', transcriptHash(this.transcript));
-    if (!secretEqual(got, expected)) throw new FatalAlert(AlertDescription.decryptError, 'client Finished verify_data mismatch');
+    if (!secretEqual(got, expected))
+      throw new FatalAlert(AlertDescription.decryptError, 'client Finished verify_data mismatch');
     this.transcript.push(encodeHandshake(m.msgType, m.messageSeq, m.body));
     const ours = verifyData(this.master!, 'server', transcriptHash(this.transcript));
     this.lastFlight = [{ kind: 'ccs' }, this.handshakeItem(HandshakeType.finished, ours, 1)];
@@ -426,7 +514,13 @@ export class Association implements SessionBackend {
     this.master = undefined;
     this.transcript = [];
     this.session = new Session(this);
-    this.host.log({ event: 'dtls_established', peer: this.peerText, suite: this.cipherSuite, ems: this.ems, cid: !!this.ownCid });
+    this.host.log({
+      event: 'dtls_established',
+      peer: this.peerText,
+      suite: this.cipherSuite,
+      ems: this.ems,
+      cid: !!this.ownCid,
+    });
     this.host.established(this);
   }
 
@@ -434,8 +528,17 @@ export class Association implements SessionBackend {
 
   private onAlert(data: Buffer): void {
     let alert;
-    try { alert = decodeAlert(data); } catch { return; }
-    this.host.log({ event: 'dtls_alert_received', peer: this.peerText, level: alert.level, alert: alertName(alert.description) });
+    try {
+      alert = decodeAlert(data);
+    } catch {
+      return;
+    }
+    this.host.log({
+      event: 'dtls_alert_received',
+      peer: this.peerText,
+      level: alert.level,
+      alert: alertName(alert.description),
+    });
     if (alert.description === AlertDescription.closeNotify) {
       // RFC 5246 §7.2.1: answer close_notify with our own and close.
       this.close('peer_close_notify', this.state === 'established');
@@ -463,7 +566,9 @@ export class Association implements SessionBackend {
     this.write.sendRecords([this.write.record(ContentType.applicationData, 1, plaintext)]);
   }
 
-  closeByApplication(): void { this.close('local_close', true); }
+  closeByApplication(): void {
+    this.close('local_close', true);
+  }
 
   setIdleTimeout(ms: number): void {
     if (!Number.isFinite(ms) || ms <= 0) throw new InputError('idle timeout must be a positive number of ms');
@@ -481,22 +586,35 @@ export class Association implements SessionBackend {
 
   private sendAlert(level: number, description: number): void {
     try {
-      this.write.sendRecords([this.write.record(ContentType.alert, this.write.epoch, encodeAlert({ level, description }))]);
+      this.write.sendRecords([
+        this.write.record(ContentType.alert, this.write.epoch, encodeAlert({ level, description })),
+      ]);
       this.host.log({ event: 'dtls_alert_sent', peer: this.peerText, level, alert: alertName(description) });
-    } catch { /* sequence numbers exhausted: nothing more can be sent */ }
+    } catch {
+      /* sequence numbers exhausted: nothing more can be sent */
+    }
   }
 
   // ---------------------------------------------------------------- lifecycle
 
   /** Runs handshake logic, turning any failure into a fatal alert. */
   private run(fn: () => void): void {
-    try { fn(); } catch (e) { this.fail(e); }
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   private fail(e: unknown): void {
     if (this.state === 'closed') return;
     if (e instanceof FatalAlert) {
-      this.host.log({ event: 'dtls_handshake_failed', peer: this.peerText, alert: alertName(e.description), reason: e.reason });
+      this.host.log({
+        event: 'dtls_handshake_failed',
+        peer: this.peerText,
+        alert: alertName(e.description),
+        reason: e.reason,
+      });
       this.sendAlert(AlertLevel.fatal, e.description);
       this.close(`alert_${alertName(e.description)}`, false);
     } else if (e instanceof DecodeError) {
@@ -505,7 +623,11 @@ export class Association implements SessionBackend {
       this.sendAlert(AlertLevel.fatal, AlertDescription.decodeError);
       this.close('alert_decodeError', false);
     } else {
-      this.host.log({ event: 'dtls_internal_error', peer: this.peerText, error: e instanceof Error ? e.message : String(e) });
+      this.host.log({
+        event: 'dtls_internal_error',
+        peer: this.peerText,
+        error: e instanceof Error ? e.message : String(e),
+      });
       this.sendAlert(AlertLevel.fatal, AlertDescription.internalError);
       this.close('internal_error', false);
     }
@@ -536,9 +658,14 @@ export class Association implements SessionBackend {
       if (now - this.createdAt > cfg.handshakeTimeoutMs) this.close('handshake_timeout', false);
       return;
     }
-    if (now - this.lastActivity > this.idleTimeoutMs) { this.close('idle_timeout', false); return; }
+    if (now - this.lastActivity > this.idleTimeoutMs) {
+      this.close('idle_timeout', false);
+      return;
+    }
     if (this.lastFlight.length > 0 && now - this.establishedAt > cfg.handshakeTimeoutMs) this.lastFlight = [];
   }
 
-  get peerText(): string { return `${this.peer.address}:${this.peer.port}`; }
+  get peerText(): string {
+    return `${this.peer.address}:${this.peer.port}`;
+  }
 }

@@ -30,8 +30,15 @@ const SEQ_NUM_PLACEHOLDER = Buffer.alloc(8, 0xff);
 export function additionalData(ctx: ProtectionContext, plaintextLength: number): Buffer {
   if (ctx.cid) {
     return Buffer.concat([
-      SEQ_NUM_PLACEHOLDER, u8(ContentType.tls12Cid), u8(ctx.cid.length), u8(ContentType.tls12Cid), u16(ctx.version),
-      u16(ctx.epoch), u48(ctx.seq), ctx.cid, u16(plaintextLength),
+      SEQ_NUM_PLACEHOLDER,
+      u8(ContentType.tls12Cid),
+      u8(ctx.cid.length),
+      u8(ContentType.tls12Cid),
+      u16(ctx.version),
+      u16(ctx.epoch),
+      u48(ctx.seq),
+      ctx.cid,
+      u16(plaintextLength),
     ]);
   }
   return Buffer.concat([u16(ctx.epoch), u48(ctx.seq), u8(ctx.type), u16(ctx.version), u16(plaintextLength)]);
@@ -61,7 +68,10 @@ class AeadCipher implements RecordCipher {
   private readonly algorithm: 'aes-128-ccm' | 'aes-128-gcm';
   readonly maxOverhead: number;
 
-  constructor(kind: 'ccm8' | 'gcm', private readonly keys: DirectionKeys) {
+  constructor(
+    kind: 'ccm8' | 'gcm',
+    private readonly keys: DirectionKeys,
+  ) {
     this.tagLength = kind === 'ccm8' ? 8 : 16;
     this.algorithm = kind === 'ccm8' ? 'aes-128-ccm' : 'aes-128-gcm';
     this.maxOverhead = 8 + this.tagLength;
@@ -83,7 +93,9 @@ class AeadCipher implements RecordCipher {
     const ct = fragment.subarray(8, fragment.length - this.tagLength);
     const tag = fragment.subarray(fragment.length - this.tagLength);
     try {
-      const d = createDecipheriv(this.algorithm as 'aes-128-ccm', this.keys.key, nonce, { authTagLength: this.tagLength });
+      const d = createDecipheriv(this.algorithm as 'aes-128-ccm', this.keys.key, nonce, {
+        authTagLength: this.tagLength,
+      });
       d.setAuthTag(tag);
       d.setAAD(additionalData(ctx, ct.length), { plaintextLength: ct.length });
       return Buffer.concat([d.update(ct), d.final()]);
@@ -102,7 +114,10 @@ class CbcSha256Cipher implements RecordCipher {
   constructor(private readonly keys: DirectionKeys) {}
 
   private mac(ctx: ProtectionContext, plaintext: Buffer): Buffer {
-    return createHmac('sha256', this.keys.macKey).update(additionalData(ctx, plaintext.length)).update(plaintext).digest();
+    return createHmac('sha256', this.keys.macKey)
+      .update(additionalData(ctx, plaintext.length))
+      .update(plaintext)
+      .digest();
   }
 
   seal(ctx: ProtectionContext, plaintext: Buffer): Buffer {

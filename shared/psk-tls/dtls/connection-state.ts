@@ -25,8 +25,12 @@ export class ReadState {
   private readonly windows: ReplayWindow[] = [new ReplayWindow(), new ReplayWindow()];
 
   /** Keys for epoch 1, used once the peer's ChangeCipherSpec arrives. */
-  prepare(cipher: RecordCipher): void { this.pending = cipher; }
-  get prepared(): boolean { return this.pending !== undefined; }
+  prepare(cipher: RecordCipher): void {
+    this.pending = cipher;
+  }
+  get prepared(): boolean {
+    return this.pending !== undefined;
+  }
 
   /** RFC 6347 §4.1: after the peer's CCS, read epoch 1 with a fresh replay window. */
   changeCipherSpec(): void {
@@ -37,7 +41,9 @@ export class ReadState {
   }
 
   /** RFC 6347 §4.1.2.6: checked before decryption. */
-  isFresh(rec: DtlsRecord): boolean { return this.windows[rec.epoch]!.check(rec.seq); }
+  isFresh(rec: DtlsRecord): boolean {
+    return this.windows[rec.epoch]!.check(rec.seq);
+  }
 
   /** Marks an authenticated record; true when it carries the highest sequence number so far (RFC 9146 §6). */
   accept(rec: DtlsRecord): boolean {
@@ -59,7 +65,10 @@ export class ReadState {
     if (!cidOk) return undefined;
     let plaintext: Buffer;
     try {
-      plaintext = cipher.open({ type: rec.type, version: rec.version, epoch: rec.epoch, seq: rec.seq, cid: rec.cid }, rec.fragment);
+      plaintext = cipher.open(
+        { type: rec.type, version: rec.version, epoch: rec.epoch, seq: rec.seq, cid: rec.cid },
+        rec.fragment,
+      );
     } catch (e) {
       if (e instanceof DecodeError) return undefined;
       throw e;
@@ -78,8 +87,7 @@ function innerPlaintext(p: Buffer): RecordContent | undefined {
 
 /** A message of one of our flights, kept so the flight can be retransmitted (RFC 6347 §4.2.4). */
 export type FlightItem =
-  | { kind: 'handshake'; epoch: number; msgType: number; messageSeq: number; body: Buffer }
-  | { kind: 'ccs' };
+  { kind: 'handshake'; epoch: number; msgType: number; messageSeq: number; body: Buffer } | { kind: 'ccs' };
 
 /** The sending side: current epoch, sequence numbers per epoch, epoch-1 keys, the peer's CID, size limits. */
 export class WriteState {
@@ -91,13 +99,20 @@ export class WriteState {
   private readonly seq = [0, 0];
   private cipher: RecordCipher | undefined;
 
-  constructor(private readonly mtu: number, private readonly transmit: (datagram: Buffer) => void) {}
+  constructor(
+    private readonly mtu: number,
+    private readonly transmit: (datagram: Buffer) => void,
+  ) {}
 
   /** Digest §4.3: our epoch-0 records continue from ClientHello#2's record seq. */
-  startEpoch0At(seq: number): void { this.seq[0] = seq; }
+  startEpoch0At(seq: number): void {
+    this.seq[0] = seq;
+  }
 
   /** Keys for epoch 1, used for every record we protect (our own CCS is sent right before). */
-  prepare(cipher: RecordCipher): void { this.cipher = cipher; }
+  prepare(cipher: RecordCipher): void {
+    this.cipher = cipher;
+  }
 
   /** Builds one record at `epoch` with the next sequence number, protected when epoch ≥ 1. */
   record(type: number, epoch: number, plaintext: Buffer): Buffer {
@@ -116,7 +131,9 @@ export class WriteState {
     return encodeRecord({ ...ctx, fragment: cipher.seal(ctx, plaintext) });
   }
 
-  private get sendsCid(): boolean { return !!this.peerCid && this.peerCid.length > 0; }
+  private get sendsCid(): boolean {
+    return !!this.peerCid && this.peerCid.length > 0;
+  }
 
   /** Largest application plaintext per record: 2^14 or the negotiated MFL, less the inner type octet with CIDs
    *  (RFC 9146 §4: DTLSInnerPlaintext must not exceed 2^14). */
@@ -128,7 +145,8 @@ export class WriteState {
   sendFlight(items: FlightItem[]): void {
     const records: Buffer[] = [];
     for (const item of items) {
-      if (item.kind === 'ccs') { // RFC 6347 §4.2.5: CCS goes at the old epoch
+      if (item.kind === 'ccs') {
+        // RFC 6347 §4.2.5: CCS goes at the old epoch
         records.push(this.record(ContentType.changeCipherSpec, 0, Buffer.from([1])));
         continue;
       }

@@ -27,8 +27,13 @@ function addressBytes(address: string): Buffer {
 /** address ‖ port ‖ client_version ‖ random ‖ session_id ‖ cipher_suites ‖ compression_methods (vectors length-prefixed). */
 export function cookieInput(peer: Peer, ch: ClientHello): Buffer {
   return Buffer.concat([
-    addressBytes(peer.address), u16(peer.port), u16(ch.clientVersion), ch.random, vector8(ch.sessionId),
-    vector16(ch.cipherSuitesRaw), vector8(ch.compressionMethods),
+    addressBytes(peer.address),
+    u16(peer.port),
+    u16(ch.clientVersion),
+    ch.random,
+    vector8(ch.sessionId),
+    vector16(ch.cipherSuitesRaw),
+    vector8(ch.compressionMethods),
   ]);
 }
 

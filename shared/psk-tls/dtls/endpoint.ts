@@ -9,19 +9,25 @@ import { InputError } from '../../errors.js';
 import type { DtlsEvent } from '../events.js';
 import { SourceRateLimiter } from '../lookup-limits.js';
 import { Association, type AssociationConfig, type AssociationHost } from './association.js';
-import {
-  ContentType, DTLS_1_0, DTLS_1_2, HandshakeType, HVR_VERSION, SERVER_CID_LENGTH,
-} from './constants.js';
+import { ContentType, DTLS_1_0, DTLS_1_2, HandshakeType, HVR_VERSION, SERVER_CID_LENGTH } from './constants.js';
 import { CookieJar, type Peer } from './cookie.js';
 import {
-  DEFAULT_REASSEMBLY_LIMITS, type HandshakeFragment, decodeHandshakeFragments, encodeHandshake, isWhole,
+  DEFAULT_REASSEMBLY_LIMITS,
+  type HandshakeFragment,
+  decodeHandshakeFragments,
+  encodeHandshake,
+  isWhole,
 } from './handshake.js';
 import { type ClientHello, decodeClientHello, encodeHelloVerifyRequest } from './messages.js';
 import { type DtlsRecord, encodeRecord, parseDatagram } from './record.js';
 import type { DtlsSession } from './session.js';
 import { suiteInfo } from './suites.js';
 
-export type PskResolver = (identity: Buffer, suite: number, peer: { address: string; port: number }) => Promise<Buffer | null>;
+export type PskResolver = (
+  identity: Buffer,
+  suite: number,
+  peer: { address: string; port: number },
+) => Promise<Buffer | null>;
 
 export interface DtlsServerOptions {
   /** Sent in ServerKeyExchange (RFC 4279 §2), e.g. '3GPP-bootstrapping'. Empty: no ServerKeyExchange. */
@@ -98,7 +104,9 @@ class ByAddress {
     const set = this.map.get(address);
     if (set?.delete(a) && set.size === 0) this.map.delete(address);
   }
-  of(address: string): ReadonlySet<Association> { return this.map.get(address) ?? new Set(); }
+  of(address: string): ReadonlySet<Association> {
+    return this.map.get(address) ?? new Set();
+  }
   /** The address with the most associations. */
   busiest(): ReadonlySet<Association> {
     let best: Set<Association> | undefined;
@@ -116,7 +124,12 @@ function leastRecentlyActive(set: Iterable<Association>, except: Association): A
 
 export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   readonly config: AssociationConfig;
-  private readonly limits: { maxHalfOpen: number; maxHalfOpenPerAddress: number; maxAssociations: number; maxPerAddress: number };
+  private readonly limits: {
+    maxHalfOpen: number;
+    maxHalfOpenPerAddress: number;
+    maxAssociations: number;
+    maxPerAddress: number;
+  };
   private readonly cookies: CookieJar;
   private readonly lookupLimiter: SourceRateLimiter;
   private readonly logFn: (event: DtlsEvent) => void;
@@ -137,13 +150,18 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   private readonly sweepMs: number;
   private shutDown = false;
 
-  constructor(private readonly opts: EndpointOptions, private readonly transmitFn: Transmit) {
+  constructor(
+    private readonly opts: EndpointOptions,
+    private readonly transmitFn: Transmit,
+  ) {
     super();
     validate(opts);
     const l = opts.limits ?? {};
     this.limits = {
-      maxHalfOpen: l.maxHalfOpen ?? 1000, maxHalfOpenPerAddress: l.maxHalfOpenPerAddress ?? 32,
-      maxAssociations: l.maxAssociations ?? 10_000, maxPerAddress: l.maxPerAddress ?? 256,
+      maxHalfOpen: l.maxHalfOpen ?? 1000,
+      maxHalfOpenPerAddress: l.maxHalfOpenPerAddress ?? 32,
+      maxAssociations: l.maxAssociations ?? 10_000,
+      maxPerAddress: l.maxPerAddress ?? 256,
     };
     this.config = {
       pskIdentityHint: Buffer.from(opts.pskIdentityHint, 'utf8'),
@@ -157,14 +175,19 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     };
     this.clock = opts.now ?? Date.now;
     this.lookupLimiter = new SourceRateLimiter({
-      ratePerSecond: l.lookupRatePerSource ?? 1000, burst: l.lookupBurstPerSource ?? 1000, now: this.clock,
+      ratePerSecond: l.lookupRatePerSource ?? 1000,
+      burst: l.lookupBurstPerSource ?? 1000,
+      now: this.clock,
     });
     const cookieOpts: ConstructorParameters<typeof CookieJar>[0] = { now: this.clock };
     if (opts.cookieSecret) cookieOpts.secret = opts.cookieSecret;
     if (opts.cookieRotateMs !== undefined) cookieOpts.rotateMs = opts.cookieRotateMs;
     this.cookies = new CookieJar(cookieOpts);
     this.logFn = opts.log ?? (() => undefined);
-    this.sweepMs = Math.max(20, Math.min(1000, Math.min(this.config.handshakeTimeoutMs, this.config.idleTimeoutMs) / 4));
+    this.sweepMs = Math.max(
+      20,
+      Math.min(1000, Math.min(this.config.handshakeTimeoutMs, this.config.idleTimeoutMs) / 4),
+    );
   }
 
   // ---------------------------------------------------------------- input
@@ -174,15 +197,21 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     if (this.shutDown) return;
     try {
       const { records, error } = parseDatagram(datagram, this.config.connectionId ? SERVER_CID_LENGTH : undefined);
-      if (error) this.log({ event: 'dtls_datagram_tail_dropped', peer: `${peer.address}:${peer.port}`, reason: error.message });
+      if (error)
+        this.log({ event: 'dtls_datagram_tail_dropped', peer: `${peer.address}:${peer.port}`, reason: error.message });
       for (const rec of records) this.route(rec, peer);
     } catch (e) {
-      this.log({ event: 'dtls_internal_error', peer: `${peer.address}:${peer.port}`, error: e instanceof Error ? e.message : String(e) });
+      this.log({
+        event: 'dtls_internal_error',
+        peer: `${peer.address}:${peer.port}`,
+        error: e instanceof Error ? e.message : String(e),
+      });
     }
   }
 
   private route(rec: DtlsRecord, peer: Peer): void {
-    if (rec.type === ContentType.tls12Cid) { // RFC 9146 §6: the CID, not the address, names the association
+    if (rec.type === ContentType.tls12Cid) {
+      // RFC 9146 §6: the CID, not the address, names the association
       const a = this.byCid.get(rec.cid!.toString('hex'));
       if (a) a.handleRecord(rec, peer);
       return;
@@ -204,7 +233,11 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     try {
       frag = decodeHandshakeFragments(rec.fragment)[0]!;
     } catch (e) {
-      this.log({ event: 'dtls_client_hello_dropped', peer: `${peer.address}:${peer.port}`, reason: (e as Error).message });
+      this.log({
+        event: 'dtls_client_hello_dropped',
+        peer: `${peer.address}:${peer.port}`,
+        reason: (e as Error).message,
+      });
       return;
     }
     const current = this.byPeer.get(key);
@@ -219,12 +252,22 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     try {
       ch = decodeClientHello(frag.body);
     } catch (e) {
-      this.log({ event: 'dtls_client_hello_dropped', peer: `${peer.address}:${peer.port}`, reason: (e as Error).message });
+      this.log({
+        event: 'dtls_client_hello_dropped',
+        peer: `${peer.address}:${peer.port}`,
+        reason: (e as Error).message,
+      });
       return;
     }
-    if (inProgress?.sameHello(ch)) { inProgress.handleRecord(rec, peer); return; } // ClientHello#2 again: flight 4 again
+    if (inProgress?.sameHello(ch)) {
+      inProgress.handleRecord(rec, peer);
+      return;
+    } // ClientHello#2 again: flight 4 again
     if (current?.isEstablished && current.sameHello(ch)) return; // late duplicate of a finished handshake's hello
-    if (!this.cookies.verify(peer, ch)) { this.sendHelloVerifyRequest(rec, frag, ch, peer); return; }
+    if (!this.cookies.verify(peer, ch)) {
+      this.sendHelloVerifyRequest(rec, frag, ch, peer);
+      return;
+    }
     this.startHandshake(rec, frag, ch, peer, key, inProgress);
   }
 
@@ -233,7 +276,10 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     const body = encodeHelloVerifyRequest({ serverVersion: HVR_VERSION, cookie: this.cookies.make(peer, ch) });
     // RFC 6347 §4.2.1: the HelloVerifyRequest reuses the ClientHello's record sequence number (and its message_seq).
     const out = encodeRecord({
-      type: ContentType.handshake, version: HVR_VERSION, epoch: 0, seq: rec.seq,
+      type: ContentType.handshake,
+      version: HVR_VERSION,
+      epoch: 0,
+      seq: rec.seq,
       fragment: encodeHandshake(HandshakeType.helloVerifyRequest, frag.messageSeq, body),
     });
     if (out.length > 13 + rec.fragment.length) return; // cannot happen with a valid ClientHello; kept as the rule
@@ -241,7 +287,14 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
     this.log({ event: 'dtls_hello_verify_sent', peer: `${peer.address}:${peer.port}` });
   }
 
-  private startHandshake(rec: DtlsRecord, frag: HandshakeFragment, ch: ClientHello, peer: Peer, key: string, inProgress?: Association): void {
+  private startHandshake(
+    rec: DtlsRecord,
+    frag: HandshakeFragment,
+    ch: ClientHello,
+    peer: Peer,
+    key: string,
+    inProgress?: Association,
+  ): void {
     // A different ClientHello with a valid cookie supersedes a handshake still running for this address:port.
     inProgress?.close('superseded_by_new_client_hello', false);
     const restart = this.byPeer.get(key)?.isEstablished === true;
@@ -294,13 +347,19 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   // ---------------------------------------------------------------- AssociationHost
 
   transmit(datagram: Buffer, peer: Peer): void {
-    try { this.transmitFn(datagram, peer); } catch (e) {
+    try {
+      this.transmitFn(datagram, peer);
+    } catch (e) {
       this.log({ event: 'dtls_send_failed', peer: `${peer.address}:${peer.port}`, error: (e as Error).message });
     }
   }
 
   log(event: DtlsEvent): void {
-    try { this.logFn(event); } catch { /* a failing logger must not break the protocol */ }
+    try {
+      this.logFn(event);
+    } catch {
+      /* a failing logger must not break the protocol */
+    }
   }
 
   resolvePsk(identity: Buffer, suite: number, peer: Peer): Promise<Buffer | null> {
@@ -312,11 +371,14 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   }
 
   /** PSK lookups refused by the per-source rate limit so far. */
-  get lookupsLimited(): number { return this.lookupLimiter.refused; }
+  get lookupsLimited(): number {
+    return this.lookupLimiter.refused;
+  }
 
   allocateCid(a: Association): Buffer {
     let cid: Buffer;
-    do cid = randomBytes(SERVER_CID_LENGTH); while (this.byCid.has(cid.toString('hex')));
+    do cid = randomBytes(SERVER_CID_LENGTH);
+    while (this.byCid.has(cid.toString('hex')));
     this.byCid.set(cid.toString('hex'), a);
     return cid;
   }
@@ -378,13 +440,17 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
   }
 
   guard(what: string, fn: () => void): void {
-    try { fn(); } catch (e) {
+    try {
+      fn();
+    } catch (e) {
       this.log({ event: 'dtls_listener_error', where: what, error: e instanceof Error ? e.message : String(e) });
       if (this.listenerCount('error') > 0) this.emit('error', e);
     }
   }
 
-  now(): number { return this.clock(); }
+  now(): number {
+    return this.clock();
+  }
 
   // ---------------------------------------------------------------- control
 
@@ -404,7 +470,8 @@ export class DtlsEndpoint extends EventEmitter implements AssociationHost {
 
 function validate(opts: DtlsServerOptions): void {
   if (typeof opts.resolvePsk !== 'function') throw new InputError('resolvePsk must be a function');
-  if (!Array.isArray(opts.cipherSuites) || opts.cipherSuites.length === 0) throw new InputError('cipherSuites must not be empty');
+  if (!Array.isArray(opts.cipherSuites) || opts.cipherSuites.length === 0)
+    throw new InputError('cipherSuites must not be empty');
   for (const s of opts.cipherSuites) {
     if (!suiteInfo(s)) throw new InputError(`unsupported cipher suite 0x${Number(s).toString(16).padStart(4, '0')}`);
   }

@@ -6,9 +6,7 @@ import { DecodeError } from '../../errors.js';
 import { type Extension, Reader, u8, vector16, vector8 } from '../wire.js';
 import { ExtensionType } from './constants.js';
 
-export {
-  decodeExtensionList, decodeServerName, encodeExtensionList, type Extension, findExtension,
-} from '../wire.js';
+export { decodeExtensionList, decodeServerName, encodeExtensionList, type Extension, findExtension } from '../wire.js';
 
 /** RFC 6066 §4: MaxFragmentLength code 1..4 → 2^9..2^12 octets. */
 export function decodeMaxFragmentLength(data: Buffer): number {
@@ -44,7 +42,10 @@ export const ext = {
   renegotiationInfoEmpty: (): Extension => ({ type: ExtensionType.renegotiationInfo, data: vector8(Buffer.alloc(0)) }),
   extendedMasterSecret: (): Extension => ({ type: ExtensionType.extendedMasterSecret, data: Buffer.alloc(0) }),
   connectionId: (cid: Buffer): Extension => ({ type: ExtensionType.connectionId, data: vector8(cid) }),
-  maxFragmentLength: (bytes: number): Extension => ({ type: ExtensionType.maxFragmentLength, data: u8(Math.log2(bytes) - 8) }),
+  maxFragmentLength: (bytes: number): Extension => ({
+    type: ExtensionType.maxFragmentLength,
+    data: u8(Math.log2(bytes) - 8),
+  }),
   serverName: (host: string): Extension => ({
     type: ExtensionType.serverName,
     data: vector16(Buffer.concat([u8(0), vector16(Buffer.from(host, 'ascii'))])),

@@ -42,7 +42,12 @@ export function decodeHandshakeFragments(data: Buffer): HandshakeFragment[] {
 
 export function encodeHandshakeFragment(f: HandshakeFragment): Buffer {
   return Buffer.concat([
-    u8(f.msgType), u24(f.length), u16(f.messageSeq), u24(f.fragmentOffset), u24(f.body.length), f.body,
+    u8(f.msgType),
+    u24(f.length),
+    u16(f.messageSeq),
+    u24(f.fragmentOffset),
+    u24(f.body.length),
+    f.body,
   ]);
 }
 
@@ -55,7 +60,12 @@ export function encodeHandshake(msgType: number, messageSeq: number, body: Buffe
 }
 
 /** Splits a message into fragments whose bodies are at most `maxBody` octets (RFC 6347 §4.2.3). */
-export function fragmentHandshake(msgType: number, messageSeq: number, body: Buffer, maxBody: number): HandshakeFragment[] {
+export function fragmentHandshake(
+  msgType: number,
+  messageSeq: number,
+  body: Buffer,
+  maxBody: number,
+): HandshakeFragment[] {
   if (maxBody < 1) throw new RangeError('fragment budget too small');
   const out: HandshakeFragment[] = [];
   let offset = 0;
@@ -76,7 +86,11 @@ export interface ReassemblyLimits {
   window: number;
 }
 
-export const DEFAULT_REASSEMBLY_LIMITS: ReassemblyLimits = { maxMessageLength: 8192, maxBufferedBytes: 16384, window: 4 };
+export const DEFAULT_REASSEMBLY_LIMITS: ReassemblyLimits = {
+  maxMessageLength: 8192,
+  maxBufferedBytes: 16384,
+  window: 4,
+};
 
 interface Partial {
   msgType: number;
@@ -100,18 +114,30 @@ export class Reassembler {
   private readonly partials = new Map<number, Partial>();
   private buffered = 0;
 
-  constructor(public nextSeq: number, private readonly limits: ReassemblyLimits = DEFAULT_REASSEMBLY_LIMITS) {}
+  constructor(
+    public nextSeq: number,
+    private readonly limits: ReassemblyLimits = DEFAULT_REASSEMBLY_LIMITS,
+  ) {}
 
   add(f: HandshakeFragment, epoch: number): AddResult {
     if (f.messageSeq < this.nextSeq) {
       return { kind: 'old', msgType: f.msgType, messageSeq: f.messageSeq, fragmentOffset: f.fragmentOffset, epoch };
     }
-    if (f.messageSeq >= this.nextSeq + this.limits.window) return { kind: 'rejected', reason: 'message_seq too far ahead' };
-    if (f.length > this.limits.maxMessageLength) return { kind: 'rejected', reason: `message length ${f.length} too large` };
+    if (f.messageSeq >= this.nextSeq + this.limits.window)
+      return { kind: 'rejected', reason: 'message_seq too far ahead' };
+    if (f.length > this.limits.maxMessageLength)
+      return { kind: 'rejected', reason: `message length ${f.length} too large` };
     let p = this.partials.get(f.messageSeq);
     if (!p) {
-      if (this.buffered + 2 * f.length > this.limits.maxBufferedBytes) return { kind: 'rejected', reason: 'reassembly buffer full' };
-      p = { msgType: f.msgType, epoch, body: Buffer.alloc(f.length), filled: new Uint8Array(f.length), missing: f.length };
+      if (this.buffered + 2 * f.length > this.limits.maxBufferedBytes)
+        return { kind: 'rejected', reason: 'reassembly buffer full' };
+      p = {
+        msgType: f.msgType,
+        epoch,
+        body: Buffer.alloc(f.length),
+        filled: new Uint8Array(f.length),
+        missing: f.length,
+      };
       this.partials.set(f.messageSeq, p);
       this.buffered += 2 * f.length;
     } else if (p.msgType !== f.msgType || p.body.length !== f.length || p.epoch !== epoch) {
@@ -125,7 +151,10 @@ export class Reassembler {
   private fill(p: Partial, f: HandshakeFragment): void {
     f.body.copy(p.body, f.fragmentOffset);
     for (let i = f.fragmentOffset; i < f.fragmentOffset + f.body.length; i++) {
-      if (p.filled[i] === 0) { p.filled[i] = 1; p.missing--; }
+      if (p.filled[i] === 0) {
+        p.filled[i] = 1;
+        p.missing--;
+      }
     }
   }
 
@@ -140,7 +169,9 @@ export class Reassembler {
     return msg;
   }
 
-  get bufferedBytes(): number { return this.buffered; }
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
 }
 
 /** True for a fragment that carries a whole message. */

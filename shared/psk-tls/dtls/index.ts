@@ -4,5 +4,7 @@ export type { DtlsServerOptions, PskResolver } from './endpoint.js';
 export type { DtlsSession } from './session.js';
 export type { DtlsEvent } from '../events.js';
 export {
-  TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256,
+  TLS_PSK_WITH_AES_128_CBC_SHA256,
+  TLS_PSK_WITH_AES_128_CCM_8,
+  TLS_PSK_WITH_AES_128_GCM_SHA256,
 } from './suites.js';

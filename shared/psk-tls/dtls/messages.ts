@@ -4,8 +4,17 @@
  * Bodies only: the 12-byte handshake header is in handshake.ts.
  */
 import {
-  type ClientHello, decodeClientHello as decodeTlsClientHello, decodeExtensionList, decodePskIdentity, encodeExtensionList,
-  type Extension, Reader, u16, u8, vector16, vector8,
+  type ClientHello,
+  decodeClientHello as decodeTlsClientHello,
+  decodeExtensionList,
+  decodePskIdentity,
+  encodeExtensionList,
+  type Extension,
+  Reader,
+  u16,
+  u8,
+  vector16,
+  vector8,
 } from '../wire.js';
 
 export type { ClientHello } from '../wire.js';
@@ -18,7 +27,11 @@ export function decodeClientHello(body: Buffer): ClientHello {
 export function encodeClientHello(ch: Omit<ClientHello, 'cipherSuitesRaw'>): Buffer {
   const suites = Buffer.concat(ch.cipherSuites.map((s) => u16(s)));
   const parts = [
-    u16(ch.clientVersion), ch.random, vector8(ch.sessionId), vector8(ch.cookie), vector16(suites),
+    u16(ch.clientVersion),
+    ch.random,
+    vector8(ch.sessionId),
+    vector8(ch.cookie),
+    vector16(suites),
     vector8(ch.compressionMethods),
   ];
   if (ch.extensions) parts.push(encodeExtensionList(ch.extensions));
@@ -52,7 +65,13 @@ export interface ServerHello {
 }
 
 export function encodeServerHello(sh: ServerHello): Buffer {
-  const parts = [u16(sh.serverVersion), sh.random, vector8(sh.sessionId), u16(sh.cipherSuite), u8(sh.compressionMethod)];
+  const parts = [
+    u16(sh.serverVersion),
+    sh.random,
+    vector8(sh.sessionId),
+    u16(sh.cipherSuite),
+    u8(sh.compressionMethod),
+  ];
   if (sh.extensions.length > 0) parts.push(encodeExtensionList(sh.extensions));
   return Buffer.concat(parts);
 }

@@ -104,5 +104,7 @@ export class ReplayWindow {
   }
 
   /** Highest authenticated sequence number, −1 if none (RFC 9146 §6 uses it for address updates). */
-  get highest(): number { return this.top; }
+  get highest(): number {
+    return this.top;
+  }
 }

@@ -19,7 +19,11 @@ export class FlightTimer {
   private readonly maxMs: number;
   private readonly maxRetransmissions: number;
 
-  constructor(opts: RetransmitOptions, private readonly onExpire: () => void, private readonly onGiveUp: () => void) {
+  constructor(
+    opts: RetransmitOptions,
+    private readonly onExpire: () => void,
+    private readonly onGiveUp: () => void,
+  ) {
     this.initialMs = opts.initialMs ?? 1000;
     this.maxMs = opts.maxMs ?? 60_000;
     this.maxRetransmissions = opts.maxRetransmissions ?? 7;
@@ -41,7 +45,11 @@ export class FlightTimer {
 
   private expire(): void {
     this.timer = undefined;
-    if (this.count >= this.maxRetransmissions) { this.active = false; this.onGiveUp(); return; }
+    if (this.count >= this.maxRetransmissions) {
+      this.active = false;
+      this.onGiveUp();
+      return;
+    }
     this.count++;
     this.current = Math.min(this.current * 2, this.maxMs); // §4.2.4.1: double the value
     this.onExpire();
@@ -54,8 +62,14 @@ export class FlightTimer {
     this.timer = undefined;
   }
 
-  get running(): boolean { return this.timer !== undefined; }
+  get running(): boolean {
+    return this.timer !== undefined;
+  }
   /** The timeout that the next expiry will use (ms). */
-  get timeoutMs(): number { return this.current; }
-  get retransmissions(): number { return this.count; }
+  get timeoutMs(): number {
+    return this.current;
+  }
+  get retransmissions(): number {
+    return this.count;
+  }
 }

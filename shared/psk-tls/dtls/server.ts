@@ -37,7 +37,11 @@ export class DtlsServer extends EventEmitter {
     const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
     this.socket = socket;
     return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => { this.socket = undefined; socket.close(); reject(e); };
+      const onError = (e: Error): void => {
+        this.socket = undefined;
+        socket.close();
+        reject(e);
+      };
       socket.once('error', onError);
       socket.on('message', (msg, rinfo) => this.endpoint.receive(msg, { address: rinfo.address, port: rinfo.port }));
       socket.bind(port, host, () => {
@@ -58,19 +62,28 @@ export class DtlsServer extends EventEmitter {
     if (this.pendingSends > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 1000); // never wait for ever on a stuck send
-        this.drained = () => { clearTimeout(t); resolve(); };
+        this.drained = () => {
+          clearTimeout(t);
+          resolve();
+        };
       });
     }
     await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
-  stats(): { halfOpen: number; associations: number } { return this.endpoint.stats(); }
+  stats(): { halfOpen: number; associations: number } {
+    return this.endpoint.stats();
+  }
 
   /** Octets handed to the socket and not yet sent. */
-  get pendingSendBytes(): number { return this.pendingBytes; }
+  get pendingSendBytes(): number {
+    return this.pendingBytes;
+  }
 
   /** PSK lookups refused by the per-source rate limit so far. */
-  get lookupsLimited(): number { return this.endpoint.lookupsLimited; }
+  get lookupsLimited(): number {
+    return this.endpoint.lookupsLimited;
+  }
 
   private send(datagram: Buffer, address: string, port: number): void {
     const socket = this.socket;
@@ -78,7 +91,8 @@ export class DtlsServer extends EventEmitter {
     // UDP has no backpressure of its own: libuv queues what the kernel will not take yet, without a bound.
     if (this.pendingBytes + datagram.length > this.maxPendingBytes) {
       this.sendDrops++;
-      if (!this.dropping) this.opts.log?.({ event: 'dtls_send_dropped', peer: `${address}:${port}`, pendingBytes: this.pendingBytes });
+      if (!this.dropping)
+        this.opts.log?.({ event: 'dtls_send_dropped', peer: `${address}:${port}`, pendingBytes: this.pendingBytes });
       this.dropping = true;
       return;
     }
@@ -88,7 +102,10 @@ export class DtlsServer extends EventEmitter {
       if (err) this.opts.log?.({ event: 'dtls_send_failed', peer: `${address}:${port}`, error: err.message });
       this.pendingBytes -= datagram.length;
       if (this.pendingBytes === 0) this.dropping = false;
-      if (--this.pendingSends === 0 && this.drained) { this.drained(); this.drained = undefined; }
+      if (--this.pendingSends === 0 && this.drained) {
+        this.drained();
+        this.drained = undefined;
+      }
     });
   }
 

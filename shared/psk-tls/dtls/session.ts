@@ -34,17 +34,33 @@ export class Session extends EventEmitter implements DtlsSession {
     super();
   }
 
-  get peer(): { address: string; port: number } { return { ...this.backend.peer }; }
-  get pskIdentity(): Buffer { return Buffer.from(this.backend.pskIdentity); }
-  get cipherSuite(): number { return this.backend.cipherSuite; }
-  get serverName(): string | undefined { return this.backend.serverName; }
+  get peer(): { address: string; port: number } {
+    return { ...this.backend.peer };
+  }
+  get pskIdentity(): Buffer {
+    return Buffer.from(this.backend.pskIdentity);
+  }
+  get cipherSuite(): number {
+    return this.backend.cipherSuite;
+  }
+  get serverName(): string | undefined {
+    return this.backend.serverName;
+  }
 
-  send(plaintext: Buffer): void { this.backend.sendApplicationData(plaintext); }
-  close(): void { this.backend.closeByApplication(); }
-  setIdleTimeout(ms: number): void { this.backend.setIdleTimeout(ms); }
+  send(plaintext: Buffer): void {
+    this.backend.sendApplicationData(plaintext);
+  }
+  close(): void {
+    this.backend.closeByApplication();
+  }
+  setIdleTimeout(ms: number): void {
+    this.backend.setIdleTimeout(ms);
+  }
 
   /** Called by the association. */
-  deliver(plaintext: Buffer): void { this.emit('data', plaintext); }
+  deliver(plaintext: Buffer): void {
+    this.emit('data', plaintext);
+  }
 
   /** Called by the association exactly once when it goes away. */
   ended(): void {

@@ -17,7 +17,12 @@
  */
 import { DecodeError } from '../../errors.js';
 import {
-  decodeAlpn, decodeClientHello, decodeOfferedPskIdentities, decodePskIdentity, decodeServerName, decodeSupportedVersions,
+  decodeAlpn,
+  decodeClientHello,
+  decodeOfferedPskIdentities,
+  decodePskIdentity,
+  decodeServerName,
+  decodeSupportedVersions,
   HelloExtension,
 } from '../wire.js';
 
@@ -125,7 +130,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** RFC 4279 §5.1: a PSK identity is UTF-8 text. OpenSSL hands it on as a C string, so a NUL would truncate it. */
 function pskIdentityText(bytes: Buffer): string | undefined {
   if (bytes.includes(0)) return undefined;
-  try { return utf8.decode(bytes); } catch { return undefined; }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -135,8 +144,15 @@ function pskIdentityText(bytes: Buffer): string | undefined {
 export function parseClientHello(body: Buffer, offset = 0): ClientHelloInfo {
   const ch = decodeClientHello(body, 'tls', offset);
   const legacyVersion = ch.clientVersion;
-  if (legacyVersion >> 8 !== 3) throw new DecodeError(FORMAT, `legacy_version 0x${legacyVersion.toString(16)} is not 3.x`, offset);
-  const hello: ClientHelloInfo = { legacyVersion, cipherSuites: ch.cipherSuites, alpn: [], supportedVersions: [], pskIdentities: [] };
+  if (legacyVersion >> 8 !== 3)
+    throw new DecodeError(FORMAT, `legacy_version 0x${legacyVersion.toString(16)} is not 3.x`, offset);
+  const hello: ClientHelloInfo = {
+    legacyVersion,
+    cipherSuites: ch.cipherSuites,
+    alpn: [],
+    supportedVersions: [],
+    pskIdentities: [],
+  };
   const exts = ch.extensions ?? [];
   exts.forEach((e, i) => {
     switch (e.type) {
@@ -145,15 +161,22 @@ export function parseClientHello(body: Buffer, offset = 0): ClientHelloInfo {
         if (name !== undefined) hello.serverName = name;
         break;
       }
-      case HelloExtension.alpn: hello.alpn = decodeAlpn(e.data); break;
-      case HelloExtension.supportedVersions: hello.supportedVersions = decodeSupportedVersions(e.data); break;
+      case HelloExtension.alpn:
+        hello.alpn = decodeAlpn(e.data);
+        break;
+      case HelloExtension.supportedVersions:
+        hello.supportedVersions = decodeSupportedVersions(e.data);
+        break;
       case HelloExtension.preSharedKey:
         // RFC 8446 §4.2.11: pre_shared_key MUST be the last extension in the ClientHello.
         if (i !== exts.length - 1) throw new DecodeError(FORMAT, 'pre_shared_key is not the last extension', offset);
         // Binary identities (session tickets) can never name an external PSK OpenSSL could pass on: left out.
-        hello.pskIdentities = decodeOfferedPskIdentities(e.data).map(pskIdentityText).filter((t) => t !== undefined);
+        hello.pskIdentities = decodeOfferedPskIdentities(e.data)
+          .map(pskIdentityText)
+          .filter((t) => t !== undefined);
         break;
-      default: break;
+      default:
+        break;
     }
   });
   return hello;
@@ -165,7 +188,8 @@ export function parseClientHello(body: Buffer, offset = 0): ClientHelloInfo {
  */
 export function parseClientKeyExchangePskIdentity(body: Buffer, offset = 0): string {
   const text = pskIdentityText(decodePskIdentity(body, { minLength: 0, exact: false, base: offset }));
-  if (text === undefined) throw new DecodeError(FORMAT, 'psk_identity is not UTF-8 text without NUL (RFC 4279 §5.1)', offset);
+  if (text === undefined)
+    throw new DecodeError(FORMAT, 'psk_identity is not UTF-8 text without NUL (RFC 4279 §5.1)', offset);
   return text;
 }
 
@@ -187,13 +211,19 @@ export class HandshakeSniffer {
   }
 
   /** True once a ChangeCipherSpec or application_data record was seen (or stop() was called). */
-  get done(): boolean { return this.stopped; }
+  get done(): boolean {
+    return this.stopped;
+  }
 
   /** End of the last whole record parsed: bytes before it have been looked at; later bytes not yet. */
-  get parsedOffset(): number { return this.offset; }
+  get parsedOffset(): number {
+    return this.offset;
+  }
 
   /** Bytes received but not yet parsed (an incomplete record), 0 once done. */
-  get bufferedBytes(): number { return this.queue.length; }
+  get bufferedBytes(): number {
+    return this.queue.length;
+  }
 
   /** Stops parsing and frees the buffers (the handshake finished, or the connection is going away). */
   stop(): void {
@@ -260,13 +290,16 @@ export class HandshakeSniffer {
         return;
       case ContentType.alert:
         // RFC 5246 §7.2: the peer is giving up or warning; OpenSSL deals with it. Alerts are 2 octets each.
-        if (pendingHandshake) throw new DecodeError(FORMAT, 'alert inside a fragmented handshake message', recordOffset);
+        if (pendingHandshake)
+          throw new DecodeError(FORMAT, 'alert inside a fragmented handshake message', recordOffset);
         if (fragment.length % 2 !== 0) throw new DecodeError(FORMAT, 'alert record of odd length', recordOffset + 5);
         return;
       case ContentType.changeCipherSpec:
-        if (pendingHandshake) throw new DecodeError(FORMAT, 'ChangeCipherSpec inside a fragmented handshake message', recordOffset);
+        if (pendingHandshake)
+          throw new DecodeError(FORMAT, 'ChangeCipherSpec inside a fragmented handshake message', recordOffset);
         // RFC 5246 §7.1: the message is the single octet 1.
-        if (fragment.length !== 1 || fragment[0] !== 1) throw new DecodeError(FORMAT, 'ChangeCipherSpec is not the single octet 1', recordOffset + 5);
+        if (fragment.length !== 1 || fragment[0] !== 1)
+          throw new DecodeError(FORMAT, 'ChangeCipherSpec is not the single octet 1', recordOffset + 5);
         this.finish(events, recordOffset, 'change-cipher-spec');
         return;
       default:
@@ -288,7 +321,11 @@ export class HandshakeSniffer {
       const msgType = header[0]!;
       const length = header.readUIntBE(1, 3);
       if (length > this.maxHandshakeMessage) {
-        throw new DecodeError(FORMAT, `handshake message of ${length} octets exceeds ${this.maxHandshakeMessage}`, this.handshakeOffset + 1);
+        throw new DecodeError(
+          FORMAT,
+          `handshake message of ${length} octets exceeds ${this.maxHandshakeMessage}`,
+          this.handshakeOffset + 1,
+        );
       }
       if (this.handshake.length < HANDSHAKE_HEADER + length) return;
       const body = this.handshake.take(HANDSHAKE_HEADER + length).subarray(HANDSHAKE_HEADER);
@@ -298,15 +335,29 @@ export class HandshakeSniffer {
     }
   }
 
-  private onHandshakeMessage(msgType: number, body: Buffer, recordOffset: number, bodyOffset: number, events: SniffEvent[]): void {
+  private onHandshakeMessage(
+    msgType: number,
+    body: Buffer,
+    recordOffset: number,
+    bodyOffset: number,
+    events: SniffEvent[],
+  ): void {
     // RFC 5246 §7.4.1.2 / RFC 8446 §4.1.2: a client's first handshake message is its ClientHello.
     if (this.messages++ === 0 && msgType !== HandshakeType.clientHello) {
-      throw new DecodeError(FORMAT, `first handshake message has type ${msgType}, not ClientHello`, bodyOffset - HANDSHAKE_HEADER);
+      throw new DecodeError(
+        FORMAT,
+        `first handshake message has type ${msgType}, not ClientHello`,
+        bodyOffset - HANDSHAKE_HEADER,
+      );
     }
     if (msgType === HandshakeType.clientHello) {
       events.push({ type: 'client-hello', recordOffset, hello: parseClientHello(body, bodyOffset) });
     } else if (msgType === HandshakeType.clientKeyExchange) {
-      events.push({ type: 'client-key-exchange', recordOffset, pskIdentity: parseClientKeyExchangePskIdentity(body, bodyOffset) });
+      events.push({
+        type: 'client-key-exchange',
+        recordOffset,
+        pskIdentity: parseClientKeyExchangePskIdentity(body, bodyOffset),
+      });
     }
   }
 }

@@ -49,12 +49,19 @@ export interface PskPrefetchOptions {
 
 export class PskPrefetchError extends Error {
   override readonly name = 'PskPrefetchError';
-  constructor(readonly reason: 'malformed' | 'too-many-bytes' | 'lookup-failed', message: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: 'malformed' | 'too-many-bytes' | 'lookup-failed',
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
 
-interface Gate { offset: number; open: boolean }
+interface Gate {
+  offset: number;
+  open: boolean;
+}
 
 export class PskPrefetchDuplex extends Duplex {
   private readonly sniffer = new HandshakeSniffer();
@@ -78,17 +85,25 @@ export class PskPrefetchDuplex extends Duplex {
   /** The last identity the client's records named (for the owner's log when the handshake fails earlier). */
   sniffedIdentity: string | undefined;
 
-  constructor(private readonly raw: Duplex, private readonly opts: PskPrefetchOptions) {
+  constructor(
+    private readonly raw: Duplex,
+    private readonly opts: PskPrefetchOptions,
+  ) {
     super({ allowHalfOpen: true });
     raw.on('data', (chunk: Buffer) => this.onRawData(chunk));
-    raw.on('end', () => { this.rawEnded = true; this.pump(); });
+    raw.on('end', () => {
+      this.rawEnded = true;
+      this.pump();
+    });
     raw.on('close', () => this.destroy());
     // The owner listens to the raw socket's errors; a listener here keeps an error from being unhandled.
     raw.on('error', () => this.destroy());
   }
 
   /** Lookups this connection is waiting for. */
-  get waiting(): number { return this.lookupsRunning; }
+  get waiting(): number {
+    return this.lookupsRunning;
+  }
 
   /**
    * For the synchronous pskCallback: the key prefetched for this identity, or null (unknown, not prefetched,
@@ -117,7 +132,11 @@ export class PskPrefetchDuplex extends Duplex {
     // Output of the TLS engine. A socket that is already gone takes nothing more; its 'close' tears down the rest.
     if (this.raw.destroyed || this.raw.writableEnded) return cb();
     if (this.raw.write(chunk)) return cb();
-    const done = (): void => { this.raw.off('drain', done); this.raw.off('close', done); cb(); };
+    const done = (): void => {
+      this.raw.off('drain', done);
+      this.raw.off('close', done);
+      cb();
+    };
     this.raw.on('drain', done);
     this.raw.on('close', done);
   }
@@ -154,14 +173,24 @@ export class PskPrefetchDuplex extends Duplex {
       for (const ev of events) this.onSniffEvent(ev);
       // Until the sniffer is through, everything the client sent counts against the limit.
       if (!this.sniffer.done && this.received > this.opts.maxPendingBytes) {
-        this.destroy(new PskPrefetchError('too-many-bytes', `more than ${this.opts.maxPendingBytes} octets before the PSK identity`));
+        this.destroy(
+          new PskPrefetchError(
+            'too-many-bytes',
+            `more than ${this.opts.maxPendingBytes} octets before the PSK identity`,
+          ),
+        );
         return;
       }
     }
     this.pump();
     // What is still held waits for a lookup or for the rest of a record; once the handshake is over nothing is.
     if (this.heldBytes > this.opts.maxPendingBytes) {
-      this.destroy(new PskPrefetchError('too-many-bytes', `more than ${this.opts.maxPendingBytes} octets held while waiting for the PSK`));
+      this.destroy(
+        new PskPrefetchError(
+          'too-many-bytes',
+          `more than ${this.opts.maxPendingBytes} octets held while waiting for the PSK`,
+        ),
+      );
     }
   }
 
@@ -183,7 +212,9 @@ export class PskPrefetchDuplex extends Duplex {
       // OpenSSL refuses identities over PSK_MAX_IDENTITY_LEN itself, so they are not worth a lookup.
       if (!identityWithinLimit(id)) this.keys.set(`${tlsVersion} ${id}`, null);
     }
-    const todo = [...new Set(identities)].filter((id) => !this.keys.has(`${tlsVersion} ${id}`) && this.admit(id, tlsVersion));
+    const todo = [...new Set(identities)].filter(
+      (id) => !this.keys.has(`${tlsVersion} ${id}`) && this.admit(id, tlsVersion),
+    );
     if (todo.length === 0) return;
     const gate: Gate = { offset, open: false };
     this.gates.push(gate);
@@ -200,7 +231,11 @@ export class PskPrefetchDuplex extends Duplex {
       (err: unknown) => {
         this.lookupsRunning--;
         if (this.destroyed) return;
-        this.destroy(new PskPrefetchError('lookup-failed', err instanceof Error ? err.message : 'PSK lookup failed', { cause: err }));
+        this.destroy(
+          new PskPrefetchError('lookup-failed', err instanceof Error ? err.message : 'PSK lookup failed', {
+            cause: err,
+          }),
+        );
       },
     );
   }
@@ -232,7 +267,8 @@ export class PskPrefetchDuplex extends Duplex {
     while (n > 0 && this.held.length > 0) {
       const head = this.held[0]!;
       const part = head.length <= n ? head : head.subarray(0, n);
-      if (part === head) this.held.shift(); else this.held[0] = head.subarray(n);
+      if (part === head) this.held.shift();
+      else this.held[0] = head.subarray(n);
       n -= part.length;
       this.forwarded += part.length;
       this.heldBytes -= part.length;

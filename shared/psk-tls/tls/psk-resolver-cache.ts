@@ -33,12 +33,19 @@ export interface PskResolverCacheOptions {
 /** The resolver failed; the message never contains key material. */
 export class PskResolveError extends Error {
   override readonly name = 'PskResolveError';
-  constructor(readonly reason: 'timeout' | 'resolver-error' | 'bad-answer', message: string, options?: ErrorOptions) {
+  constructor(
+    readonly reason: 'timeout' | 'resolver-error' | 'bad-answer',
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
 
-interface Entry { key: Buffer | null; expiresAtMs: number }
+interface Entry {
+  key: Buffer | null;
+  expiresAtMs: number;
+}
 
 export class PskResolverCache {
   private readonly answers = new Map<string, Entry>();
@@ -49,21 +56,31 @@ export class PskResolverCache {
   /** Resolver calls made (for tests and metrics). */
   calls = 0;
 
-  constructor(private readonly resolve: PskResolver, private readonly opts: PskResolverCacheOptions) {
+  constructor(
+    private readonly resolve: PskResolver,
+    private readonly opts: PskResolverCacheOptions,
+  ) {
     this.maxEntries = opts.maxEntries ?? 10_000;
     this.maxKeyLength = opts.maxKeyLength ?? 512;
     this.now = opts.now ?? Date.now;
   }
 
-  get pending(): number { return this.inFlight.size; }
-  get size(): number { return this.answers.size; }
+  get pending(): number {
+    return this.inFlight.size;
+  }
+  get size(): number {
+    return this.answers.size;
+  }
 
   /** The cached answer if still fresh, else undefined (not the same as a cached null). */
   peek(identity: string, tlsVersion: TlsVersion): Buffer | null | undefined {
     const id = cacheKey(identity, tlsVersion);
     const hit = this.answers.get(id);
     if (hit === undefined) return undefined;
-    if (hit.expiresAtMs <= this.now()) { this.answers.delete(id); return undefined; }
+    if (hit.expiresAtMs <= this.now()) {
+      this.answers.delete(id);
+      return undefined;
+    }
     return hit.key;
   }
 
@@ -82,8 +99,17 @@ export class PskResolverCache {
     if (running) return running;
     const p: Promise<Buffer | null> = this.run(identity, tlsVersion).then(
       // Not stored when forgetWhere dropped this lookup meanwhile (a revoked identity).
-      (key) => { if (this.inFlight.get(id) === p) { this.inFlight.delete(id); this.store(id, key); } return key; },
-      (err: unknown) => { if (this.inFlight.get(id) === p) this.inFlight.delete(id); throw err; },
+      (key) => {
+        if (this.inFlight.get(id) === p) {
+          this.inFlight.delete(id);
+          this.store(id, key);
+        }
+        return key;
+      },
+      (err: unknown) => {
+        if (this.inFlight.get(id) === p) this.inFlight.delete(id);
+        throw err;
+      },
     );
     this.inFlight.set(id, p);
     // Nobody may be waiting any more (every connection closed): the rejection must still count as handled.
@@ -91,11 +117,14 @@ export class PskResolverCache {
     return p;
   }
 
-  clear(): void { this.answers.clear(); }
+  clear(): void {
+    this.answers.clear();
+  }
 
   /** Drops the answers, and the lookups in flight, for every identity `drop` names (e.g. a revoked B-TID's). */
   forgetWhere(drop: (identity: string) => boolean): void {
-    for (const m of [this.answers, this.inFlight]) for (const k of m.keys()) if (drop(k.slice(k.indexOf(' ') + 1))) m.delete(k);
+    for (const m of [this.answers, this.inFlight])
+      for (const k of m.keys()) if (drop(k.slice(k.indexOf(' ') + 1))) m.delete(k);
   }
 
   private run(identity: string, tlsVersion: TlsVersion): Promise<Buffer | null> {
@@ -116,13 +145,24 @@ export class PskResolverCache {
           clearTimeout(timer);
           if (key === null) return resolve(null);
           if (!(key instanceof Uint8Array) || key.length === 0 || key.length > this.maxKeyLength) {
-            return reject(new PskResolveError('bad-answer', `PSK lookup answered neither null nor a key of 1..${this.maxKeyLength} octets`));
+            return reject(
+              new PskResolveError(
+                'bad-answer',
+                `PSK lookup answered neither null nor a key of 1..${this.maxKeyLength} octets`,
+              ),
+            );
           }
           resolve(Buffer.from(key)); // a private copy: the caller may reuse or wipe its buffer
         },
         (err: unknown) => {
           clearTimeout(timer);
-          reject(new PskResolveError('resolver-error', `PSK lookup failed: ${err instanceof Error ? err.name : typeof err}`, { cause: err }));
+          reject(
+            new PskResolveError(
+              'resolver-error',
+              `PSK lookup failed: ${err instanceof Error ? err.name : typeof err}`,
+              { cause: err },
+            ),
+          );
         },
       );
     });

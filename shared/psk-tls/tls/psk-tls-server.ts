@@ -80,8 +80,13 @@ export interface PskTlsSecureInfo {
 export type OnSecure = (socket: tls.TLSSocket, info: PskTlsSecureInfo) => void;
 
 const DEFAULTS = {
-  maxPendingBytes: 16 * 1024, handshakeTimeoutMs: 10_000, maxConnections: 1024, resolveTimeoutMs: 5_000, cacheTtlMs: 10_000,
-  lookupRatePerSource: 1000, lookupBurstPerSource: 1000,
+  maxPendingBytes: 16 * 1024,
+  handshakeTimeoutMs: 10_000,
+  maxConnections: 1024,
+  resolveTimeoutMs: 5_000,
+  cacheTtlMs: 10_000,
+  lookupRatePerSource: 1000,
+  lookupBurstPerSource: 1000,
 };
 /** Limits that may be fractional (a rate); the others are whole numbers. */
 const FRACTIONAL = new Set(['lookupRatePerSource']);
@@ -116,23 +121,46 @@ export class PskTlsServer extends net.Server {
     this.#onSecure = onSecure;
     this.#limits = checkOptions(opts);
     this.#context = createContext(opts);
-    this.resolver = new PskResolverCache(opts.resolvePsk, { ttlMs: this.#limits.cacheTtlMs, timeoutMs: this.#limits.resolveTimeoutMs });
-    this.#lookupLimiter = new SourceRateLimiter({ ratePerSecond: this.#limits.lookupRatePerSource, burst: this.#limits.lookupBurstPerSource });
+    this.resolver = new PskResolverCache(opts.resolvePsk, {
+      ttlMs: this.#limits.cacheTtlMs,
+      timeoutMs: this.#limits.resolveTimeoutMs,
+    });
+    this.#lookupLimiter = new SourceRateLimiter({
+      ratePerSecond: this.#limits.lookupRatePerSource,
+      burst: this.#limits.lookupBurstPerSource,
+    });
     this.maxConnections = this.#limits.maxConnections;
     this.on('connection', (raw: net.Socket) => this.#accept(raw));
-    this.on('listening', () => { this.#closing = false; });
+    this.on('listening', () => {
+      this.#closing = false;
+    });
     this.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
-      this.#log({ event: 'tls.connection-dropped', reason: 'max-connections', remote: `${d?.remoteAddress}:${d?.remotePort}` });
+      this.#log({
+        event: 'tls.connection-dropped',
+        reason: 'max-connections',
+        remote: `${d?.remoteAddress}:${d?.remotePort}`,
+      });
     });
   }
 
   /** Snapshot for tests and metrics. */
-  stats(): { connections: number; handshaking: number; lookupsInFlight: number; cachedAnswers: number; resolverCalls: number; lookupsLimited: number } {
+  stats(): {
+    connections: number;
+    handshaking: number;
+    lookupsInFlight: number;
+    cachedAnswers: number;
+    resolverCalls: number;
+    lookupsLimited: number;
+  } {
     let handshaking = 0;
     for (const c of this.#conns) if (!c.secure) handshaking++;
     return {
-      connections: this.#conns.size, handshaking, lookupsInFlight: this.resolver.pending, cachedAnswers: this.resolver.size,
-      resolverCalls: this.resolver.calls, lookupsLimited: this.#lookupLimiter.refused,
+      connections: this.#conns.size,
+      handshaking,
+      lookupsInFlight: this.resolver.pending,
+      cachedAnswers: this.resolver.size,
+      resolverCalls: this.resolver.calls,
+      lookupsLimited: this.#lookupLimiter.refused,
     };
   }
 
@@ -146,18 +174,26 @@ export class PskTlsServer extends net.Server {
 
   #log(event: TlsEvent): void {
     if (!this.#opts.log) return;
-    try { this.#opts.log(event); } catch { /* a broken log sink must not take the listener down */ }
+    try {
+      this.#opts.log(event);
+    } catch {
+      /* a broken log sink must not take the listener down */
+    }
   }
 
   #accept(raw: net.Socket): void {
-    if (this.#closing) { raw.destroy(); return; }
+    if (this.#closing) {
+      raw.destroy();
+      return;
+    }
     const remote = `${raw.remoteAddress}:${raw.remotePort}`;
     const duplex = new PskPrefetchDuplex(raw, {
       lookup: (identity, tlsVersion) => this.resolver.lookup(identity, tlsVersion),
       maxPendingBytes: this.#limits.maxPendingBytes,
       tls13: this.#opts.tls13 === true,
       // A token is spent only when the resolver would really be asked.
-      admitLookup: (identity, tlsVersion) => this.resolver.has(identity, tlsVersion) || this.#lookupLimiter.take(raw.remoteAddress ?? ''),
+      admitLookup: (identity, tlsVersion) =>
+        this.resolver.has(identity, tlsVersion) || this.#lookupLimiter.take(raw.remoteAddress ?? ''),
       onLookupRefused: (identity, tlsVersion, reason) => {
         this.#log({ event: 'tls.psk-lookup-limited', remote, pskIdentity: identity.slice(0, 256), tlsVersion, reason });
       },
@@ -166,7 +202,13 @@ export class PskTlsServer extends net.Server {
         this.#log({ event: 'tls.client-hello', remote, serverName: hello.serverName, alpn: hello.alpn });
       },
       onLookup: (identity, tlsVersion) => {
-        this.#log({ event: 'tls.psk-lookup', remote, pskIdentity: identity, tlsVersion, cached: this.resolver.peek(identity, tlsVersion) !== undefined });
+        this.#log({
+          event: 'tls.psk-lookup',
+          remote,
+          pskIdentity: identity,
+          tlsVersion,
+          cached: this.resolver.peek(identity, tlsVersion) !== undefined,
+        });
       },
     });
     const tlsOptions: tls.TLSSocketOptions & Pick<tls.TlsOptions, 'pskCallback' | 'pskIdentityHint'> = {
@@ -180,7 +222,15 @@ export class PskTlsServer extends net.Server {
       ...(this.#opts.alpn ? { ALPNProtocols: this.#opts.alpn } : {}),
     };
     const tlsSocket = new tls.TLSSocket(duplex, tlsOptions);
-    const conn: Connection = { raw, duplex, tls: tlsSocket, remote, startedAtMs: Date.now(), secure: false, closed: false };
+    const conn: Connection = {
+      raw,
+      duplex,
+      tls: tlsSocket,
+      remote,
+      startedAtMs: Date.now(),
+      secure: false,
+      closed: false,
+    };
     this.#conns.add(conn);
 
     conn.timer = setTimeout(() => this.#fail(conn, 'handshake-timeout'), this.#limits.handshakeTimeoutMs);
@@ -188,7 +238,9 @@ export class PskTlsServer extends net.Server {
 
     raw.on('error', (err: NodeJS.ErrnoException) => this.#fail(conn, 'socket-error', err));
     raw.on('close', () => this.#teardown(conn));
-    duplex.on('error', (err: Error) => this.#fail(conn, err instanceof PskPrefetchError ? err.reason : 'stream-error', err));
+    duplex.on('error', (err: Error) =>
+      this.#fail(conn, err instanceof PskPrefetchError ? err.reason : 'stream-error', err),
+    );
     tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
       if (conn.secure) this.#log({ event: 'tls.error', remote, code: err.code, reason: shortReason(err) });
       else this.#fail(conn, 'handshake-failed', err);
@@ -210,14 +262,22 @@ export class PskTlsServer extends net.Server {
     }
     conn.secure = true;
     const info: PskTlsSecureInfo = {
-      pskIdentity, cipher, protocol: conn.tls.getProtocol() ?? 'unknown', alpnProtocol: conn.tls.alpnProtocol ?? false, remote: conn.remote,
+      pskIdentity,
+      cipher,
+      protocol: conn.tls.getProtocol() ?? 'unknown',
+      alpnProtocol: conn.tls.alpnProtocol ?? false,
+      remote: conn.remote,
       ...(conn.serverName !== undefined ? { serverName: conn.serverName } : {}),
     };
     this.#log({ event: 'tls.secure', ...info, handshakeMs: Date.now() - conn.startedAtMs });
     try {
       this.#onSecure(conn.tls, info);
     } catch (err) {
-      this.#log({ event: 'tls.on-secure-threw', remote: conn.remote, error: err instanceof Error ? err.name : typeof err });
+      this.#log({
+        event: 'tls.on-secure-threw',
+        remote: conn.remote,
+        error: err instanceof Error ? err.name : typeof err,
+      });
       this.#teardown(conn);
     }
   }
@@ -227,8 +287,11 @@ export class PskTlsServer extends net.Server {
     if (conn.closed) return;
     const identity = conn.duplex.usedIdentity ?? conn.duplex.sniffedIdentity;
     this.#log({
-      event: conn.secure ? 'tls.connection-failed' : 'tls.handshake-failed', remote: conn.remote, reason,
-      ...(err?.code ? { code: err.code } : {}), ...(err ? { detail: shortReason(err) } : {}),
+      event: conn.secure ? 'tls.connection-failed' : 'tls.handshake-failed',
+      remote: conn.remote,
+      reason,
+      ...(err?.code ? { code: err.code } : {}),
+      ...(err ? { detail: shortReason(err) } : {}),
       ...(identity !== undefined ? { pskIdentity: identity } : {}),
     });
     this.#teardown(conn);
@@ -255,23 +318,34 @@ export function createPskTlsServer(opts: PskTlsServerOptions, onSecure: OnSecure
 function checkOptions(opts: PskTlsServerOptions): typeof DEFAULTS {
   // A single suite name: letters, digits and dashes, no list separators or OpenSSL keywords (!, +, @, :).
   if (!/^[A-Z0-9]+(?:-[A-Z0-9]+)*$/.test(opts.ciphers) || !opts.ciphers.includes('PSK')) {
-    throw new InputError(`ciphers: expected exactly one OpenSSL PSK suite name such as PSK-AES128-CCM8, got ${JSON.stringify(opts.ciphers)}`);
+    throw new InputError(
+      `ciphers: expected exactly one OpenSSL PSK suite name such as PSK-AES128-CCM8, got ${JSON.stringify(opts.ciphers)}`,
+    );
   }
   if (typeof opts.pskIdentityHint !== 'string' || Buffer.byteLength(opts.pskIdentityHint) > 128) {
     throw new InputError('pskIdentityHint: expected a string of at most 128 octets');
   }
   if (typeof opts.resolvePsk !== 'function') throw new InputError('resolvePsk: expected a function');
-  if (opts.alpn !== undefined && (opts.alpn.length === 0 || opts.alpn.some((p) => p.length === 0 || Buffer.byteLength(p) > 255))) {
+  if (
+    opts.alpn !== undefined &&
+    (opts.alpn.length === 0 || opts.alpn.some((p) => p.length === 0 || Buffer.byteLength(p) > 255))
+  ) {
     throw new InputError('alpn: expected a non-empty list of protocol ids of 1..255 octets (RFC 7301 §3.1)');
   }
-  const limits = { ...DEFAULTS, ...definedOnly(opts.limits ?? {}), ...(opts.cacheTtlMs !== undefined ? { cacheTtlMs: opts.cacheTtlMs } : {}) };
+  const limits = {
+    ...DEFAULTS,
+    ...definedOnly(opts.limits ?? {}),
+    ...(opts.cacheTtlMs !== undefined ? { cacheTtlMs: opts.cacheTtlMs } : {}),
+  };
   for (const [name, value] of Object.entries(limits)) {
     if (FRACTIONAL.has(name)) {
-      if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new InputError(`${name}: expected a number > 0, got ${value}`);
+      if (!(typeof value === 'number' && value > 0 && Number.isFinite(value)))
+        throw new InputError(`${name}: expected a number > 0, got ${value}`);
       continue;
     }
     const min = name === 'cacheTtlMs' ? 0 : 1;
-    if (!Number.isInteger(value) || value < min) throw new InputError(`${name}: expected an integer >= ${min}, got ${value}`);
+    if (!Number.isInteger(value) || value < min)
+      throw new InputError(`${name}: expected an integer >= ${min}, got ${value}`);
   }
   return limits;
 }

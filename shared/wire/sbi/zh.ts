@@ -15,7 +15,8 @@ export const ZH_UEAU_PREFIX = '/nhss-gba-ueau/v1';
 export const ZH_SDM_PREFIX = '/nhss-gba-sdm/v1';
 export const zhGenerateAuthDataPath = (ueId: string): string =>
   `${ZH_UEAU_PREFIX}/${encodeURIComponent(ueId)}/security-information/generate-auth-data`;
-export const zhSubscriberDataPath = (ueId: string): string => `${ZH_SDM_PREFIX}/${encodeURIComponent(ueId)}/subscriber-data`;
+export const zhSubscriberDataPath = (ueId: string): string =>
+  `${ZH_SDM_PREFIX}/${encodeURIComponent(ueId)}/subscriber-data`;
 
 /** TS 29.562 ResynchronizationInfo: RAND (16 octets) and AUTS (14 octets, TS 33.102 §6.3.3). */
 export const ResynchronizationInfoSchema = z.object({
@@ -57,12 +58,22 @@ export const UssSchema = z.strictObject({
 
 /** TS 29.562 Guss: bsfInfo (uiccType, lifeTime seconds) and ussList of {uss}. */
 export const GussSchema = z.strictObject({
-  bsfInfo: z.strictObject({
-    uiccType: z.enum(['GBA', 'GBA_U']).optional(),
-    lifeTime: z.number().int().min(1).max(7 * 86400).optional(),
-    securityFeatures: z.array(z.string()).optional(),
-  }).optional(),
-  ussList: z.array(z.strictObject({ uss: UssSchema })).min(1).optional(),
+  bsfInfo: z
+    .strictObject({
+      uiccType: z.enum(['GBA', 'GBA_U']).optional(),
+      lifeTime: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 86400)
+        .optional(),
+      securityFeatures: z.array(z.string()).optional(),
+    })
+    .optional(),
+  ussList: z
+    .array(z.strictObject({ uss: UssSchema }))
+    .min(1)
+    .optional(),
 });
 
 export const GbaSubscriberDataSchema = z.object({ guss: GussSchema.optional() });

@@ -15,7 +15,8 @@ describe('bench/crypto.ts', () => {
   });
 
   it('compares like with like: @noble/hashes and node:crypto give the same HMAC-SHA-256 and MD5', () => {
-    const key = randomBytes(32), msg = randomBytes(150);
+    const key = randomBytes(32),
+      msg = randomBytes(150);
     expect(Buffer.from(hmac(sha256, key, msg))).to.deep.equal(createHmac('sha256', key).update(msg).digest());
     expect(Buffer.from(md5(msg))).to.deep.equal(createHash('md5').update(msg).digest());
   });

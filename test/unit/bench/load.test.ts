@@ -16,9 +16,10 @@ describe('bench: latency histogram', () => {
   });
 
   it('reports quantiles (never below the true value) and merges across workers', () => {
-    const a = new Histogram(), b = new Histogram();
-    for (let i = 1; i <= 500; i++) a.record(i * 10);          // 10 µs … 5 ms
-    for (let i = 501; i <= 1000; i++) b.record(i * 10);       // 5.01 … 10 ms
+    const a = new Histogram(),
+      b = new Histogram();
+    for (let i = 1; i <= 500; i++) a.record(i * 10); // 10 µs … 5 ms
+    for (let i = 501; i <= 1000; i++) b.record(i * 10); // 5.01 … 10 ms
     const merged = Histogram.from(a.toJSON());
     merged.merge(Histogram.from(b.toJSON()));
     expect(merged.total).to.equal(1000);
@@ -32,10 +33,10 @@ describe('bench: latency histogram', () => {
 describe('bench: measured window', () => {
   it('counts only what starts after the warm-up and ends inside the window', () => {
     const w = new MeasureWindow(1000, 1000);
-    expect(w.record(w.from - 1, w.from + 10, true)).to.equal(false);   // started during warm-up
+    expect(w.record(w.from - 1, w.from + 10, true)).to.equal(false); // started during warm-up
     expect(w.record(w.from, w.from + 10, true)).to.equal(true);
     expect(w.record(w.from + 5, w.to - 1, false)).to.equal(true);
-    expect(w.record(w.from + 5, w.to + 1, true)).to.equal(false);     // ran past the end
+    expect(w.record(w.from + 5, w.to + 1, true)).to.equal(false); // ran past the end
     expect([w.ok, w.errors]).to.deep.equal([1, 1]);
     expect(w.open(w.to + 1)).to.equal(false);
     expect(w.seconds()).to.equal(1);
@@ -43,7 +44,7 @@ describe('bench: measured window', () => {
 
   it('with nothing done by the end, stays open for the first success and measures over the real length', () => {
     const w = new MeasureWindow(0, 100);
-    expect(w.record(w.from + 1, w.to + 10, false)).to.equal(false);   // a late failure does not close it
+    expect(w.record(w.from + 1, w.to + 10, false)).to.equal(false); // a late failure does not close it
     expect(w.open(w.to + 50)).to.equal(true);
     expect(w.record(w.from + 1, w.to + 400, true)).to.equal(true);
     expect(w.open(w.to + 401)).to.equal(false);
@@ -54,9 +55,18 @@ describe('bench: measured window', () => {
 
 describe('bench: HTTP framing of the load generator', () => {
   it('builds requests with Host and Content-Length', () => {
-    const r = buildRequest('127.0.0.1', 8080, { method: 'POST', path: '/x', headers: { 'Content-Type': 'application/json' }, body: '{"a":"ä"}' });
-    expect(r.toString('latin1')).to.match(/^POST \/x HTTP\/1\.1\r\nHost: 127\.0\.0\.1:8080\r\nContent-Type: application\/json\r\nContent-Length: 10\r\n\r\n/);
-    expect(buildRequest('h', 1, { method: 'GET', path: '/' }).toString()).to.equal('GET / HTTP/1.1\r\nHost: h:1\r\n\r\n');
+    const r = buildRequest('127.0.0.1', 8080, {
+      method: 'POST',
+      path: '/x',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"a":"ä"}',
+    });
+    expect(r.toString('latin1')).to.match(
+      /^POST \/x HTTP\/1\.1\r\nHost: 127\.0\.0\.1:8080\r\nContent-Type: application\/json\r\nContent-Length: 10\r\n\r\n/,
+    );
+    expect(buildRequest('h', 1, { method: 'GET', path: '/' }).toString()).to.equal(
+      'GET / HTTP/1.1\r\nHost: h:1\r\n\r\n',
+    );
   });
 
   it('finds where each response ends, waits for partial ones, and refuses what it cannot frame', () => {

@@ -27,13 +27,25 @@ describe('bin/supervisor: Supervisor', function () {
     const restarts: number[] = [];
     const sup = new Supervisor({
       name: 'sleeper',
-      spawn: () => { const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }); pids.push(c.pid!); return c; },
+      spawn: () => {
+        const c = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+        pids.push(c.pid!);
+        return c;
+      },
       policy: { maxDeaths: 3, windowMs: 60_000, baseDelayMs: 10, maxDelayMs: 50 },
       onRestart: (i) => restarts.push(i.restarts),
-      onGiveUp: () => { gaveUp = true; },
+      onGiveUp: () => {
+        gaveUp = true;
+      },
     });
     sup.arm();
-    const waitFor = async (cond: () => boolean) => { const t0 = Date.now(); while (!cond()) { if (Date.now() - t0 > 10_000) throw new Error('timeout'); await new Promise((r) => setTimeout(r, 20)); } };
+    const waitFor = async (cond: () => boolean) => {
+      const t0 = Date.now();
+      while (!cond()) {
+        if (Date.now() - t0 > 10_000) throw new Error('timeout');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
     for (let n = 1; n <= 2; n++) {
       sup.child.kill('SIGKILL');
       await waitFor(() => pids.length === n + 1);
@@ -48,11 +60,20 @@ describe('bin/supervisor: Supervisor', function () {
 
   it('does not restart a child that dies before arm() (start-up failure), and stop() ends a live one', async () => {
     let early = '';
-    new Supervisor({ name: 'x', spawn: () => spawn(process.execPath, ['-e', 'process.exit(3)'], { stdio: 'ignore' }), onEarlyExit: (i) => { early = i.why; } });
+    new Supervisor({
+      name: 'x',
+      spawn: () => spawn(process.execPath, ['-e', 'process.exit(3)'], { stdio: 'ignore' }),
+      onEarlyExit: (i) => {
+        early = i.why;
+      },
+    });
     const t0 = Date.now();
     while (!early && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
     expect(early).to.equal('3');
-    const live = new Supervisor({ name: 'y', spawn: () => spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }) });
+    const live = new Supervisor({
+      name: 'y',
+      spawn: () => spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }),
+    });
     live.arm();
     await live.stop(2000);
     expect(live.child.exitCode !== null || live.child.signalCode !== null).to.equal(true);

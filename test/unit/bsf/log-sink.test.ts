@@ -5,7 +5,11 @@ import { batchedStdout } from '../../../bsf/log-sink.js';
 describe('BSF log sink', () => {
   it('writes every line, in order, in one write per event-loop turn', async () => {
     const writes: string[] = [];
-    const sink = batchedStdout({ write: (s: string) => { writes.push(s); } });
+    const sink = batchedStdout({
+      write: (s: string) => {
+        writes.push(s);
+      },
+    });
     sink.write('{"a":1}\n');
     sink.write('{"b":2}\n');
     sink.write('{"c":3}\n');
@@ -19,7 +23,11 @@ describe('BSF log sink', () => {
 
   it('flush() writes what is pending at once, and nothing twice', async () => {
     const writes: string[] = [];
-    const sink = batchedStdout({ write: (s: string) => { writes.push(s); } });
+    const sink = batchedStdout({
+      write: (s: string) => {
+        writes.push(s);
+      },
+    });
     sink.write('x\n');
     sink.flush();
     expect(writes).to.deep.equal(['x\n']);

@@ -22,11 +22,19 @@ const IMPI = '001010000000001@ims.mnc001.mcc001.3gppnetwork.org';
 class FakeZh implements ZhService {
   vectors: AuthVector[] = [];
   async authVector(): Promise<AuthVector> {
-    const av = { rand: randomBytes(16), autn: randomBytes(16), xres: randomBytes(8), ck: randomBytes(16), ik: randomBytes(16) };
+    const av = {
+      rand: randomBytes(16),
+      autn: randomBytes(16),
+      xres: randomBytes(8),
+      ck: randomBytes(16),
+      ik: randomBytes(16),
+    };
     this.vectors.push(av);
     return av;
   }
-  async guss() { return undefined; }
+  async guss() {
+    return undefined;
+  }
   async close(): Promise<void> {}
 }
 
@@ -40,23 +48,47 @@ describe('bsf/ub.ts under fault scenarios (no sockets)', () => {
     zh = new FakeZh();
     events.length = 0;
     ub = new UbHandler({
-      domain: REALM, algorithm: 'AKAv1-MD5', lifetimeSec: 7200, challengeTtlMs: 30_000, zh,
-      challenges: stores.challenges, sessions: stores.sessions, log: silentLogger,
-      outcomes: new Counter('o', 'o', ['outcome']), challengesIssued: new Counter('c', 'c', ['reason']), now: Date.now,
+      domain: REALM,
+      algorithm: 'AKAv1-MD5',
+      lifetimeSec: 7200,
+      challengeTtlMs: 30_000,
+      zh,
+      challenges: stores.challenges,
+      sessions: stores.sessions,
+      log: silentLogger,
+      outcomes: new Counter('o', 'o', ['outcome']),
+      challengesIssued: new Counter('c', 'c', ['reason']),
+      now: Date.now,
       recorder: { onOutcome: (_impi, outcome, reason) => events.push({ outcome, reason }) },
       scenarios: scenarioHooks(stores.scenarios, silentLogger),
     });
   });
   afterEach(() => stores.close());
 
-  const first = () => ub.handle({ method: 'GET', uri: '/', authorization: formatDigest([['username', IMPI, true], ['realm', REALM, true], ['nonce', '', true], ['uri', '/', true], ['response', '', true]]) });
+  const first = () =>
+    ub.handle({
+      method: 'GET',
+      uri: '/',
+      authorization: formatDigest([
+        ['username', IMPI, true],
+        ['realm', REALM, true],
+        ['nonce', '', true],
+        ['uri', '/', true],
+        ['response', '', true],
+      ]),
+    });
   /** Answers with the RES of the vector the fake HSS issued last (what a device that ignores AUTN would send). */
   const answerWithRes = (r: HttpResponse, av: AuthVector) => {
-    const a = new DigestAnswer(findDigestChallenge(header(r, 'WWW-Authenticate'))!, { username: IMPI, method: 'GET', uri: '/', algorithm: 'AKAv1-MD5' });
+    const a = new DigestAnswer(findDigestChallenge(header(r, 'WWW-Authenticate'))!, {
+      username: IMPI,
+      method: 'GET',
+      uri: '/',
+      algorithm: 'AKAv1-MD5',
+    });
     return ub.handle({ method: 'GET', uri: '/', authorization: a.authorization(av.xres).header });
   };
 
-  it('bad_mac: AUTN differs from the HSS\'s only in MAC-A; a device answering it with RES gets 403 and the timeline says it was wrong', async () => {
+  it("bad_mac: AUTN differs from the HSS's only in MAC-A; a device answering it with RES gets 403 and the timeline says it was wrong", async () => {
     await stores.scenarios.put({ impi: IMPI, fault: 'bad_mac', count: 1 });
     const r = await first();
     const nonce = Buffer.from(/nonce="([^"]+)"/.exec(header(r, 'WWW-Authenticate'))![1]!, 'base64');
@@ -90,7 +122,9 @@ describe('bsf/ub.ts under fault scenarios (no sockets)', () => {
   });
 
   it('a store that fails leaves Ub answering normally', async () => {
-    stores.scenarios.take = async () => { throw new Error('store down'); };
+    stores.scenarios.take = async () => {
+      throw new Error('store down');
+    };
     expect((await first()).status).to.equal(401);
   });
 });

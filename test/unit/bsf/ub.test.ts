@@ -27,13 +27,24 @@ class FakeZh implements ZhService {
   resyncFail: Error | undefined;
   guss_: Guss | undefined = { bsfInfo: { lifeTime: 3600 } };
   async authVector(impi: string, resync?: ResyncInfo): Promise<AuthVector> {
-    if (resync) { this.resyncs.push({ impi, resync }); if (this.resyncFail) throw this.resyncFail; }
+    if (resync) {
+      this.resyncs.push({ impi, resync });
+      if (this.resyncFail) throw this.resyncFail;
+    }
     if (this.fail) throw this.fail;
-    const av = { rand: randomBytes(16), autn: randomBytes(16), xres: randomBytes(8), ck: randomBytes(16), ik: randomBytes(16) };
+    const av = {
+      rand: randomBytes(16),
+      autn: randomBytes(16),
+      xres: randomBytes(8),
+      ck: randomBytes(16),
+      ik: randomBytes(16),
+    };
     this.vectors.push(av);
     return av;
   }
-  async guss(): Promise<Guss | undefined> { return this.guss_; }
+  async guss(): Promise<Guss | undefined> {
+    return this.guss_;
+  }
   async close(): Promise<void> {}
 }
 
@@ -52,15 +63,34 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
     stores = createMemoryStores();
     zh = new FakeZh();
     deps = {
-      domain: REALM, algorithm: 'AKAv1-MD5', lifetimeSec: 7200, challengeTtlMs: 30_000, zh,
-      challenges: stores.challenges, sessions: stores.sessions, log: silentLogger,
-      outcomes: new Counter('o', 'o', ['outcome']), challengesIssued: new Counter('c', 'c', ['reason']), now: () => T0,
+      domain: REALM,
+      algorithm: 'AKAv1-MD5',
+      lifetimeSec: 7200,
+      challengeTtlMs: 30_000,
+      zh,
+      challenges: stores.challenges,
+      sessions: stores.sessions,
+      log: silentLogger,
+      outcomes: new Counter('o', 'o', ['outcome']),
+      challengesIssued: new Counter('c', 'c', ['reason']),
+      now: () => T0,
     };
     ub = new UbHandler(deps);
   });
   afterEach(() => stores.close());
 
-  const first = () => ub.handle({ method: 'GET', uri: '/', authorization: formatDigest([['username', IMPI, true], ['realm', REALM, true], ['nonce', '', true], ['uri', '/', true], ['response', '', true]]) });
+  const first = () =>
+    ub.handle({
+      method: 'GET',
+      uri: '/',
+      authorization: formatDigest([
+        ['username', IMPI, true],
+        ['realm', REALM, true],
+        ['nonce', '', true],
+        ['uri', '/', true],
+        ['response', '', true],
+      ]),
+    });
   const answerTo = (r: HttpResponse) => {
     const ch = findDigestChallenge(header(r, 'WWW-Authenticate'))!;
     return new DigestAnswer(ch, { username: IMPI, method: 'GET', uri: '/', algorithm: 'AKAv1-MD5' });
@@ -87,7 +117,7 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
     expect(r.status).to.equal(200);
     expect(a.checkRspauth(header(r, 'Authentication-Info'), ha1, String(r.body))).to.equal('verified');
     const bi = parseBootstrappingInfo(String(r.body));
-    expect(bi.lifetimeMs).to.equal(T0 + 3600_000);   // GUSS lifeTime wins over the default
+    expect(bi.lifetimeMs).to.equal(T0 + 3600_000); // GUSS lifeTime wins over the default
     const s = await stores.sessions.get(bi.btid);
     expect(s?.impi).to.equal(IMPI);
     expect(s?.ks.equals(Buffer.concat([av.ck, av.ik]))).to.equal(true);
@@ -117,7 +147,11 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
     const a = answerTo(await first());
     const rand = zh.vectors[0]!.rand;
     const auts = randomBytes(14);
-    const r = await ub.handle({ method: 'GET', uri: '/', authorization: a.authorization(Buffer.alloc(0), [['auts', auts.toString('base64'), true]]).header });
+    const r = await ub.handle({
+      method: 'GET',
+      uri: '/',
+      authorization: a.authorization(Buffer.alloc(0), [['auts', auts.toString('base64'), true]]).header,
+    });
     expect(r.status).to.equal(401);
     expect(zh.resyncs).to.have.length(1);
     expect(zh.resyncs[0]!.resync.rand.equals(rand)).to.equal(true);
@@ -128,7 +162,11 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
   it('a refused resynchronisation is 403 and says "resynchronisation refused" once', async () => {
     zh.resyncFail = new HssRefused('MAC-S does not verify (TS 33.102 §6.3.5)');
     const a = answerTo(await first());
-    const r = await ub.handle({ method: 'GET', uri: '/', authorization: a.authorization(Buffer.alloc(0), [['auts', randomBytes(14).toString('base64'), true]]).header });
+    const r = await ub.handle({
+      method: 'GET',
+      uri: '/',
+      authorization: a.authorization(Buffer.alloc(0), [['auts', randomBytes(14).toString('base64'), true]]).header,
+    });
     expect(r.status).to.equal(403);
     const { detail } = problemOf(r);
     expect(detail.match(/resynchronisation refused/g)).to.have.length(1);
@@ -137,11 +175,26 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
 
   it('malformed AUTS, a foreign realm, a mismatching uri, a missing header and POST are refused with 4xx', async () => {
     const a = answerTo(await first());
-    const badAuts = await ub.handle({ method: 'GET', uri: '/', authorization: a.authorization(Buffer.alloc(0), [['auts', 'AAAA', true]]).header });
+    const badAuts = await ub.handle({
+      method: 'GET',
+      uri: '/',
+      authorization: a.authorization(Buffer.alloc(0), [['auts', 'AAAA', true]]).header,
+    });
     expect(badAuts.status).to.equal(400);
-    const foreign = new DigestAnswer(new Map([['realm', 'other.example'], ['nonce', 'x'], ['qop', 'auth-int']]), { username: IMPI, method: 'GET', uri: '/', algorithm: 'AKAv1-MD5' });
-    expect((await ub.handle({ method: 'GET', uri: '/', authorization: foreign.authorization('p').header })).status).to.equal(400);
-    expect((await ub.handle({ method: 'GET', uri: '/other', authorization: a.authorization('p').header })).status).to.equal(400);
+    const foreign = new DigestAnswer(
+      new Map([
+        ['realm', 'other.example'],
+        ['nonce', 'x'],
+        ['qop', 'auth-int'],
+      ]),
+      { username: IMPI, method: 'GET', uri: '/', algorithm: 'AKAv1-MD5' },
+    );
+    expect(
+      (await ub.handle({ method: 'GET', uri: '/', authorization: foreign.authorization('p').header })).status,
+    ).to.equal(400);
+    expect(
+      (await ub.handle({ method: 'GET', uri: '/other', authorization: a.authorization('p').header })).status,
+    ).to.equal(400);
     expect((await ub.handle({ method: 'GET', uri: '/', authorization: undefined })).status).to.equal(400);
     const post = await ub.handle({ method: 'POST', uri: '/', authorization: undefined });
     expect(post.status).to.equal(405);
@@ -161,7 +214,19 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
   });
 
   describe('SQN burn limits (issue 18 finding 10)', () => {
-    const initial = (remoteAddress?: string) => ub.handle({ method: 'GET', uri: '/', remoteAddress, authorization: formatDigest([['username', IMPI, true], ['realm', REALM, true], ['nonce', '', true], ['uri', '/', true], ['response', '', true]]) });
+    const initial = (remoteAddress?: string) =>
+      ub.handle({
+        method: 'GET',
+        uri: '/',
+        remoteAddress,
+        authorization: formatDigest([
+          ['username', IMPI, true],
+          ['realm', REALM, true],
+          ['nonce', '', true],
+          ['uri', '/', true],
+          ['response', '', true],
+        ]),
+      });
 
     it('32 outstanding challenges per IMPI: the 33rd initial request is 429 with Retry-After, and spends no vector', async () => {
       deps.throttled = new Counter('t', 't', ['reason']);
@@ -176,7 +241,11 @@ describe('bsf/ub.ts UbHandler (no sockets)', () => {
       expect(deps.throttled.get({ reason: 'outstanding_challenges' })).to.equal(1);
       // Answering one frees its slot.
       const a = answerTo(issued[0]!);
-      const ok = await ub.handle({ method: 'GET', uri: '/', authorization: a.authorization(akaPassword('AKAv1-MD5', zh.vectors[0]!.xres)).header });
+      const ok = await ub.handle({
+        method: 'GET',
+        uri: '/',
+        authorization: a.authorization(akaPassword('AKAv1-MD5', zh.vectors[0]!.xres)).header,
+      });
       expect(ok.status).to.equal(200);
       expect((await initial()).status).to.equal(401);
     });

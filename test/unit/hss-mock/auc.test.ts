@@ -17,7 +17,16 @@ describe('hss-mock/auc.ts Auc (no sockets)', () => {
   let auc: Auc;
   beforeEach(async () => {
     subs = new MemorySubscriberStore();
-    await subs.put({ imsi: IMSI, k: K, opc: OPC, amf: Buffer.from('8000', 'hex'), sqn: 0, algorithm: 'milenage', resLength: 8, updatedMs: 0 });
+    await subs.put({
+      imsi: IMSI,
+      k: K,
+      opc: OPC,
+      amf: Buffer.from('8000', 'hex'),
+      sqn: 0,
+      algorithm: 'milenage',
+      resLength: 8,
+      updatedMs: 0,
+    });
     auc = new Auc({ subscribers: subs, random: (n) => randomBytes(n), indBits: 5, delta: 2 ** 28 });
   });
 
@@ -51,10 +60,16 @@ describe('hss-mock/auc.ts Auc (no sockets)', () => {
   });
 
   it('throws domain errors, not HTTP problems: UserUnknown, and HssRefused for a bad MAC-S', async () => {
-    const unknown = await auc.generate('imsi-001019999999999').then(() => undefined, (e: unknown) => e);
+    const unknown = await auc.generate('imsi-001019999999999').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(unknown).to.be.instanceOf(UserUnknown);
     const sqnBefore = (await subs.get(IMSI))!.sqn;
-    const refused = await auc.generate(IMPI, { rand: randomBytes(16), auts: randomBytes(14) }).then(() => undefined, (e: unknown) => e);
+    const refused = await auc.generate(IMPI, { rand: randomBytes(16), auts: randomBytes(14) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refused).to.be.instanceOf(HssRefused);
     expect((refused as Error).message).to.not.match(/^resynchronisation refused/);
     expect((await subs.get(IMSI))!.sqn).to.equal(sqnBefore);

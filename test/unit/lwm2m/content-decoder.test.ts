@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { DecodeError } from '../../../shared/errors.js';
 import { encodeSenmlJson } from '../../../shared/lwm2m/senml-json.js';
-import { encodeTlv, tlvFloat, tlvInteger, tlvObjlnk, tlvResource, tlvResourceInstance, tlvString } from '../../../shared/lwm2m/tlv.js';
+import {
+  encodeTlv,
+  tlvFloat,
+  tlvInteger,
+  tlvObjlnk,
+  tlvResource,
+  tlvResourceInstance,
+  tlvString,
+} from '../../../shared/lwm2m/tlv.js';
 import { decodeContent } from '../../../lwm2m/content-decoder.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -15,25 +23,40 @@ const DEVICE_0_TO_3 = hex(`
 // Same section: Error Code (11, multiple, instance 0 = 0), Supported Binding "U", Battery 100, Current Time 1367491215
 const DEVICE_MORE = hex('83 0b 41 00 00  c1 10 55  c1 09 64  c4 0d 51 82 42 8f');
 const DEVICE_JSON = {
-  0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0',
-  11: { 0: 0 }, 16: 'U', 9: 100, 13: 1367491215,
+  0: 'Open Mobile Alliance',
+  1: 'Lightweight M2M Client',
+  2: '345000123',
+  3: '1.0',
+  11: { 0: 0 },
+  16: 'U',
+  9: 100,
+  13: 1367491215,
 };
 
 describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
   describe('TLV (11542)', () => {
-    it('decodes the digest\'s /3/0 example with types from the Device object model', () => {
+    it("decodes the digest's /3/0 example with types from the Device object model", () => {
       expect(DEVICE_0_TO_3.length).to.equal(65);
       expect(decodeContent(11542, Buffer.concat([DEVICE_0_TO_3, DEVICE_MORE]), [3, 0])).to.deep.equal(DEVICE_JSON);
     });
 
     it('unwraps an Object Instance TLV answering /3/0, and nests instances answering /3', () => {
       const wrapped = Buffer.concat([hex('08 00 41'), DEVICE_0_TO_3]); // docs/standards-notes/lwm2m-coap-dtls.md §3.4: object instance 0, length 0x41
-      expect(decodeContent(11542, wrapped, [3, 0])).to.deep.equal({ 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0' });
-      expect(decodeContent(11542, wrapped, [3])).to.deep.equal({ 0: { 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0' } });
+      expect(decodeContent(11542, wrapped, [3, 0])).to.deep.equal({
+        0: 'Open Mobile Alliance',
+        1: 'Lightweight M2M Client',
+        2: '345000123',
+        3: '1.0',
+      });
+      expect(decodeContent(11542, wrapped, [3])).to.deep.equal({
+        0: { 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0' },
+      });
     });
 
     it('gives a resource read its bare value', () => {
-      expect(decodeContent(11542, hex('c8 00 14 4f 70 65 6e 20 4d 6f 62 69 6c 65 20 41 6c 6c 69 61 6e 63 65'), [3, 0, 0])).to.equal('Open Mobile Alliance');
+      expect(
+        decodeContent(11542, hex('c8 00 14 4f 70 65 6e 20 4d 6f 62 69 6c 65 20 41 6c 6c 69 61 6e 63 65'), [3, 0, 0]),
+      ).to.equal('Open Mobile Alliance');
       expect(decodeContent(11542, hex('c1 09 64'), [3, 0, 9])).to.equal(100);
     });
 
@@ -46,16 +69,27 @@ describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
 
     it('types Server object values (Integer, Boolean, String) and Objlnk', () => {
       const server = encodeTlv([
-        tlvResource(0, tlvInteger(1)), tlvResource(1, tlvInteger(86400)), tlvResource(6, Buffer.of(0)), tlvResource(7, tlvString('T')),
+        tlvResource(0, tlvInteger(1)),
+        tlvResource(1, tlvInteger(86400)),
+        tlvResource(6, Buffer.of(0)),
+        tlvResource(7, tlvString('T')),
         tlvResource(10, tlvObjlnk({ objectId: 11, instanceId: 0 })),
       ]);
-      expect(decodeContent(11542, server, [1, 0])).to.deep.equal({ 0: 1, 1: 86400, 6: false, 7: 'T', 10: { objectId: 11, instanceId: 0 } });
+      expect(decodeContent(11542, server, [1, 0])).to.deep.equal({
+        0: 1,
+        1: 86400,
+        6: false,
+        7: 'T',
+        10: { objectId: 11, instanceId: 0 },
+      });
     });
 
     it('types Temperature (3303) values from the OMA model; resources without a model come as hex', () => {
       const tlv = encodeTlv([tlvResource(5700, tlvFloat(21.5)), tlvResource(5701, tlvString('Cel'))]);
       expect(decodeContent(11542, tlv, [3303, 0])).to.deep.equal({ 5700: 21.5, 5701: 'Cel' });
-      expect(decodeContent(11542, encodeTlv([tlvResource(9999, tlvString('x'))]), [3303, 0])).to.deep.equal({ 9999: { hex: '78' } });
+      expect(decodeContent(11542, encodeTlv([tlvResource(9999, tlvString('x'))]), [3303, 0])).to.deep.equal({
+        9999: { hex: '78' },
+      });
     });
 
     it('reads the legacy 1542 number as TLV', () => {
@@ -86,19 +120,35 @@ describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
   });
 
   describe('SenML JSON (110)', () => {
-    it('decodes the digest\'s /3/0 pack', () => {
-      const pack = '[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},{"n":"2","vs":"345000123"},{"n":"3","vs":"1.0"}]';
-      expect(decodeContent(110, Buffer.from(pack), [3, 0])).to.deep.equal({ 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client', 2: '345000123', 3: '1.0' });
+    it("decodes the digest's /3/0 pack", () => {
+      const pack =
+        '[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},{"n":"2","vs":"345000123"},{"n":"3","vs":"1.0"}]';
+      expect(decodeContent(110, Buffer.from(pack), [3, 0])).to.deep.equal({
+        0: 'Open Mobile Alliance',
+        1: 'Lightweight M2M Client',
+        2: '345000123',
+        3: '1.0',
+      });
     });
 
     it('nests resource instances and maps opaque and Objlnk values', () => {
-      const pack = encodeSenmlJson([
-        { path: '/3/0/9', value: 100 }, { path: '/3/0/11/0', value: 0 }, { path: '/3/0/11/1', value: 7 },
-        { path: '/3/0/22/0', value: { objectId: 4, instanceId: 0 } }, { path: '/3/0/99', value: Buffer.from([1, 2, 3]) },
-        { path: '/3/0/98', value: true },
-      ], '/3/0/');
+      const pack = encodeSenmlJson(
+        [
+          { path: '/3/0/9', value: 100 },
+          { path: '/3/0/11/0', value: 0 },
+          { path: '/3/0/11/1', value: 7 },
+          { path: '/3/0/22/0', value: { objectId: 4, instanceId: 0 } },
+          { path: '/3/0/99', value: Buffer.from([1, 2, 3]) },
+          { path: '/3/0/98', value: true },
+        ],
+        '/3/0/',
+      );
       expect(decodeContent(110, Buffer.from(pack), [3, 0])).to.deep.equal({
-        9: 100, 11: { 0: 0, 1: 7 }, 22: { 0: { objectId: 4, instanceId: 0 } }, 99: { base64: 'AQID' }, 98: true,
+        9: 100,
+        11: { 0: 0, 1: 7 },
+        22: { 0: { objectId: 4, instanceId: 0 } },
+        99: { base64: 'AQID' },
+        98: true,
       });
       expect(decodeContent(110, Buffer.from('[{"n":"/3/0/9","v":100}]'), [3, 0, 9])).to.equal(100);
     });
@@ -106,12 +156,14 @@ describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
     it('rejects a record outside the path read, and malformed packs', () => {
       expect(() => decodeContent(110, Buffer.from('[{"n":"/3/1/9","v":1}]'), [3, 0])).to.throw(DecodeError);
       expect(() => decodeContent(110, Buffer.from('{"n":"/3/0/9"}'), [3, 0])).to.throw(DecodeError);
-      expect(() => decodeContent(110, Buffer.from('[{"n":"/3/0/9","v":1},{"n":"/3/0/9","v":2}]'), [3, 0])).to.throw(DecodeError);
+      expect(() => decodeContent(110, Buffer.from('[{"n":"/3/0/9","v":1},{"n":"/3/0/9","v":2}]'), [3, 0])).to.throw(
+        DecodeError,
+      );
     });
   });
 
   describe('text, opaque, link-format and the rest', () => {
-    it('reads text by the model\'s type', () => {
+    it("reads text by the model's type", () => {
       expect(decodeContent(0, Buffer.from('100'), [3, 0, 9])).to.equal(100);
       expect(decodeContent(0, Buffer.from('Open Mobile Alliance'), [3, 0, 0])).to.equal('Open Mobile Alliance');
       expect(decodeContent(0, Buffer.from('1'), [1, 0, 6])).to.equal(true);
@@ -136,7 +188,8 @@ describe('LwM2M read content → plain JSON (Core 1.1 §7.4)', () => {
 
     it('lists link-format answers', () => {
       expect(decodeContent(40, Buffer.from('</3/0>;pmin=10,</3/0/9>'), [3, 0])).to.deep.equal([
-        { url: '/3/0', attributes: { pmin: '10' } }, { url: '/3/0/9', attributes: {} },
+        { url: '/3/0', attributes: { pmin: '10' } },
+        { url: '/3/0/9', attributes: {} },
       ]);
     });
   });

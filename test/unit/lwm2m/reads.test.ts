@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import {
-  Code, CoapExchangeError, type CoapMessage, decodeUint, encodeUint, getAccept, getOption, getUriPath, message, OptionNumber,
+  Code,
+  CoapExchangeError,
+  type CoapMessage,
+  decodeUint,
+  encodeUint,
+  getAccept,
+  getOption,
+  getUriPath,
+  message,
+  OptionNumber,
 } from '../../../shared/coap/message.js';
 import { InputError } from '../../../shared/errors.js';
 import { silentLogger } from '../../../shared/log.js';
@@ -17,7 +26,12 @@ const EP = 'urn:imsi:001010000000001';
 const cf = (n: number) => ({ number: OptionNumber.CONTENT_FORMAT, value: encodeUint(n) });
 
 async function rejects<E extends Error>(p: Promise<unknown>, type: abstract new (...a: never[]) => E): Promise<E> {
-  try { await p; } catch (err) { expect(err).to.be.instanceOf(type); return err as E; }
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(type);
+    return err as E;
+  }
   return expect.fail(`expected ${type.name}, but the promise resolved`);
 }
 
@@ -30,13 +44,34 @@ describe('LwM2M server-initiated Read (Core 1.1 §6.3.1)', () => {
 
   function registerClient(version: Lwm2mVersion, contentFormats?: number[]): void {
     const peer: Lwm2mPeer = {
-      id: 'p1', transport: 'tcp', address: '127.0.0.1:1', closed: false,
-      security: { pskIdentity: 'id', endpoint: EP, btid: 'b', impi: 'i', expiresAtMs: Date.now() + 3600_000, uaSecProtId: '010001c0a8' },
-      request: (req) => { sent.push(req); return answer(req); },
+      id: 'p1',
+      transport: 'tcp',
+      address: '127.0.0.1:1',
+      closed: false,
+      security: {
+        pskIdentity: 'id',
+        endpoint: EP,
+        btid: 'b',
+        impi: 'i',
+        expiresAtMs: Date.now() + 3600_000,
+        uaSecProtId: '010001c0a8',
+      },
+      request: (req) => {
+        sent.push(req);
+        return answer(req);
+      },
       close: () => undefined,
     };
     const handler = new RegistrationHandler({ registry, log: silentLogger });
-    const res = handler.handle(peer, message(registerRequest({ endpoint: EP, lwm2mVersion: version, ...(version === '1.0' ? {} : { binding: 'T' }) }, contentFormats ? { contentFormats } : {})));
+    const res = handler.handle(
+      peer,
+      message(
+        registerRequest(
+          { endpoint: EP, lwm2mVersion: version, ...(version === '1.0' ? {} : { binding: 'T' }) },
+          contentFormats ? { contentFormats } : {},
+        ),
+      ),
+    );
     expect(res.code).to.equal(Code.CREATED);
   }
 
@@ -50,7 +85,12 @@ describe('LwM2M server-initiated Read (Core 1.1 §6.3.1)', () => {
 
   describe('default Accept', () => {
     const cases: Array<[Lwm2mVersion, number[], number]> = [
-      ['1.0', [], 11542], ['1.0', [110], 11542], ['1.1', [], 110], ['1.1', [11542], 11542], ['1.1', [11542, 110], 110], ['1.2', [112], 110],
+      ['1.0', [], 11542],
+      ['1.0', [110], 11542],
+      ['1.1', [], 110],
+      ['1.1', [11542], 11542],
+      ['1.1', [11542, 110], 110],
+      ['1.2', [112], 110],
     ];
     for (const [version, ct, expected] of cases) {
       it(`LwM2M ${version}, ct=[${ct.join(' ')}] → ${expected}`, () => {
@@ -59,7 +99,7 @@ describe('LwM2M server-initiated Read (Core 1.1 §6.3.1)', () => {
     }
   });
 
-  it('sends GET /3/0/9 with Accept over the client\'s peer and decodes the answer', async () => {
+  it("sends GET /3/0/9 with Accept over the client's peer and decodes the answer", async () => {
     registerClient('1.0');
     const r = await reader.read(EP, '/3/0/9');
     expect(r).to.deep.equal({ code: Code.CONTENT, status: '2.05', contentFormat: 11542, content: 100 });
@@ -72,8 +112,10 @@ describe('LwM2M server-initiated Read (Core 1.1 §6.3.1)', () => {
 
   it('asks again with TLV when a 1.1 client answers 4.06 to SenML JSON, but not when the caller chose', async () => {
     registerClient('1.1');
-    answer = async (req) => (getAccept({ options: req.options! }) === 110 ? message({ code: Code.NOT_ACCEPTABLE })
-      : message({ code: Code.CONTENT, options: [cf(11542)], payload: Buffer.from('c10964', 'hex') }));
+    answer = async (req) =>
+      getAccept({ options: req.options! }) === 110
+        ? message({ code: Code.NOT_ACCEPTABLE })
+        : message({ code: Code.CONTENT, options: [cf(11542)], payload: Buffer.from('c10964', 'hex') });
     expect((await reader.read(EP, [3, 0, 9])).content).to.equal(100);
     expect(sent.map((s) => getAccept({ options: s.options! }))).to.deep.equal([110, 11542]);
     sent = [];
@@ -86,18 +128,32 @@ describe('LwM2M server-initiated Read (Core 1.1 §6.3.1)', () => {
   it('relays an error answer with its diagnostic', async () => {
     registerClient('1.1');
     answer = async () => message({ code: Code.NOT_FOUND, payload: Buffer.from('no such object') });
-    expect(await reader.read(EP, '/9/0')).to.deep.equal({ code: Code.NOT_FOUND, status: '4.04', contentFormat: null, content: 'no such object' });
+    expect(await reader.read(EP, '/9/0')).to.deep.equal({
+      code: Code.NOT_FOUND,
+      status: '4.04',
+      contentFormat: null,
+      content: 'no such object',
+    });
   });
 
   it('fetches a Block2 answer whole (RFC 7959 §2.4)', async () => {
     registerClient('1.1');
-    const body = Buffer.from(JSON.stringify([{ bn: '/3/0/', n: '0', vs: 'Open Mobile Alliance' }, { n: '1', vs: 'Lightweight M2M Client' }]));
+    const body = Buffer.from(
+      JSON.stringify([
+        { bn: '/3/0/', n: '0', vs: 'Open Mobile Alliance' },
+        { n: '1', vs: 'Lightweight M2M Client' },
+      ]),
+    );
     answer = async (req) => {
       const b2 = getOption({ options: req.options! }, OptionNumber.BLOCK2);
       const num = b2 === undefined ? 0 : decodeUint(b2) >> 4;
       const part = body.subarray(num * 16, num * 16 + 16);
       const more = (num + 1) * 16 < body.length ? 0x08 : 0;
-      return message({ code: Code.CONTENT, options: [cf(110), { number: OptionNumber.BLOCK2, value: encodeUint((num << 4) | more | 0) }], payload: part });
+      return message({
+        code: Code.CONTENT,
+        options: [cf(110), { number: OptionNumber.BLOCK2, value: encodeUint((num << 4) | more | 0) }],
+        payload: part,
+      });
     };
     const r = await reader.read(EP, '/3/0');
     expect(r.content).to.deep.equal({ 0: 'Open Mobile Alliance', 1: 'Lightweight M2M Client' });

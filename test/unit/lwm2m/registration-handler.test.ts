@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import {
-  Code, type CoapMessage, type CoapResponse, codeToString, encodeUint, getLocationPath, message, OptionNumber,
+  Code,
+  type CoapMessage,
+  type CoapResponse,
+  codeToString,
+  encodeUint,
+  getLocationPath,
+  message,
+  OptionNumber,
 } from '../../../shared/coap/message.js';
 import { silentLogger } from '../../../shared/log.js';
 import { Registry } from '../../../shared/metrics.js';
@@ -15,7 +22,9 @@ const EP = 'urn:uuid:3f2a1c44-9d0e-8b7a-8c11-5e6f7a8b9c0d';
 const BTID = 'I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const T0 = Date.parse('2025-03-01T12:00:00Z');
 
-interface FakePeer extends Lwm2mPeer { closedWith: PeerCloseReason[] }
+interface FakePeer extends Lwm2mPeer {
+  closedWith: PeerCloseReason[];
+}
 
 let peerSeq = 0;
 function fakePeer(security: Partial<PeerSecurity> = {}, transport: 'tcp' | 'udp' = 'tcp'): FakePeer {
@@ -25,12 +34,21 @@ function fakePeer(security: Partial<PeerSecurity> = {}, transport: 'tcp' | 'udp'
     transport,
     address: '127.0.0.1:40000',
     security: {
-      pskIdentity: `3GPP-bootstrapping.${BTID}`, endpoint: EP, btid: BTID, impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org',
-      expiresAtMs: T0 + 3600_000, uaSecProtId: '010001c0a8', ...security,
+      pskIdentity: `3GPP-bootstrapping.${BTID}`,
+      endpoint: EP,
+      btid: BTID,
+      impi: '001010000000001@ims.mnc001.mcc001.3gppnetwork.org',
+      expiresAtMs: T0 + 3600_000,
+      uaSecProtId: '010001c0a8',
+      ...security,
     },
-    get closed() { return closedWith.length > 0; },
+    get closed() {
+      return closedWith.length > 0;
+    },
     request: () => Promise.reject(new Error('not used')),
-    close(reason) { closedWith.push(reason); },
+    close(reason) {
+      closedWith.push(reason);
+    },
     closedWith,
   };
 }
@@ -45,11 +63,15 @@ function register(queries: string[], payload = '</1/0>,</3/0>', contentFormat?: 
   return message({ code: Code.POST, options, payload: Buffer.from(payload) });
 }
 
-const request = (code: number, path: string[], queries: string[] = [], payload = ''): CoapMessage => message({
-  code,
-  options: [...path.map((s) => ({ number: OptionNumber.URI_PATH, value: Buffer.from(s) })), ...queries.map((q) => ({ number: OptionNumber.URI_QUERY, value: Buffer.from(q) }))],
-  payload: Buffer.from(payload),
-});
+const request = (code: number, path: string[], queries: string[] = [], payload = ''): CoapMessage =>
+  message({
+    code,
+    options: [
+      ...path.map((s) => ({ number: OptionNumber.URI_PATH, value: Buffer.from(s) })),
+      ...queries.map((q) => ({ number: OptionNumber.URI_QUERY, value: Buffer.from(q) })),
+    ],
+    payload: Buffer.from(payload),
+  });
 
 describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m-coap-dtls.md §3.1, §3.2)', () => {
   let now: number;
@@ -68,7 +90,13 @@ describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m
     metrics = createLwm2mMetrics(prom, () => registry.size);
     removed = [];
     registry.onRemoved((r, reason) => removed.push([r.registrationId, reason]));
-    handler = new RegistrationHandler({ registry, log: silentLogger, now: () => now, newRegistrationId: () => `reg${++ids}`, metrics });
+    handler = new RegistrationHandler({
+      registry,
+      log: silentLogger,
+      now: () => now,
+      newRegistrationId: () => `reg${++ids}`,
+      metrics,
+    });
   });
 
   const status = (res: CoapResponse): string => codeToString(res.code);
@@ -82,7 +110,12 @@ describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m
       ['1.0 by default (no lwm2m)', [`ep=${EP}`], '2.01'],
       ['queue mode in 1.1', [`ep=${EP}`, 'lwm2m=1.1', 'b=U', 'Q'], '2.01'],
       ['1.0 without ep', ['lwm2m=1.0', 'lt=60'], '4.00', 'ep is mandatory'],
-      ['another endpoint name', ['ep=urn:uuid:00000000-0000-8000-8000-000000000000', 'lwm2m=1.1'], '4.03', 'does not belong'],
+      [
+        'another endpoint name',
+        ['ep=urn:uuid:00000000-0000-8000-8000-000000000000', 'lwm2m=1.1'],
+        '4.03',
+        'does not belong',
+      ],
       ['LwM2M 2.0', [`ep=${EP}`, 'lwm2m=2.0'], '4.12', 'not supported'],
       ['LwM2M 1.3', [`ep=${EP}`, 'lwm2m=1.3'], '4.12'],
       ['lt not a number', [`ep=${EP}`, 'lt=abc'], '4.00', 'lt'],
@@ -121,17 +154,32 @@ describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m
 
     it('answers 2.01 with Location-Path rd/<id> and stores what the client sent', () => {
       const peer = fakePeer();
-      const res = handler.handle(peer, registerRequestMessage({ endpoint: EP, lifetimeSec: 300, lwm2mVersion: '1.1', binding: 'T' }, [11542, 110]));
+      const res = handler.handle(
+        peer,
+        registerRequestMessage({ endpoint: EP, lifetimeSec: 300, lwm2mVersion: '1.1', binding: 'T' }, [11542, 110]),
+      );
       expect(status(res)).to.equal('2.01');
       expect(getLocationPath({ options: res.options ?? [] })).to.deep.equal(['rd', 'reg1']);
       const r = registry.get('reg1')!;
-      expect(r).to.include({ endpoint: EP, lwm2mVersion: '1.1', lifetimeSec: 300, binding: 'T', queueMode: false, registeredAtMs: T0, lastUpdateMs: T0, peer });
+      expect(r).to.include({
+        endpoint: EP,
+        lwm2mVersion: '1.1',
+        lifetimeSec: 300,
+        binding: 'T',
+        queueMode: false,
+        registeredAtMs: T0,
+        lastUpdateMs: T0,
+        peer,
+      });
       expect(r.contentFormats).to.deep.equal([11542, 110]);
-      expect(r.objects).to.deep.equal([{ objectId: 1, instances: [0] }, { objectId: 3, instances: [0] }]);
+      expect(r.objects).to.deep.equal([
+        { objectId: 1, instances: [0] },
+        { objectId: 3, instances: [0] },
+      ]);
       expect(r.links.map((l) => l.path)).to.deep.equal(['/', '/1/0', '/3/0']);
     });
 
-    it('fills a missing ep from the PSK identity\'s endpoint', () => {
+    it("fills a missing ep from the PSK identity's endpoint", () => {
       handler.handle(fakePeer({ endpoint: 'urn:imsi:001010000000001' }), register(['lwm2m=1.1']));
       expect(registry.byEndpoint('urn:imsi:001010000000001')?.registrationId).to.equal('reg1');
     });
@@ -197,7 +245,10 @@ describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m
     });
 
     it('Update changes lt, b and the object list', () => {
-      const req = buildUpdateRequest(['rd', 'reg1'], { lifetimeSec: 600, binding: 'UT' }, '1.1', [{ path: '/3/0', params: {} }, { path: '/5/0', params: {} }]);
+      const req = buildUpdateRequest(['rd', 'reg1'], { lifetimeSec: 600, binding: 'UT' }, '1.1', [
+        { path: '/3/0', params: {} },
+        { path: '/5/0', params: {} },
+      ]);
       const res = handler.handle(peer, message(req));
       expect(status(res)).to.equal('2.04');
       const r = registry.get('reg1')!;
@@ -263,10 +314,16 @@ describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m
       ['POST /foo', request(Code.POST, ['foo']), '4.04'],
       ['POST /', request(Code.POST, []), '4.04'],
       ['POST /rd/x/y', request(Code.POST, ['rd', 'x', 'y']), '4.04'],
-      ['a Uri-Path that is not UTF-8', message({ code: Code.POST, options: [{ number: OptionNumber.URI_PATH, value: Buffer.from([0xff]) }] }), '4.00'],
+      [
+        'a Uri-Path that is not UTF-8',
+        message({ code: Code.POST, options: [{ number: OptionNumber.URI_PATH, value: Buffer.from([0xff]) }] }),
+        '4.00',
+      ],
     ];
     for (const [name, req, expected] of cases) {
-      it(`${name} → ${expected}`, () => { expect(status(handler.handle(fakePeer(), req))).to.equal(expected); });
+      it(`${name} → ${expected}`, () => {
+        expect(status(handler.handle(fakePeer(), req))).to.equal(expected);
+      });
     }
   });
 
@@ -312,7 +369,7 @@ describe('LwM2M registration handler (Core 1.1 §6.2; docs/standards-notes/lwm2m
       expect(metrics.deregistrations.get({ reason: 'psk_expired' })).to.equal(1);
     });
 
-    it('peerPskExpired ends the peer\'s registrations at once', () => {
+    it("peerPskExpired ends the peer's registrations at once", () => {
       const peer = fakePeer();
       handler.handle(peer, register([`ep=${EP}`, 'lwm2m=1.1']));
       expect(handler.peerPskExpired(peer)).to.have.length(1);

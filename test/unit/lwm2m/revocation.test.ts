@@ -8,8 +8,15 @@ const OTHER = 'DwAAAAAAAAAAAAAAAAAAAA==@bsf.example.org';
 describe('lwm2m/revocation: a revoked B-TID leaves the PSK caches', () => {
   it('drops cached answers for the prefixed and the bare identity, keeps others', async () => {
     let calls = 0;
-    const cache = new PskResolverCache(async () => { calls++; return Buffer.alloc(16, 7); }, { ttlMs: 60_000, timeoutMs: 1000 });
-    for (const id of [`3GPP-bootstrapping.${BTID}`, BTID, `3GPP-bootstrapping.${OTHER}`]) await cache.lookup(id, 'TLSv1.2');
+    const cache = new PskResolverCache(
+      async () => {
+        calls++;
+        return Buffer.alloc(16, 7);
+      },
+      { ttlMs: 60_000, timeoutMs: 1000 },
+    );
+    for (const id of [`3GPP-bootstrapping.${BTID}`, BTID, `3GPP-bootstrapping.${OTHER}`])
+      await cache.lookup(id, 'TLSv1.2');
     const forgotten: string[] = [];
     dropRevoked(BTID, { tlsCache: cache, pskSource: { forgetBtid: (b) => forgotten.push(b) } });
     expect(cache.peek(`3GPP-bootstrapping.${BTID}`, 'TLSv1.2')).to.equal(undefined);
@@ -21,7 +28,13 @@ describe('lwm2m/revocation: a revoked B-TID leaves the PSK caches', () => {
 
   it('a lookup in flight when the B-TID is revoked is not cached', async () => {
     let release!: (k: Buffer) => void;
-    const cache = new PskResolverCache(() => new Promise<Buffer>((r) => { release = r; }), { ttlMs: 60_000, timeoutMs: 5000 });
+    const cache = new PskResolverCache(
+      () =>
+        new Promise<Buffer>((r) => {
+          release = r;
+        }),
+      { ttlMs: 60_000, timeoutMs: 5000 },
+    );
     const p = cache.lookup(`3GPP-bootstrapping.${BTID}`, 'TLSv1.2');
     dropRevoked(BTID, { tlsCache: cache, pskSource: { forgetBtid: () => {} } });
     release(Buffer.alloc(16, 1));

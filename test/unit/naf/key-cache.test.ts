@@ -13,7 +13,14 @@ class FakeZn implements ZnService {
   calls: Array<{ btid: string; nafId: NafId }> = [];
   async bootstrappingInfo(btid: string, nafId: NafId): Promise<BootstrappingInfo> {
     this.calls.push({ btid, nafId });
-    return { btid, impi: 'u@ims', meKey: randomBytes(32), expiresAtMs: NOW + 3600_000, createdAtMs: NOW, gbaType: '3G_GBA' };
+    return {
+      btid,
+      impi: 'u@ims',
+      meKey: randomBytes(32),
+      expiresAtMs: NOW + 3600_000,
+      createdAtMs: NOW,
+      gbaType: '3G_GBA',
+    };
   }
   async close(): Promise<void> {}
 }
@@ -30,7 +37,10 @@ describe('naf/key-cache.ts NafKeys (no sockets)', () => {
   });
 
   it('asks the ZnService once per B-TID and NAF_Id (single flight, then cached), with the Ua id in lower case', async () => {
-    const [a, b] = await Promise.all([keys.key('b1@bsf', 'naf.example.org', '010001C0A8'), keys.key('b1@bsf', 'naf.example.org', '010001c0a8')]);
+    const [a, b] = await Promise.all([
+      keys.key('b1@bsf', 'naf.example.org', '010001C0A8'),
+      keys.key('b1@bsf', 'naf.example.org', '010001c0a8'),
+    ]);
     expect(a.keyHex).to.equal(b.keyHex);
     expect(a.expiresAtMs).to.equal(NOW + 3600_000);
     expect(zn.calls).to.deep.equal([{ btid: 'b1@bsf', nafId: { fqdn: 'naf.example.org', uaSecProtId: '010001c0a8' } }]);
@@ -40,7 +50,10 @@ describe('naf/key-cache.ts NafKeys (no sockets)', () => {
     const first = await keys.key('b2@bsf', 'naf.example.org', '0100000002');
     revoked.add('b2@bsf');
     keys.forget('b2@bsf');
-    const err = await keys.key('b2@bsf', 'other.example.org', '0100000002').then(() => undefined, (e: unknown) => e);
+    const err = await keys.key('b2@bsf', 'other.example.org', '0100000002').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(BtidUnknown);
     expect(first.btid).to.equal('b2@bsf');
   });

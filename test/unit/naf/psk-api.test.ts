@@ -13,10 +13,17 @@ import { PskLookupAnswerSchema } from '../../../shared/wire/sbi/psk-api.js';
 const BTID = 'I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org';
 const KEY = randomBytes(32).toString('hex');
 const EXPIRES = Date.parse('2030-01-01T00:00:00Z');
-const req = (json: unknown): HttpRequest => ({
-  method: 'POST', url: '/', path: '/', params: {}, body: Buffer.from(JSON.stringify(json)), headers: { 'content-type': 'application/json' },
-  remoteAddress: '', query: new URLSearchParams(),
-} as unknown as HttpRequest);
+const req = (json: unknown): HttpRequest =>
+  ({
+    method: 'POST',
+    url: '/',
+    path: '/',
+    params: {},
+    body: Buffer.from(JSON.stringify(json)),
+    headers: { 'content-type': 'application/json' },
+    remoteAddress: '',
+    query: new URLSearchParams(),
+  }) as unknown as HttpRequest;
 
 describe('naf/psk-api.ts pskLookup (no sockets)', () => {
   let asked: string[];
@@ -26,21 +33,43 @@ describe('naf/psk-api.ts pskLookup (no sockets)', () => {
     asked = [];
     keyError = undefined;
     deps = {
-      lwm2mFqdn: 'lwm2m.example.org', defaultUaSecProtId: '010001c0a8',
+      lwm2mFqdn: 'lwm2m.example.org',
+      defaultUaSecProtId: '010001c0a8',
       key: async (btid, fqdn, ua): Promise<NafKeyEntry> => {
         asked.push(`${btid} ${fqdn} ${ua}`);
         if (keyError) throw keyError;
-        return { btid, nafIdHex: '', keyHex: KEY, impi: 'u@ims', expiresAtMs: EXPIRES, createdAtMs: 0, gbaType: '3G_GBA' };
+        return {
+          btid,
+          nafIdHex: '',
+          keyHex: KEY,
+          impi: 'u@ims',
+          expiresAtMs: EXPIRES,
+          createdAtMs: 0,
+          gbaType: '3G_GBA',
+        };
       },
-      endpointOf: (impi) => `ep:${impi}`, log: silentLogger, lookups: new Counter('l', 'l', ['result']),
+      endpointOf: (impi) => `ep:${impi}`,
+      log: silentLogger,
+      lookups: new Counter('l', 'l', ['result']),
     };
   });
-  const failure = (json: unknown) => pskLookup(deps, req(json)).then(() => expect.fail('expected a problem'), (e: unknown) => e as HttpError);
+  const failure = (json: unknown) =>
+    pskLookup(deps, req(json)).then(
+      () => expect.fail('expected a problem'),
+      (e: unknown) => e as HttpError,
+    );
 
   it('answers the C3 shape for "3GPP-bootstrapping.<B-TID>" with the configured Ua id, and a bare B-TID with a named one', async () => {
     const r = await pskLookup(deps, req({ pskIdentity: `3GPP-bootstrapping.${BTID}` }));
     expect(r.status).to.equal(200);
-    expect(PskLookupAnswerSchema.parse(r.json)).to.deep.equal({ psk: KEY, endpoint: 'ep:u@ims', btid: BTID, impi: 'u@ims', expiresAt: new Date(EXPIRES).toISOString(), uaSecProtId: '010001c0a8' });
+    expect(PskLookupAnswerSchema.parse(r.json)).to.deep.equal({
+      psk: KEY,
+      endpoint: 'ep:u@ims',
+      btid: BTID,
+      impi: 'u@ims',
+      expiresAt: new Date(EXPIRES).toISOString(),
+      uaSecProtId: '010001c0a8',
+    });
     await pskLookup(deps, req({ pskIdentity: BTID, uaSecProtId: '01000100A8' }));
     expect(asked).to.deep.equal([`${BTID} lwm2m.example.org 010001c0a8`, `${BTID} lwm2m.example.org 01000100a8`]);
     expect(deps.lookups.get({ result: 'ok' })).to.equal(2);

@@ -17,11 +17,19 @@ const URI = '/device/v1/config';
 const KEY = randomBytes(32);
 const EXPIRES = Date.parse('2030-01-01T00:00:00Z');
 
-const req = (authorization?: string, url = URI): HttpRequest => ({
-  method: 'GET', url, path: url, params: {}, body: Buffer.alloc(0), headers: authorization ? { authorization } : {},
-  remoteAddress: '127.0.0.1', query: new URLSearchParams(),
-} as unknown as HttpRequest);
-const header = (r: HttpResponse, name: string) => (r.headers?.[name] === undefined ? undefined : String(r.headers[name]));
+const req = (authorization?: string, url = URI): HttpRequest =>
+  ({
+    method: 'GET',
+    url,
+    path: url,
+    params: {},
+    body: Buffer.alloc(0),
+    headers: authorization ? { authorization } : {},
+    remoteAddress: '127.0.0.1',
+    query: new URLSearchParams(),
+  }) as unknown as HttpRequest;
+const header = (r: HttpResponse, name: string) =>
+  r.headers?.[name] === undefined ? undefined : String(r.headers[name]);
 
 describe('naf/ua.ts UaHandler (no sockets)', () => {
   let stores: Stores;
@@ -36,18 +44,33 @@ describe('naf/ua.ts UaHandler (no sockets)', () => {
     asked.length = 0;
     provisioned.length = 0;
     deps = {
-      fqdn: FQDN, nonceTtlMs: 30_000, nonces: stores.nonces,
+      fqdn: FQDN,
+      nonceTtlMs: 30_000,
+      nonces: stores.nonces,
       key: async (btid, fqdn, uaId): Promise<NafKeyEntry> => {
         asked.push(`${btid} ${fqdn} ${uaId}`);
         if (keyError) throw keyError;
-        return { btid, nafIdHex: '', keyHex: KEY.toString('hex'), impi: 'x@ims', expiresAtMs: EXPIRES, createdAtMs: 0, gbaType: '3G_GBA' };
+        return {
+          btid,
+          nafIdHex: '',
+          keyHex: KEY.toString('hex'),
+          impi: 'x@ims',
+          expiresAtMs: EXPIRES,
+          createdAtMs: 0,
+          gbaType: '3G_GBA',
+        };
       },
       deviceConfig: (btid, impi, expiresAtMs) => ({
-        endpoint: `ep-${impi}`, serverUri: 'coaps+tcp://127.0.0.1:5684', serverFqdn: 'lwm2m.example', pskIdentity: `3GPP-bootstrapping.${btid}`,
-        uaSecProtId: '010001c0a8', expiresAt: new Date(expiresAtMs).toISOString(),
+        endpoint: `ep-${impi}`,
+        serverUri: 'coaps+tcp://127.0.0.1:5684',
+        serverFqdn: 'lwm2m.example',
+        pskIdentity: `3GPP-bootstrapping.${btid}`,
+        uaSecProtId: '010001c0a8',
+        expiresAt: new Date(expiresAtMs).toISOString(),
       }),
       onProvisioned: (c) => provisioned.push(c.endpoint),
-      log: silentLogger, outcomes: new Counter('ua', 'ua', ['outcome']),
+      log: silentLogger,
+      outcomes: new Counter('ua', 'ua', ['outcome']),
     };
     ua = new UaHandler(deps);
   });
@@ -56,7 +79,12 @@ describe('naf/ua.ts UaHandler (no sockets)', () => {
   const challenge = async () => {
     const r = await ua.handle(req());
     expect(r.status).to.equal(401);
-    return new DigestAnswer(findDigestChallenge(header(r, 'WWW-Authenticate'))!, { username: BTID, method: 'GET', uri: URI, algorithm: 'MD5' });
+    return new DigestAnswer(findDigestChallenge(header(r, 'WWW-Authenticate'))!, {
+      username: BTID,
+      method: 'GET',
+      uri: URI,
+      algorithm: 'MD5',
+    });
   };
 
   it('challenges with realm 3GPP-bootstrapping@<fqdn>, qop auth-int, MD5, opaque', async () => {
@@ -104,7 +132,10 @@ describe('naf/ua.ts UaHandler (no sockets)', () => {
 
   it('malformed credentials are 400: bad syntax, missing response, a uri that is not the request URI', async () => {
     expect((await ua.handle(req('Digest username='))).status).to.equal(400);
-    expect((await ua.handle(req(`Digest username="${BTID}", realm="3GPP-bootstrapping@${FQDN}", nonce="n", uri="${URI}"`))).status).to.equal(400);
+    expect(
+      (await ua.handle(req(`Digest username="${BTID}", realm="3GPP-bootstrapping@${FQDN}", nonce="n", uri="${URI}"`)))
+        .status,
+    ).to.equal(400);
     const a = await challenge();
     expect((await ua.handle(req(a.authorization('x').header, `${URI}?x=1`))).status).to.equal(400);
     expect(deps.outcomes.get({ outcome: 'malformed' })).to.equal(3);

@@ -26,7 +26,8 @@ function offendingImports(dir: string, allowed: (targetRelPath: string) => boole
   }
   return offenders;
 }
-const under = (folder: string) => (p: string) => p === folder || p.startsWith(`${folder}/`) || p.startsWith(`${folder}\\`);
+const under = (folder: string) => (p: string) =>
+  p === folder || p.startsWith(`${folder}/`) || p.startsWith(`${folder}\\`);
 
 describe('architecture: import boundaries', () => {
   for (const folder of [...NFS, 'shared'] as const) {
@@ -43,13 +44,17 @@ describe('architecture: import boundaries', () => {
   // bin/ (the CLI) drives bench/; bench/ is handed what it needs of bin/ (the network launcher), so the two
   // never import each other in both directions. bench/ may use shared/ and the device/ clients it measures.
   it('bench/ imports only itself, shared/ and device/ (never bin/)', () => {
-    expect(offendingImports('bench', (t) => ['bench', 'shared', 'device'].includes(topFolderOf(join(REPO_ROOT, t))!))).to.deep.equal([]);
+    expect(
+      offendingImports('bench', (t) => ['bench', 'shared', 'device'].includes(topFolderOf(join(REPO_ROOT, t))!)),
+    ).to.deep.equal([]);
   });
   // No import cycle between the two: following relative imports from any file under bench/ (through shared/,
   // device/ or anything else) never reaches bin/, while bin/ does import bench/ (it runs it).
   it('no bin ↔ bench import cycle: nothing reachable from bench/ is under bin/', () => {
-    const importsOf = (file: string) => [...readFileSync(file, 'utf8').matchAll(IMPORT)]
-      .map(([, spec]) => resolve(dirname(file), spec!.replace(/\.js$/, '.ts')));
+    const importsOf = (file: string) =>
+      [...readFileSync(file, 'utf8').matchAll(IMPORT)].map(([, spec]) =>
+        resolve(dirname(file), spec!.replace(/\.js$/, '.ts')),
+      );
     const seen = new Set<string>();
     const queue = tsFiles(join(REPO_ROOT, 'bench'));
     const reachedBin: string[] = [];
@@ -57,12 +62,23 @@ describe('architecture: import boundaries', () => {
       const f = queue.pop()!;
       if (seen.has(f)) continue;
       seen.add(f);
-      if (topFolderOf(f) === 'bin') { reachedBin.push(relative(REPO_ROOT, f)); continue; }
-      for (const t of importsOf(f)) if (t.endsWith('.ts') && !seen.has(t)) { try { statSync(t); queue.push(t); } catch { /* not a file */ } }
+      if (topFolderOf(f) === 'bin') {
+        reachedBin.push(relative(REPO_ROOT, f));
+        continue;
+      }
+      for (const t of importsOf(f))
+        if (t.endsWith('.ts') && !seen.has(t)) {
+          try {
+            statSync(t);
+            queue.push(t);
+          } catch {
+            /* not a file */
+          }
+        }
     }
-    expect(seen.size).to.be.greaterThan(10);   // the walk did follow imports
+    expect(seen.size).to.be.greaterThan(10); // the walk did follow imports
     expect(reachedBin).to.deep.equal([]);
-    expect(offendingImports('bin', (t) => topFolderOf(join(REPO_ROOT, t)) !== 'bench')).to.not.deep.equal([]);   // bin → bench exists
+    expect(offendingImports('bin', (t) => topFolderOf(join(REPO_ROOT, t)) !== 'bench')).to.not.deep.equal([]); // bin → bench exists
   });
   it('the check sees imports at all (it would catch one)', () => {
     const text = "import { x } from '../bsf/ub.js';";

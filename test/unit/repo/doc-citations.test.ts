@@ -9,7 +9,21 @@ import { basename, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../support/cli.js';
 
 // bsf/, naf/, hss-mock/ and device/ join this list once their comments are rewritten (another change).
-const FOLDERS = ['bin', 'bench', 'shared', 'lwm2m', 'console', 'scripts', 'test', 'bsf', 'naf', 'hss-mock', 'device', 'conform', 'examples'] as const;
+const FOLDERS = [
+  'bin',
+  'bench',
+  'shared',
+  'lwm2m',
+  'console',
+  'scripts',
+  'test',
+  'bsf',
+  'naf',
+  'hss-mock',
+  'device',
+  'conform',
+  'examples',
+] as const;
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
 function files(dir: string): string[] {
@@ -46,7 +60,10 @@ const MD = /(?<![\w/.-])((?:[\w-]+\/)*[\w.-]+\.md)\b/g;
 /** The citations in `text` that point outside the repository or at a markdown file it does not have. */
 export function badCitations(text: string, md: { paths: Set<string>; names: Set<string> }): string[] {
   const bad: string[] = [];
-  for (const re of OUTSIDE) { const m = re.exec(text); if (m) bad.push(m[0]); }
+  for (const re of OUTSIDE) {
+    const m = re.exec(text);
+    if (m) bad.push(m[0]);
+  }
   for (const [, name] of text.matchAll(MD)) {
     const ok = name!.includes('/') ? md.paths.has(name!.replace(/^\.\//, '')) : md.names.has(name!);
     if (!ok) bad.push(name!);
@@ -58,7 +75,12 @@ describe('repo: comments cite files inside the repository', () => {
   const md = markdownIndex();
 
   it('the docs the comments cite are in the repository', () => {
-    for (const p of ['docs/contracts.md', 'docs/standards-notes/gba.md', 'docs/standards-notes/lwm2m-coap-dtls.md', 'docs/toolchain-notes.md']) {
+    for (const p of [
+      'docs/contracts.md',
+      'docs/standards-notes/gba.md',
+      'docs/standards-notes/lwm2m-coap-dtls.md',
+      'docs/toolchain-notes.md',
+    ]) {
       expect(md.paths.has(p), p).to.equal(true);
     }
   });
@@ -68,7 +90,8 @@ describe('repo: comments cite files inside the repository', () => {
     for (const folder of FOLDERS) {
       for (const file of files(join(REPO_ROOT, folder))) {
         if (file.endsWith('doc-citations.test.ts')) continue;
-        for (const b of badCitations(readFileSync(file, 'utf8'), md)) offenders.push(`${relative(REPO_ROOT, file)}: ${b}`);
+        for (const b of badCitations(readFileSync(file, 'utf8'), md))
+          offenders.push(`${relative(REPO_ROOT, file)}: ${b}`);
       }
     }
     expect(offenders).to.deep.equal([]);

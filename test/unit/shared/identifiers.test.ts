@@ -1,8 +1,19 @@
 import { expect } from 'chai';
 import { createHmac } from 'node:crypto';
 import {
-  impiFromImsi, imsiOfUserId, bsfDomain, btidFromRand, parseBtid, pskIdentityForBtid, btidOfPskIdentity,
-  endpointImsiUrn, endpointUuidUrn, endpointName, homeNetworkOfImsi, normalizeFqdn, normalizeUaSecProtId,
+  impiFromImsi,
+  imsiOfUserId,
+  bsfDomain,
+  btidFromRand,
+  parseBtid,
+  pskIdentityForBtid,
+  btidOfPskIdentity,
+  endpointImsiUrn,
+  endpointUuidUrn,
+  endpointName,
+  homeNetworkOfImsi,
+  normalizeFqdn,
+  normalizeUaSecProtId,
 } from '../../../shared/identifiers.js';
 import { nafIdOctets } from '../../../shared/crypto/kdf.js';
 import { describeUaId, uaIdForTlsSuite, tlsSuiteOfUaId, parseUaId } from '../../../shared/ua-ids.js';
@@ -31,7 +42,14 @@ describe('GBA identifiers', () => {
     const btid = btidFromRand(hex('23553cbe9637a89d218ae64dae47bf35'), 'bsf.mnc001.mcc001.pub.3gppnetwork.org');
     expect(btid).to.equal('I1U8vpY3qJ0hiuZNrke/NQ==@bsf.mnc001.mcc001.pub.3gppnetwork.org');
     expect(parseBtid(btid).rand.toString('hex')).to.equal('23553cbe9637a89d218ae64dae47bf35');
-    for (const bad of ['', 'I1U8vpY3qJ0hiuZNrke/NQ==', 'I1U8vpY3qJ0hiuZNrke_NQ==@bsf', 'I1U8vpY3qJ0hiuZNrke/NQ@bsf', 'I1U8vpY3qJ0hiuZNrke/NR==@bsf', 'x@y']) {
+    for (const bad of [
+      '',
+      'I1U8vpY3qJ0hiuZNrke/NQ==',
+      'I1U8vpY3qJ0hiuZNrke_NQ==@bsf',
+      'I1U8vpY3qJ0hiuZNrke/NQ@bsf',
+      'I1U8vpY3qJ0hiuZNrke/NR==@bsf',
+      'x@y',
+    ]) {
       expect(() => parseBtid(bad), bad).to.throw(InputError);
     }
   });
@@ -43,7 +61,9 @@ describe('GBA identifiers', () => {
     expect(() => btidOfPskIdentity('3GPP-bootstrapping.nonsense')).to.throw(InputError);
   });
   it('NAF_Id = FQDN ‖ 5-octet Ua id', () => {
-    expect(nafIdOctets('naf.example.org', hex('0100000002')).toString('hex')).to.equal('6e61662e6578616d706c652e6f72670100000002');
+    expect(nafIdOctets('naf.example.org', hex('0100000002')).toString('hex')).to.equal(
+      '6e61662e6578616d706c652e6f72670100000002',
+    );
   });
 
   describe('Ua security protocol ids (Annex H)', () => {
@@ -62,7 +82,8 @@ describe('GBA identifiers', () => {
     });
     it('parses exactly 10 hex digits', () => {
       expect(parseUaId('0100000002').toString('hex')).to.equal('0100000002');
-      for (const bad of ['010000000', '01000000020', 'zz00000002', '']) expect(() => parseUaId(bad)).to.throw(InputError);
+      for (const bad of ['010000000', '01000000020', 'zz00000002', ''])
+        expect(() => parseUaId(bad)).to.throw(InputError);
     });
   });
 
@@ -82,9 +103,15 @@ describe('GBA identifiers', () => {
       expect(hexOf.slice(18)).to.equal(h.slice(18));
     });
     it('is stable for a tenant and differs across tenants and IMSIs', () => {
-      expect(endpointName('uuid', '001010123456789', secret)).to.equal(endpointName('uuid', '001010123456789', Buffer.from(secret)));
-      expect(endpointName('uuid', '001010123456789', Buffer.alloc(32, 8))).to.not.equal(endpointName('uuid', '001010123456789', secret));
-      expect(endpointName('uuid', '001010123456780', secret)).to.not.equal(endpointName('uuid', '001010123456789', secret));
+      expect(endpointName('uuid', '001010123456789', secret)).to.equal(
+        endpointName('uuid', '001010123456789', Buffer.from(secret)),
+      );
+      expect(endpointName('uuid', '001010123456789', Buffer.alloc(32, 8))).to.not.equal(
+        endpointName('uuid', '001010123456789', secret),
+      );
+      expect(endpointName('uuid', '001010123456780', secret)).to.not.equal(
+        endpointName('uuid', '001010123456789', secret),
+      );
       expect(endpointName('imsi', '001010123456789')).to.equal('urn:imsi:001010123456789');
       expect(() => endpointName('uuid', '001010123456789')).to.throw(InputError);
     });

@@ -10,15 +10,26 @@ import { CardUsim } from '../../../../device/usim/card-usim.js';
 const K = Buffer.from('465b5ce8b199b49faa5f0a2ee238a6bc', 'hex');
 const OPC = Buffer.from('cd63cb71954a9f4e48a5994e37a02baf', 'hex');
 const alg = createAkaAlgorithm({ algorithm: 'milenage', k: K, opc: OPC });
-const vector = (sqn: number) => generateVector(alg, Buffer.alloc(16, sqn & 0xff), sqnToBytes(sqn), Buffer.from('8000', 'hex'));
-const card = () => new SoftCard({ imsi: '001010000000001', mncLength: 2, usim: { algorithm: 'milenage', k: K, opc: OPC } });
+const vector = (sqn: number) =>
+  generateVector(alg, Buffer.alloc(16, sqn & 0xff), sqnToBytes(sqn), Buffer.from('8000', 'hex'));
+const card = () =>
+  new SoftCard({ imsi: '001010000000001', mncLength: 2, usim: { algorithm: 'milenage', k: K, opc: OPC } });
 
 /** The host's AtClient wired to the simulated modem in memory; the transcript is kept for assertions. */
 function wire(modem: AtModemSim, transcript: string[] = []): AtPort {
   let cb: (s: string) => void = () => {};
   return {
-    write: (s) => { transcript.push(`> ${s.trim()}`); const out = modem.input(s); if (out) { transcript.push(`< ${out.trim()}`); setImmediate(() => cb(out)); } },
-    onData: (f) => { cb = f; },
+    write: (s) => {
+      transcript.push(`> ${s.trim()}`);
+      const out = modem.input(s);
+      if (out) {
+        transcript.push(`< ${out.trim()}`);
+        setImmediate(() => cb(out));
+      }
+    },
+    onData: (f) => {
+      cb = f;
+    },
     close: async () => {},
   };
 }
@@ -37,7 +48,15 @@ describe('device/usim AT backend against the simulated modem', () => {
     expect(parseCchoAnswer(['3'])).to.equal(3);
   });
 
-  const quirkSets: ModemOptions['quirks'][] = [[], ['bare-ccho'], ['auto-get-response'], ['no-cgla'], ['keep-echo'], ['unquoted'], ['no-cgla', 'auto-get-response', 'keep-echo', 'unquoted']];
+  const quirkSets: ModemOptions['quirks'][] = [
+    [],
+    ['bare-ccho'],
+    ['auto-get-response'],
+    ['no-cgla'],
+    ['keep-echo'],
+    ['unquoted'],
+    ['no-cgla', 'auto-get-response', 'keep-echo', 'unquoted'],
+  ];
   for (const quirks of quirkSets) {
     it(`reads the IMSI and authenticates with quirks [${quirks!.join(', ')}]`, async () => {
       const transcript: string[] = [];
@@ -52,7 +71,8 @@ describe('device/usim AT backend against the simulated modem', () => {
       const uses = (s: string) => transcript.some((l) => l.startsWith(`> ${s}`));
       expect(uses('AT+CGLA=')).to.equal(!quirks!.includes('no-cgla'));
       // GET RESPONSE on the same channel when the modem passes 61xx through.
-      if (!quirks!.includes('auto-get-response')) expect(transcript.some((l) => /^> AT\+(CGLA=1,10,"01C00000|CSIM=10,"00C00000)/.test(l))).to.equal(true);
+      if (!quirks!.includes('auto-get-response'))
+        expect(transcript.some((l) => /^> AT\+(CGLA=1,10,"01C00000|CSIM=10,"00C00000)/.test(l))).to.equal(true);
       await usim.close();
     });
   }
@@ -67,12 +87,21 @@ describe('device/usim AT backend against the simulated modem', () => {
     const { usim } = await openVia({ quirks: ['no-csim-auth', 'no-cgla'] });
     const v = vector(35);
     let err: Error | undefined;
-    await usim.authenticate(v.rand, v.autn).catch((e: Error) => { err = e; });
+    await usim.authenticate(v.rand, v.autn).catch((e: Error) => {
+      err = e;
+    });
     expect(err?.message).to.match(/refuses AUTHENTICATE through \+CSIM/);
   });
 
   it('gives clear errors: no card, PIN needed, wrong PIN; a right PIN opens the SIM', async () => {
-    const fail = async (o: ModemOptions, pin?: string) => { try { await openVia(o, pin); } catch (e) { return (e as Error).message; } return 'opened'; };
+    const fail = async (o: ModemOptions, pin?: string) => {
+      try {
+        await openVia(o, pin);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'opened';
+    };
     expect(await fail({ quirks: ['no-card'] })).to.match(/no SIM card in the modem/);
     expect(await fail({ pin: '1234' })).to.match(/needs its PIN.*--usim-pin/);
     expect(await fail({ pin: '1234' }, '9999')).to.match(/wrong PIN/);
@@ -82,7 +111,9 @@ describe('device/usim AT backend against the simulated modem', () => {
   it('times out with a clear message when nothing answers', async () => {
     const silent: AtPort = { write: () => {}, onData: () => {}, close: async () => {} };
     let err: Error | undefined;
-    await openAtLink(new AtClient(silent, 300)).catch((e: Error) => { err = e; });
+    await openAtLink(new AtClient(silent, 300)).catch((e: Error) => {
+      err = e;
+    });
     expect(err?.message).to.match(/no answer from the modem/);
   });
 

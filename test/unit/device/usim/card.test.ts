@@ -3,7 +3,16 @@ import { createAkaAlgorithm } from '../../../../shared/crypto/aka-algorithm.js';
 import { generateVector, recoverSqnMs } from '../../../../shared/crypto/aka-tokens.js';
 import { sqnToBytes } from '../../../../shared/crypto/sqn.js';
 import {
-  CardChannel, CardError, claFor, decodeImsi, decodeSwappedBcd, encodeImsi, mncLengthOfAd, parseAuthResponse, splitRapdu, type ApduTransport,
+  CardChannel,
+  CardError,
+  claFor,
+  decodeImsi,
+  decodeSwappedBcd,
+  encodeImsi,
+  mncLengthOfAd,
+  parseAuthResponse,
+  splitRapdu,
+  type ApduTransport,
 } from '../../../../device/usim/apdu.js';
 import { SoftCard } from '../../../../device/usim/soft-card.js';
 import { CardUsim, type CardLink } from '../../../../device/usim/card-usim.js';
@@ -16,9 +25,19 @@ const alg = createAkaAlgorithm({ algorithm: 'milenage', k: K, opc: OPC });
 const vector = (sqn: number, rand = RAND) => generateVector(alg, rand, sqnToBytes(sqn), Buffer.from('8000', 'hex'));
 
 const newCard = (o: Partial<ConstructorParameters<typeof SoftCard>[0]> = {}) =>
-  new SoftCard({ imsi: '001010123456789', mncLength: 2, iccid: '8949440000001234567', usim: { algorithm: 'milenage', k: K, opc: OPC }, ...o });
+  new SoftCard({
+    imsi: '001010123456789',
+    mncLength: 2,
+    iccid: '8949440000001234567',
+    usim: { algorithm: 'milenage', k: K, opc: OPC },
+    ...o,
+  });
 const linkTo = (card: SoftCard, log: string[] = []): CardLink => ({
-  transmit: async (c) => { const r = card.process(c); log.push(`${c.toString('hex')} -> ${r.toString('hex')}`); return r; },
+  transmit: async (c) => {
+    const r = card.process(c);
+    log.push(`${c.toString('hex')} -> ${r.toString('hex')}`);
+    return r;
+  },
   close: async () => {},
 });
 
@@ -43,10 +62,22 @@ describe('device/usim APDU layer', () => {
   });
 
   it('parses DB, DC and 9862 answers to AUTHENTICATE', () => {
-    const db = Buffer.concat([Buffer.from([0xdb, 8]), Buffer.alloc(8, 1), Buffer.from([16]), Buffer.alloc(16, 2), Buffer.from([16]), Buffer.alloc(16, 3), Buffer.from([8]), Buffer.alloc(8, 4)]);
+    const db = Buffer.concat([
+      Buffer.from([0xdb, 8]),
+      Buffer.alloc(8, 1),
+      Buffer.from([16]),
+      Buffer.alloc(16, 2),
+      Buffer.from([16]),
+      Buffer.alloc(16, 3),
+      Buffer.from([8]),
+      Buffer.alloc(8, 4),
+    ]);
     const ok = parseAuthResponse({ data: db, sw: 0x9000 });
     expect(ok.kind).to.equal('ok');
-    if (ok.kind === 'ok') { expect(ok.res).to.deep.equal(Buffer.alloc(8, 1)); expect(ok.kc).to.deep.equal(Buffer.alloc(8, 4)); }
+    if (ok.kind === 'ok') {
+      expect(ok.res).to.deep.equal(Buffer.alloc(8, 1));
+      expect(ok.kc).to.deep.equal(Buffer.alloc(8, 4));
+    }
     const dc = parseAuthResponse({ data: Buffer.concat([Buffer.from([0xdc, 14]), Buffer.alloc(14, 9)]), sw: 0x9000 });
     expect(dc).to.deep.equal({ kind: 'sync_failure', auts: Buffer.alloc(14, 9) });
     expect(parseAuthResponse({ data: Buffer.alloc(0), sw: 0x9862 })).to.deep.equal({ kind: 'mac_failure' });
@@ -77,7 +108,10 @@ describe('device/usim software card', () => {
     const log: string[] = [];
     const u = await CardUsim.open(linkTo(newCard({ mncLength: 3, imsi: '310410123456789' }), log));
     expect(u.identity).to.deep.equal({
-      imsi: '310410123456789', mncLength: 3, impi: '310410123456789@ims.mnc410.mcc310.3gppnetwork.org', iccid: '8949440000001234567',
+      imsi: '310410123456789',
+      mncLength: 3,
+      impi: '310410123456789@ims.mnc410.mcc310.3gppnetwork.org',
+      iccid: '8949440000001234567',
     });
     expect(u.aid.subarray(0, 7).toString('hex')).to.equal('a0000000871002');
     // T=0: every SELECT with P2 04 is answered 61xx and the FCP fetched with GET RESPONSE.
@@ -107,7 +141,8 @@ describe('device/usim software card', () => {
     // Another IND slot with a higher SEQ is still fresh (TS 33.102 Annex C.2).
     const w = vector(64 + 32 + 4);
     expect((await u.authenticate(w.rand, w.autn)).kind).to.equal('ok');
-    const bad = Buffer.from(w.autn); bad[15]! ^= 1;
+    const bad = Buffer.from(w.autn);
+    bad[15]! ^= 1;
     expect(await u.authenticate(w.rand, bad)).to.deep.equal({ kind: 'mac_failure' });
   });
 

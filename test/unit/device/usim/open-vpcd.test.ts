@@ -23,7 +23,11 @@ describe('device/usim --usim specs and the vpcd card protocol', () => {
   });
 
   it('answers control frames (ATR on 4; power and reset answer nothing) and APDUs', () => {
-    const card = new SoftCard({ imsi: '001010000000001', mncLength: 2, usim: { algorithm: 'milenage', k: Buffer.alloc(16, 1), opc: Buffer.alloc(16, 2) } });
+    const card = new SoftCard({
+      imsi: '001010000000001',
+      mncLength: 2,
+      usim: { algorithm: 'milenage', k: Buffer.alloc(16, 1), opc: Buffer.alloc(16, 2) },
+    });
     const events: string[] = [];
     expect(answerVpcd(card, Buffer.from([4]))).to.deep.equal(SOFT_CARD_ATR);
     expect(answerVpcd(card, Buffer.from([1]), (e) => events.push(e))).to.equal(undefined);

@@ -2,10 +2,22 @@ import { expect } from 'chai';
 import { Duplex } from 'node:stream';
 import { InputError } from '../../../../shared/errors.js';
 import {
-  Code, CoapExchangeError, type CoapMessage, type CoapResponse, decodeUint, getOption, getUriPath, message, OptionNumber,
+  Code,
+  CoapExchangeError,
+  type CoapMessage,
+  type CoapResponse,
+  decodeUint,
+  getOption,
+  getUriPath,
+  message,
+  OptionNumber,
 } from '../../../../shared/coap/message.js';
 import { CoapTcpDecoder, csmMessage, encodeTcp, SignalingOption } from '../../../../shared/coap/tcp.js';
-import { type CloseInfo, CoapTcpConnection, type TcpConnectionOptions } from '../../../../shared/coap/tcp-connection.js';
+import {
+  type CloseInfo,
+  CoapTcpConnection,
+  type TcpConnectionOptions,
+} from '../../../../shared/coap/tcp-connection.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -14,18 +26,22 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 /** Two in-memory Duplex ends: what one writes, the other reads. Ending one ends the other's readable side. */
 function duplexPair(): [Duplex, Duplex] {
   const ends: Duplex[] = [];
-  const make = (peer: () => Duplex) => new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      peer().push(chunk);
-      cb();
-    },
-    final(cb) {
-      peer().push(null);
-      cb();
-    },
-  });
-  ends.push(make(() => ends[1]!), make(() => ends[0]!));
+  const make = (peer: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        peer().push(chunk);
+        cb();
+      },
+      final(cb) {
+        peer().push(null);
+        cb();
+      },
+    });
+  ends.push(
+    make(() => ends[1]!),
+    make(() => ends[0]!),
+  );
   return [ends[0]!, ends[1]!];
 }
 
@@ -35,10 +51,14 @@ function rawPeer(stream: Duplex) {
   const decoder = new CoapTcpDecoder({ maxMessageSize: 1 << 20 });
   let ended = false;
   stream.on('data', (c: Buffer) => frames.push(...decoder.push(c)));
-  stream.on('end', () => { ended = true; });
+  stream.on('end', () => {
+    ended = true;
+  });
   return {
     frames,
-    get ended() { return ended; },
+    get ended() {
+      return ended;
+    },
     send: (m: CoapMessage | string) => stream.write(typeof m === 'string' ? hex(m) : encodeTcp(m)),
     sendCsm: () => stream.write(encodeTcp(csmMessage({ maxMessageSize: 1152, blockWiseTransfer: true }))),
   };
@@ -54,7 +74,13 @@ async function rejection(p: Promise<unknown>): Promise<CoapExchangeError> {
   return expect.fail('expected a rejection, but the promise resolved');
 }
 
-const GET = (path: string) => ({ code: Code.GET, options: path.split('/').filter(Boolean).map((s) => ({ number: OptionNumber.URI_PATH, value: Buffer.from(s) })) });
+const GET = (path: string) => ({
+  code: Code.GET,
+  options: path
+    .split('/')
+    .filter(Boolean)
+    .map((s) => ({ number: OptionNumber.URI_PATH, value: Buffer.from(s) })),
+});
 
 describe('CoAP over TCP connection (RFC 8323)', () => {
   let open: CoapTcpConnection[] = [];
@@ -81,7 +107,7 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     expect(encodeTcp(peer.frames[0]!).toString('hex')).to.equal('40e122048020');
   });
 
-  it('advertises a configured Max-Message-Size, like libcoap\'s 50 e1 23 80 01 00 20', async () => {
+  it("advertises a configured Max-Message-Size, like libcoap's 50 e1 23 80 01 00 20", async () => {
     const [x, y] = duplexPair();
     const peer = rawPeer(y);
     conn(x, { maxMessageSize: 0x800100 });
@@ -89,8 +115,11 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     expect(encodeTcp(peer.frames[0]!).toString('hex')).to.equal('50e12380010020');
   });
 
-  it('exchanges CSMs: each side learns the other\'s Max-Message-Size and Block-Wise-Transfer', async () => {
-    const { client, server } = connectedPair({ maxMessageSize: 4096 }, { maxMessageSize: 2048, blockWiseTransfer: false });
+  it("exchanges CSMs: each side learns the other's Max-Message-Size and Block-Wise-Transfer", async () => {
+    const { client, server } = connectedPair(
+      { maxMessageSize: 4096 },
+      { maxMessageSize: 2048, blockWiseTransfer: false },
+    );
     expect(await client.whenReady()).to.deep.equal({ maxMessageSize: 2048, blockWiseTransfer: false });
     expect(await server.whenReady()).to.deep.equal({ maxMessageSize: 4096, blockWiseTransfer: true });
   });
@@ -118,7 +147,7 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     expect(encodeTcp(peer.frames[1]!).toString('hex')).to.equal('01e342');
   });
 
-  it('ping() resolves on the peer\'s Pong', async () => {
+  it("ping() resolves on the peer's Pong", async () => {
     const { client } = connectedPair();
     await client.ping();
     expect(client.closed).to.equal(false);
@@ -180,7 +209,9 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     peer.send(message({ code: Code.GET, token: hex('07') }));
     await sleep(5);
     expect(c.closed).to.equal(false);
-    expect(peer.frames.slice(1).map((f) => [f.code, f.token.toString('hex'), f.payload.toString()])).to.deep.equal([[Code.CONTENT, '07', 'ok']]);
+    expect(peer.frames.slice(1).map((f) => [f.code, f.token.toString('hex'), f.payload.toString()])).to.deep.equal([
+      [Code.CONTENT, '07', 'ok'],
+    ]);
   });
 
   it('answers 4.02 to an unknown critical option without running the handler, 5.00 when the handler throws, 5.01 without one', async () => {
@@ -191,7 +222,9 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
       calls++;
       throw new Error('boom');
     });
-    expect((await client.request({ code: Code.GET, options: [{ number: 9, value: Buffer.alloc(0) }] })).code).to.equal(Code.BAD_OPTION);
+    expect((await client.request({ code: Code.GET, options: [{ number: 9, value: Buffer.alloc(0) }] })).code).to.equal(
+      Code.BAD_OPTION,
+    );
     expect(calls).to.equal(0);
     const res = await client.request(GET('/x'));
     expect([res.code, res.payload.length, calls]).to.deep.equal([Code.INTERNAL_SERVER_ERROR, 0, 1]);
@@ -210,7 +243,7 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     expect(err.message).to.match(/bye/);
   });
 
-  it('after the peer\'s Release, answers the requests received before it and then closes', async () => {
+  it("after the peer's Release, answers the requests received before it and then closes", async () => {
     const [x, y] = duplexPair();
     const peer = rawPeer(y);
     const c = conn(x);
@@ -247,11 +280,13 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     expect((await rejection(c.request(GET('/3/0')))).reason).to.equal('timeout');
   });
 
-  it('refuses to send a request larger than the peer\'s Max-Message-Size', async () => {
+  it("refuses to send a request larger than the peer's Max-Message-Size", async () => {
     const { client } = connectedPair({}, { maxMessageSize: 100 });
     await client.whenReady();
     let error: unknown;
-    await client.request({ code: Code.POST, payload: Buffer.alloc(200) }).catch((e: unknown) => { error = e; });
+    await client.request({ code: Code.POST, payload: Buffer.alloc(200) }).catch((e: unknown) => {
+      error = e;
+    });
     expect(error).to.be.instanceOf(InputError);
     expect((error as Error).message).to.match(/Max-Message-Size 100/);
   });
@@ -280,4 +315,3 @@ describe('CoAP over TCP connection (RFC 8323)', () => {
     expect(timers()).to.equal(before);
   });
 });
-

@@ -20,13 +20,20 @@ function stalledSocket() {
   let written = 0;
   const stream = new Duplex({
     read() {},
-    write(chunk: Buffer, _enc, cb) { written += chunk.length; held.push(() => cb()); },
+    write(chunk: Buffer, _enc, cb) {
+      written += chunk.length;
+      held.push(() => cb());
+    },
   });
   return {
     stream,
-    get written() { return written; },
+    get written() {
+      return written;
+    },
     /** The peer reads everything sent so far. */
-    drainAll: () => { while (held.length > 0) held.shift()!(); },
+    drainAll: () => {
+      while (held.length > 0) held.shift()!();
+    },
     send: (b: Buffer) => stream.push(b),
   };
 }
@@ -36,18 +43,25 @@ const CSM = encodeTcp(csmMessage({ maxMessageSize: 1152 }));
 
 describe('CoAP over TCP flow control (issue 18 finding 1)', () => {
   const open: CoapTcpConnection[] = [];
-  afterEach(() => { for (const c of open.splice(0)) c.close(); });
+  afterEach(() => {
+    for (const c of open.splice(0)) c.close();
+  });
 
   it('a peer that never reads: the output queue stays bounded, reading pauses, and the connection closes after the stall timeout', async () => {
     const s = stalledSocket();
     const conn = new CoapTcpConnection(s.stream, { writeStallTimeoutMs: 300 });
     open.push(conn);
     let closed: CloseInfo | undefined;
-    conn.onClose((i) => { closed = i; });
+    conn.onClose((i) => {
+      closed = i;
+    });
     s.send(CSM);
     // 64 Ki Pings (128 KiB) in 8 KiB reads.
     const chunk = Buffer.concat(Array.from({ length: 4096 }, () => PING));
-    for (let i = 0; i < 16; i++) { s.send(chunk); await tick(); }
+    for (let i = 0; i < 16; i++) {
+      s.send(chunk);
+      await tick();
+    }
     await tick();
     expect(conn.readingPaused, 'reading paused').to.equal(true);
     // Without flow control every Ping queues a Pong: 128 KiB. With it, about one high-water mark (16 KiB).
@@ -66,7 +80,11 @@ describe('CoAP over TCP flow control (issue 18 finding 1)', () => {
     const n = 20_000;
     s.send(Buffer.concat(Array.from({ length: n }, () => PING)));
     const ourCsm = encodeTcp(csmMessage({ maxMessageSize: 1152, blockWiseTransfer: true })).length;
-    for (let i = 0; i < 200 && s.written < ourCsm + n * 2; i++) { await tick(); s.drainAll(); await tick(); }
+    for (let i = 0; i < 200 && s.written < ourCsm + n * 2; i++) {
+      await tick();
+      s.drainAll();
+      await tick();
+    }
     // Our CSM, then one 2-octet Pong per Ping.
     expect(s.written).to.equal(ourCsm + n * PING.length);
     expect(conn.closed).to.equal(false);
@@ -90,12 +108,24 @@ describe('CoAP over TCP flow control (issue 18 finding 1)', () => {
       return { code: Code.CONTENT };
     });
     s.send(CSM);
-    const get = (i: number) => encodeTcp(message({ code: Code.GET, token: Buffer.of(i >> 8, i & 0xff), options: [{ number: OptionNumber.URI_PATH, value: Buffer.from('x') }] }));
+    const get = (i: number) =>
+      encodeTcp(
+        message({
+          code: Code.GET,
+          token: Buffer.of(i >> 8, i & 0xff),
+          options: [{ number: OptionNumber.URI_PATH, value: Buffer.from('x') }],
+        }),
+      );
     s.send(Buffer.concat(Array.from({ length: 50 }, (_, i) => get(i))));
     await tick();
     expect(running).to.equal(4);
     expect(conn.readingPaused).to.equal(true);
-    for (let i = 0; i < 200 && served < 50; i++) { for (const r of releases.splice(0)) r(); await tick(); s.drainAll(); await tick(); }
+    for (let i = 0; i < 200 && served < 50; i++) {
+      for (const r of releases.splice(0)) r();
+      await tick();
+      s.drainAll();
+      await tick();
+    }
     expect(served).to.equal(50);
     expect(peak).to.equal(4);
   });
@@ -105,7 +135,9 @@ describe('CoAP over TCP flow control (issue 18 finding 1)', () => {
     const conn = new CoapTcpConnection(s.stream, { maxQueuedOutputBytes: 64 * 1024 });
     open.push(conn);
     let closed: CloseInfo | undefined;
-    conn.onClose((i) => { closed = i; });
+    conn.onClose((i) => {
+      closed = i;
+    });
     s.send(CSM);
     await tick();
     const payload = Buffer.alloc(1000, 0x61);

@@ -1,12 +1,29 @@
 import { expect } from 'chai';
 import { DecodeError } from '../../../../shared/errors.js';
 import {
-  Code, codeToString, type CoapMessage, getLocationPath, getOption, getUriPath, decodeUint, message, OptionNumber,
+  Code,
+  codeToString,
+  type CoapMessage,
+  getLocationPath,
+  getOption,
+  getUriPath,
+  decodeUint,
+  message,
+  OptionNumber,
 } from '../../../../shared/coap/message.js';
 import { decodeUdp } from '../../../../shared/coap/udp.js';
 import {
-  abortMessage, CoapTcpDecoder, csmMessage, CsmOptionError, decodeTcpFrame, encodeTcp, parseCsm, pingMessage,
-  pongMessage, releaseMessage, SignalingOption,
+  abortMessage,
+  CoapTcpDecoder,
+  csmMessage,
+  CsmOptionError,
+  decodeTcpFrame,
+  encodeTcp,
+  parseCsm,
+  pingMessage,
+  pongMessage,
+  releaseMessage,
+  SignalingOption,
 } from '../../../../shared/coap/tcp.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
@@ -20,39 +37,63 @@ function* chunkings(bytes: Buffer): Generator<[label: string, chunks: Buffer[]]>
 const feedAll = (decoder: CoapTcpDecoder, chunks: Buffer[]): CoapMessage[] => chunks.flatMap((c) => decoder.push(c));
 
 // The §5.5 Register, re-framed for TCP (no type, no MID): docs/standards-notes/lwm2m-coap-dtls.md §2.1 / §5.6 give its first bytes.
-const REGISTER_UDP = hex('44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839'
-  + '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e');
+const REGISTER_UDP = hex(
+  '44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839' +
+    '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e',
+);
 const REGISTER_TCP = Buffer.concat([hex('d4 60 02 a1b2c3d4'), REGISTER_UDP.subarray(8)]);
 
-interface Vector { name: string; bytes: Buffer; check(m: CoapMessage): void }
+interface Vector {
+  name: string;
+  bytes: Buffer;
+  check(m: CoapMessage): void;
+}
 
 // Source: docs/standards-notes/lwm2m-coap-dtls.md §2.1 frame table [V]
 const VECTORS: Vector[] = [
-  { name: 'Ping, token 42', bytes: hex('01 e2 42'), check: (m) => expect([m.code, m.token.toString('hex')]).to.deep.equal([Code.PING, '42']) },
-  { name: 'Pong, token 42', bytes: hex('01 e3 42'), check: (m) => expect([m.code, m.token.toString('hex')]).to.deep.equal([Code.PONG, '42']) },
   {
-    name: 'CSM Max-Message-Size 1152 + Block-Wise-Transfer', bytes: hex('40 e1 22 04 80 20'),
+    name: 'Ping, token 42',
+    bytes: hex('01 e2 42'),
+    check: (m) => expect([m.code, m.token.toString('hex')]).to.deep.equal([Code.PING, '42']),
+  },
+  {
+    name: 'Pong, token 42',
+    bytes: hex('01 e3 42'),
+    check: (m) => expect([m.code, m.token.toString('hex')]).to.deep.equal([Code.PONG, '42']),
+  },
+  {
+    name: 'CSM Max-Message-Size 1152 + Block-Wise-Transfer',
+    bytes: hex('40 e1 22 04 80 20'),
     check: (m) => expect(parseCsm(m)).to.deep.equal({ maxMessageSize: 1152, blockWiseTransfer: true }),
   },
   {
-    name: 'libcoap 4.3.1 CSM', bytes: hex('50 e1 23 80 01 00 20'),
+    name: 'libcoap 4.3.1 CSM',
+    bytes: hex('50 e1 23 80 01 00 20'),
     check: (m) => expect(parseCsm(m)).to.deep.equal({ maxMessageSize: 0x800100, blockWiseTransfer: true }),
   },
   {
-    name: 'libcoap GET / with Uri-Port 25720', bytes: hex('31 01 01 72 64 78'),
+    name: 'libcoap GET / with Uri-Port 25720',
+    bytes: hex('31 01 01 72 64 78'),
     check: (m) => expect([m.code, decodeUint(getOption(m, OptionNumber.URI_PORT)!)]).to.deep.equal([Code.GET, 25720]),
   },
   {
-    name: '2.01 Created, Location-Path rd, 5a3f', bytes: hex('84 41 a1 b2 c3 d4 82 72 64 04 35 61 33 66'),
+    name: '2.01 Created, Location-Path rd, 5a3f',
+    bytes: hex('84 41 a1 b2 c3 d4 82 72 64 04 35 61 33 66'),
     check: (m) => {
       expect([codeToString(m.code), m.token.toString('hex')]).to.deep.equal(['2.01', 'a1b2c3d4']);
       expect(getLocationPath(m)).to.deep.equal(['rd', '5a3f']);
     },
   },
   {
-    name: 'the §5 Register (Len 13, ext 0x60 → 109 B)', bytes: REGISTER_TCP,
+    name: 'the §5 Register (Len 13, ext 0x60 → 109 B)',
+    bytes: REGISTER_TCP,
     check: (m) => {
-      expect([codeToString(m.code), m.token.toString('hex'), m.type, m.messageId]).to.deep.equal(['0.02', 'a1b2c3d4', undefined, undefined]);
+      expect([codeToString(m.code), m.token.toString('hex'), m.type, m.messageId]).to.deep.equal([
+        '0.02',
+        'a1b2c3d4',
+        undefined,
+        undefined,
+      ]);
       expect(getUriPath(m)).to.deep.equal(['rd']);
       expect(m.payload.toString()).to.equal('</>;rt="oma.lwm2m",</1/0>,</3/0>');
     },
@@ -77,8 +118,12 @@ describe('CoAP over TCP framing (RFC 8323 §3.2)', () => {
     });
 
     it('builds the CSM, Ping and Pong of the table with the signaling helpers', () => {
-      expect(encodeTcp(csmMessage({ maxMessageSize: 1152, blockWiseTransfer: true })).toString('hex')).to.equal('40e122048020');
-      expect(encodeTcp(csmMessage({ maxMessageSize: 0x800100, blockWiseTransfer: true })).toString('hex')).to.equal('50e1238001' + '0020');
+      expect(encodeTcp(csmMessage({ maxMessageSize: 1152, blockWiseTransfer: true })).toString('hex')).to.equal(
+        '40e122048020',
+      );
+      expect(encodeTcp(csmMessage({ maxMessageSize: 0x800100, blockWiseTransfer: true })).toString('hex')).to.equal(
+        '50e1238001' + '0020',
+      );
       const ping = pingMessage(hex('42'));
       expect(encodeTcp(ping).toString('hex')).to.equal('01e242');
       expect(encodeTcp(pongMessage(ping)).toString('hex')).to.equal('01e342');
@@ -86,14 +131,27 @@ describe('CoAP over TCP framing (RFC 8323 §3.2)', () => {
 
     it('encodes the libcoap 2.05 reply header: Len 13, ext 0x81 (142 B), Max-Age 0x2ffff, then the payload', () => {
       const payload = Buffer.concat([Buffer.from('Th'), Buffer.alloc(134, 0x2e)]);
-      const msg = message({ code: Code.CONTENT, token: hex('01'), options: [{ number: OptionNumber.MAX_AGE, value: hex('02ffff') }], payload });
+      const msg = message({
+        code: Code.CONTENT,
+        token: hex('01'),
+        options: [{ number: OptionNumber.MAX_AGE, value: hex('02ffff') }],
+        payload,
+      });
       const frame = encodeTcp(msg);
       expect(frame.subarray(0, 12).toString('hex')).to.equal('d181450' + '1d30102ffffff5468');
       expect(frame.length).to.equal(4 + 142);
       expect(decodeUint(getOption(decodeTcpFrame(frame), OptionNumber.MAX_AGE)!)).to.equal(0x2ffff);
     });
 
-    const LENGTH_FORMS: [number, string][] = [[0, '0'], [12, 'c'], [13, 'd'], [268, 'd'], [269, 'e'], [65804, 'e'], [65805, 'f']];
+    const LENGTH_FORMS: [number, string][] = [
+      [0, '0'],
+      [12, 'c'],
+      [13, 'd'],
+      [268, 'd'],
+      [269, 'e'],
+      [65804, 'e'],
+      [65805, 'f'],
+    ];
     for (const [n, nibble] of LENGTH_FORMS) {
       it(`uses Len nibble ${nibble} for ${n} bytes of options+payload and decodes it back`, () => {
         const msg = message({ code: Code.CONTENT, payload: Buffer.alloc(Math.max(0, n - 1), 7) }); // + 1 for the payload marker
@@ -121,7 +179,9 @@ describe('CoAP over TCP framing (RFC 8323 §3.2)', () => {
     for (const [label, chunks] of chunkings(STREAM)) {
       it(`all frames back to back (${label})`, () => {
         const msgs = feedAll(new CoapTcpDecoder(), chunks);
-        expect(msgs.map((m) => encodeTcp(m).toString('hex'))).to.deep.equal(VECTORS.map((v) => v.bytes.toString('hex')));
+        expect(msgs.map((m) => encodeTcp(m).toString('hex'))).to.deep.equal(
+          VECTORS.map((v) => v.bytes.toString('hex')),
+        );
       });
     }
   });
@@ -190,7 +250,9 @@ describe('CoAP over TCP framing (RFC 8323 §3.2)', () => {
   describe('signaling (RFC 8323 §5)', () => {
     it('parseCsm rejects an unknown critical option and names it for Bad-CSM-Option', () => {
       const csm = decodeTcpFrame(hex('10 e1 30')); // option 3, critical, unknown
-      expect(() => parseCsm(csm)).to.throw(CsmOptionError).with.property('badOption', 3);
+      expect(() => parseCsm(csm))
+        .to.throw(CsmOptionError)
+        .with.property('badOption', 3);
     });
 
     it('parseCsm ignores an unknown elective option and reports an empty CSM as no settings', () => {
@@ -198,7 +260,9 @@ describe('CoAP over TCP framing (RFC 8323 §3.2)', () => {
     });
 
     it('builds Release with Hold-Off and Alternative-Address, and Abort with Bad-CSM-Option and a diagnostic', () => {
-      const release = decodeTcpFrame(encodeTcp(releaseMessage({ alternativeAddresses: ['coap+tcp://b'], holdOffSec: 30 })));
+      const release = decodeTcpFrame(
+        encodeTcp(releaseMessage({ alternativeAddresses: ['coap+tcp://b'], holdOffSec: 30 })),
+      );
       expect(release.code).to.equal(Code.RELEASE);
       expect(getOption(release, SignalingOption.ALTERNATIVE_ADDRESS)!.toString()).to.equal('coap+tcp://b');
       expect(decodeUint(getOption(release, SignalingOption.HOLD_OFF)!)).to.equal(30);

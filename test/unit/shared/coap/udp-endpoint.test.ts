@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import {
-  Code, CoapExchangeError, type CoapMessage, type CoapResponse, getUriPath, message, OptionNumber, setUriPath,
+  Code,
+  CoapExchangeError,
+  type CoapMessage,
+  type CoapResponse,
+  getUriPath,
+  message,
+  OptionNumber,
+  setUriPath,
 } from '../../../../shared/coap/message.js';
 import { decodeUdp, encodeUdp } from '../../../../shared/coap/udp.js';
 import { CoapUdpEndpoint, type UdpEndpointOptions } from '../../../../shared/coap/udp-endpoint.js';
@@ -14,33 +21,59 @@ const FAST: Partial<UdpEndpointOptions> = { ackTimeoutMs: 500, random: () => 0, 
 /** For the retransmission tests: ACK_TIMEOUT 20 ms, so copies go at 0, 20, 60, 140, 300 ms. */
 const RETRANSMIT: Partial<UdpEndpointOptions> = { ackTimeoutMs: 20 };
 
-interface Sent { from: 'a' | 'b'; msg: CoapMessage; bytes: Buffer; dropped: boolean; atMs: number }
+interface Sent {
+  from: 'a' | 'b';
+  msg: CoapMessage;
+  bytes: Buffer;
+  dropped: boolean;
+  atMs: number;
+}
 
 /**
  * Two endpoints wired to each other through a fake link. `drop(from, n)` decides whether the n-th datagram (0-based)
  * sent by that side is lost. Delivery is asynchronous, like a socket.
  */
-function wire(drop: (from: 'a' | 'b', n: number) => boolean = () => false,
-  aOpts: Partial<UdpEndpointOptions> = {}, bOpts: Partial<UdpEndpointOptions> = {}) {
+function wire(
+  drop: (from: 'a' | 'b', n: number) => boolean = () => false,
+  aOpts: Partial<UdpEndpointOptions> = {},
+  bOpts: Partial<UdpEndpointOptions> = {},
+) {
   const log: Sent[] = [];
   const count = { a: 0, b: 0 };
   const start = Date.now();
   const endpoints: Record<'a' | 'b', CoapUdpEndpoint> = {} as never;
-  const make = (from: 'a' | 'b', to: 'a' | 'b', opts: Partial<UdpEndpointOptions>) => new CoapUdpEndpoint({
-    ...FAST, ...opts,
-    send: (bytes) => {
-      const dropped = drop(from, count[from]++);
-      log.push({ from, msg: decodeUdp(bytes), bytes, dropped, atMs: Date.now() - start });
-      if (!dropped) setImmediate(() => endpoints[to].receive(bytes));
-    },
-  });
+  const make = (from: 'a' | 'b', to: 'a' | 'b', opts: Partial<UdpEndpointOptions>) =>
+    new CoapUdpEndpoint({
+      ...FAST,
+      ...opts,
+      send: (bytes) => {
+        const dropped = drop(from, count[from]++);
+        log.push({ from, msg: decodeUdp(bytes), bytes, dropped, atMs: Date.now() - start });
+        if (!dropped) setImmediate(() => endpoints[to].receive(bytes));
+      },
+    });
   endpoints.a = make('a', 'b', aOpts);
   endpoints.b = make('b', 'a', bOpts);
   const sentBy = (from: 'a' | 'b') => log.filter((s) => s.from === from);
-  return { a: endpoints.a, b: endpoints.b, log, sentBy, close: () => { endpoints.a.close(); endpoints.b.close(); } };
+  return {
+    a: endpoints.a,
+    b: endpoints.b,
+    log,
+    sentBy,
+    close: () => {
+      endpoints.a.close();
+      endpoints.b.close();
+    },
+  };
 }
 
-const GET_3_0 = { code: Code.GET, options: [{ number: OptionNumber.URI_PATH, value: Buffer.from('3') }, { number: OptionNumber.URI_PATH, value: Buffer.from('0') }] };
+const GET_3_0 = {
+  code: Code.GET,
+  options: [
+    { number: OptionNumber.URI_PATH, value: Buffer.from('3') },
+    { number: OptionNumber.URI_PATH, value: Buffer.from('0') },
+  ],
+};
 
 function countingHandler(res: CoapResponse = { code: Code.CONTENT, payload: Buffer.from('hello') }, delayMs = 0) {
   const calls: CoapMessage[] = [];
@@ -66,7 +99,14 @@ async function rejection(p: Promise<unknown>): Promise<CoapExchangeError> {
 function lone(opts: Partial<UdpEndpointOptions> = {}) {
   const out: CoapMessage[] = [];
   const raw: Buffer[] = [];
-  const ep = new CoapUdpEndpoint({ ...FAST, ...opts, send: (d) => { raw.push(d); out.push(decodeUdp(d)); } });
+  const ep = new CoapUdpEndpoint({
+    ...FAST,
+    ...opts,
+    send: (d) => {
+      raw.push(d);
+      out.push(decodeUdp(d));
+    },
+  });
   return { ep, out, raw, close: () => ep.close() };
 }
 
@@ -88,7 +128,10 @@ describe('CoAP-over-UDP endpoint (RFC 7252 §4, §5)', () => {
     const res = await net.a.request(GET_3_0);
     expect([res.type, res.code, res.payload.toString()]).to.deep.equal(['ACK', Code.CONTENT, 'hello']);
     expect(getUriPath(h.calls[0]!)).to.deep.equal(['3', '0']);
-    expect(net.log.map((s) => [s.from, s.msg.type])).to.deep.equal([['a', 'CON'], ['b', 'ACK']]);
+    expect(net.log.map((s) => [s.from, s.msg.type])).to.deep.equal([
+      ['a', 'CON'],
+      ['b', 'ACK'],
+    ]);
     expect(net.log[1]!.msg.messageId).to.equal(net.log[0]!.msg.messageId);
     expect(res.token.equals(net.log[0]!.msg.token)).to.equal(true);
     expect(res.token.length).to.equal(4);
@@ -122,14 +165,18 @@ describe('CoAP-over-UDP endpoint (RFC 7252 §4, §5)', () => {
   it('answers a duplicate CON fed twice with identical bytes; a duplicate that arrives while processing is not answered early', async () => {
     const { ep, raw } = track(lone());
     let release!: () => void;
-    const gate = new Promise<void>((r) => { release = r; });
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
     let calls = 0;
     ep.onRequest(async () => {
       calls++;
       await gate;
       return { code: Code.CONTENT, payload: Buffer.from('v') };
     });
-    const con = encodeUdp(setUriPath(message({ type: 'CON', code: Code.GET, messageId: 0x4242, token: hex('beef') }), '/3/0/0'));
+    const con = encodeUdp(
+      setUriPath(message({ type: 'CON', code: Code.GET, messageId: 0x4242, token: hex('beef') }), '/3/0/0'),
+    );
     ep.receive(con);
     ep.receive(con);
     await tick();
@@ -147,11 +194,19 @@ describe('CoAP-over-UDP endpoint (RFC 7252 §4, §5)', () => {
     const net = track(wire(() => false, {}, { piggybackWindowMs: 10, random: () => 0.5 })); // b's MIDs start at 0x8000
     const h = countingHandler({ code: Code.CHANGED }, 60);
     net.b.onRequest(h.handler);
-    const res = await net.a.request({ code: Code.POST, options: [{ number: OptionNumber.URI_PATH, value: Buffer.from('rd') }] });
+    const res = await net.a.request({
+      code: Code.POST,
+      options: [{ number: OptionNumber.URI_PATH, value: Buffer.from('rd') }],
+    });
     await tick();
     expect([res.type, res.code]).to.deep.equal(['CON', Code.CHANGED]);
     const [req, emptyAck, separate, clientAck] = net.log.map((s) => s.msg);
-    expect(net.log.map((s) => `${s.from}:${s.msg.type}:${s.msg.code}`)).to.deep.equal(['a:CON:2', 'b:ACK:0', 'b:CON:68', 'a:ACK:0']);
+    expect(net.log.map((s) => `${s.from}:${s.msg.type}:${s.msg.code}`)).to.deep.equal([
+      'a:CON:2',
+      'b:ACK:0',
+      'b:CON:68',
+      'a:ACK:0',
+    ]);
     expect(emptyAck!.messageId).to.equal(req!.messageId);
     expect(separate!.messageId).to.not.equal(req!.messageId);
     expect(separate!.token.equals(req!.token)).to.equal(true);
@@ -237,7 +292,9 @@ describe('CoAP-over-UDP endpoint (RFC 7252 §4, §5)', () => {
     const errors: unknown[] = [];
     const net = track(wire(() => false, {}, { onError: (e) => errors.push(e) }));
     expect((await net.a.request(GET_3_0)).code).to.equal(Code.NOT_IMPLEMENTED);
-    net.b.onRequest(() => { throw new Error('boom'); });
+    net.b.onRequest(() => {
+      throw new Error('boom');
+    });
     const res = await net.a.request(GET_3_0);
     expect(res.code).to.equal(Code.INTERNAL_SERVER_ERROR);
     expect(res.payload.length).to.equal(0); // the internal message is not echoed
@@ -324,7 +381,12 @@ describe('CoAP-over-UDP endpoint (RFC 7252 §4, §5)', () => {
     const before = timers();
     let release!: () => void;
     const { ep, out } = lone({ piggybackWindowMs: 60_000 });
-    ep.onRequest(() => new Promise<CoapResponse>((r) => { release = () => r({ code: Code.CONTENT }); }));
+    ep.onRequest(
+      () =>
+        new Promise<CoapResponse>((r) => {
+          release = () => r({ code: Code.CONTENT });
+        }),
+    );
     ep.receive(encodeUdp(message({ type: 'CON', code: Code.GET, messageId: 9 })));
     await tick();
     expect(timers()).to.be.greaterThan(before);

@@ -9,15 +9,32 @@ import { decodeUdp, encodeUdp } from '../../../../shared/coap/udp.js';
 import { CoapUdpEndpoint } from '../../../../shared/coap/udp-endpoint.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
-const con = (mid: number): Buffer => encodeUdp({ type: 'CON', code: Code.GET, messageId: mid, token: Buffer.of(mid & 0xff, mid >> 8), options: [], payload: Buffer.alloc(0) });
+const con = (mid: number): Buffer =>
+  encodeUdp({
+    type: 'CON',
+    code: Code.GET,
+    messageId: mid,
+    token: Buffer.of(mid & 0xff, mid >> 8),
+    options: [],
+    payload: Buffer.alloc(0),
+  });
 
 describe('CoAP over UDP per-peer limits (issue 18 finding 1)', () => {
   it('runs at most maxRequestsInProgress handlers; the rest get 5.03 with Max-Age 1, and a retransmission gets the same', async () => {
     const sent: CoapMessage[] = [];
-    const ep = new CoapUdpEndpoint({ send: (d) => sent.push(decodeUdp(d)), maxRequestsInProgress: 4, piggybackWindowMs: 60_000 });
+    const ep = new CoapUdpEndpoint({
+      send: (d) => sent.push(decodeUdp(d)),
+      maxRequestsInProgress: 4,
+      piggybackWindowMs: 60_000,
+    });
     let running = 0;
     const release: Array<() => void> = [];
-    ep.onRequest(async () => { running++; await new Promise<void>((r) => release.push(r)); running--; return { code: Code.CONTENT }; });
+    ep.onRequest(async () => {
+      running++;
+      await new Promise<void>((r) => release.push(r));
+      running--;
+      return { code: Code.CONTENT };
+    });
     for (let mid = 1; mid <= 20; mid++) ep.receive(con(mid));
     await tick();
     expect(running).to.equal(4);

@@ -1,9 +1,27 @@
 import { expect } from 'chai';
 import { DecodeError, InputError } from '../../../../shared/errors.js';
 import {
-  Code, codeToString, type CoapMessage, decodeUint, encodeUint, getAccept, getContentFormat, getLocationPath, getOption,
-  getUriPath, getUriQuery, message, OptionNumber, setAccept, setContentFormat, setLocationPath, setUriPath, setUriQuery,
-  unknownCriticalOption, uriPathString, DEFAULT_KNOWN_CRITICAL,
+  Code,
+  codeToString,
+  type CoapMessage,
+  decodeUint,
+  encodeUint,
+  getAccept,
+  getContentFormat,
+  getLocationPath,
+  getOption,
+  getUriPath,
+  getUriQuery,
+  message,
+  OptionNumber,
+  setAccept,
+  setContentFormat,
+  setLocationPath,
+  setUriPath,
+  setUriQuery,
+  unknownCriticalOption,
+  uriPathString,
+  DEFAULT_KNOWN_CRITICAL,
 } from '../../../../shared/coap/message.js';
 import { decodeUdp, encodeUdp } from '../../../../shared/coap/udp.js';
 
@@ -12,14 +30,18 @@ const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 // Source: docs/standards-notes/lwm2m-coap-dtls.md §1.3 (GET /3/0, Accept TLV, CON, MID 0x0001, token 01) [V]
 const GET_3_0 = '41 01 00 01 01 | b1 33 | 01 30 | 62 2d 16';
 // Source: docs/standards-notes/lwm2m-coap-dtls.md §5.5, the LwM2M Register plaintext (117 B) and the piggybacked 2.01 answer
-const REGISTER = '44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839'
-  + '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e';
+const REGISTER =
+  '44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839' +
+  '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e';
 const CREATED_ACK = '64411234a1b2c3d4 827264 0435613366';
 
 describe('CoAP over UDP codec (RFC 7252 §3)', () => {
   describe('worked examples of the digest', () => {
     it('encodes GET /3/0 with Accept 11542 to the §1.3 bytes', () => {
-      const msg = setAccept(setUriPath(message({ type: 'CON', code: Code.GET, messageId: 1, token: hex('01') }), '/3/0'), 11542);
+      const msg = setAccept(
+        setUriPath(message({ type: 'CON', code: Code.GET, messageId: 1, token: hex('01') }), '/3/0'),
+        11542,
+      );
       expect(encodeUdp(msg).toString('hex')).to.equal(hex(GET_3_0).toString('hex'));
     });
 
@@ -38,10 +60,20 @@ describe('CoAP over UDP codec (RFC 7252 §3)', () => {
       const bytes = hex(REGISTER);
       expect(bytes.length).to.equal(117);
       const msg = decodeUdp(bytes);
-      expect([msg.type, codeToString(msg.code), msg.messageId, msg.token.toString('hex')]).to.deep.equal(['CON', '0.02', 0x1234, 'a1b2c3d4']);
+      expect([msg.type, codeToString(msg.code), msg.messageId, msg.token.toString('hex')]).to.deep.equal([
+        'CON',
+        '0.02',
+        0x1234,
+        'a1b2c3d4',
+      ]);
       expect(getUriPath(msg)).to.deep.equal(['rd']);
       expect(getContentFormat(msg)).to.equal(40);
-      expect(getUriQuery(msg)).to.deep.equal(['ep=urn:imei-imsi:490154203237518-001010123456789', 'lt=300', 'lwm2m=1.1', 'b=U']);
+      expect(getUriQuery(msg)).to.deep.equal([
+        'ep=urn:imei-imsi:490154203237518-001010123456789',
+        'lt=300',
+        'lwm2m=1.1',
+        'b=U',
+      ]);
       expect(msg.payload.toString()).to.equal('</>;rt="oma.lwm2m",</1/0>,</3/0>');
       expect(encodeUdp(msg).equals(bytes)).to.equal(true);
     });
@@ -55,7 +87,10 @@ describe('CoAP over UDP codec (RFC 7252 §3)', () => {
       const msg = decodeUdp(hex(CREATED_ACK));
       expect([msg.type, codeToString(msg.code), msg.messageId]).to.deep.equal(['ACK', '2.01', 0x1234]);
       expect(getLocationPath(msg)).to.deep.equal(['rd', '5a3f']);
-      const built = setLocationPath(message({ type: 'ACK', code: Code.CREATED, messageId: 0x1234, token: hex('a1b2c3d4') }), ['rd', '5a3f']);
+      const built = setLocationPath(
+        message({ type: 'ACK', code: Code.CREATED, messageId: 0x1234, token: hex('a1b2c3d4') }),
+        ['rd', '5a3f'],
+      );
       expect(encodeUdp(built).toString('hex')).to.equal(hex(CREATED_ACK).toString('hex'));
     });
 
@@ -67,7 +102,13 @@ describe('CoAP over UDP codec (RFC 7252 §3)', () => {
     for (const [name, bytes, type] of EMPTY_FORMS) {
       it(`round-trips the ${name} ${bytes} (§1.1)`, () => {
         const msg = decodeUdp(hex(bytes));
-        expect([msg.type, msg.code, msg.messageId, msg.token.length, msg.options.length]).to.deep.equal([type, 0, 0x1234, 0, 0]);
+        expect([msg.type, msg.code, msg.messageId, msg.token.length, msg.options.length]).to.deep.equal([
+          type,
+          0,
+          0x1234,
+          0,
+          0,
+        ]);
         expect(encodeUdp(msg).toString('hex')).to.equal(hex(bytes).toString('hex'));
       });
     }
@@ -75,7 +116,9 @@ describe('CoAP over UDP codec (RFC 7252 §3)', () => {
 
   describe('option encoding (RFC 7252 §3.1)', () => {
     it('uses a 2-byte extended delta (nibble 14) for a delta of 300', () => {
-      const enc = encodeUdp(message({ type: 'NON', code: Code.GET, messageId: 7, options: [{ number: 300, value: Buffer.alloc(0) }] }));
+      const enc = encodeUdp(
+        message({ type: 'NON', code: Code.GET, messageId: 7, options: [{ number: 300, value: Buffer.alloc(0) }] }),
+      );
       expect(enc.subarray(4).toString('hex')).to.equal('e0001f');
     });
 
@@ -87,9 +130,16 @@ describe('CoAP over UDP codec (RFC 7252 §3)', () => {
     });
 
     it('sorts options by number and keeps repeated options in order', () => {
-      const msg = message({ type: 'CON', code: Code.POST, messageId: 9, options: [
-        { number: 15, value: Buffer.from('b=U') }, { number: 11, value: Buffer.from('rd') }, { number: 15, value: Buffer.from('ep=x') },
-      ] });
+      const msg = message({
+        type: 'CON',
+        code: Code.POST,
+        messageId: 9,
+        options: [
+          { number: 15, value: Buffer.from('b=U') },
+          { number: 11, value: Buffer.from('rd') },
+          { number: 15, value: Buffer.from('ep=x') },
+        ],
+      });
       expect(getUriQuery(decodeUdp(encodeUdp(msg)))).to.deep.equal(['b=U', 'ep=x']);
     });
 
@@ -97,7 +147,10 @@ describe('CoAP over UDP codec (RFC 7252 §3)', () => {
     for (const n of LENGTHS) {
       it(`round-trips a ${n}-byte payload with token, options at 0, 12, 13, 268, 269 and 2000`, () => {
         const msg: CoapMessage = {
-          type: 'NON', code: Code.CONTENT, messageId: 0xfffe, token: hex('0102030405060708'),
+          type: 'NON',
+          code: Code.CONTENT,
+          messageId: 0xfffe,
+          token: hex('0102030405060708'),
           options: [0, 12, 13, 268, 269, 2000].map((number, i) => ({ number, value: Buffer.alloc(i * 5, i) })),
           payload: Buffer.alloc(n, 0x5a),
         };
@@ -152,11 +205,31 @@ describe('CoAP over UDP codec (RFC 7252 §3)', () => {
 });
 
 describe('CoAP message helpers', () => {
-  const CODES: [number, string][] = [[0x00, '0.00'], [0x01, '0.01'], [0x41, '2.01'], [0x45, '2.05'], [0x5f, '2.31'],
-    [0x84, '4.04'], [0x8c, '4.12'], [0xa0, '5.00'], [0xe1, '7.01'], [0xe5, '7.05']];
-  for (const [c, s] of CODES) it(`codeToString(0x${c.toString(16)}) is ${s}`, () => expect(codeToString(c)).to.equal(s));
+  const CODES: [number, string][] = [
+    [0x00, '0.00'],
+    [0x01, '0.01'],
+    [0x41, '2.01'],
+    [0x45, '2.05'],
+    [0x5f, '2.31'],
+    [0x84, '4.04'],
+    [0x8c, '4.12'],
+    [0xa0, '5.00'],
+    [0xe1, '7.01'],
+    [0xe5, '7.05'],
+  ];
+  for (const [c, s] of CODES)
+    it(`codeToString(0x${c.toString(16)}) is ${s}`, () => expect(codeToString(c)).to.equal(s));
 
-  const UINTS: [number, string][] = [[0, ''], [40, '28'], [255, 'ff'], [256, '0100'], [1152, '0480'], [11542, '2d16'], [0x800100, '800100'], [0xffffffff, 'ffffffff']];
+  const UINTS: [number, string][] = [
+    [0, ''],
+    [40, '28'],
+    [255, 'ff'],
+    [256, '0100'],
+    [1152, '0480'],
+    [11542, '2d16'],
+    [0x800100, '800100'],
+    [0xffffffff, 'ffffffff'],
+  ];
   for (const [n, h] of UINTS) {
     it(`encodes uint ${n} as '${h}' without leading zeros and reads it back`, () => {
       expect(encodeUint(n).toString('hex')).to.equal(h);
@@ -198,7 +271,8 @@ describe('CoAP message helpers', () => {
   });
 
   it('finds the first unknown critical option and ignores elective ones', () => {
-    const withOptions = (...numbers: number[]) => message({ code: Code.GET, options: numbers.map((number) => ({ number, value: Buffer.alloc(0) })) });
+    const withOptions = (...numbers: number[]) =>
+      message({ code: Code.GET, options: numbers.map((number) => ({ number, value: Buffer.alloc(0) })) });
     expect(unknownCriticalOption(withOptions(11, 12, 17), DEFAULT_KNOWN_CRITICAL)).to.equal(undefined);
     expect(unknownCriticalOption(withOptions(10, 11, 2050), DEFAULT_KNOWN_CRITICAL)).to.equal(undefined);
     expect(unknownCriticalOption(withOptions(9, 11, 35), DEFAULT_KNOWN_CRITICAL)).to.equal(9);

@@ -4,12 +4,17 @@ import { buildAuts, recoverSqnMs, openAutn, buildAutn, generateVector } from '..
 import { milenageSets, hex, loadVector } from '../../../support/vectors.js';
 
 const set = (n: number) => milenageSets().find((s) => s.set === n)!;
-const algOf = (n: number) => { const v = set(n); return createAkaAlgorithm({ algorithm: 'milenage', k: hex(v.k), opc: hex(v.opc) }); };
+const algOf = (n: number) => {
+  const v = set(n);
+  return createAkaAlgorithm({ algorithm: 'milenage', k: hex(v.k), opc: hex(v.opc) });
+};
 
 describe('AKA tokens (TS 33.102 §6.3)', () => {
   it('AUTN = SQN⊕AK ‖ AMF ‖ MAC-A for set 19 (published free5GC value)', () => {
     const v = set(19);
-    expect(buildAutn(algOf(19), hex(v.rand), hex(v.sqn), hex(v.amf)).autn.toString('hex')).to.equal('bb52e91c747ac3ab2a5c23d15ee351d5');
+    expect(buildAutn(algOf(19), hex(v.rand), hex(v.sqn), hex(v.amf)).autn.toString('hex')).to.equal(
+      'bb52e91c747ac3ab2a5c23d15ee351d5',
+    );
   });
 
   it('the USIM opens AUTN: recovers SQN, checks MAC-A, yields RES/CK/IK', () => {
@@ -23,7 +28,8 @@ describe('AKA tokens (TS 33.102 §6.3)', () => {
 
   it('a one-bit change in AUTN or a different K is a MAC failure', () => {
     const v = set(1);
-    const autn = hex(v.autn); autn[15] ^= 1;
+    const autn = hex(v.autn);
+    autn[15] ^= 1;
     expect(openAutn(algOf(1), hex(v.rand), autn).macOk).to.equal(false);
     expect(openAutn(algOf(2), hex(v.rand), hex(v.autn)).macOk).to.equal(false);
   });
@@ -38,10 +44,30 @@ describe('AKA tokens (TS 33.102 §6.3)', () => {
   });
 
   const published = [
-    { name: 'osmocom K = OPc = 00..0f, RAND 0', k: '000102030405060708090a0b0c0d0e0f', opc: '000102030405060708090a0b0c0d0e0f',
-      rand: '00000000000000000000000000000000', auts: '8711a0ec9e1637df17f80b384ee4', sqnMs: '00000000001f' },
-    { name: 'hostap set 20 RAND', k: set(20).k, opc: set(20).opc, rand: set(20).rand, auts: '4f2039392ddd4bb4316ed4a14688', sqnMs: '000000000001' },
-    { name: 'hostap test USIM, RAND aa..aa', k: set(20).k, opc: set(20).opc, rand: 'aa'.repeat(16), auts: '43681ad3daf006bcde405a207267', sqnMs: '00000000002a' },
+    {
+      name: 'osmocom K = OPc = 00..0f, RAND 0',
+      k: '000102030405060708090a0b0c0d0e0f',
+      opc: '000102030405060708090a0b0c0d0e0f',
+      rand: '00000000000000000000000000000000',
+      auts: '8711a0ec9e1637df17f80b384ee4',
+      sqnMs: '00000000001f',
+    },
+    {
+      name: 'hostap set 20 RAND',
+      k: set(20).k,
+      opc: set(20).opc,
+      rand: set(20).rand,
+      auts: '4f2039392ddd4bb4316ed4a14688',
+      sqnMs: '000000000001',
+    },
+    {
+      name: 'hostap test USIM, RAND aa..aa',
+      k: set(20).k,
+      opc: set(20).opc,
+      rand: 'aa'.repeat(16),
+      auts: '43681ad3daf006bcde405a207267',
+      sqnMs: '00000000002a',
+    },
   ];
   for (const p of published) {
     it(`recovers SQN_MS and verifies MAC-S of a published AUTS (${p.name})`, () => {
@@ -61,7 +87,13 @@ describe('AKA tokens (TS 33.102 §6.3)', () => {
   it('generateVector returns RAND, XRES, CK, IK, AUTN of the set', () => {
     const v = set(7);
     const av = generateVector(algOf(7), hex(v.rand), hex(v.sqn), hex(v.amf));
-    expect([av.rand, av.xres, av.ck, av.ik, av.autn].map((b) => b.toString('hex'))).to.deep.equal([v.rand, v.res, v.ck, v.ik, v.autn]);
+    expect([av.rand, av.xres, av.ck, av.ik, av.autn].map((b) => b.toString('hex'))).to.deep.equal([
+      v.rand,
+      v.res,
+      v.ck,
+      v.ik,
+      v.autn,
+    ]);
   });
 
   it('rejects AUTN/AUTS/SQN_MS of the wrong length', () => {

@@ -1,12 +1,29 @@
 import { expect } from 'chai';
-import { nextNetworkSqn, resyncNetworkSqn, UsimSqnState, makeSqn, seqOf, indOf, sqnToBytes, sqnFromBytes, SQN_MAX } from '../../../../shared/crypto/sqn.js';
+import {
+  nextNetworkSqn,
+  resyncNetworkSqn,
+  UsimSqnState,
+  makeSqn,
+  seqOf,
+  indOf,
+  sqnToBytes,
+  sqnFromBytes,
+  SQN_MAX,
+} from '../../../../shared/crypto/sqn.js';
 
 describe('SQN management (TS 33.102 Annex C)', () => {
   it('network side: SEQ + 1 and the next IND each time, IND wrapping at 2^5', () => {
     let sqn = 0;
     const seen: Array<[number, number]> = [];
-    for (let i = 0; i < 34; i++) { sqn = nextNetworkSqn(sqn); seen.push([seqOf(sqn), indOf(sqn)]); }
-    expect(seen.slice(0, 3)).to.deep.equal([[1, 1], [2, 2], [3, 3]]);
+    for (let i = 0; i < 34; i++) {
+      sqn = nextNetworkSqn(sqn);
+      seen.push([seqOf(sqn), indOf(sqn)]);
+    }
+    expect(seen.slice(0, 3)).to.deep.equal([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
     expect(seen[30]).to.deep.equal([31, 31]);
     expect(seen[31]).to.deep.equal([32, 0]);
     expect(seen[32]).to.deep.equal([33, 1]);
@@ -17,10 +34,17 @@ describe('SQN management (TS 33.102 Annex C)', () => {
 
   it('USIM side accepts out-of-order SQNs in different IND slots and refuses reuse within a slot', () => {
     const usim = new UsimSqnState();
-    let sqn = 0; const issued: number[] = [];
-    for (let i = 0; i < 40; i++) { sqn = nextNetworkSqn(sqn); issued.push(sqn); }
+    let sqn = 0;
+    const issued: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      sqn = nextNetworkSqn(sqn);
+      issued.push(sqn);
+    }
     // deliver the first 32 in reverse order: all in distinct IND slots → all fresh
-    for (const s of issued.slice(0, 32).reverse()) { expect(usim.isFresh(s), `sqn ${s}`).to.equal(true); usim.accept(s); }
+    for (const s of issued.slice(0, 32).reverse()) {
+      expect(usim.isFresh(s), `sqn ${s}`).to.equal(true);
+      usim.accept(s);
+    }
     for (const s of issued.slice(0, 32)) expect(usim.isFresh(s)).to.equal(false);
     expect(usim.highestAccepted()).to.equal(issued[31]);
   });
@@ -32,9 +56,9 @@ describe('SQN management (TS 33.102 Annex C)', () => {
   });
 
   it('resync keeps SQN_HE when the USIM would accept the next one, else adopts SQN_MS', () => {
-    expect(resyncNetworkSqn(makeSqn(10, 3), makeSqn(5, 1))).to.equal(makeSqn(10, 3));     // HE ahead: keep (strictly increasing)
-    expect(resyncNetworkSqn(makeSqn(10, 3), makeSqn(50, 7))).to.equal(makeSqn(50, 7));    // USIM ahead: adopt
-    expect(resyncNetworkSqn(makeSqn(2 ** 40, 0), 0)).to.equal(0);                          // HE beyond Δ: adopt
+    expect(resyncNetworkSqn(makeSqn(10, 3), makeSqn(5, 1))).to.equal(makeSqn(10, 3)); // HE ahead: keep (strictly increasing)
+    expect(resyncNetworkSqn(makeSqn(10, 3), makeSqn(50, 7))).to.equal(makeSqn(50, 7)); // USIM ahead: adopt
+    expect(resyncNetworkSqn(makeSqn(2 ** 40, 0), 0)).to.equal(0); // HE beyond Δ: adopt
     const usim = new UsimSqnState(makeSqn(50, 7));
     expect(usim.isFresh(nextNetworkSqn(resyncNetworkSqn(makeSqn(10, 3), makeSqn(50, 7))))).to.equal(true);
   });

@@ -42,8 +42,13 @@ describe('XOR test algorithm (TS 34.108 §8.1.2)', () => {
       const alg = new XorTestAlgorithm(k, resOctets);
       const o = alg.all(rand, sqn, amf);
       const r = reference(k, rand, sqn, amf, resOctets);
-      expect({ res: o.res.toString('hex'), ck: o.ck.toString('hex'), ik: o.ik.toString('hex'), ak: o.ak.toString('hex'), mac: o.macA.toString('hex') })
-        .to.deep.equal(r);
+      expect({
+        res: o.res.toString('hex'),
+        ck: o.ck.toString('hex'),
+        ik: o.ik.toString('hex'),
+        ak: o.ak.toString('hex'),
+        mac: o.macA.toString('hex'),
+      }).to.deep.equal(r);
       expect(o.akStar.toString('hex')).to.equal(r.ak);
     });
   }

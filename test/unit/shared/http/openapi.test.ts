@@ -8,8 +8,13 @@ describe('OpenAPI servers of the served document', () => {
   for (const asset of ['hss-mock/openapi.yaml', 'bsf/openapi.yaml', 'naf/openapi.yaml', 'lwm2m/openapi.yaml']) {
     it(`${asset}: servers replaced, the rest of the document unchanged`, () => {
       const doc = readAsset(asset);
-      const out = parse(withServers(doc, [{ url: 'http://127.0.0.1:40002' }, { url: 'http://127.0.0.1:40003', description: 'second' }])) as Record<string, unknown>;
-      expect(out.servers).to.deep.equal([{ url: 'http://127.0.0.1:40002' }, { url: 'http://127.0.0.1:40003', description: 'second' }]);
+      const out = parse(
+        withServers(doc, [{ url: 'http://127.0.0.1:40002' }, { url: 'http://127.0.0.1:40003', description: 'second' }]),
+      ) as Record<string, unknown>;
+      expect(out.servers).to.deep.equal([
+        { url: 'http://127.0.0.1:40002' },
+        { url: 'http://127.0.0.1:40003', description: 'second' },
+      ]);
       const original = parse(doc) as Record<string, unknown>;
       delete original.servers;
       delete out.servers;
@@ -24,7 +29,9 @@ describe('OpenAPI servers of the served document', () => {
 
   it('asks for the servers only when first served (after the listener has its port)', () => {
     let port = 0;
-    const h = openapiHandler('openapi: 3.0.3\nservers:\n  - url: http://127.0.0.1:8082\npaths: {}\n', () => [{ url: `http://127.0.0.1:${port}` }]);
+    const h = openapiHandler('openapi: 3.0.3\nservers:\n  - url: http://127.0.0.1:8082\npaths: {}\n', () => [
+      { url: `http://127.0.0.1:${port}` },
+    ]);
     port = 41000;
     const r = h();
     expect(r.headers).to.deep.equal({ 'Content-Type': 'application/yaml' });

@@ -3,7 +3,9 @@ import { expect } from 'chai';
 import { Router, type Handler } from '../../../../shared/http/server.js';
 import { HttpError } from '../../../../shared/http/problem.js';
 
-const h = (name: string): Handler => () => ({ status: 200, body: name });
+const h =
+  (name: string): Handler =>
+  () => ({ status: 200, body: name });
 
 describe('shared/http/server.ts Router (no sockets)', () => {
   const router = new Router()
@@ -38,7 +40,11 @@ describe('shared/http/server.ts Router (no sockets)', () => {
 
   it('bad percent-encoding in a parameter is a 400 problem, not a crash', () => {
     let err: unknown;
-    try { router.match('GET', '/a/%E0%A4%A/b'); } catch (e) { err = e; }
+    try {
+      router.match('GET', '/a/%E0%A4%A/b');
+    } catch (e) {
+      err = e;
+    }
     expect(err).to.be.instanceOf(HttpError);
     expect((err as HttpError).status).to.equal(400);
   });

@@ -13,10 +13,28 @@ function raw(port: number, text: string, waitMs = 3000): Promise<string> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let got = '';
-    const t = setTimeout(() => { s.destroy(); resolve(got); }, waitMs);
-    s.on('data', (d) => { got += d.toString('latin1'); if (/\r\n\r\n/.test(got)) { clearTimeout(t); setTimeout(() => { s.destroy(); resolve(got); }, 50); } });
-    s.on('error', () => { clearTimeout(t); resolve(got); });
-    s.on('close', () => { clearTimeout(t); resolve(got); });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(got);
+    }, waitMs);
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (/\r\n\r\n/.test(got)) {
+        clearTimeout(t);
+        setTimeout(() => {
+          s.destroy();
+          resolve(got);
+        }, 50);
+      }
+    });
+    s.on('error', () => {
+      clearTimeout(t);
+      resolve(got);
+    });
+    s.on('close', () => {
+      clearTimeout(t);
+      resolve(got);
+    });
     s.write(text);
   });
 }
@@ -25,7 +43,9 @@ describe('HTTP layer hardening (issue 18: findings 6, 7, 11)', function () {
   this.timeout(20_000);
   let srv: RunningServer;
   const rejections: unknown[] = [];
-  const onRejection = (r: unknown) => { rejections.push(r); };
+  const onRejection = (r: unknown) => {
+    rejections.push(r);
+  };
   let healthy: () => Promise<boolean> | boolean = () => true;
 
   before(async () => {
@@ -33,9 +53,18 @@ describe('HTTP layer hardening (issue 18: findings 6, 7, 11)', function () {
     const router = new Router()
       .get('/bad-header', () => ({ status: 200, headers: { 'X-Bad': 'a\nb' }, body: 'x' }))
       .get('/bad-json', () => ({ status: 200, json: { n: 1n } }))
-      .get('/store-down', () => { throw new StoreUnavailable('redis: connection refused'); })
+      .get('/store-down', () => {
+        throw new StoreUnavailable('redis: connection refused');
+      })
       .get('/ok', () => ({ status: 200, body: 'ok' }));
-    srv = await startHttpServer({ name: 't', router, log: silentLogger, host: '127.0.0.1', port: 0, health: () => healthy() });
+    srv = await startHttpServer({
+      name: 't',
+      router,
+      log: silentLogger,
+      host: '127.0.0.1',
+      port: 0,
+      health: () => healthy(),
+    });
   });
   after(async () => {
     await srv.close();
@@ -48,7 +77,10 @@ describe('HTTP layer hardening (issue 18: findings 6, 7, 11)', function () {
   });
 
   it('headers just under 16 KB are still served', async () => {
-    const got = await raw(srv.port, `GET /ok HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(15 * 1024)}\r\nConnection: close\r\n\r\n`);
+    const got = await raw(
+      srv.port,
+      `GET /ok HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(15 * 1024)}\r\nConnection: close\r\n\r\n`,
+    );
     expect(got).to.match(/^HTTP\/1\.1 200 /);
   });
 
@@ -73,12 +105,15 @@ describe('HTTP layer hardening (issue 18: findings 6, 7, 11)', function () {
     const r = await fetch(`${srv.url}/store-down`);
     expect(r.status).to.equal(503);
     expect(r.headers.get('retry-after')).to.match(/^\d+$/);
-    const body = await r.json() as { detail: string };
+    const body = (await r.json()) as { detail: string };
     expect(body.detail).to.not.contain('connection refused');
   });
 
   it('/healthz answers 503 within its 1 s bound when the store check hangs', async () => {
-    healthy = () => new Promise<boolean>(() => { /* never */ });
+    healthy = () =>
+      new Promise<boolean>(() => {
+        /* never */
+      });
     try {
       const r = await fetch(`${srv.url}/healthz`, { signal: AbortSignal.timeout(5000) });
       expect(r.status).to.equal(503);

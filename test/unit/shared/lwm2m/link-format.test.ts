@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { DecodeError, InputError } from '../../../../shared/errors.js';
 import {
-  DEFAULT_QUOTED, extractRegistrationLinks, parseLinkFormat, registrationLinks, serializeLinkFormat,
+  DEFAULT_QUOTED,
+  extractRegistrationLinks,
+  parseLinkFormat,
+  registrationLinks,
+  serializeLinkFormat,
 } from '../../../../shared/lwm2m/link-format.js';
 
 // Source: docs/standards-notes/lwm2m-coap-dtls.md §3.1 (Register payload)
@@ -24,12 +28,16 @@ describe('CoRE Link Format (RFC 6690)', () => {
   });
 
   it('quotes ver when asked, as LwM2M 1.0 does', () => {
-    const text = serializeLinkFormat([{ path: '/3303', params: { ver: '1.1' } }], { quoted: [...DEFAULT_QUOTED, 'ver'] });
+    const text = serializeLinkFormat([{ path: '/3303', params: { ver: '1.1' } }], {
+      quoted: [...DEFAULT_QUOTED, 'ver'],
+    });
     expect(text).to.equal('</3303>;ver="1.1"');
   });
 
   it('reads a UTF-8 payload buffer, parameters without a value, quoted strings with escapes and percent-encoded paths', () => {
-    const links = parseLinkFormat(Buffer.from('</a%20b>;obs;title="say \\"hi\\", \\\\ ok";sz=1280,<coap://h:5683/x?q=1>;if="a b"'));
+    const links = parseLinkFormat(
+      Buffer.from('</a%20b>;obs;title="say \\"hi\\", \\\\ ok";sz=1280,<coap://h:5683/x?q=1>;if="a b"'),
+    );
     expect(links).to.deep.equal([
       { path: '/a%20b', params: { obs: true, title: 'say "hi", \\ ok', sz: '1280' } },
       { path: 'coap://h:5683/x?q=1', params: { if: 'a b' } },
@@ -42,7 +50,10 @@ describe('CoRE Link Format (RFC 6690)', () => {
   });
 
   it('accepts ptokens containing < > = / and ext-name-star parameters', () => {
-    expect(parseLinkFormat('</x>;a=b<c>d=e/f;title*=UTF-8\'en\'%c2%a3')[0]!.params).to.deep.equal({ a: 'b<c>d=e/f', 'title*': "UTF-8'en'%c2%a3" });
+    expect(parseLinkFormat("</x>;a=b<c>d=e/f;title*=UTF-8'en'%c2%a3")[0]!.params).to.deep.equal({
+      a: 'b<c>d=e/f',
+      'title*': "UTF-8'en'%c2%a3",
+    });
   });
 
   it('serializer rejects a path that is not a URI-Reference and a bad parameter name with InputError', () => {
@@ -93,10 +104,15 @@ describe('LwM2M Register object links (Core 1.1 §6.2.1, docs/standards-notes/lw
   });
 
   it('takes the alternate path from the link whose rt is oma.lwm2m, and a quoted ct list', () => {
-    const r = extractRegistrationLinks(parseLinkFormat('</lwm2m>;rt="oma.lwm2m";ct="110 11543",</lwm2m/3/0>,</lwm2m/1/1>,</lwm2m/1/0>'));
+    const r = extractRegistrationLinks(
+      parseLinkFormat('</lwm2m>;rt="oma.lwm2m";ct="110 11543",</lwm2m/3/0>,</lwm2m/1/1>,</lwm2m/1/0>'),
+    );
     expect(r.rootPath).to.equal('/lwm2m/');
     expect(r.contentFormats).to.deep.equal([110, 11543]);
-    expect(r.objects).to.deep.equal([{ objectId: 3, instances: [0] }, { objectId: 1, instances: [0, 1] }]);
+    expect(r.objects).to.deep.equal([
+      { objectId: 3, instances: [0] },
+      { objectId: 1, instances: [0, 1] },
+    ]);
   });
 
   it('defaults the root path to / without a root link', () => {
@@ -138,12 +154,18 @@ describe('LwM2M Register object links (Core 1.1 §6.2.1, docs/standards-notes/lw
   });
 
   it('registrationLinks builds a payload that extracts back to the same objects', () => {
-    const objects = [{ objectId: 1, instances: [0] }, { objectId: 3, instances: [0] }, { objectId: 5, instances: [] },
-      { objectId: 3303, version: '1.1', instances: [0] }];
+    const objects = [
+      { objectId: 1, instances: [0] },
+      { objectId: 3, instances: [0] },
+      { objectId: 5, instances: [] },
+      { objectId: 3303, version: '1.1', instances: [0] },
+    ];
     const text = serializeLinkFormat(registrationLinks(objects, { contentFormats: [110, 11542] }));
     expect(text).to.equal('</>;rt="oma.lwm2m";ct="110 11542",</1/0>,</3/0>,</5>,</3303/0>;ver=1.1');
     expect(extractRegistrationLinks(parseLinkFormat(text)).objects).to.deep.equal(objects);
-    const alt = extractRegistrationLinks(parseLinkFormat(serializeLinkFormat(registrationLinks(objects, { path: '/lwm2m' }))));
+    const alt = extractRegistrationLinks(
+      parseLinkFormat(serializeLinkFormat(registrationLinks(objects, { path: '/lwm2m' }))),
+    );
     expect([alt.rootPath, alt.objects]).to.deep.equal(['/lwm2m/', objects]);
   });
 });

@@ -4,15 +4,25 @@ import { Code, type CoapMessage, message, setContentFormat } from '../../../../s
 import { decodeUdp, encodeUdp } from '../../../../shared/coap/udp.js';
 import { parseLinkFormat } from '../../../../shared/lwm2m/link-format.js';
 import {
-  buildRegisterQuery, buildRegisterRequest, buildUpdateQuery, buildUpdateRequest, isValidBinding, type Outcome,
-  parseRegisterQuery, parseRegisterRequest, parseUpdateQuery, parseUpdateRequest,
+  buildRegisterQuery,
+  buildRegisterRequest,
+  buildUpdateQuery,
+  buildUpdateRequest,
+  isValidBinding,
+  type Outcome,
+  parseRegisterQuery,
+  parseRegisterRequest,
+  parseUpdateQuery,
+  parseUpdateRequest,
 } from '../../../../shared/lwm2m/registration.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/[\s|]/g, ''), 'hex');
 
 // Source: docs/standards-notes/lwm2m-coap-dtls.md §5.5 (the LwM2M Register plaintext, CON, MID 0x1234, token a1b2c3d4)
-const REGISTER = hex('44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839'
-  + '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e');
+const REGISTER = hex(
+  '44021234a1b2c3d4 b27264 1128 3d2365703d75726e3a696d65692d696d73693a3439303135343230333233373531382d303031303130313233343536373839' +
+    '066c743d333030 096c776d326d3d312e31 03623d55 ff 3c2f3e3b72743d226f6d612e6c776d326d222c3c2f312f303e2c3c2f332f303e',
+);
 const EP = 'urn:imei-imsi:490154203237518-001010123456789';
 
 function ok<T>(r: Outcome<T>): T {
@@ -23,13 +33,25 @@ function ok<T>(r: Outcome<T>): T {
 describe('LwM2M Register query (Core 1.1 §6.2.1, docs/standards-notes/lwm2m-coap-dtls.md §3.1)', () => {
   it('applies the defaults: lt 86400, lwm2m 1.0, b U, no queue mode', () => {
     expect(ok(parseRegisterQuery(['ep=dev1']))).to.deep.equal({
-      endpoint: 'dev1', lifetimeSec: 86400, lwm2mVersion: '1.0', binding: 'U', queueMode: false, extra: {},
+      endpoint: 'dev1',
+      lifetimeSec: 86400,
+      lwm2mVersion: '1.0',
+      binding: 'U',
+      queueMode: false,
+      extra: {},
     });
   });
 
   it('reads every parameter in any order, and keeps unknown ones', () => {
-    expect(ok(parseRegisterQuery(['Q', 'sms=+15551234', 'b=UT', 'lwm2m=1.1', 'lt=300', 'ep=dev1', 'apn=iot', 'flag']))).to.deep.equal({
-      endpoint: 'dev1', lifetimeSec: 300, lwm2mVersion: '1.1', binding: 'UT', queueMode: true, sms: '+15551234',
+    expect(
+      ok(parseRegisterQuery(['Q', 'sms=+15551234', 'b=UT', 'lwm2m=1.1', 'lt=300', 'ep=dev1', 'apn=iot', 'flag'])),
+    ).to.deep.equal({
+      endpoint: 'dev1',
+      lifetimeSec: 300,
+      lwm2mVersion: '1.1',
+      binding: 'UT',
+      queueMode: true,
+      sms: '+15551234',
       extra: { apn: 'iot', flag: true },
     });
   });
@@ -75,19 +97,37 @@ describe('LwM2M Register query (Core 1.1 §6.2.1, docs/standards-notes/lwm2m-coa
   }
 
   const BINDINGS: [string, '1.0' | '1.1' | '1.2', boolean][] = [
-    ['U', '1.0', true], ['UQ', '1.0', true], ['S', '1.0', true], ['SQ', '1.0', true], ['US', '1.0', true], ['UQS', '1.0', true],
-    ['SU', '1.0', false], ['T', '1.0', false], ['U', '1.1', true], ['UT', '1.1', true], ['UN', '1.2', true], ['TSNU', '1.1', true],
-    ['UQ', '1.1', false], ['', '1.1', false], ['u', '1.1', false],
+    ['U', '1.0', true],
+    ['UQ', '1.0', true],
+    ['S', '1.0', true],
+    ['SQ', '1.0', true],
+    ['US', '1.0', true],
+    ['UQS', '1.0', true],
+    ['SU', '1.0', false],
+    ['T', '1.0', false],
+    ['U', '1.1', true],
+    ['UT', '1.1', true],
+    ['UN', '1.2', true],
+    ['TSNU', '1.1', true],
+    ['UQ', '1.1', false],
+    ['', '1.1', false],
+    ['u', '1.1', false],
   ];
   for (const [b, v, valid] of BINDINGS) {
-    it(`binding '${b}' is ${valid ? 'valid' : 'invalid'} for LwM2M ${v}`, () => expect(isValidBinding(b, v)).to.equal(valid));
+    it(`binding '${b}' is ${valid ? 'valid' : 'invalid'} for LwM2M ${v}`, () =>
+      expect(isValidBinding(b, v)).to.equal(valid));
   }
 });
 
 describe('LwM2M Update query (Core 1.1 §6.2.2, docs/standards-notes/lwm2m-coap-dtls.md §3.2)', () => {
   it('takes every parameter as optional, absent meaning unchanged', () => {
     expect(ok(parseUpdateQuery([], '1.1'))).to.deep.equal({ extra: {} });
-    expect(ok(parseUpdateQuery(['lt=600', 'b=T', 'sms=123'], '1.1'))).to.deep.equal({ lifetimeSec: 600, binding: 'T', sms: '123', extra: {} });
+    expect(ok(parseUpdateQuery(['lt=600', 'b=T', 'sms=123'], '1.1'))).to.deep.equal({
+      lifetimeSec: 600,
+      binding: 'T',
+      sms: '123',
+      extra: {},
+    });
   });
 
   it('validates the binding against the registered version', () => {
@@ -104,13 +144,25 @@ describe('LwM2M Update query (Core 1.1 §6.2.2, docs/standards-notes/lwm2m-coap-
 describe('LwM2M Register and Update requests', () => {
   it('parses the §5.5 Register request', () => {
     const r = ok(parseRegisterRequest(decodeUdp(REGISTER)));
-    expect(r.query).to.deep.equal({ endpoint: EP, lifetimeSec: 300, lwm2mVersion: '1.1', binding: 'U', queueMode: false, extra: {} });
-    expect(r.links.objects).to.deep.equal([{ objectId: 1, instances: [0] }, { objectId: 3, instances: [0] }]);
+    expect(r.query).to.deep.equal({
+      endpoint: EP,
+      lifetimeSec: 300,
+      lwm2mVersion: '1.1',
+      binding: 'U',
+      queueMode: false,
+      extra: {},
+    });
+    expect(r.links.objects).to.deep.equal([
+      { objectId: 1, instances: [0] },
+      { objectId: 3, instances: [0] },
+    ]);
   });
 
   it('builds the §5.5 Register request byte for byte', () => {
-    const req = buildRegisterRequest({ endpoint: EP, lifetimeSec: 300, lwm2mVersion: '1.1', binding: 'U' },
-      parseLinkFormat('</>;rt="oma.lwm2m",</1/0>,</3/0>'));
+    const req = buildRegisterRequest(
+      { endpoint: EP, lifetimeSec: 300, lwm2mVersion: '1.1', binding: 'U' },
+      parseLinkFormat('</>;rt="oma.lwm2m",</1/0>,</3/0>'),
+    );
     const bytes = encodeUdp({ ...req, type: 'CON', messageId: 0x1234, token: hex('a1b2c3d4') });
     expect(bytes.toString('hex')).to.equal(REGISTER.toString('hex'));
   });
@@ -122,10 +174,17 @@ describe('LwM2M Register and Update requests', () => {
     ['a malformed payload', register({ payload: Buffer.from('</1/0') }), Code.BAD_REQUEST],
     ['an empty object list', register({ payload: Buffer.from('</>;rt="oma.lwm2m"') }), Code.BAD_REQUEST],
     ['no payload', register({ payload: Buffer.alloc(0) }), Code.BAD_REQUEST],
-    ['an unsupported version (even with a bad payload)', {
-      ...message({ type: 'CON', code: Code.POST, messageId: 1, payload: Buffer.from('junk') }),
-      options: [{ number: 15, value: Buffer.from('ep=x') }, { number: 15, value: Buffer.from('lwm2m=9.9') }],
-    }, Code.PRECONDITION_FAILED],
+    [
+      'an unsupported version (even with a bad payload)',
+      {
+        ...message({ type: 'CON', code: Code.POST, messageId: 1, payload: Buffer.from('junk') }),
+        options: [
+          { number: 15, value: Buffer.from('ep=x') },
+          { number: 15, value: Buffer.from('lwm2m=9.9') },
+        ],
+      },
+      Code.PRECONDITION_FAILED,
+    ],
   ];
   for (const [name, msg, code] of REQUEST_OUTCOMES) {
     it(`answers ${code === Code.BAD_REQUEST ? '4.00' : '4.12'} for ${name}`, () => {
@@ -160,10 +219,23 @@ describe('LwM2M Register and Update requests', () => {
   });
 
   it('builds a query that parses back to the same values', () => {
-    const query = buildRegisterQuery({ endpoint: 'dev', lifetimeSec: 120, lwm2mVersion: '1.2', binding: 'UT', queueMode: true, sms: '4917' });
+    const query = buildRegisterQuery({
+      endpoint: 'dev',
+      lifetimeSec: 120,
+      lwm2mVersion: '1.2',
+      binding: 'UT',
+      queueMode: true,
+      sms: '4917',
+    });
     expect(query).to.deep.equal(['ep=dev', 'lt=120', 'lwm2m=1.2', 'b=UT', 'Q', 'sms=4917']);
     expect(ok(parseRegisterQuery(query))).to.deep.equal({
-      endpoint: 'dev', lifetimeSec: 120, lwm2mVersion: '1.2', binding: 'UT', queueMode: true, sms: '4917', extra: {},
+      endpoint: 'dev',
+      lifetimeSec: 120,
+      lwm2mVersion: '1.2',
+      binding: 'UT',
+      queueMode: true,
+      sms: '4917',
+      extra: {},
     });
   });
 });

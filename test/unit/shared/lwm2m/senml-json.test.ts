@@ -1,11 +1,17 @@
 import { expect } from 'chai';
 import { DecodeError, InputError } from '../../../../shared/errors.js';
 import { ContentFormat, contentFormatName } from '../../../../shared/lwm2m/content-formats.js';
-import { decodeSenmlJson, encodeSenmlJson, isObjectLink, type SenmlEntry } from '../../../../shared/lwm2m/senml-json.js';
+import {
+  decodeSenmlJson,
+  encodeSenmlJson,
+  isObjectLink,
+  type SenmlEntry,
+} from '../../../../shared/lwm2m/senml-json.js';
 
 // Source: docs/standards-notes/lwm2m-coap-dtls.md §3.4, SenML JSON (CF 110) for GET /3/0 resources 0–3
-const DEVICE_JSON = '[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},'
-  + '{"n":"2","vs":"345000123"},{"n":"3","vs":"1.0"}]';
+const DEVICE_JSON =
+  '[{"bn":"/3/0/","n":"0","vs":"Open Mobile Alliance"},{"n":"1","vs":"Lightweight M2M Client"},' +
+  '{"n":"2","vs":"345000123"},{"n":"3","vs":"1.0"}]';
 const DEVICE_ENTRIES: SenmlEntry[] = [
   { path: '/3/0/0', value: 'Open Mobile Alliance' },
   { path: '/3/0/1', value: 'Lightweight M2M Client' },
@@ -46,8 +52,9 @@ describe('SenML JSON (RFC 8428, CF 110)', () => {
   });
 
   it('carries bn and bt over to later records until replaced, adds bv to v and resolves time as bt + t', () => {
-    const pack = '[{"bn":"/3303/0/","bt":1700000000,"n":"5700","v":20.5,"t":-10},{"n":"5700","v":21},'
-      + '{"bn":"/3/0/","bv":10,"n":"9","v":90}]';
+    const pack =
+      '[{"bn":"/3303/0/","bt":1700000000,"n":"5700","v":20.5,"t":-10},{"n":"5700","v":21},' +
+      '{"bn":"/3/0/","bv":10,"n":"9","v":90}]';
     expect(decodeSenmlJson(pack)).to.deep.equal([
       { path: '/3303/0/5700', value: 20.5, timeSec: 1699999990 },
       { path: '/3303/0/5700', value: 21, timeSec: 1700000000 },
@@ -56,7 +63,9 @@ describe('SenML JSON (RFC 8428, CF 110)', () => {
   });
 
   it('writes t when an entry has a time', () => {
-    expect(encodeSenmlJson([{ path: '/3/0/13', value: 5, timeSec: 1367491215 }])).to.equal('[{"n":"/3/0/13","v":5,"t":1367491215}]');
+    expect(encodeSenmlJson([{ path: '/3/0/13', value: 5, timeSec: 1367491215 }])).to.equal(
+      '[{"n":"/3/0/13","v":5,"t":1367491215}]',
+    );
   });
 
   it('ignores unknown labels that need not be understood', () => {

@@ -1,9 +1,25 @@
 import { expect } from 'chai';
 import { DecodeError, InputError } from '../../../../shared/errors.js';
 import {
-  decodeTlv, encodeTlv, readTlvBoolean, readTlvFloat, readTlvInteger, readTlvObjlnk, readTlvSafeInteger, readTlvString,
-  readTlvTime, type Tlv, tlvBoolean, tlvFloat, tlvInteger, tlvObjlnk, tlvOpaque, tlvResource, tlvResourceInstance,
-  tlvString, tlvTime,
+  decodeTlv,
+  encodeTlv,
+  readTlvBoolean,
+  readTlvFloat,
+  readTlvInteger,
+  readTlvObjlnk,
+  readTlvSafeInteger,
+  readTlvString,
+  readTlvTime,
+  type Tlv,
+  tlvBoolean,
+  tlvFloat,
+  tlvInteger,
+  tlvObjlnk,
+  tlvOpaque,
+  tlvResource,
+  tlvResourceInstance,
+  tlvString,
+  tlvTime,
 } from '../../../../shared/lwm2m/tlv.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -22,7 +38,12 @@ function onlyValue(tlvs: Tlv[]): Buffer {
   return t.value;
 }
 
-const DEVICE_VALUES: [number, string][] = [[0, 'Open Mobile Alliance'], [1, 'Lightweight M2M Client'], [2, '345000123'], [3, '1.0']];
+const DEVICE_VALUES: [number, string][] = [
+  [0, 'Open Mobile Alliance'],
+  [1, 'Lightweight M2M Client'],
+  [2, '345000123'],
+  [3, '1.0'],
+];
 
 describe('LwM2M TLV (docs/standards-notes/lwm2m-coap-dtls.md §3.4)', () => {
   describe('the OMA Device example', () => {
@@ -65,8 +86,12 @@ describe('LwM2M TLV (docs/standards-notes/lwm2m-coap-dtls.md §3.4)', () => {
     });
 
     it('c4 0d 51 82 42 8f: Current Time (13) = 1367491215', () => {
-      expect(readTlvTime(onlyValue(decodeTlv(hex('c40d5182428f')))).toISOString()).to.equal(new Date(1367491215 * 1000).toISOString());
-      expect(encodeTlv([tlvResource(13, tlvTime(new Date(1367491215 * 1000)))]).toString('hex')).to.equal('c40d5182428f');
+      expect(readTlvTime(onlyValue(decodeTlv(hex('c40d5182428f')))).toISOString()).to.equal(
+        new Date(1367491215 * 1000).toISOString(),
+      );
+      expect(encodeTlv([tlvResource(13, tlvTime(new Date(1367491215 * 1000)))]).toString('hex')).to.equal(
+        'c40d5182428f',
+      );
     });
   });
 
@@ -100,8 +125,17 @@ describe('LwM2M TLV (docs/standards-notes/lwm2m-coap-dtls.md §3.4)', () => {
 
   describe('typed values', () => {
     const INTEGERS: [number | bigint, string][] = [
-      [0, '00'], [127, '7f'], [-128, '80'], [128, '0080'], [-129, 'ff7f'], [32767, '7fff'], [32768, '00008000'],
-      [-2147483648, '80000000'], [2147483648, '0000000080000000'], [-(2n ** 63n), '8000000000000000'], [2n ** 63n - 1n, '7fffffffffffffff'],
+      [0, '00'],
+      [127, '7f'],
+      [-128, '80'],
+      [128, '0080'],
+      [-129, 'ff7f'],
+      [32767, '7fff'],
+      [32768, '00008000'],
+      [-2147483648, '80000000'],
+      [2147483648, '0000000080000000'],
+      [-(2n ** 63n), '8000000000000000'],
+      [2n ** 63n - 1n, '7fffffffffffffff'],
     ];
     for (const [n, h] of INTEGERS) {
       it(`Integer ${n} is ${h} (shortest of 1, 2, 4, 8 bytes) and reads back`, () => {
@@ -141,7 +175,8 @@ describe('LwM2M TLV (docs/standards-notes/lwm2m-coap-dtls.md §3.4)', () => {
       ['Objlnk of 3 bytes', () => readTlvObjlnk(hex('000300'))],
       ['String not UTF-8', () => readTlvString(hex('c3'))],
     ];
-    for (const [name, read] of BAD_VALUES) it(`rejects ${name} with DecodeError`, () => expect(read).to.throw(DecodeError));
+    for (const [name, read] of BAD_VALUES)
+      it(`rejects ${name} with DecodeError`, () => expect(read).to.throw(DecodeError));
   });
 
   describe('malformed TLV each throws DecodeError', () => {

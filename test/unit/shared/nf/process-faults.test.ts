@@ -36,7 +36,15 @@ describe('process fault handlers (issue 18 finding 7)', () => {
 
   it('exits even when logging throws', () => {
     const exits: number[] = [];
-    const h = processFaultHandlers(createLogger({ level: 'info', write: () => { throw new Error('disk full'); } }), (c) => exits.push(c));
+    const h = processFaultHandlers(
+      createLogger({
+        level: 'info',
+        write: () => {
+          throw new Error('disk full');
+        },
+      }),
+      (c) => exits.push(c),
+    );
     expect(() => h.onUncaughtException(new Error('x'))).to.throw('disk full');
     expect(exits).to.deep.equal([70]);
     expect(() => h.onUnhandledRejection(new Error('y'))).to.not.throw();
@@ -50,6 +58,8 @@ describe('process fault handlers (issue 18 finding 7)', () => {
   });
 
   it('scrubs URL userinfo and Bearer/Basic credentials only', () => {
-    expect(scrubSecrets('rediss://user:pw@h:1/0 http://h/x Basic dXNlcjpwdw== ok')).to.equal('rediss://[redacted]@h:1/0 http://h/x Basic [redacted] ok');
+    expect(scrubSecrets('rediss://user:pw@h:1/0 http://h/x Basic dXNlcjpwdw== ok')).to.equal(
+      'rediss://[redacted]@h:1/0 http://h/x Basic [redacted] ok',
+    );
   });
 });

@@ -22,7 +22,8 @@ function tsFiles(dir: string): string[] {
 /** Repository-relative .ts path of every relative import, and every bare specifier as is. */
 function importsOf(file: string): string[] {
   return [...readFileSync(file, 'utf8').matchAll(IMPORT)].map(([, spec]) =>
-    spec!.startsWith('.') ? relative(REPO_ROOT, resolve(dirname(file), spec!)).replace(/\.js$/, '.ts') : spec!);
+    spec!.startsWith('.') ? relative(REPO_ROOT, resolve(dirname(file), spec!)).replace(/\.js$/, '.ts') : spec!,
+  );
 }
 
 describe('the PSK (D)TLS stack stands alone', () => {
@@ -30,7 +31,8 @@ describe('the PSK (D)TLS stack stands alone', () => {
     const offenders: string[] = [];
     for (const file of tsFiles(join(REPO_ROOT, 'shared/psk-tls'))) {
       for (const target of importsOf(file)) {
-        const ok = target.startsWith('node:') || target.startsWith('shared/psk-tls/') || ALLOWED_OUTSIDE.includes(target);
+        const ok =
+          target.startsWith('node:') || target.startsWith('shared/psk-tls/') || ALLOWED_OUTSIDE.includes(target);
         if (!ok) offenders.push(`${relative(REPO_ROOT, file)} → ${target}`);
       }
     }

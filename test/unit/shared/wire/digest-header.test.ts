@@ -1,18 +1,32 @@
 import { expect } from 'chai';
-import { parseDigestCredentials, parseChallenges, parseAuthenticationInfo, formatDigest, formatParams, MAX_HEADER_LENGTH } from '../../../../shared/wire/digest-header.js';
+import {
+  parseDigestCredentials,
+  parseChallenges,
+  parseAuthenticationInfo,
+  formatDigest,
+  formatParams,
+  MAX_HEADER_LENGTH,
+} from '../../../../shared/wire/digest-header.js';
 import { DecodeError } from '../../../../shared/errors.js';
 
 describe('Digest header syntax (RFC 7235, RFC 7616)', () => {
   it('parses the initial Ub request of TS 24.109 A.3 with empty nonce and response', () => {
-    const p = parseDigestCredentials('Digest username="001010123456789@ims.mnc001.mcc001.3gppnetwork.org", realm="bsf.mnc001.mcc001.pub.3gppnetwork.org", nonce="", uri="/", response=""');
+    const p = parseDigestCredentials(
+      'Digest username="001010123456789@ims.mnc001.mcc001.3gppnetwork.org", realm="bsf.mnc001.mcc001.pub.3gppnetwork.org", nonce="", uri="/", response=""',
+    );
     expect(Object.fromEntries(p)).to.deep.equal({
-      username: '001010123456789@ims.mnc001.mcc001.3gppnetwork.org', realm: 'bsf.mnc001.mcc001.pub.3gppnetwork.org',
-      nonce: '', uri: '/', response: '',
+      username: '001010123456789@ims.mnc001.mcc001.3gppnetwork.org',
+      realm: 'bsf.mnc001.mcc001.pub.3gppnetwork.org',
+      nonce: '',
+      uri: '/',
+      response: '',
     });
   });
 
   it('handles tokens, any case of names and scheme, escapes and commas inside quotes', () => {
-    const p = parseDigestCredentials('dIgEsT USERNAME="a\\"b\\\\c", Realm="x, y", qop=auth-int,nc=00000001 ,  cnonce = "q"');
+    const p = parseDigestCredentials(
+      'dIgEsT USERNAME="a\\"b\\\\c", Realm="x, y", qop=auth-int,nc=00000001 ,  cnonce = "q"',
+    );
     expect(p.get('username')).to.equal('a"b\\c');
     expect(p.get('realm')).to.equal('x, y');
     expect(p.get('qop')).to.equal('auth-int');
@@ -28,12 +42,19 @@ describe('Digest header syntax (RFC 7235, RFC 7616)', () => {
   });
 
   it('parses Authentication-Info', () => {
-    const p = parseAuthenticationInfo('qop=auth-int, rspauth="a490f667d97f42f1e7d7a825ca7d5980", cnonce="0a4f113b", nc=00000001');
+    const p = parseAuthenticationInfo(
+      'qop=auth-int, rspauth="a490f667d97f42f1e7d7a825ca7d5980", cnonce="0a4f113b", nc=00000001',
+    );
     expect(p.get('rspauth')).to.equal('a490f667d97f42f1e7d7a825ca7d5980');
   });
 
   it('serialises and parses back, escaping quotes and backslashes', () => {
-    const h = formatDigest([['realm', 'r"x\\', true], ['nonce', 'abc==', true], ['algorithm', 'AKAv1-MD5', false], ['qop', 'auth-int', true]]);
+    const h = formatDigest([
+      ['realm', 'r"x\\', true],
+      ['nonce', 'abc==', true],
+      ['algorithm', 'AKAv1-MD5', false],
+      ['qop', 'auth-int', true],
+    ]);
     expect(h).to.equal('Digest realm="r\\"x\\\\", nonce="abc==", algorithm=AKAv1-MD5, qop="auth-int"');
     expect(parseChallenges(h)[0]!.params.get('realm')).to.equal('r"x\\');
     expect(() => formatParams([['nc', 'not a token', false]])).to.throw(RangeError);

@@ -3,7 +3,13 @@ import { expect } from 'chai';
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { additionalData, createRecordCipher } from '../../../../../shared/psk-tls/dtls/cipher.js';
 import { DTLS_1_2 } from '../../../../../shared/psk-tls/dtls/constants.js';
-import { TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8, keyBlockLength, splitKeyBlock, suiteInfo } from '../../../../../shared/psk-tls/dtls/suites.js';
+import {
+  TLS_PSK_WITH_AES_128_CBC_SHA256,
+  TLS_PSK_WITH_AES_128_CCM_8,
+  keyBlockLength,
+  splitKeyBlock,
+  suiteInfo,
+} from '../../../../../shared/psk-tls/dtls/suites.js';
 import { hex } from '../../../../support/vectors.js';
 
 const cbc = suiteInfo(TLS_PSK_WITH_AES_128_CBC_SHA256)!;
@@ -29,7 +35,10 @@ describe('dtls CBC-HMAC-SHA256 record protection (0x00AE)', () => {
     const data = Buffer.concat([d.update(frag.subarray(16)), d.final()]);
     const pad = data[data.length - 1]!;
     expect([...data.subarray(data.length - pad - 1)].every((b) => b === pad)).to.equal(true);
-    const mac = createHmac('sha256', keys.macKey).update(hex('0001000000000009' + '17' + 'fefd' + '0009')).update(pt).digest();
+    const mac = createHmac('sha256', keys.macKey)
+      .update(hex('0001000000000009' + '17' + 'fefd' + '0009'))
+      .update(pt)
+      .digest();
     expect(data.subarray(0, pt.length)).to.deep.equal(pt);
     expect(data.subarray(pt.length, pt.length + 32)).to.deep.equal(mac);
   });
@@ -63,11 +72,17 @@ describe('dtls CBC-HMAC-SHA256 record protection (0x00AE)', () => {
 describe('dtls RFC 9146 §5 additional data', () => {
   it('uses seq_num_placeholder ‖ 25 ‖ cid_len ‖ 25 ‖ version ‖ epoch ‖ seq ‖ cid ‖ length', () => {
     const aad = additionalData({ type: 25, version: DTLS_1_2, epoch: 1, seq: 2, cid: hex('a1a2a3') }, 0x10);
-    expect(aad.toString('hex')).to.equal('ffffffffffffffff' + '19' + '03' + '19' + 'fefd' + '0001' + '000000000002' + 'a1a2a3' + '0010');
+    expect(aad.toString('hex')).to.equal(
+      'ffffffffffffffff' + '19' + '03' + '19' + 'fefd' + '0001' + '000000000002' + 'a1a2a3' + '0010',
+    );
   });
 
   it('binds the CID: a record sealed for one CID does not open under another', () => {
-    const ccm = createRecordCipher(suiteInfo(TLS_PSK_WITH_AES_128_CCM_8)!, { macKey: Buffer.alloc(0), key: Buffer.alloc(16, 3), iv: Buffer.alloc(4, 4) });
+    const ccm = createRecordCipher(suiteInfo(TLS_PSK_WITH_AES_128_CCM_8)!, {
+      macKey: Buffer.alloc(0),
+      key: Buffer.alloc(16, 3),
+      iv: Buffer.alloc(4, 4),
+    });
     const c1 = { type: 25, version: DTLS_1_2, epoch: 1, seq: 2, cid: hex('a1a2a3') };
     const frag = ccm.seal(c1, Buffer.from([1, 2, 3, 23]));
     expect(ccm.open(c1, frag)).to.deep.equal(Buffer.from([1, 2, 3, 23]));

@@ -3,18 +3,37 @@ import { expect } from 'chai';
 import { DecodeError } from '../../../../../shared/errors.js';
 import { ContentType, DTLS_1_0, DTLS_1_2, HandshakeType } from '../../../../../shared/psk-tls/dtls/constants.js';
 import {
-  decodeConnectionId, decodeExtensionList, decodeMaxFragmentLength, decodeRenegotiationInfo, decodeServerName,
-  encodeExtensionList, ext,
+  decodeConnectionId,
+  decodeExtensionList,
+  decodeMaxFragmentLength,
+  decodeRenegotiationInfo,
+  decodeServerName,
+  encodeExtensionList,
+  ext,
 } from '../../../../../shared/psk-tls/dtls/extensions.js';
 import {
-  Reassembler, decodeHandshakeFragments, encodeHandshake, encodeHandshakeFragment, fragmentHandshake,
+  Reassembler,
+  decodeHandshakeFragments,
+  encodeHandshake,
+  encodeHandshakeFragment,
+  fragmentHandshake,
   type HandshakeFragment,
 } from '../../../../../shared/psk-tls/dtls/handshake.js';
 import {
-  decodeClientHello, decodeClientKeyExchange, decodeFinished, decodeHelloVerifyRequest, decodeServerHello,
-  encodeClientHello, encodeServerHello,
+  decodeClientHello,
+  decodeClientKeyExchange,
+  decodeFinished,
+  decodeHelloVerifyRequest,
+  decodeServerHello,
+  encodeClientHello,
+  encodeServerHello,
 } from '../../../../../shared/psk-tls/dtls/messages.js';
-import { decodeRecord, encodeRecord, encodeRecordHeader, parseDatagram } from '../../../../../shared/psk-tls/dtls/record.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  encodeRecordHeader,
+  parseDatagram,
+} from '../../../../../shared/psk-tls/dtls/record.js';
 import { Reader } from '../../../../../shared/psk-tls/wire.js';
 import { hex } from '../../../../support/vectors.js';
 
@@ -36,7 +55,10 @@ describe('dtls record layer codec (RFC 6347 §4.1)', () => {
     const b = encodeRecord({ type: 20, version: DTLS_1_2, epoch: 0, seq: 2, fragment: Buffer.from('01', 'hex') });
     const { records, error } = parseDatagram(Buffer.concat([a, b]));
     expect(error).to.equal(undefined);
-    expect(records.map((r) => [r.type, r.seq])).to.deep.equal([[22, 1], [20, 2]]);
+    expect(records.map((r) => [r.type, r.seq])).to.deep.equal([
+      [22, 1],
+      [20, 2],
+    ]);
   });
 
   it('keeps the good records and reports a malformed tail (truncated record)', () => {
@@ -56,7 +78,14 @@ describe('dtls record layer codec (RFC 6347 §4.1)', () => {
   });
 
   it('parses the RFC 9146 §4 tls12_cid header with a known CID length', () => {
-    const rec = { type: ContentType.tls12Cid, version: DTLS_1_2, epoch: 1, seq: 5, cid: hex('0a0b0c0d0e0f'), fragment: hex('c0ffee') };
+    const rec = {
+      type: ContentType.tls12Cid,
+      version: DTLS_1_2,
+      epoch: 1,
+      seq: 5,
+      cid: hex('0a0b0c0d0e0f'),
+      fragment: hex('c0ffee'),
+    };
     const wire = encodeRecord(rec);
     expect(wire.toString('hex')).to.equal('19fefd0001000000000005' + '0a0b0c0d0e0f' + '0003c0ffee');
     expect(decodeRecord(new Reader(wire, 'x'), 6)).to.deep.equal(rec);
@@ -74,11 +103,18 @@ describe('dtls handshake header and reassembly (RFC 6347 §4.2.2–4.2.3)', () =
     const frags = fragmentHandshake(1, 1, body, 40);
     const wire = Buffer.concat(frags.map(encodeHandshakeFragment));
     const back = decodeHandshakeFragments(wire);
-    expect(back.map((f) => [f.fragmentOffset, f.body.length, f.length])).to.deep.equal([[0, 40, 100], [40, 40, 100], [80, 20, 100]]);
+    expect(back.map((f) => [f.fragmentOffset, f.body.length, f.length])).to.deep.equal([
+      [0, 40, 100],
+      [40, 40, 100],
+      [80, 20, 100],
+    ]);
   });
 
   it('rejects a fragment that runs past the message length, a truncated header, and an empty record', () => {
-    expect(() => decodeHandshakeFragments(hex('01000010000000000c000008' + '00'.repeat(8)))).to.throw(DecodeError, /exceeds/);
+    expect(() => decodeHandshakeFragments(hex('01000010000000000c000008' + '00'.repeat(8)))).to.throw(
+      DecodeError,
+      /exceeds/,
+    );
     expect(() => decodeHandshakeFragments(hex('0100'))).to.throw(DecodeError);
     expect(() => decodeHandshakeFragments(Buffer.alloc(0))).to.throw(DecodeError, /empty/);
   });
@@ -100,7 +136,13 @@ describe('dtls handshake header and reassembly (RFC 6347 §4.2.2–4.2.3)', () =
 
   it('reassembles overlapping fragments', () => {
     const r = new Reassembler(0);
-    const part = (off: number, len: number): HandshakeFragment => ({ msgType: 16, length: 100, messageSeq: 0, fragmentOffset: off, body: body.subarray(off, off + len) });
+    const part = (off: number, len: number): HandshakeFragment => ({
+      msgType: 16,
+      length: 100,
+      messageSeq: 0,
+      fragmentOffset: off,
+      body: body.subarray(off, off + len),
+    });
     r.add(part(0, 60), 0);
     r.add(part(50, 30), 0);
     expect(r.take()).to.equal(undefined);
@@ -119,12 +161,24 @@ describe('dtls handshake header and reassembly (RFC 6347 §4.2.2–4.2.3)', () =
 
   it('reports earlier message_seq values as retransmissions', () => {
     const r = new Reassembler(3);
-    expect(r.add(fragmentHandshake(1, 1, body, 200)[0]!, 0)).to.deep.equal({ kind: 'old', msgType: 1, messageSeq: 1, fragmentOffset: 0, epoch: 0 });
+    expect(r.add(fragmentHandshake(1, 1, body, 200)[0]!, 0)).to.deep.equal({
+      kind: 'old',
+      msgType: 1,
+      messageSeq: 1,
+      fragmentOffset: 0,
+      epoch: 0,
+    });
   });
 
   it('bounds memory: huge lengths, far-ahead message_seq, inconsistent fragments, full buffer', () => {
     const r = new Reassembler(0, { maxMessageLength: 1000, maxBufferedBytes: 3000, window: 2 });
-    const f = (seq: number, len: number, type = 1): HandshakeFragment => ({ msgType: type, length: len, messageSeq: seq, fragmentOffset: 0, body: Buffer.alloc(1) });
+    const f = (seq: number, len: number, type = 1): HandshakeFragment => ({
+      msgType: type,
+      length: len,
+      messageSeq: seq,
+      fragmentOffset: 0,
+      body: Buffer.alloc(1),
+    });
     expect(r.add(f(0, 0xffffff), 0).kind).to.equal('rejected');
     expect(r.add(f(2, 10), 0).kind).to.equal('rejected');
     expect(r.add(f(0, 900), 0).kind).to.equal('buffered');
@@ -153,7 +207,11 @@ describe('dtls extensions and handshake messages', () => {
   });
 
   it('decodes a ClientHello without an extensions block (node-dtls-client, docs/standards-notes/lwm2m-coap-dtls.md §6.1)', () => {
-    const datagram = hex('16feff0000000000000000004a0100003e000000000000003efefd' + '11'.repeat(32) + '00000016008b008c008d00ae00af00a800a9c0a4c0a5c0a8c0a90100');
+    const datagram = hex(
+      '16feff0000000000000000004a0100003e000000000000003efefd' +
+        '11'.repeat(32) +
+        '00000016008b008c008d00ae00af00a800a9c0a4c0a5c0a8c0a90100',
+    );
     const rec = parseDatagram(datagram).records[0]!;
     const ch = decodeClientHello(decodeHandshakeFragments(rec.fragment)[0]!.body);
     expect(ch.extensions).to.equal(undefined);
@@ -163,8 +221,13 @@ describe('dtls extensions and handshake messages', () => {
 
   it('rejects malformed ClientHellos', () => {
     const good = encodeClientHello({
-      clientVersion: DTLS_1_2, random: Buffer.alloc(32), sessionId: Buffer.alloc(0), cookie: Buffer.alloc(0),
-      cipherSuites: [0xc0a8], compressionMethods: Buffer.from([0]), extensions: [],
+      clientVersion: DTLS_1_2,
+      random: Buffer.alloc(32),
+      sessionId: Buffer.alloc(0),
+      cookie: Buffer.alloc(0),
+      cipherSuites: [0xc0a8],
+      compressionMethods: Buffer.from([0]),
+      extensions: [],
     });
     expect(decodeClientHello(good).extensions).to.deep.equal([]);
     const bad: [string, Buffer][] = [
@@ -178,8 +241,18 @@ describe('dtls extensions and handshake messages', () => {
   });
 
   it('decodes HelloVerifyRequest, ServerHello (with and without extensions), CKE and Finished, rejecting junk', () => {
-    expect(decodeHelloVerifyRequest(hex('feff0401020304'))).to.deep.equal({ serverVersion: 0xfeff, cookie: hex('01020304') });
-    const sh = { serverVersion: DTLS_1_2, random: Buffer.alloc(32, 7), sessionId: Buffer.alloc(0), cipherSuite: 0xc0a8, compressionMethod: 0, extensions: [] };
+    expect(decodeHelloVerifyRequest(hex('feff0401020304'))).to.deep.equal({
+      serverVersion: 0xfeff,
+      cookie: hex('01020304'),
+    });
+    const sh = {
+      serverVersion: DTLS_1_2,
+      random: Buffer.alloc(32, 7),
+      sessionId: Buffer.alloc(0),
+      cipherSuite: 0xc0a8,
+      compressionMethod: 0,
+      extensions: [],
+    };
     expect(decodeServerHello(encodeServerHello(sh))).to.deep.equal(sh);
     expect(decodeClientKeyExchange(hex('0003616263')).toString()).to.equal('abc');
     expect(() => decodeClientKeyExchange(hex('0000'))).to.throw(DecodeError);

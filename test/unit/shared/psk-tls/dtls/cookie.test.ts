@@ -5,8 +5,13 @@ import { decodeClientHello, encodeClientHello, type ClientHello } from '../../..
 
 function hello(over: Partial<ClientHello> = {}): ClientHello {
   const base = {
-    clientVersion: 0xfefd, random: Buffer.alloc(32, 1), sessionId: Buffer.alloc(0), cookie: Buffer.alloc(0),
-    cipherSuites: [0xc0a8, 0x00ae], compressionMethods: Buffer.from([0]), extensions: [],
+    clientVersion: 0xfefd,
+    random: Buffer.alloc(32, 1),
+    sessionId: Buffer.alloc(0),
+    cookie: Buffer.alloc(0),
+    cipherSuites: [0xc0a8, 0x00ae],
+    compressionMethods: Buffer.from([0]),
+    extensions: [],
   };
   return decodeClientHello(encodeClientHello({ ...base, ...over }));
 }
@@ -25,7 +30,9 @@ describe('dtls cookie (RFC 6347 §4.2.1)', () => {
 
   it('ignores the cookie field and the extensions (the second hello adds a cookie)', () => {
     const c = jar.make(peer, hello());
-    expect(jar.verify(peer, withCookie(hello({ extensions: [{ type: 23, data: Buffer.alloc(0) }] }), c))).to.equal(true);
+    expect(jar.verify(peer, withCookie(hello({ extensions: [{ type: 23, data: Buffer.alloc(0) }] }), c))).to.equal(
+      true,
+    );
   });
 
   it('rejects another address, another port, and changed hello fields', () => {

@@ -5,10 +5,20 @@
  */
 import { expect } from 'chai';
 import { AlertDescription, AlertLevel } from '../../../../../shared/psk-tls/dtls/alerts.js';
-import { ContentType, DTLS_1_0, DTLS_1_2, ExtensionType, HandshakeType } from '../../../../../shared/psk-tls/dtls/constants.js';
+import {
+  ContentType,
+  DTLS_1_0,
+  DTLS_1_2,
+  ExtensionType,
+  HandshakeType,
+} from '../../../../../shared/psk-tls/dtls/constants.js';
 import { DtlsEndpoint, type EndpointOptions } from '../../../../../shared/psk-tls/dtls/endpoint.js';
 import { ext, findExtension } from '../../../../../shared/psk-tls/dtls/extensions.js';
-import { decodeHandshakeFragments, encodeHandshake, encodeHandshakeFragment } from '../../../../../shared/psk-tls/dtls/handshake.js';
+import {
+  decodeHandshakeFragments,
+  encodeHandshake,
+  encodeHandshakeFragment,
+} from '../../../../../shared/psk-tls/dtls/handshake.js';
 import { decodeHelloVerifyRequest, encodeClientHello } from '../../../../../shared/psk-tls/dtls/messages.js';
 import { encodeRecord, encodeRecordHeader, parseDatagram } from '../../../../../shared/psk-tls/dtls/record.js';
 import type { DtlsSession } from '../../../../../shared/psk-tls/dtls/session.js';
@@ -42,53 +52,86 @@ class Harness {
   private nextPort = 40000;
 
   constructor(opts: Partial<EndpointOptions> = {}) {
-    this.ep = new DtlsEndpoint({
-      pskIdentityHint: '3GPP-bootstrapping',
-      cipherSuites: [0xc0a8, 0x00ae, 0x00a8],
-      resolvePsk: async (identity, suite, peer) => {
-        this.resolverCalls.push({ identity: identity.toString(), suite, peer });
-        return this.psk;
+    this.ep = new DtlsEndpoint(
+      {
+        pskIdentityHint: '3GPP-bootstrapping',
+        cipherSuites: [0xc0a8, 0x00ae, 0x00a8],
+        resolvePsk: async (identity, suite, peer) => {
+          this.resolverCalls.push({ identity: identity.toString(), suite, peer });
+          return this.psk;
+        },
+        retransmit: { initialMs: 40, maxMs: 200 },
+        log: (e) => this.events.push(e),
+        ...opts,
       },
-      retransmit: { initialMs: 40, maxMs: 200 },
-      log: (e) => this.events.push(e),
-      ...opts,
-    }, (datagram, to) => {
-      this.out.push({ datagram, to });
-      if (this.dropToClient(datagram, to)) return;
-      const p = this.peers.get(peerKey(to));
-      if (p) setImmediate(() => p.receive(datagram));
-    });
+      (datagram, to) => {
+        this.out.push({ datagram, to });
+        if (this.dropToClient(datagram, to)) return;
+        const p = this.peers.get(peerKey(to));
+        if (p) setImmediate(() => p.receive(datagram));
+      },
+    );
     this.ep.on('session', (s: DtlsSession) => {
       this.sessions.push(s);
-      s.on('data', (d: Buffer) => { this.received.push(d); s.send(Buffer.concat([Buffer.from('echo:'), d])); });
+      s.on('data', (d: Buffer) => {
+        this.received.push(d);
+        s.send(Buffer.concat([Buffer.from('echo:'), d]));
+      });
     });
   }
 
-  addr(address = '10.0.0.1'): Addr { return { address, port: this.nextPort++ }; }
+  addr(address = '10.0.0.1'): Addr {
+    return { address, port: this.nextPort++ };
+  }
 
   client(opts: Partial<TestPeerOptions> = {}, at: Addr = this.addr()): TestPeer {
-    const p = new TestPeer({ psk: PSK, identity: IDENTITY, send: (d) => setImmediate(() => this.ep.receive(d, at)), ...opts });
+    const p = new TestPeer({
+      psk: PSK,
+      identity: IDENTITY,
+      send: (d) => setImmediate(() => this.ep.receive(d, at)),
+      ...opts,
+    });
     this.peers.set(peerKey(at), p);
     return p;
   }
 
-  sentTo(at: Addr): Buffer[] { return this.out.filter((o) => o.to.address === at.address && o.to.port === at.port).map((o) => o.datagram); }
+  sentTo(at: Addr): Buffer[] {
+    return this.out.filter((o) => o.to.address === at.address && o.to.port === at.port).map((o) => o.datagram);
+  }
 }
 
 /** Records of a datagram, with the handshake message types they carry (plaintext epoch 0 only). */
-function describeDatagram(d: Buffer): { type: number; epoch: number; seq: number; msgs: { type: number; seq: number }[] }[] {
+function describeDatagram(
+  d: Buffer,
+): { type: number; epoch: number; seq: number; msgs: { type: number; seq: number }[] }[] {
   return parseDatagram(d).records.map((r) => ({
-    type: r.type, epoch: r.epoch, seq: r.seq,
-    msgs: r.type === ContentType.handshake && r.epoch === 0 ? decodeHandshakeFragments(r.fragment).map((f) => ({ type: f.msgType, seq: f.messageSeq })) : [],
+    type: r.type,
+    epoch: r.epoch,
+    seq: r.seq,
+    msgs:
+      r.type === ContentType.handshake && r.epoch === 0
+        ? decodeHandshakeFragments(r.fragment).map((f) => ({ type: f.msgType, seq: f.messageSeq }))
+        : [],
   }));
 }
 
 function clientHelloDatagram(opts: { random?: Buffer; cookie?: Buffer; seq?: number; suites?: number[] } = {}): Buffer {
   const body = encodeClientHello({
-    clientVersion: DTLS_1_2, random: opts.random ?? Buffer.alloc(32, 9), sessionId: Buffer.alloc(0), cookie: opts.cookie ?? Buffer.alloc(0),
-    cipherSuites: opts.suites ?? [0xc0a8, 0x00ff], compressionMethods: Buffer.from([0]), extensions: [ext.extendedMasterSecret()],
+    clientVersion: DTLS_1_2,
+    random: opts.random ?? Buffer.alloc(32, 9),
+    sessionId: Buffer.alloc(0),
+    cookie: opts.cookie ?? Buffer.alloc(0),
+    cipherSuites: opts.suites ?? [0xc0a8, 0x00ff],
+    compressionMethods: Buffer.from([0]),
+    extensions: [ext.extendedMasterSecret()],
   });
-  return encodeRecord({ type: ContentType.handshake, version: DTLS_1_0, epoch: 0, seq: opts.seq ?? 0, fragment: encodeHandshake(HandshakeType.clientHello, 0, body) });
+  return encodeRecord({
+    type: ContentType.handshake,
+    version: DTLS_1_0,
+    epoch: 0,
+    seq: opts.seq ?? 0,
+    fragment: encodeHandshake(HandshakeType.clientHello, 0, body),
+  });
 }
 
 describe('dtls endpoint (in memory)', function () {
@@ -97,7 +140,11 @@ describe('dtls endpoint (in memory)', function () {
   afterEach(() => h?.ep.close());
 
   describe('handshake and application data', () => {
-    for (const [suite, name] of [[0xc0a8, 'CCM_8'], [0x00a8, 'GCM'], [0x00ae, 'CBC_SHA256']] as const) {
+    for (const [suite, name] of [
+      [0xc0a8, 'CCM_8'],
+      [0x00a8, 'GCM'],
+      [0x00ae, 'CBC_SHA256'],
+    ] as const) {
       for (const ems of [true, false]) {
         it(`completes with ${name} (${ems ? 'extended' : 'classic'} master secret) and echoes data`, async () => {
           h = new Harness();
@@ -143,10 +190,15 @@ describe('dtls endpoint (in memory)', function () {
       expect(hvr!.length).to.be.at.most(p.sent[0]!.length);
       const ch2 = describeDatagram(p.sent[1]!)[0]!;
       expect(describeDatagram(flight4!).map((r) => [r.seq, r.msgs[0]!.type, r.msgs[0]!.seq])).to.deep.equal([
-        [ch2.seq, HandshakeType.serverHello, 1], [ch2.seq + 1, HandshakeType.serverKeyExchange, 2], [ch2.seq + 2, HandshakeType.serverHelloDone, 3],
+        [ch2.seq, HandshakeType.serverHello, 1],
+        [ch2.seq + 1, HandshakeType.serverKeyExchange, 2],
+        [ch2.seq + 2, HandshakeType.serverHelloDone, 3],
       ]);
       const f6 = describeDatagram(flight6!);
-      expect(f6.map((r) => [r.type, r.epoch, r.seq])).to.deep.equal([[ContentType.changeCipherSpec, 0, ch2.seq + 3], [ContentType.handshake, 1, 0]]);
+      expect(f6.map((r) => [r.type, r.epoch, r.seq])).to.deep.equal([
+        [ContentType.changeCipherSpec, 0, ch2.seq + 3],
+        [ContentType.handshake, 1, 0],
+      ]);
     });
 
     it('echoes only what was offered: no extensions block for a bare hello; reneg for SCSV; never ETM or session_ticket', async () => {
@@ -154,9 +206,18 @@ describe('dtls endpoint (in memory)', function () {
       const bare = h.client({ ems: false, scsv: false });
       await bare.handshake();
       expect(bare.serverHello!.extensions).to.deep.equal([]);
-      const rich = h.client({ extraExtensions: [{ type: ExtensionType.encryptThenMac, data: Buffer.alloc(0) }, { type: ExtensionType.sessionTicket, data: Buffer.alloc(0) }, ext.serverName('naf.example.org')] });
+      const rich = h.client({
+        extraExtensions: [
+          { type: ExtensionType.encryptThenMac, data: Buffer.alloc(0) },
+          { type: ExtensionType.sessionTicket, data: Buffer.alloc(0) },
+          ext.serverName('naf.example.org'),
+        ],
+      });
       await rich.handshake();
-      expect(rich.serverHello!.extensions.map((e) => e.type)).to.deep.equal([ExtensionType.renegotiationInfo, ExtensionType.extendedMasterSecret]);
+      expect(rich.serverHello!.extensions.map((e) => e.type)).to.deep.equal([
+        ExtensionType.renegotiationInfo,
+        ExtensionType.extendedMasterSecret,
+      ]);
       expect(h.sessions[1]!.serverName).to.equal('naf.example.org');
     });
 
@@ -171,7 +232,9 @@ describe('dtls endpoint (in memory)', function () {
       h = new Harness();
       const p = h.client({ extraExtensions: [{ type: ExtensionType.maxFragmentLength, data: Buffer.from([1]) }] });
       await p.handshake();
-      expect(findExtension(p.serverHello!.extensions, ExtensionType.maxFragmentLength)!.data).to.deep.equal(Buffer.from([1]));
+      expect(findExtension(p.serverHello!.extensions, ExtensionType.maxFragmentLength)!.data).to.deep.equal(
+        Buffer.from([1]),
+      );
       expect(() => h.sessions[0]!.send(Buffer.alloc(513))).to.throw(InputError);
       h.sessions[0]!.send(Buffer.alloc(512));
       await waitFor(() => p.data.length === 1);
@@ -185,7 +248,10 @@ describe('dtls endpoint (in memory)', function () {
       let n = 0;
       p.setSend((d) => {
         n++;
-        if (n < 3) { setImmediate(() => h.ep.receive(d, at)); return; }
+        if (n < 3) {
+          setImmediate(() => h.ep.receive(d, at));
+          return;
+        }
         queue.push(d); // flight 5: CKE, CCS, Finished → deliver CKE, Finished, CCS
         if (queue.length === 3) for (const i of [0, 2, 1]) setImmediate(() => h.ep.receive(queue[i]!, at));
       });
@@ -199,7 +265,9 @@ describe('dtls endpoint (in memory)', function () {
       const p = h.client({ fragmentSize: 16 }, at);
       await p.handshake();
       expect(p.flight5[0]!.length).to.be.greaterThan(0);
-      expect(describeDatagram(p.flight5[0]!).filter((r) => r.epoch === 0 && r.type === ContentType.handshake).length).to.be.greaterThan(3);
+      expect(
+        describeDatagram(p.flight5[0]!).filter((r) => r.epoch === 0 && r.type === ContentType.handshake).length,
+      ).to.be.greaterThan(3);
       const flight4 = h.sentTo(at)[1]!;
       expect(h.sentTo(at).length).to.be.greaterThan(3); // flight 4 spread over several datagrams
       for (const d of h.sentTo(at)) expect(d.length).to.be.at.most(70);
@@ -213,7 +281,10 @@ describe('dtls endpoint (in memory)', function () {
     it('wrong PSK: fatal bad_record_mac on the client Finished, no session, no state', async () => {
       h = new Harness();
       const p = h.client({ psk: Buffer.alloc(32, 1) });
-      const err = await p.handshake().then(() => null, (e: { alert?: { description: number } }) => e);
+      const err = await p.handshake().then(
+        () => null,
+        (e: { alert?: { description: number } }) => e,
+      );
       expect(err?.alert?.description).to.equal(AlertDescription.badRecordMac);
       expect(h.sessions).to.have.length(0);
       expect(h.ep.stats()).to.deep.equal({ halfOpen: 0, associations: 0 });
@@ -222,7 +293,10 @@ describe('dtls endpoint (in memory)', function () {
     it('right keys but wrong verify_data: fatal decrypt_error (RFC 5246 §7.4.9)', async () => {
       h = new Harness();
       const p = h.client({ corruptFinished: true });
-      const err = await p.handshake().then(() => null, (e: { alert?: { level: number; description: number } }) => e);
+      const err = await p.handshake().then(
+        () => null,
+        (e: { alert?: { level: number; description: number } }) => e,
+      );
       expect(err?.alert).to.deep.equal({ level: AlertLevel.fatal, description: AlertDescription.decryptError });
       expect(h.sessions).to.have.length(0);
       expect(h.ep.stats()).to.deep.equal({ halfOpen: 0, associations: 0 });
@@ -232,23 +306,48 @@ describe('dtls endpoint (in memory)', function () {
       h = new Harness();
       h.psk = null;
       const p = h.client();
-      const err = await p.handshake().then(() => null, (e: { alert?: { level: number; description: number } }) => e);
+      const err = await p.handshake().then(
+        () => null,
+        (e: { alert?: { level: number; description: number } }) => e,
+      );
       expect(err?.alert).to.deep.equal({ level: AlertLevel.fatal, description: AlertDescription.unknownPskIdentity });
       expect(h.ep.stats().halfOpen).to.equal(0);
     });
 
     it('no common cipher suite: handshake_failure; DTLS 1.0 only: protocol_version', async () => {
       h = new Harness({ cipherSuites: [0x00ae] });
-      const err = await h.client({ suites: [0xc0a8] }).handshake().then(() => null, (e: { alert?: { description: number } }) => e);
+      const err = await h
+        .client({ suites: [0xc0a8] })
+        .handshake()
+        .then(
+          () => null,
+          (e: { alert?: { description: number } }) => e,
+        );
       expect(err?.alert?.description).to.equal(AlertDescription.handshakeFailure);
       const at = h.addr();
-      const ch = (cookie: Buffer): Buffer => encodeRecord({
-        type: 22, version: DTLS_1_0, epoch: 0, seq: 1, fragment: encodeHandshake(1, 1, encodeClientHello({
-          clientVersion: DTLS_1_0, random: Buffer.alloc(32, 3), sessionId: Buffer.alloc(0), cookie, cipherSuites: [0x00ae], compressionMethods: Buffer.from([0]),
-        })),
-      });
+      const ch = (cookie: Buffer): Buffer =>
+        encodeRecord({
+          type: 22,
+          version: DTLS_1_0,
+          epoch: 0,
+          seq: 1,
+          fragment: encodeHandshake(
+            1,
+            1,
+            encodeClientHello({
+              clientVersion: DTLS_1_0,
+              random: Buffer.alloc(32, 3),
+              sessionId: Buffer.alloc(0),
+              cookie,
+              cipherSuites: [0x00ae],
+              compressionMethods: Buffer.from([0]),
+            }),
+          ),
+        });
       h.ep.receive(ch(Buffer.alloc(0)), at);
-      const cookie = decodeHelloVerifyRequest(decodeHandshakeFragments(parseDatagram(h.sentTo(at)[0]!).records[0]!.fragment)[0]!.body).cookie;
+      const cookie = decodeHelloVerifyRequest(
+        decodeHandshakeFragments(parseDatagram(h.sentTo(at)[0]!).records[0]!.fragment)[0]!.body,
+      ).cookie;
       h.ep.receive(ch(cookie), at);
       const alert = parseDatagram(h.sentTo(at)[1]!).records[0]!;
       expect([alert.type, ...alert.fragment]).to.deep.equal([ContentType.alert, 2, AlertDescription.protocolVersion]);
@@ -332,7 +431,10 @@ describe('dtls endpoint (in memory)', function () {
       const at = h.addr();
       const p = h.client({}, at);
       await p.handshake();
-      h.ep.receive(encodeRecord({ type: 21, version: DTLS_1_2, epoch: 0, seq: 99, fragment: Buffer.from([2, 40]) }), at);
+      h.ep.receive(
+        encodeRecord({ type: 21, version: DTLS_1_2, epoch: 0, seq: 99, fragment: Buffer.from([2, 40]) }),
+        at,
+      );
       h.ep.receive(encodeRecord({ type: 20, version: DTLS_1_2, epoch: 0, seq: 100, fragment: Buffer.from([1]) }), at);
       expect(h.ep.stats().associations).to.equal(1);
     });
@@ -345,7 +447,10 @@ describe('dtls endpoint (in memory)', function () {
       let dropped = 0;
       h.dropToClient = (d) => {
         const r = describeDatagram(d)[0];
-        if (r?.msgs[0]?.type === HandshakeType.serverHello && dropped === 0) { dropped++; return true; }
+        if (r?.msgs[0]?.type === HandshakeType.serverHello && dropped === 0) {
+          dropped++;
+          return true;
+        }
         return false;
       };
       const p = h.client({}, at);
@@ -361,7 +466,8 @@ describe('dtls endpoint (in memory)', function () {
     it('resends flight 4 when ClientHello#2 is retransmitted', async () => {
       h = new Harness({ retransmit: { initialMs: 10_000 } });
       const at = h.addr();
-      h.dropToClient = (d) => describeDatagram(d)[0]?.msgs[0]?.type === HandshakeType.serverHello && h.sentTo(at).length === 2;
+      h.dropToClient = (d) =>
+        describeDatagram(d)[0]?.msgs[0]?.type === HandshakeType.serverHello && h.sentTo(at).length === 2;
       const p = h.client({}, at);
       const done = p.handshake();
       await waitFor(() => h.sentTo(at).length === 2);
@@ -402,10 +508,16 @@ describe('dtls endpoint (in memory)', function () {
       const first = h.client({}, at);
       await first.handshake();
       let oldClosed = false;
-      h.sessions[0]!.on('close', () => { oldClosed = true; });
+      h.sessions[0]!.on('close', () => {
+        oldClosed = true;
+      });
       const second = h.client({}, at); // same address:port, fresh state
       let sawHvr = false;
-      second.once('hvr', () => { sawHvr = true; expect(oldClosed).to.equal(false); expect(h.ep.stats().associations).to.equal(1); });
+      second.once('hvr', () => {
+        sawHvr = true;
+        expect(oldClosed).to.equal(false);
+        expect(h.ep.stats().associations).to.equal(1);
+      });
       second.once('flight4', () => expect(h.ep.stats()).to.deep.equal({ halfOpen: 1, associations: 1 }));
       await second.handshake();
       expect(sawHvr).to.equal(true);
@@ -422,7 +534,12 @@ describe('dtls endpoint (in memory)', function () {
       const first = h.client({}, at);
       await first.handshake();
       const second = h.client({ psk: Buffer.alloc(32, 7) }, at);
-      await second.handshake().then(() => { throw new Error('should fail'); }, () => undefined);
+      await second.handshake().then(
+        () => {
+          throw new Error('should fail');
+        },
+        () => undefined,
+      );
       expect(h.ep.stats()).to.deep.equal({ halfOpen: 0, associations: 1 });
       h.peers.set(peerKey(at), first);
       first.sendApp(Buffer.from('old still works'));
@@ -444,9 +561,17 @@ describe('dtls endpoint (in memory)', function () {
       const p = h.client();
       await p.handshake();
       let closed = false;
-      h.sessions[0]!.on('close', () => { closed = true; });
-      const stalled = new Harness({ limits: { handshakeTimeoutMs: 80 }, resolvePsk: () => new Promise(() => undefined) });
-      const stalledDone = stalled.client().handshake(150).catch(() => undefined);
+      h.sessions[0]!.on('close', () => {
+        closed = true;
+      });
+      const stalled = new Harness({
+        limits: { handshakeTimeoutMs: 80 },
+        resolvePsk: () => new Promise(() => undefined),
+      });
+      const stalledDone = stalled
+        .client()
+        .handshake(150)
+        .catch(() => undefined);
       await waitFor(() => stalled.ep.stats().halfOpen === 1);
       await waitFor(() => closed && stalled.ep.stats().halfOpen === 0, 2000);
       expect(h.ep.stats().associations).to.equal(0);
@@ -477,7 +602,11 @@ describe('dtls endpoint (in memory)', function () {
       let maxRatio = 0;
       for (let i = 0; i < 10_000; i++) {
         const at = { address: `10.${(i >> 8) & 255}.${i & 255}.7`, port: 1024 + i };
-        const ch = clientHelloDatagram({ random: Buffer.alloc(32, i & 255), seq: i, cookie: i % 2 ? Buffer.alloc(32, 1) : Buffer.alloc(0) });
+        const ch = clientHelloDatagram({
+          random: Buffer.alloc(32, i & 255),
+          seq: i,
+          cookie: i % 2 ? Buffer.alloc(32, 1) : Buffer.alloc(0),
+        });
         h.ep.receive(ch, at);
         maxRatio = Math.max(maxRatio, h.out[h.out.length - 1]!.datagram.length / ch.length);
       }
@@ -504,7 +633,13 @@ describe('dtls endpoint (in memory)', function () {
     /** Half-open handshakes from `address`: the cookie exchange completes, then the client never sends flight 5. */
     const flood = (address: string, n: number): Promise<unknown>[] => {
       const out: Promise<unknown>[] = [];
-      for (let i = 0; i < n; i++) out.push(h.client({}, h.addr(address)).handshake(400).catch(() => undefined));
+      for (let i = 0; i < n; i++)
+        out.push(
+          h
+            .client({}, h.addr(address))
+            .handshake(400)
+            .catch(() => undefined),
+        );
       return out;
     };
 
@@ -550,7 +685,9 @@ describe('dtls endpoint (in memory)', function () {
       await h.client().handshake();
       const s = h.sessions[0]!;
       let closed = false;
-      s.on('close', () => { closed = true; });
+      s.on('close', () => {
+        closed = true;
+      });
       s.setIdleTimeout(60);
       await waitFor(() => closed, 3000);
       expect(h.ep.stats().associations).to.equal(0);
@@ -565,8 +702,13 @@ describe('dtls endpoint (in memory)', function () {
   describe('PSK identities and lookups (issue 18 finding 9)', () => {
     it('answers an identity over 256 octets with unknown_psk_identity without a lookup', async () => {
       h = new Harness();
-      const err = await h.client({ identity: `3GPP-bootstrapping.${'A'.repeat(8000)}` }).handshake()
-        .then(() => null, (e: { alert?: { description: number } }) => e);
+      const err = await h
+        .client({ identity: `3GPP-bootstrapping.${'A'.repeat(8000)}` })
+        .handshake()
+        .then(
+          () => null,
+          (e: { alert?: { description: number } }) => e,
+        );
       expect(err?.alert?.description).to.equal(AlertDescription.unknownPskIdentity);
       expect(h.resolverCalls).to.have.length(0);
     });
@@ -574,7 +716,13 @@ describe('dtls endpoint (in memory)', function () {
     it('rate-limits lookups per source address: the refused handshake gets unknown_psk_identity', async () => {
       h = new Harness({ limits: { lookupRatePerSource: 0.01, lookupBurstPerSource: 1 } });
       await h.client({}, h.addr('10.2.2.2')).handshake();
-      const err = await h.client({}, h.addr('10.2.2.2')).handshake().then(() => null, (e: { alert?: { description: number } }) => e);
+      const err = await h
+        .client({}, h.addr('10.2.2.2'))
+        .handshake()
+        .then(
+          () => null,
+          (e: { alert?: { description: number } }) => e,
+        );
       expect(err?.alert?.description).to.equal(AlertDescription.unknownPskIdentity);
       await h.client({}, h.addr('10.2.2.3')).handshake();
       expect(h.resolverCalls).to.have.length(2);
@@ -582,9 +730,23 @@ describe('dtls endpoint (in memory)', function () {
     });
 
     it('answers a failed lookup with unknown_psk_identity, never internal_error', async () => {
-      for (const resolvePsk of [async () => { throw new Error('Zn down'); }, () => { throw new Error('sync'); }, async () => Buffer.alloc(0)]) {
+      for (const resolvePsk of [
+        async () => {
+          throw new Error('Zn down');
+        },
+        () => {
+          throw new Error('sync');
+        },
+        async () => Buffer.alloc(0),
+      ]) {
         h = new Harness({ resolvePsk: resolvePsk as EndpointOptions['resolvePsk'] });
-        const err = await h.client().handshake().then(() => null, (e: { alert?: { description: number } }) => e);
+        const err = await h
+          .client()
+          .handshake()
+          .then(
+            () => null,
+            (e: { alert?: { description: number } }) => e,
+          );
         expect(err?.alert?.description).to.equal(AlertDescription.unknownPskIdentity);
         expect(h.events.some((e) => e.event === 'dtls_alert_sent' && e.alert === 'internalError')).to.equal(false);
         h.ep.close();
@@ -593,7 +755,8 @@ describe('dtls endpoint (in memory)', function () {
   });
 
   describe('malformed datagrams', () => {
-    const hdr = (type: number, version: number, epoch: number, len: number, seq = 0): Buffer => encodeRecordHeader({ type, version, epoch, seq }, len);
+    const hdr = (type: number, version: number, epoch: number, len: number, seq = 0): Buffer =>
+      encodeRecordHeader({ type, version, epoch, seq }, len);
     const chBody = decodeHandshakeFragments(parseDatagram(clientHelloDatagram()).records[0]!.fragment)[0]!.body;
     const table: [string, Buffer][] = [
       ['empty datagram', Buffer.alloc(0)],
@@ -609,18 +772,87 @@ describe('dtls endpoint (in memory)', function () {
       ['zeros 65507', Buffer.alloc(65507)],
       ['handshake record, empty fragment', hdr(22, DTLS_1_2, 0, 0)],
       ['handshake header truncated', Buffer.concat([hdr(22, DTLS_1_2, 0, 5), Buffer.from([1, 0, 0, 10, 0])])],
-      ['ClientHello claiming 16 MiB', Buffer.concat([hdr(22, DTLS_1_2, 0, 12), Buffer.from('01ffffff0000000000ffffff', 'hex')])],
-      ['ClientHello fragment past its length', Buffer.concat([hdr(22, DTLS_1_2, 0, 14), Buffer.from('01000002000000000100000201', 'hex'), Buffer.alloc(1)])],
-      ['ClientHello with truncated body', encodeRecord({ type: 22, version: DTLS_1_2, epoch: 0, seq: 0, fragment: encodeHandshake(1, 0, chBody.subarray(0, 30)) })],
-      ['ClientHello with trailing garbage', encodeRecord({ type: 22, version: DTLS_1_2, epoch: 0, seq: 0, fragment: encodeHandshake(1, 0, Buffer.concat([chBody, Buffer.alloc(3, 0xee)])) })],
-      ['ClientHello with cookie length 255 beyond body', encodeRecord({ type: 22, version: DTLS_1_2, epoch: 0, seq: 0, fragment: encodeHandshake(1, 0, Buffer.concat([chBody.subarray(0, 35), Buffer.from([255])])) })],
-      ['ClientHello in an epoch-1 record', encodeRecord({ type: 22, version: DTLS_1_2, epoch: 1, seq: 0, fragment: encodeHandshake(1, 0, chBody) })],
-      ['ClientKeyExchange without a handshake', encodeRecord({ type: 22, version: DTLS_1_2, epoch: 0, seq: 0, fragment: encodeHandshake(16, 2, Buffer.from('0003616263', 'hex')) })],
-      ['application data for an unknown peer', encodeRecord({ type: 23, version: DTLS_1_2, epoch: 1, seq: 1, fragment: Buffer.alloc(40) })],
-      ['alert for an unknown peer', encodeRecord({ type: 21, version: DTLS_1_2, epoch: 0, seq: 1, fragment: Buffer.from([2, 40]) })],
-      ['CCS for an unknown peer', encodeRecord({ type: 20, version: DTLS_1_2, epoch: 0, seq: 1, fragment: Buffer.from([1]) })],
-      ['HelloVerifyRequest sent to the server', encodeRecord({ type: 22, version: DTLS_1_2, epoch: 0, seq: 0, fragment: encodeHandshake(3, 0, Buffer.from('feff00', 'hex')) })],
-      ['two good-looking records then junk', Buffer.concat([encodeRecord({ type: 21, version: DTLS_1_2, epoch: 0, seq: 1, fragment: Buffer.from([1, 0]) }), Buffer.from('16fefd00', 'hex')])],
+      [
+        'ClientHello claiming 16 MiB',
+        Buffer.concat([hdr(22, DTLS_1_2, 0, 12), Buffer.from('01ffffff0000000000ffffff', 'hex')]),
+      ],
+      [
+        'ClientHello fragment past its length',
+        Buffer.concat([hdr(22, DTLS_1_2, 0, 14), Buffer.from('01000002000000000100000201', 'hex'), Buffer.alloc(1)]),
+      ],
+      [
+        'ClientHello with truncated body',
+        encodeRecord({
+          type: 22,
+          version: DTLS_1_2,
+          epoch: 0,
+          seq: 0,
+          fragment: encodeHandshake(1, 0, chBody.subarray(0, 30)),
+        }),
+      ],
+      [
+        'ClientHello with trailing garbage',
+        encodeRecord({
+          type: 22,
+          version: DTLS_1_2,
+          epoch: 0,
+          seq: 0,
+          fragment: encodeHandshake(1, 0, Buffer.concat([chBody, Buffer.alloc(3, 0xee)])),
+        }),
+      ],
+      [
+        'ClientHello with cookie length 255 beyond body',
+        encodeRecord({
+          type: 22,
+          version: DTLS_1_2,
+          epoch: 0,
+          seq: 0,
+          fragment: encodeHandshake(1, 0, Buffer.concat([chBody.subarray(0, 35), Buffer.from([255])])),
+        }),
+      ],
+      [
+        'ClientHello in an epoch-1 record',
+        encodeRecord({ type: 22, version: DTLS_1_2, epoch: 1, seq: 0, fragment: encodeHandshake(1, 0, chBody) }),
+      ],
+      [
+        'ClientKeyExchange without a handshake',
+        encodeRecord({
+          type: 22,
+          version: DTLS_1_2,
+          epoch: 0,
+          seq: 0,
+          fragment: encodeHandshake(16, 2, Buffer.from('0003616263', 'hex')),
+        }),
+      ],
+      [
+        'application data for an unknown peer',
+        encodeRecord({ type: 23, version: DTLS_1_2, epoch: 1, seq: 1, fragment: Buffer.alloc(40) }),
+      ],
+      [
+        'alert for an unknown peer',
+        encodeRecord({ type: 21, version: DTLS_1_2, epoch: 0, seq: 1, fragment: Buffer.from([2, 40]) }),
+      ],
+      [
+        'CCS for an unknown peer',
+        encodeRecord({ type: 20, version: DTLS_1_2, epoch: 0, seq: 1, fragment: Buffer.from([1]) }),
+      ],
+      [
+        'HelloVerifyRequest sent to the server',
+        encodeRecord({
+          type: 22,
+          version: DTLS_1_2,
+          epoch: 0,
+          seq: 0,
+          fragment: encodeHandshake(3, 0, Buffer.from('feff00', 'hex')),
+        }),
+      ],
+      [
+        'two good-looking records then junk',
+        Buffer.concat([
+          encodeRecord({ type: 21, version: DTLS_1_2, epoch: 0, seq: 1, fragment: Buffer.from([1, 0]) }),
+          Buffer.from('16fefd00', 'hex'),
+        ]),
+      ],
     ];
 
     for (const [name, datagram] of table) {
@@ -640,15 +872,29 @@ describe('dtls endpoint (in memory)', function () {
       p.sendApp(Buffer.from('seed'));
       const corpus = [...p.sent];
       let seed = 0x2545f491;
-      const rnd = (n: number): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n; };
+      const rnd = (n: number): number => {
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return (seed >>> 0) % n;
+      };
       for (let i = 0; i < 5000; i++) {
         const d = Buffer.from(corpus[rnd(corpus.length)]!);
         const mutated = [
-          () => { for (let k = rnd(4); k >= 0; k--) d[rnd(d.length)]! ^= 1 << rnd(8); return d; },
+          () => {
+            for (let k = rnd(4); k >= 0; k--) d[rnd(d.length)]! ^= 1 << rnd(8);
+            return d;
+          },
           () => d.subarray(0, rnd(d.length)),
           () => Buffer.concat([d.subarray(0, rnd(d.length)), corpus[rnd(corpus.length)]!.subarray(rnd(20))]),
-          () => { d.writeUInt16BE(rnd(65536), 11); return d; }, // record length field
-          () => { if (d.length > 25) d.writeUIntBE(rnd(2 ** 24), 14, 3); return d; }, // handshake length field
+          () => {
+            d.writeUInt16BE(rnd(65536), 11);
+            return d;
+          }, // record length field
+          () => {
+            if (d.length > 25) d.writeUIntBE(rnd(2 ** 24), 14, 3);
+            return d;
+          }, // handshake length field
         ][rnd(5)]!();
         const from = { address: at.address, port: at.port + rnd(3) };
         expect(() => h.ep.receive(mutated, from)).to.not.throw();

@@ -13,8 +13,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('DTLS: ClientHello message_seq near 2^16', () => {
   let srv: EchoServer;
-  before(async () => { srv = await startEchoServer({}); });
-  after(async () => { await srv.close(); });
+  before(async () => {
+    srv = await startEchoServer({});
+  });
+  after(async () => {
+    await srv.close();
+  });
 
   /** The cookie exchange, then ClientHello#2 with its message_seq (record offset 13 + 4) set to `seq`. */
   async function helloWithSeq(seq: number): Promise<Buffer[]> {
@@ -22,8 +26,17 @@ describe('DTLS: ClientHello message_seq near 2^16', () => {
     await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
     const sent: Buffer[] = [];
     const got: Buffer[] = [];
-    const peer = new TestPeer({ psk: Buffer.alloc(16), identity: 'x', send: (d) => { if (sent.push(d) === 1) s.send(d, srv.port, '127.0.0.1'); } });
-    s.on('message', (m) => { if (sent.length < 2) peer.receive(m); else got.push(m); });
+    const peer = new TestPeer({
+      psk: Buffer.alloc(16),
+      identity: 'x',
+      send: (d) => {
+        if (sent.push(d) === 1) s.send(d, srv.port, '127.0.0.1');
+      },
+    });
+    s.on('message', (m) => {
+      if (sent.length < 2) peer.receive(m);
+      else got.push(m);
+    });
     peer.sendClientHello();
     for (let i = 0; i < 200 && sent.length < 2; i++) await sleep(5);
     expect(sent.length, 'no HelloVerifyRequest').to.equal(2);

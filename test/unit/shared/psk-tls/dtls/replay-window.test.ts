@@ -13,7 +13,10 @@ describe('dtls anti-replay window (RFC 6347 §4.1.2.6)', () => {
 
   it('accepts out-of-order records inside the window exactly once', () => {
     const w = new ReplayWindow();
-    for (const s of [10, 7, 9]) { expect(w.check(s)).to.equal(true); w.mark(s); }
+    for (const s of [10, 7, 9]) {
+      expect(w.check(s)).to.equal(true);
+      w.mark(s);
+    }
     expect(w.check(8)).to.equal(true);
     for (const s of [10, 7, 9]) expect(w.check(s)).to.equal(false);
     expect(w.highest).to.equal(10);

@@ -4,7 +4,11 @@ import { FlightTimer } from '../../../../../shared/psk-tls/dtls/retransmit.js';
 
 describe('dtls flight retransmission timer (RFC 6347 §4.2.4.1)', () => {
   it('defaults to 1 s initial and 60 s maximum', () => {
-    const t = new FlightTimer({}, () => undefined, () => undefined);
+    const t = new FlightTimer(
+      {},
+      () => undefined,
+      () => undefined,
+    );
     expect(t.timeoutMs).to.equal(1000);
   });
 
@@ -12,7 +16,13 @@ describe('dtls flight retransmission timer (RFC 6347 §4.2.4.1)', () => {
     const fired: number[] = [];
     const start = Date.now();
     let gaveUp = 0;
-    const t = new FlightTimer({ initialMs: 20, maxMs: 50, maxRetransmissions: 4 }, () => fired.push(Date.now() - start), () => { gaveUp = Date.now() - start; });
+    const t = new FlightTimer(
+      { initialMs: 20, maxMs: 50, maxRetransmissions: 4 },
+      () => fired.push(Date.now() - start),
+      () => {
+        gaveUp = Date.now() - start;
+      },
+    );
     t.start();
     const end = Date.now() + 3000;
     while (!gaveUp && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
@@ -26,7 +36,11 @@ describe('dtls flight retransmission timer (RFC 6347 §4.2.4.1)', () => {
 
   it('stop() prevents further expiries and start() resets the back-off', async () => {
     let n = 0;
-    const t = new FlightTimer({ initialMs: 10, maxMs: 100 }, () => n++, () => undefined);
+    const t = new FlightTimer(
+      { initialMs: 10, maxMs: 100 },
+      () => n++,
+      () => undefined,
+    );
     t.start();
     await new Promise((r) => setTimeout(r, 35));
     expect(n).to.be.greaterThan(0);
@@ -41,7 +55,14 @@ describe('dtls flight retransmission timer (RFC 6347 §4.2.4.1)', () => {
 
   it('may be stopped from inside the expiry callback', async () => {
     let n = 0;
-    const t: FlightTimer = new FlightTimer({ initialMs: 5 }, () => { n++; t.stop(); }, () => undefined);
+    const t: FlightTimer = new FlightTimer(
+      { initialMs: 5 },
+      () => {
+        n++;
+        t.stop();
+      },
+      () => undefined,
+    );
     t.start();
     await new Promise((r) => setTimeout(r, 60));
     expect(n).to.equal(1);

@@ -4,32 +4,58 @@
  * AES-128-CCM_8 and GCM records.
  */
 import { expect } from 'chai';
-import { createRecordCipher, additionalData, aeadNonce, explicitNonce } from '../../../../../shared/psk-tls/dtls/cipher.js';
+import {
+  createRecordCipher,
+  additionalData,
+  aeadNonce,
+  explicitNonce,
+} from '../../../../../shared/psk-tls/dtls/cipher.js';
 import { ContentType, DTLS_1_2, HVR_VERSION, HandshakeType } from '../../../../../shared/psk-tls/dtls/constants.js';
 import { CookieJar, cookieInput } from '../../../../../shared/psk-tls/dtls/cookie.js';
 import { ext } from '../../../../../shared/psk-tls/dtls/extensions.js';
 import { decodeHandshakeFragments, encodeHandshake } from '../../../../../shared/psk-tls/dtls/handshake.js';
 import {
-  decodeClientHello, decodeClientKeyExchange, decodeFinished, encodeHelloVerifyRequest, encodeServerHello,
+  decodeClientHello,
+  decodeClientKeyExchange,
+  decodeFinished,
+  encodeHelloVerifyRequest,
+  encodeServerHello,
   encodeServerKeyExchange,
 } from '../../../../../shared/psk-tls/dtls/messages.js';
 import {
-  extendedMasterSecret, keyBlock, masterSecret, pskPremasterSecret, transcriptHash, verifyData,
+  extendedMasterSecret,
+  keyBlock,
+  masterSecret,
+  pskPremasterSecret,
+  transcriptHash,
+  verifyData,
 } from '../../../../../shared/psk-tls/dtls/prf.js';
 import { encodeRecord, parseDatagram } from '../../../../../shared/psk-tls/dtls/record.js';
 import {
-  TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_GCM_SHA256, keyBlockLength, splitKeyBlock, suiteInfo,
+  TLS_PSK_WITH_AES_128_CCM_8,
+  TLS_PSK_WITH_AES_128_GCM_SHA256,
+  keyBlockLength,
+  splitKeyBlock,
+  suiteInfo,
 } from '../../../../../shared/psk-tls/dtls/suites.js';
 import { hex, loadVector } from '../../../../support/vectors.js';
 
-interface RecordVector { nonce?: string; aad?: string; plaintext?: string; record: string }
+interface RecordVector {
+  nonce?: string;
+  aad?: string;
+  plaintext?: string;
+  record: string;
+}
 interface WorkedExample {
   inputs: Record<string, string | number> & { client_port: number; client_address: string };
   cookie_input: string;
   cookie: string;
   messages: Record<'ch1' | 'hvr' | 'ch2' | 'sh' | 'ske' | 'shd' | 'cke', string>;
   key_schedule: Record<string, string>;
-  records_ccm8: Record<'client_finished' | 'server_finished' | 'register' | 'register_answer' | 'client_close_notify', RecordVector>;
+  records_ccm8: Record<
+    'client_finished' | 'server_finished' | 'register' | 'register_answer' | 'client_close_notify',
+    RecordVector
+  >;
   register_gcm_fragment: string;
   openssl_capture: Record<string, string>;
 }
@@ -73,7 +99,11 @@ describe('dtls worked example (docs/standards-notes/lwm2m-coap-dtls.md §5)', ()
     });
 
     it('encodes the HelloVerifyRequest (FE FF, message_seq 0)', () => {
-      const hvr = encodeHandshake(HandshakeType.helloVerifyRequest, 0, encodeHelloVerifyRequest({ serverVersion: HVR_VERSION, cookie: hex(v.cookie) }));
+      const hvr = encodeHandshake(
+        HandshakeType.helloVerifyRequest,
+        0,
+        encodeHelloVerifyRequest({ serverVersion: HVR_VERSION, cookie: hex(v.cookie) }),
+      );
       expect(hvr.toString('hex')).to.equal(v.messages.hvr);
     });
 
@@ -87,13 +117,19 @@ describe('dtls worked example (docs/standards-notes/lwm2m-coap-dtls.md §5)', ()
 
     it('encodes ServerHello (renegotiation_info then EMS), ServerKeyExchange with the hint, ServerHelloDone', () => {
       const sh = encodeServerHello({
-        serverVersion: DTLS_1_2, random: input('server_random'), sessionId: Buffer.alloc(0), cipherSuite: 0xc0a8,
-        compressionMethod: 0, extensions: [ext.renegotiationInfoEmpty(), ext.extendedMasterSecret()],
+        serverVersion: DTLS_1_2,
+        random: input('server_random'),
+        sessionId: Buffer.alloc(0),
+        cipherSuite: 0xc0a8,
+        compressionMethod: 0,
+        extensions: [ext.renegotiationInfoEmpty(), ext.extendedMasterSecret()],
       });
       expect(encodeHandshake(HandshakeType.serverHello, 1, sh).toString('hex')).to.equal(v.messages.sh);
       const ske = encodeServerKeyExchange(Buffer.from(String(v.inputs.hint)));
       expect(encodeHandshake(HandshakeType.serverKeyExchange, 2, ske).toString('hex')).to.equal(v.messages.ske);
-      expect(encodeHandshake(HandshakeType.serverHelloDone, 3, Buffer.alloc(0)).toString('hex')).to.equal(v.messages.shd);
+      expect(encodeHandshake(HandshakeType.serverHelloDone, 3, Buffer.alloc(0)).toString('hex')).to.equal(
+        v.messages.shd,
+      );
     });
 
     it('decodes the ClientKeyExchange identity (81 octets)', () => {
@@ -107,10 +143,14 @@ describe('dtls worked example (docs/standards-notes/lwm2m-coap-dtls.md §5)', ()
     const s = schedule();
     it('premaster secret (RFC 4279 §2)', () => expect(s.pms.toString('hex')).to.equal(v.key_schedule.premaster));
     it('classic master secret (RFC 5246 §8.1)', () => {
-      expect(masterSecret(s.pms, input('client_random'), input('server_random')).toString('hex')).to.equal(v.key_schedule.master_classic);
+      expect(masterSecret(s.pms, input('client_random'), input('server_random')).toString('hex')).to.equal(
+        v.key_schedule.master_classic,
+      );
     });
-    it('session hash over CH2‖SH‖SKE‖SHD‖CKE', () => expect(s.sessionHash.toString('hex')).to.equal(v.key_schedule.session_hash));
-    it('extended master secret (RFC 7627 §4)', () => expect(s.master.toString('hex')).to.equal(v.key_schedule.master_ems));
+    it('session hash over CH2‖SH‖SKE‖SHD‖CKE', () =>
+      expect(s.sessionHash.toString('hex')).to.equal(v.key_schedule.session_hash));
+    it('extended master secret (RFC 7627 §4)', () =>
+      expect(s.master.toString('hex')).to.equal(v.key_schedule.master_ems));
     it('key block and its split', () => {
       expect(s.block.toString('hex')).to.equal(v.key_schedule.key_block);
       expect(s.keys.client.key.toString('hex')).to.equal(v.key_schedule.client_write_key);
@@ -126,18 +166,50 @@ describe('dtls worked example (docs/standards-notes/lwm2m-coap-dtls.md §5)', ()
       expect(clientFin.toString('hex')).to.equal(v.key_schedule.client_finished);
       const server = verifyData(s.master, 'server', transcriptHash([...s.transcript, clientFin]));
       expect(server.toString('hex')).to.equal(v.key_schedule.server_verify_data);
-      expect(encodeHandshake(HandshakeType.finished, 4, server).toString('hex')).to.equal(v.key_schedule.server_finished);
+      expect(encodeHandshake(HandshakeType.finished, 4, server).toString('hex')).to.equal(
+        v.key_schedule.server_finished,
+      );
       expect(decodeFinished(body(ks('server_finished')))).to.deep.equal(server);
     });
   });
 
   describe('§5.4–5.5 protected records (AES-128-CCM_8)', () => {
     const { keys } = schedule();
-    const cases: { name: keyof WorkedExample['records_ccm8']; side: 'client' | 'server'; type: number; plaintext: () => Buffer; seq: number }[] = [
-      { name: 'client_finished', side: 'client', type: ContentType.handshake, plaintext: () => ks('client_finished'), seq: 0 },
-      { name: 'server_finished', side: 'server', type: ContentType.handshake, plaintext: () => ks('server_finished'), seq: 0 },
-      { name: 'register', side: 'client', type: ContentType.applicationData, plaintext: () => hex(v.records_ccm8.register.plaintext!), seq: 1 },
-      { name: 'register_answer', side: 'server', type: ContentType.applicationData, plaintext: () => hex(v.records_ccm8.register_answer.plaintext!), seq: 1 },
+    const cases: {
+      name: keyof WorkedExample['records_ccm8'];
+      side: 'client' | 'server';
+      type: number;
+      plaintext: () => Buffer;
+      seq: number;
+    }[] = [
+      {
+        name: 'client_finished',
+        side: 'client',
+        type: ContentType.handshake,
+        plaintext: () => ks('client_finished'),
+        seq: 0,
+      },
+      {
+        name: 'server_finished',
+        side: 'server',
+        type: ContentType.handshake,
+        plaintext: () => ks('server_finished'),
+        seq: 0,
+      },
+      {
+        name: 'register',
+        side: 'client',
+        type: ContentType.applicationData,
+        plaintext: () => hex(v.records_ccm8.register.plaintext!),
+        seq: 1,
+      },
+      {
+        name: 'register_answer',
+        side: 'server',
+        type: ContentType.applicationData,
+        plaintext: () => hex(v.records_ccm8.register_answer.plaintext!),
+        seq: 1,
+      },
       { name: 'client_close_notify', side: 'client', type: ContentType.alert, plaintext: () => hex('0100'), seq: 2 },
     ];
     for (const c of cases) {
@@ -161,7 +233,9 @@ describe('dtls worked example (docs/standards-notes/lwm2m-coap-dtls.md §5)', ()
       rec[rec.length - 1]! ^= 1;
       const parsed = parseDatagram(rec).records[0]!;
       const cipher = createRecordCipher(ccm8, keys.client);
-      expect(() => cipher.open({ type: 23, version: DTLS_1_2, epoch: 1, seq: 1 }, parsed.fragment)).to.throw('did not authenticate');
+      expect(() => cipher.open({ type: 23, version: DTLS_1_2, epoch: 1, seq: 1 }, parsed.fragment)).to.throw(
+        'did not authenticate',
+      );
     });
 
     it('the Register under TLS_PSK_WITH_AES_128_GCM_SHA256 (same key block layout)', () => {
@@ -189,18 +263,27 @@ describe('dtls worked example (docs/standards-notes/lwm2m-coap-dtls.md §5)', ()
       expect(keys.server.key.toString('hex')).to.equal(c.server_write_key);
       expect(keys.server.iv.toString('hex')).to.equal(c.server_write_iv);
     });
-    it('opens OpenSSL\'s client Finished and application data records', () => {
+    it("opens OpenSSL's client Finished and application data records", () => {
       const cipher = createRecordCipher(ccm8, keys.client);
-      for (const [rec, pt] of [[c.client_finished_record!, c.client_finished_plaintext!], [c.app_data_record!, c.app_data_plaintext!]] as const) {
+      for (const [rec, pt] of [
+        [c.client_finished_record!, c.client_finished_plaintext!],
+        [c.app_data_record!, c.app_data_plaintext!],
+      ] as const) {
         const r = parseDatagram(hex(rec)).records[0]!;
-        expect(cipher.open({ type: r.type, version: r.version, epoch: r.epoch, seq: r.seq }, r.fragment).toString('hex')).to.equal(pt);
+        expect(
+          cipher.open({ type: r.type, version: r.version, epoch: r.epoch, seq: r.seq }, r.fragment).toString('hex'),
+        ).to.equal(pt);
       }
       expect(Buffer.from(c.app_data_plaintext!, 'hex').toString()).to.equal('hello-coap\n');
     });
-    it('decodes OpenSSL\'s ServerHello extensions (reneg, session_ticket, EMS)', () => {
+    it("decodes OpenSSL's ServerHello extensions (reneg, session_ticket, EMS)", () => {
       const sh = body(hex(c.server_hello!));
       const enc = encodeServerHello({
-        serverVersion: DTLS_1_2, random: hex(c.server_random!), sessionId: Buffer.alloc(0), cipherSuite: 0xc0a8, compressionMethod: 0,
+        serverVersion: DTLS_1_2,
+        random: hex(c.server_random!),
+        sessionId: Buffer.alloc(0),
+        cipherSuite: 0xc0a8,
+        compressionMethod: 0,
         extensions: [ext.renegotiationInfoEmpty(), { type: 35, data: Buffer.alloc(0) }, ext.extendedMasterSecret()],
       });
       expect(enc).to.deep.equal(sh);

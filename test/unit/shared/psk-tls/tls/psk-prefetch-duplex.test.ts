@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { Duplex } from 'node:stream';
-import { PskPrefetchDuplex, PskPrefetchError, type PskPrefetchOptions } from '../../../../../shared/psk-tls/tls/psk-prefetch-duplex.js';
+import {
+  PskPrefetchDuplex,
+  PskPrefetchError,
+  type PskPrefetchOptions,
+} from '../../../../../shared/psk-tls/tls/psk-prefetch-duplex.js';
 import type { TlsVersion } from '../../../../../shared/psk-tls/tls/psk-resolver-cache.js';
 import { clientHello, flights, hs, record, vec16 } from '../../../../support/psk-tls.js';
 
@@ -10,15 +14,27 @@ const tick = (): Promise<void> => new Promise((res) => setImmediate(res));
 /** The client's side: bytes pushed here reach the Duplex as if read from TCP; the Duplex's writes are collected. */
 function fakeSocket() {
   const written: Buffer[] = [];
-  const raw = new Duplex({ read() {}, write(c: Buffer, _e, cb) { written.push(c); cb(); } });
+  const raw = new Duplex({
+    read() {},
+    write(c: Buffer, _e, cb) {
+      written.push(c);
+      cb();
+    },
+  });
   return { raw, written };
 }
 
 function setup(opts: Partial<PskPrefetchOptions> = {}) {
   const { raw, written } = fakeSocket();
-  const lookups: { identity: string; tlsVersion: TlsVersion; resolve: (k: Buffer | null) => void; reject: (e: Error) => void }[] = [];
+  const lookups: {
+    identity: string;
+    tlsVersion: TlsVersion;
+    resolve: (k: Buffer | null) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   const duplex = new PskPrefetchDuplex(raw, {
-    lookup: (identity, tlsVersion) => new Promise((resolve, reject) => lookups.push({ identity, tlsVersion, resolve, reject })),
+    lookup: (identity, tlsVersion) =>
+      new Promise((resolve, reject) => lookups.push({ identity, tlsVersion, resolve, reject })),
     maxPendingBytes: 16 * 1024,
     tls13: false,
     ...opts,
@@ -26,9 +42,13 @@ function setup(opts: Partial<PskPrefetchOptions> = {}) {
   const out: Buffer[] = [];
   duplex.on('data', (c: Buffer) => out.push(c));
   let ended = false;
-  duplex.on('end', () => { ended = true; });
+  duplex.on('end', () => {
+    ended = true;
+  });
   let error: Error | undefined;
-  duplex.on('error', (e) => { error = e; });
+  duplex.on('error', (e) => {
+    error = e;
+  });
   const forwarded = (): Buffer => Buffer.concat(out);
   return { raw, written, duplex, lookups, forwarded, ended: () => ended, error: () => error };
 }
@@ -44,10 +64,16 @@ describe('PSK prefetch Duplex', () => {
     it(`passes the ClientHello on at once and holds the ClientKeyExchange record until the key is there (${mode})`, async () => {
       const t = setup();
       if (mode === 'whole') t.raw.push(bytes12);
-      else for (const b of bytes12) { t.raw.push(Buffer.of(b)); await tick(); }
+      else
+        for (const b of bytes12) {
+          t.raw.push(Buffer.of(b));
+          await tick();
+        }
       await tick();
       expect(t.forwarded()).to.deep.equal(bytes12.subarray(0, ckeAt));
-      expect(t.lookups.map((l) => [l.identity, l.tlsVersion])).to.deep.equal([[f12.expected.clientKeyExchange!.pskIdentity, 'TLSv1.2']]);
+      expect(t.lookups.map((l) => [l.identity, l.tlsVersion])).to.deep.equal([
+        [f12.expected.clientKeyExchange!.pskIdentity, 'TLSv1.2'],
+      ]);
       expect(t.duplex.pskFor(f12.expected.clientKeyExchange!.pskIdentity, 'TLSv1.2')).to.equal(null); // not before the answer
       expect(t.duplex.waiting).to.equal(1);
       t.lookups[0]!.resolve(KEY);
@@ -95,7 +121,7 @@ describe('PSK prefetch Duplex', () => {
     expect(t.duplex.pskFor(f12.expected.clientKeyExchange!.pskIdentity, 'TLSv1.2')).to.equal(null);
   });
 
-  it('writes the TLS engine\'s output to the socket as is', async () => {
+  it("writes the TLS engine's output to the socket as is", async () => {
     const t = setup();
     t.duplex.write(Buffer.from('server flight'));
     await tick();
@@ -109,7 +135,9 @@ describe('PSK prefetch Duplex', () => {
     t.raw.push(bytes);
     await tick();
     expect(t.forwarded()).to.have.length(0);
-    expect(t.lookups.map((l) => [l.identity, l.tlsVersion])).to.deep.equal([[f.expected.clientHello.pskIdentities[0], 'TLSv1.3']]);
+    expect(t.lookups.map((l) => [l.identity, l.tlsVersion])).to.deep.equal([
+      [f.expected.clientHello.pskIdentities[0], 'TLSv1.3'],
+    ]);
     t.lookups[0]!.resolve(KEY);
     await tick();
     expect(t.forwarded()).to.deep.equal(bytes);
@@ -150,10 +178,11 @@ describe('PSK prefetch Duplex', () => {
 
   describe('lookup budget (issue 18 finding 3)', () => {
     /** One ClientHello, then `n` ClientKeyExchange messages with distinct identities, the way the audit sent them. */
-    const manyKeyExchanges = (n: number, size = 20): Buffer => Buffer.concat([
-      record(22, hs(1, clientHello())),
-      ...Array.from({ length: n }, (_, i) => record(22, hs(16, vec16(Buffer.from(`id-${i}-`.padEnd(size, 'x')))))),
-    ]);
+    const manyKeyExchanges = (n: number, size = 20): Buffer =>
+      Buffer.concat([
+        record(22, hs(1, clientHello())),
+        ...Array.from({ length: n }, (_, i) => record(22, hs(16, vec16(Buffer.from(`id-${i}-`.padEnd(size, 'x')))))),
+      ]);
 
     it('looks up at most 4 identities per connection, whatever the client sends', async () => {
       const t = setup();
@@ -179,10 +208,32 @@ describe('PSK prefetch Duplex', () => {
 
   describe('failures destroy the stream and the socket with a PskPrefetchError', () => {
     const cases: [string, Partial<PskPrefetchOptions>, (t: ReturnType<typeof setup>) => Promise<void>, string][] = [
-      ['bytes that are not TLS', {}, async (t) => { t.raw.push(Buffer.from('GET / HTTP/1.1\r\n\r\n')); }, 'malformed'],
-      ['more than maxPendingBytes before the identity', { maxPendingBytes: 1024 },
-        async (t) => { t.raw.push(Buffer.concat([Buffer.from('1603033e80', 'hex'), Buffer.alloc(1100)])); }, 'too-many-bytes'],
-      ['a lookup that fails', {}, async (t) => { t.raw.push(bytes12); await tick(); t.lookups[0]!.reject(new Error('PSK API down')); }, 'lookup-failed'],
+      [
+        'bytes that are not TLS',
+        {},
+        async (t) => {
+          t.raw.push(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+        },
+        'malformed',
+      ],
+      [
+        'more than maxPendingBytes before the identity',
+        { maxPendingBytes: 1024 },
+        async (t) => {
+          t.raw.push(Buffer.concat([Buffer.from('1603033e80', 'hex'), Buffer.alloc(1100)]));
+        },
+        'too-many-bytes',
+      ],
+      [
+        'a lookup that fails',
+        {},
+        async (t) => {
+          t.raw.push(bytes12);
+          await tick();
+          t.lookups[0]!.reject(new Error('PSK API down'));
+        },
+        'lookup-failed',
+      ],
     ];
     for (const [name, opts, act, reason] of cases) {
       it(name, async () => {

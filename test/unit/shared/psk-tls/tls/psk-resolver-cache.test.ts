@@ -1,18 +1,32 @@
 import { expect } from 'chai';
-import { PskResolverCache, PskResolveError, type PskLookupContext } from '../../../../../shared/psk-tls/tls/psk-resolver-cache.js';
+import {
+  PskResolverCache,
+  PskResolveError,
+  type PskLookupContext,
+} from '../../../../../shared/psk-tls/tls/psk-resolver-cache.js';
 
 const KEY = Buffer.alloc(32, 0x42);
 
 /** A resolver whose answers the test releases by hand. */
 function manualResolver() {
-  const calls: { identity: string; ctx: PskLookupContext; resolve: (k: Buffer | null) => void; reject: (e: unknown) => void }[] = [];
+  const calls: {
+    identity: string;
+    ctx: PskLookupContext;
+    resolve: (k: Buffer | null) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   const resolve = (identity: string, ctx: PskLookupContext): Promise<Buffer | null> =>
     new Promise((res, rej) => calls.push({ identity, ctx, resolve: res, reject: rej }));
   return { calls, resolve };
 }
 
 async function rejectsWith(p: Promise<unknown>): Promise<PskResolveError> {
-  try { await p; } catch (err) { expect(err).to.be.instanceOf(PskResolveError); return err as PskResolveError; }
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(PskResolveError);
+    return err as PskResolveError;
+  }
   return expect.fail('expected a PskResolveError, but the lookup resolved');
 }
 
@@ -77,7 +91,12 @@ describe('PSK resolver cache', () => {
   });
 
   it('turns a resolver that throws synchronously into a rejection', async () => {
-    const cache = new PskResolverCache(() => { throw new TypeError('boom'); }, { ttlMs: 1000, timeoutMs: 1000 });
+    const cache = new PskResolverCache(
+      () => {
+        throw new TypeError('boom');
+      },
+      { ttlMs: 1000, timeoutMs: 1000 },
+    );
     expect((await rejectsWith(cache.lookup('id', 'TLSv1.2'))).reason).to.equal('resolver-error');
   });
 
@@ -94,7 +113,12 @@ describe('PSK resolver cache', () => {
     expect(cache.size).to.equal(0);
   });
 
-  for (const [name, answer] of [['a string', 'not-a-key'], ['an empty buffer', Buffer.alloc(0)], ['undefined', undefined], ['a 513-octet key', Buffer.alloc(513)]] as const) {
+  for (const [name, answer] of [
+    ['a string', 'not-a-key'],
+    ['an empty buffer', Buffer.alloc(0)],
+    ['undefined', undefined],
+    ['a 513-octet key', Buffer.alloc(513)],
+  ] as const) {
     it(`rejects ${name} as an answer, without caching it`, async () => {
       const cache = new PskResolverCache(async () => answer as unknown as Buffer, { ttlMs: 1000, timeoutMs: 1000 });
       const err = await rejectsWith(cache.lookup('id', 'TLSv1.2'));
@@ -105,7 +129,13 @@ describe('PSK resolver cache', () => {
 
   it('answers null for an identity over 256 octets without asking the resolver', async () => {
     let calls = 0;
-    const cache = new PskResolverCache(async () => { calls++; return KEY; }, { ttlMs: 1000, timeoutMs: 1000 });
+    const cache = new PskResolverCache(
+      async () => {
+        calls++;
+        return KEY;
+      },
+      { ttlMs: 1000, timeoutMs: 1000 },
+    );
     expect(await cache.lookup('x'.repeat(257), 'TLSv1.2')).to.equal(null);
     expect(await cache.lookup('x'.repeat(256), 'TLSv1.2')).to.not.equal(null);
     expect(calls).to.equal(1);
@@ -121,15 +151,24 @@ describe('PSK resolver cache', () => {
   });
 
   it('keeps at most maxEntries answers, dropping the oldest', async () => {
-    const cache = new PskResolverCache(async (id) => Buffer.from(id), { ttlMs: 60_000, timeoutMs: 1000, maxEntries: 3 });
+    const cache = new PskResolverCache(async (id) => Buffer.from(id), {
+      ttlMs: 60_000,
+      timeoutMs: 1000,
+      maxEntries: 3,
+    });
     for (const id of ['a', 'b', 'c', 'd', 'e']) await cache.lookup(id, 'TLSv1.2');
     expect(cache.size).to.equal(3);
     expect(cache.peek('a', 'TLSv1.2')).to.equal(undefined);
     expect(cache.peek('e', 'TLSv1.2')).to.deep.equal(Buffer.from('e'));
   });
 
-  it('never carries the key or the resolver\'s message in its errors', async () => {
-    const cache = new PskResolverCache(async () => { throw new Error(`key was ${KEY.toString('hex')}`); }, { ttlMs: 1000, timeoutMs: 1000 });
+  it("never carries the key or the resolver's message in its errors", async () => {
+    const cache = new PskResolverCache(
+      async () => {
+        throw new Error(`key was ${KEY.toString('hex')}`);
+      },
+      { ttlMs: 1000, timeoutMs: 1000 },
+    );
     const err = await rejectsWith(cache.lookup('id', 'TLSv1.2'));
     expect(err.message).not.to.include(KEY.toString('hex'));
   });
