@@ -21,8 +21,13 @@ export class RedisLwm2mRegistrationStore implements Lwm2mRegistrationStore {
 
   async put(reg: StoredRegistration, expiresAtMs: number): Promise<void> {
     const at = String(Math.max(Date.now() + 1, Math.ceil(expiresAtMs)));
-    await this.r.cmd(['SET', this.keys.lwm2mRegistration(reg.registrationId), encodeRegistration(reg), 'PXAT', at]);
-    await this.r.cmd(['ZADD', this.keys.lwm2mRegistrationIndex(), at, reg.registrationId]);
+    // Two keys in two hash slots (Redis Cluster), so two commands; sent together to keep the window in which a
+    // crash leaves one without the other short (a record missing from the index is not restored; an index entry
+    // without its record is skipped by list()).
+    await Promise.all([
+      this.r.cmd(['SET', this.keys.lwm2mRegistration(reg.registrationId), encodeRegistration(reg), 'PXAT', at]),
+      this.r.cmd(['ZADD', this.keys.lwm2mRegistrationIndex(), at, reg.registrationId]),
+    ]);
   }
 
   async get(id: string): Promise<StoredRegistration | undefined> {

@@ -32,9 +32,7 @@ interface SseEvent {
 }
 
 /** Reads /api/events with node:http (a real HTTP client) and collects parsed events. */
-function subscribe(
-  url: string,
-): Promise<{
+function subscribe(url: string): Promise<{
   events: SseEvent[];
   res: IncomingMessage;
   close: () => void;
@@ -238,6 +236,9 @@ describe('LwM2M device management end to end (real processes, real Redis)', func
     await ch.close();
     const regId = location[1];
 
+    // The registration is written to the store just after the 2.01, not before it (lwm2m/persistence.ts: store
+    // writes never hold up the CoAP answer), so give that write time to land before the crash this test makes.
+    await new Promise((r) => setTimeout(r, 1000));
     // Kill the LwM2M process; `up`'s supervisor (bin/supervisor.ts) starts it again with the same configuration.
     // (A second process started here would race the supervised one for the port.)
     const old = net.children.get('lwm2m')!;
