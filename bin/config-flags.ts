@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig, type ConfigIssue, type ResolvedConfig } from '../shared/config.js';
 import { exitWithProblems } from './cli-util.js';
+import { redactUrlCredentials } from '../shared/redact.js';
 
 export interface FlagSpec {
   flag: string;
@@ -68,7 +69,8 @@ const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** What is wrong with a value, in our words: `expected one of auto, redis, memory (got "foo")`. */
 function describeIssue(i: ConfigIssue): string {
-  const got = /token/i.test(i.path) ? '' : ` (got ${JSON.stringify(i.value)})`; // never echo a secret
+  // Never echo a secret: no token at all, and a URL's credentials redacted (store.redisUrl may carry a password).
+  const got = /token/i.test(i.path) ? '' : ` (got ${redactUrlCredentials(JSON.stringify(i.value) ?? 'undefined')})`;
   if (i.code === 'invalid_value' && i.values) return `expected one of ${i.values.map(String).join(', ')}${got}`;
   if (i.code === 'too_small' && i.minimum !== undefined)
     return `must be at least ${String(i.minimum)}${i.origin === 'string' ? ' characters long' : ''}${got}`;

@@ -39,6 +39,15 @@ describe('CLI usage errors: one line each, exit 2', function () {
     expect(token!.stderr).not.to.contain('short-secret');
   });
 
+  it('a Redis URL in an error keeps its password out (shared/redact.ts)', async () => {
+    const [r] = await runCliMany([['hss-mock', '--store', 'redis', '--redis-url', 'http://:hunter2@127.0.0.1:1']]);
+    expect(r!.code).to.equal(2);
+    expect(lines(r!.stderr)).to.deep.equal([
+      'gba-sim: --redis-url: must be a redis:// URL (got "http://:[redacted]@127.0.0.1:1")',
+    ]);
+    expect(r!.stderr).not.to.contain('hunter2');
+  });
+
   it('a value from the environment keeps its config path (the flag did not cause it)', async () => {
     const r = await runCli(['up', '--store', 'memory'], { env: { GBA_STORE: 'foo' } });
     expect(r.code).to.equal(2);
